@@ -1,0 +1,20 @@
+#!/bin/sh
+# setup.sh: install the Debian 12 packages kvmload needs, then configure and build it in build/.
+set -eu
+cd "$(dirname "$0")"
+
+PKGS="build-essential pkg-config meson ninja-build binutils
+libfuse3-dev fuse3 libblkid-dev libudev-dev libinih-dev
+makefs gdisk util-linux udev xz-utils clang lld"
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PKGS
+
+if [ -d build ]; then
+	meson setup --reconfigure build
+else
+	meson setup build
+fi
+ninja -C build

@@ -1,0 +1,29 @@
+/* console.h: the host side of the guest console (stdio or a tty from -c), raw mode and restore. */
+#ifndef KVMLOAD_CONSOLE_H
+#define KVMLOAD_CONSOLE_H
+
+#include <stdbool.h>
+#include <termios.h>
+
+struct console {
+	int in_fd;
+	int out_fd;
+	bool own_fds;     /* opened from -c, closed at console_close */
+	bool raw;         /* termios changed; restore on exit */
+	bool eof;         /* input reached end of file */
+	struct termios saved;
+};
+
+/* "stdio" (or NULL) uses fds 0/1; anything else must be a character device. Returns 0 or -errno. */
+int console_open(struct console *c, const char *dev);
+/* Restore the terminal (idempotent; also called from signal handlers and atexit). */
+void console_restore(struct console *c);
+void console_close(struct console *c);
+
+/* Blocking read of one byte; -1 at end of input (c->eof is then set). */
+int console_getc(struct console *c);
+/* 1 when a byte can be read now without blocking, else 0 (0 forever after EOF). */
+int console_poll(struct console *c);
+void console_putc(struct console *c, int ch);
+
+#endif

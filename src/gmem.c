@@ -1,0 +1,128 @@
+/* gmem.c: guest-physical memory as one memfd, bhyve's 3 GiB lowmem split, and the checked accessor. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "gmem.h"
+
+int gmem_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end == '\0') {
+		/* bhyveload's compatibility rule: small bare numbers are MiB. */
+		if (v < (1ULL << 20))
+			shift = 20;
+	} else {
+		switch (tolower((unsigned char)*end)) {
+		case 'k': shift = 10; break;
+		case 'm': shift = 20; break;
+		case 'g': shift = 30; break;
+		case 't': shift = 40; break;
+		case 'p': shift = 50; break;
+		case 'e': shift = 60; break;
+		default: return -EINVAL;
+		}
+		if (end[1] != '\0' && !(tolower((unsigned char)end[1]) == 'b' && end[2] == '\0'))
+			return -EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int gmem_init(struct gmem *g, uint64_t memsize, unsigned flags)
+{
+	long pagesz = sysconf(_SC_PAGESIZE);
+	int err;
+
+	memset(g, 0, sizeof(*g));
+	g->memfd = -1;
+	if (memsize < GMEM_MIN_SIZE || memsize % (uint64_t)pagesz != 0)
+		return -EINVAL;
+	/* Guest RAM may not reach past the 48-bit host address space we can map. */
+	if (memsize > (1ULL << 46))
+		return -ERANGE;
+	g->lowmem = memsize > GMEM_LOWMEM_LIMIT ? GMEM_LOWMEM_LIMIT : memsize;
+	g->highmem = memsize - g->lowmem;
+	g->flags = flags;
+
+	g->memfd = memfd_create("kvmload-guest", MFD_CLOEXEC);
+	if (g->memfd < 0)
+		return -errno;
+	if (ftruncate(g->memfd, (off_t)memsize) < 0)
+		goto err_memfd;
+	g->base = mmap(NULL, memsize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		       g->memfd, 0);
+	if (g->base == MAP_FAILED) {
+		g->base = NULL;
+		goto err_memfd;
+	}
+	/* Guest RAM stays out of core dumps unless -C asked for it, as in bhyve. */
+	if (!(flags & GMEM_F_INCORE) && madvise(g->base, memsize, MADV_DONTDUMP) < 0)
+		goto err_map;
+	if ((flags & GMEM_F_WIRED) && mlock(g->base, memsize) < 0)
+		goto err_map;
+	return 0;
+
+err_map:
+	err = -errno;
+	munmap(g->base, memsize);
+	g->base = NULL;
+	close(g->memfd);
+	g->memfd = -1;
+	return err;
+err_memfd:
+	err = -errno;
+	close(g->memfd);
+	g->memfd = -1;
+	return err;
+}
+
+void *gmem_ptr(const struct gmem *g, uint64_t gpa, uint64_t len)
+{
+	uint64_t end;
+
+	if (__builtin_add_overflow(gpa, len, &end))
+		return NULL;
+	if (end <= g->lowmem)
+		return g->base + gpa;
+	if (gpa >= GMEM_HIGHMEM_BASE && end - GMEM_HIGHMEM_BASE <= g->highmem)
+		return g->base + g->lowmem + (gpa - GMEM_HIGHMEM_BASE);
+	return NULL;
+}
+
+int gmem_reset(struct gmem *g)
+{
+	uint64_t size = g->lowmem + g->highmem;
+
+	/* Punching the memfd returns its pages; wired memory is cleared in place. */
+	if (!(g->flags & GMEM_F_WIRED) &&
+	    fallocate(g->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size) == 0)
+		return 0;
+	memset(g->base, 0, size);
+	return 0;
+}
+
+void gmem_fini(struct gmem *g)
+{
+	if (g->base)
+		munmap(g->base, g->lowmem + g->highmem);
+	if (g->memfd >= 0)
+		close(g->memfd);
+	g->base = NULL;
+	g->memfd = -1;
+}

@@ -1,0 +1,98 @@
+/* test_gmem.c: guest memory layout, size parsing and the checked accessor's edges. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "gmem.h"
+
+static void test_parse(void)
+{
+	uint64_t v = 0;
+
+	CHECK_EQ(gmem_parse_size("256", &v), 0);
+	CHECK_EQ(v, 256ULL << 20); /* bare small numbers are MiB */
+	CHECK_EQ(gmem_parse_size("1048576", &v), 0);
+	CHECK_EQ(v, 1048576); /* bare large numbers are bytes */
+	CHECK_EQ(gmem_parse_size("512M", &v), 0);
+	CHECK_EQ(v, 512ULL << 20);
+	CHECK_EQ(gmem_parse_size("4g", &v), 0);
+	CHECK_EQ(v, 4ULL << 30);
+	CHECK_EQ(gmem_parse_size("64k", &v), 0);
+	CHECK_EQ(v, 64ULL << 10);
+	CHECK_EQ(gmem_parse_size("0x100000", &v), 0);
+	CHECK_EQ(v, 0x100000);
+	CHECK_EQ(gmem_parse_size("12X", &v), -EINVAL);
+	CHECK_EQ(gmem_parse_size("", &v), -EINVAL);
+	CHECK_EQ(gmem_parse_size("-5", &v), -EINVAL);
+	CHECK_EQ(gmem_parse_size("16E", &v), -ERANGE);
+	CHECK_EQ(gmem_parse_size("99999999999999999999999", &v), -ERANGE);
+}
+
+static void test_lowmem_only(void)
+{
+	struct gmem g;
+	uint64_t low = 64ULL << 20;
+
+	CHECK_EQ(gmem_init(&g, low, 0), 0);
+	CHECK_EQ(g.lowmem, low);
+	CHECK_EQ(g.highmem, 0);
+	CHECK(gmem_ptr(&g, 0, 1) == g.base);
+	CHECK(gmem_ptr(&g, 0, 0) == g.base);
+	CHECK(gmem_ptr(&g, low - 1, 1) == g.base + low - 1);
+	CHECK(gmem_ptr(&g, low, 0) != NULL);
+	CHECK(gmem_ptr(&g, low, 1) == NULL);
+	CHECK(gmem_ptr(&g, low - 1, 2) == NULL);
+	CHECK(gmem_ptr(&g, 0, low) == g.base);
+	CHECK(gmem_ptr(&g, 0, low + 1) == NULL);
+	CHECK(gmem_ptr(&g, UINT64_MAX, 1) == NULL);
+	CHECK(gmem_ptr(&g, 1, UINT64_MAX) == NULL);
+	CHECK(gmem_ptr(&g, UINT64_MAX, 0) == NULL);
+	CHECK(gmem_ptr(&g, 4ULL << 30, 1) == NULL);
+
+	/* Memory starts zeroed and reset zeroes it again. */
+	uint8_t *p = gmem_ptr(&g, 4096, 16);
+	CHECK(p && p[0] == 0);
+	p[0] = 0xaa;
+	CHECK_EQ(gmem_reset(&g), 0);
+	CHECK_EQ(((uint8_t *)gmem_ptr(&g, 4096, 1))[0], 0);
+	gmem_fini(&g);
+}
+
+static void test_highmem(void)
+{
+	struct gmem g;
+	uint64_t size = (3ULL << 30) + (64ULL << 20);
+
+	CHECK_EQ(gmem_init(&g, size, 0), 0);
+	CHECK_EQ(g.lowmem, 3ULL << 30);
+	CHECK_EQ(g.highmem, 64ULL << 20);
+	/* The 3-4 GiB hole is not memory. */
+	CHECK(gmem_ptr(&g, (3ULL << 30) - 1, 1) != NULL);
+	CHECK(gmem_ptr(&g, 3ULL << 30, 1) == NULL);
+	CHECK(gmem_ptr(&g, (3ULL << 30) - 1, 2) == NULL);
+	CHECK(gmem_ptr(&g, (4ULL << 30) - 1, 1) == NULL);
+	CHECK(gmem_ptr(&g, 4ULL << 30, 1) == g.base + (3ULL << 30));
+	CHECK(gmem_ptr(&g, (4ULL << 30) + (64ULL << 20) - 1, 1) != NULL);
+	CHECK(gmem_ptr(&g, (4ULL << 30) + (64ULL << 20), 1) == NULL);
+	/* A range may not span the hole even if both ends are memory. */
+	CHECK(gmem_ptr(&g, 0, 5ULL << 30) == NULL);
+	gmem_fini(&g);
+}
+
+static void test_bad_sizes(void)
+{
+	struct gmem g;
+
+	CHECK_EQ(gmem_init(&g, 0, 0), -EINVAL);
+	CHECK_EQ(gmem_init(&g, 1 << 20, 0), -EINVAL);
+	CHECK_EQ(gmem_init(&g, (16ULL << 20) + 1, 0), -EINVAL);
+}
+
+int main(void)
+{
+	test_parse();
+	test_lowmem_only();
+	test_highmem();
+	test_bad_sizes();
+	return check_done();
+}
