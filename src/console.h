@@ -11,6 +11,7 @@ struct console {
 	bool own_fds;     /* opened from -c, closed at console_close */
 	bool raw;         /* termios changed; restore on exit */
 	bool eof;         /* input reached end of file */
+	int pending;      /* a byte console_poll read ahead, or -1 */
 	struct termios saved;
 };
 

@@ -1,0 +1,136 @@
+/* console.c: the host side of the guest console: stdio or a -c tty, raw mode, and its restore on every exit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "console.h"
+
+static int console_make_raw(struct console *c)
+{
+	struct termios t;
+
+	if (!isatty(c->in_fd))
+		return 0;
+	if (tcgetattr(c->in_fd, &c->saved) < 0)
+		return -errno;
+	t = c->saved;
+	/*
+	 * Keys go to the loader and the guest byte by byte, as on a serial
+	 * line; ISIG stays on so ^C still reaches kvmload, which restores the
+	 * terminal before it exits.
+	 */
+	t.c_iflag &= ~(unsigned)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+	t.c_lflag &= ~(unsigned)(ECHO | ECHONL | ICANON | IEXTEN);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(c->in_fd, TCSAFLUSH, &t) < 0)
+		return -errno;
+	c->raw = true;
+	return 0;
+}
+
+int console_open(struct console *c, const char *dev)
+{
+	struct stat st;
+	int fd, r;
+
+	memset(c, 0, sizeof(*c));
+	c->pending = -1;
+	c->in_fd = STDIN_FILENO;
+	c->out_fd = STDOUT_FILENO;
+	if (dev && strcmp(dev, "stdio") != 0) {
+		fd = open(dev, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		/* bhyveload accepts only character devices for -c. */
+		if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+			close(fd);
+			return -ENOTSUP;
+		}
+		c->in_fd = c->out_fd = fd;
+		c->own_fds = true;
+	}
+	r = console_make_raw(c);
+	if (r < 0 && c->own_fds)
+		close(c->in_fd);
+	return r;
+}
+
+void console_restore(struct console *c)
+{
+	/* Async-signal-safe: tcsetattr is on the POSIX list. */
+	if (c->raw) {
+		tcsetattr(c->in_fd, TCSAFLUSH, &c->saved);
+		c->raw = false;
+	}
+}
+
+void console_close(struct console *c)
+{
+	console_restore(c);
+	if (c->own_fds)
+		close(c->in_fd);
+	c->own_fds = false;
+}
+
+static int console_read1(struct console *c)
+{
+	unsigned char ch;
+	ssize_t n;
+
+	for (;;) {
+		n = read(c->in_fd, &ch, 1);
+		if (n == 1)
+			return ch;
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* End of input, or an input that failed for good: both end it. */
+		c->eof = true;
+		return -1;
+	}
+}
+
+int console_getc(struct console *c)
+{
+	int ch;
+
+	if (c->pending >= 0) {
+		ch = c->pending;
+		c->pending = -1;
+		return ch;
+	}
+	if (c->eof)
+		return -1;
+	return console_read1(c);
+}
+
+int console_poll(struct console *c)
+{
+	struct pollfd p = { .fd = c->in_fd, .events = POLLIN };
+
+	if (c->pending >= 0)
+		return 1;
+	if (c->eof)
+		return 0;
+	if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
+		return 0;
+	/*
+	 * Readable can also mean end of input (/dev/null, a closed pipe).  Take
+	 * the byte now so that only a real key counts: the loader's autoboot
+	 * countdown must not mistake EOF for a key press.
+	 */
+	c->pending = console_read1(c);
+	return c->pending >= 0;
+}
+
+void console_putc(struct console *c, int ch)
+{
+	unsigned char b = (unsigned char)ch;
+
+	while (write(c->out_fd, &b, 1) < 0 && errno == EINTR)
+		;
+}
