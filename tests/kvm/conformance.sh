@@ -1,0 +1,77 @@
+#!/bin/bash
+# conformance.sh: the real FreeBSD 10.2 userboot.so boots our test kernel from -h, a raw UFS2 image and a GPT image.
+. "$(dirname "$0")/lib.sh"
+[ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || { echo "SKIP: KVMLOAD_FREEBSD_ROOT is not set"; exit 77; }
+ROOT=$KVMLOAD_FREEBSD_ROOT
+[ -f "$ROOT/boot/userboot.so" ] || { echo "SKIP: no $ROOT/boot/userboot.so"; exit 77; }
+need_kvm
+need_tools makefs sgdisk
+KVMLOAD=$1 KERNEL=$2
+USERBOOT=$ROOT/boot/userboot.so
+
+# The FreeBSD /boot with our test kernel as boot/kernel/kernel (never written back to ROOT).
+tree=$WORK/root
+mkdir -p "$tree/boot/kernel"
+for f in "$ROOT"/boot/*; do
+	case $f in */kernel) ;; *) cp -r "$f" "$tree/boot/" ;; esac
+done
+cp "$ROOT/boot/kernel/accf_data.ko" "$tree/boot/kernel/"
+cp "$KERNEL" "$tree/boot/kernel/kernel"
+cat >"$tree/boot/loader.conf" <<'CONF'
+accf_data_load="YES"
+beastie_disable="YES"
+CONF
+
+run() { # run LOG STDIN ARGS...
+	log=$1 in=$2; shift 2
+	timeout 60 "$KVMLOAD" -l "$USERBOOT" -m 256M -e LINES=1000 -e conformance.marker=yes "$@" \
+		<"$in" >"$log" 2>"$log.err"
+}
+
+check_boot() { # check_boot LOG STATUS WHAT
+	expect_status "$2" 2 "$3"
+	expect_text "$1" "FreeBSD/amd64 User boot, Revision 1.1"
+	expect_text "$1" "/boot/kernel/kernel text="
+	expect_text "$1" "testkernel: module name=/boot/kernel/kernel type=elf kernel"
+	expect_text "$1" "testkernel: module name=/boot/kernel/accf_data.ko type=elf obj module"
+	expect_line "$1" "testkernel: kenv conformance.marker=yes"
+	expect_line "$1" "testkernel: kenv smbios.bios.vendor=BHYVE"
+	expect_line "$1" "testkernel: halt"
+}
+
+start=$(date +%s%N)
+run "$WORK/host.log" /dev/null -h "$tree" -e autoboot_delay=0 fbsd; st=$?
+end=$(date +%s%N)
+check_boot "$WORK/host.log" $st "real loader from -h"
+echo "real loader, -h: $(( (end - start) / 1000000 )) ms from start to halt"
+
+make_ufs2 "$tree" "$WORK/raw.img"
+run "$WORK/raw.log" /dev/null -d "$WORK/raw.img" -e autoboot_delay=0 fbsd; st=$?
+check_boot "$WORK/raw.log" $st "real loader from a raw UFS2 image"
+
+make_gpt_ufs2 "$tree" "$WORK/gpt.img"
+run "$WORK/gpt.log" /dev/null -d "$WORK/gpt.img" -e autoboot_delay=0 fbsd; st=$?
+check_boot "$WORK/gpt.log" $st "real loader from a GPT+UFS2 image"
+
+# Scripted input at the OK prompt: ls, show, then boot.
+printf 'ls /boot\nshow\nboot\n' >"$WORK/script1"
+run "$WORK/script1.log" "$WORK/script1" -h "$tree" -e autoboot_delay=NO fbsd; st=$?
+expect_status $st 2 "scripted ls/show/boot"
+expect_text "$WORK/script1.log" "OK ls /boot"
+expect_text "$WORK/script1.log" "loader.rc"
+expect_line "$WORK/script1.log" "conformance.marker=yes"
+expect_text "$WORK/script1.log" "testkernel: kenv conformance.marker=yes"
+
+# quit leaves the loader with bhyveload's status 1.
+printf 'quit\n' >"$WORK/script2"
+run "$WORK/quit.log" "$WORK/script2" -h "$tree" -e autoboot_delay=NO fbsd; st=$?
+expect_status $st 1 "quit at the prompt"
+expect_no_text "$WORK/quit.log" "testkernel:"
+
+# Input at end of file at the prompt ends the load instead of spinning.
+run "$WORK/eof.log" /dev/null -h "$tree" -e autoboot_delay=NO fbsd; st=$?
+expect_status $st 1 "stdin at EOF at the prompt"
+expect_text "$WORK/eof.log.err" "console input"
+
+cp "$WORK/host.log" "${KVMLOAD_TRANSCRIPT:-/dev/null}" 2>/dev/null || true
+finish

@@ -1,0 +1,62 @@
+# lib.sh: shared helpers for the kvm suite's shell tests (sourced, not run).
+set -u
+
+fail() { echo "FAIL: $*" >&2; FAILED=$((FAILED + 1)); }
+pass() { PASSED=$((PASSED + 1)); }
+PASSED=0
+FAILED=0
+
+need_kvm() {
+	[ -c /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+}
+
+need_tools() {
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
+	done
+}
+
+# Scratch space removed on exit.
+WORK=$(mktemp -d /tmp/kvmload-test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+# expect_line FILE TEXT: FILE has a line equal to TEXT (console lines end in CRLF).
+expect_line() {
+	if tr -d '\r' <"$1" | grep -qxF -- "$2"; then pass; else fail "$1: no line '$2'"; fi
+}
+# expect_text FILE TEXT: TEXT occurs somewhere in FILE.
+expect_text() {
+	if tr -d '\r' <"$1" | grep -qF -- "$2"; then pass; else fail "$1: no text '$2'"; fi
+}
+expect_no_text() {
+	if tr -d '\r' <"$1" | grep -qF -- "$2"; then fail "$1: unexpected text '$2'"; else pass; fi
+}
+expect_status() {
+	if [ "$1" -eq "$2" ]; then pass; else fail "$3: exit status $1, expected $2"; fi
+}
+# lines_in_order FILE A B ...: each text occurs after the previous one.
+lines_in_order() {
+	f=$1; shift
+	if tr -d '\r' <"$f" | awk -v n=$# 'BEGIN { for (i = 1; i < ARGC; i++) want[i] = ARGV[i]; ARGC = 1; k = 1 }
+		k <= n && index($0, want[k]) { k++ } END { exit !(k > n) }' "$@"; then pass
+	else fail "$f: not in order: $*"; fi
+}
+
+finish() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+
+# make_ufs2 TREE IMG: a raw UFS2 image of TREE.
+make_ufs2() {
+	makefs -t ffs -o version=2 -s 48m "$2" "$1" >/dev/null
+}
+
+# make_gpt_ufs2 TREE IMG: GPT disk, p1 freebsd-boot (empty), p2 freebsd-ufs holding TREE.
+make_gpt_ufs2() {
+	make_ufs2 "$1" "$WORK/part.img"
+	truncate -s 64m "$2"
+	sgdisk -q -o -n 1:40:+512K -t 1:a501 -n 2:2048:+48M -t 2:a503 -c 2:rootfs "$2" >/dev/null
+	dd if="$WORK/part.img" of="$2" bs=512 seek=2048 conv=notrunc status=none
+	rm -f "$WORK/part.img"
+}
