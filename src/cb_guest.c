@@ -40,11 +40,12 @@ int cb_copyout(void *arg, uint64_t from, void *to, size_t size)
 	return 0;
 }
 
-/* A register request we cannot honour: the guest would start in a state nobody asked for. */
-static _Noreturn void guest_refuse(struct loader *l, const char *what, long long which, uint64_t val)
+/*
+ * A register request we cannot honour: starting the guest in a state nobody
+ * asked for would fail later and obscurely, so stop here and say why.
+ */
+static _Noreturn void guest_refuse(struct loader *l)
 {
-	log_warnx("the loader set %s %#llx to %#llx, which kvmload does not support", what,
-		  which, (unsigned long long)val);
 	l->leave = LEAVE_ERROR;
 	plugin_leave(&l->recover);
 }
@@ -54,8 +55,10 @@ void cb_setreg(void *arg, int reg, uint64_t val)
 	struct loader *l = arg;
 
 	/* Like bhyveload: userboot only ever sets the stack pointer this way. */
-	if (reg != UB_REG_RSP)
-		guest_refuse(l, "register", reg, val);
+	if (reg != UB_REG_RSP) {
+		log_warnx("the loader set register %d; only %d (rsp) is supported", reg, UB_REG_RSP);
+		guest_refuse(l);
+	}
 	l->regs.rsp = val;
 }
 
@@ -63,8 +66,11 @@ void cb_setmsr(void *arg, int msr, uint64_t val)
 {
 	struct loader *l = arg;
 
-	if ((unsigned int)msr != X86_MSR_EFER)
-		guest_refuse(l, "MSR", (unsigned int)msr, val);
+	if ((unsigned int)msr != X86_MSR_EFER) {
+		log_warnx("the loader set MSR %#x; only EFER (%#x) is supported", (unsigned int)msr,
+			  X86_MSR_EFER);
+		guest_refuse(l);
+	}
 	l->regs.efer = val;
 }
 
@@ -76,7 +82,10 @@ void cb_setcr(void *arg, int cr, uint64_t val)
 	case 0: l->regs.cr0 = val; break;
 	case 3: l->regs.cr3 = val; break;
 	case 4: l->regs.cr4 = val; break;
-	default: guest_refuse(l, "control register", cr, val);
+	default:
+		log_warnx("the loader set control register cr%d; only cr0, cr3 and cr4 are supported",
+			  cr);
+		guest_refuse(l);
 	}
 }
 
