@@ -129,6 +129,8 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			o->disks[o->ndisks++] = optarg;
 			break;
 		case 'e':
+			if (!env_valid(optarg))
+				errx(EX_USAGE, "-e '%s': expected name=value", optarg);
 			o->env[o->nenv++] = optarg;
 			break;
 		case 'h':
@@ -314,8 +316,6 @@ int main(int argc, char **argv)
 	main_open_disks(&l, &o);
 	main_open_host(&l, &o);
 	r = env_build(&l, o.env, o.nenv);
-	if (r == -EINVAL)
-		errx(EX_USAGE, "-e: expected name=value");
 	if (r < 0)
 		errc(EX_OSERR, -r, "environment");
 

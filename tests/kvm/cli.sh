@@ -19,7 +19,8 @@ check 64 "-d /nonexistent.img: No such file or directory" -d /nonexistent.img vm
 check 64 "-d /tmp: not a regular file or block device" -d /tmp vm
 check 64 "-h /nonexistent: No such file or directory" -h /nonexistent vm
 check 64 "-c /etc/hostname: not a character device" -c /etc/hostname vm
-check 64 "-e: expected name=value" -e novalue vm
+check 64 "-e 'novalue': expected name=value" -e novalue vm
+check 64 "-e '=x': expected name=value" -e =x vm
 check 64 "vmname '../x'" ../x
 check 64 "unrecognized option '--bogus'" --bogus vm
 "$KVMLOAD" --help >"$WORK/help" 2>&1; st=$?
