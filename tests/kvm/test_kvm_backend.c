@@ -420,6 +420,60 @@ static void test_i386(void)
 	machine_stop(&m);
 }
 
+/* Run flat 32-bit code at 0x200000 (the i386 entry) and return the console bytes. */
+static enum vm_exit run_i386(const uint8_t *code, size_t len, char **out)
+{
+	struct boot_regs r = { .rip = 0x200000, .rsp = 0x1000, .gdt_base = 0x3000,
+			       .gdt_size = 31, .gdt_set = true };
+	struct machine m;
+	enum vm_exit got = VM_EXIT_ERROR;
+
+	CHECK_EQ(machine_start(&m), 0);
+	memcpy(gpa(&m.g, 0x200000, len), code, len);
+	memcpy(gpa(&m.g, 0x300000, 3), "abc", 3);
+	if (kvm_x86_apply(&m.vm, &r, &m.g) == 0)
+		got = kvm_vcpu_run(&m.vm, &m.uart);
+	*out = console_output(&m.cons);
+	machine_stop(&m);
+	return got;
+}
+
+/* Port I/O the run loop must ignore, answer with 0xff, or act on. */
+static void test_ports(void)
+{
+	static const uint8_t ignored_then_reset[] = {
+		0x66, 0xba, 0x80, 0x00, 0xee,             /* POST code: out %al, $0x80 */
+		0x66, 0xba, 0xf9, 0x0c, 0xb0, 0x02, 0xee, /* 0xcf9 <- 0x02: no reset bit */
+		0x66, 0xba, 0x04, 0x04, 0x66, 0xb8, 0x00, 0x24, 0x66, 0xef, /* PM1a: S1, not S5 */
+		0x66, 0xba, 0x64, 0x00, 0xb0, 0xd1, 0xee, /* KBC command 0xd1: not a reset */
+		0x66, 0xba, 0x00, 0x05, 0xb0, 0x01, 0xee, /* unknown port 0x500: ignored */
+		0x66, 0xba, 0x34, 0x12, 0xec,             /* in $0x1234 -> 0xff */
+		0x66, 0xba, 0xf8, 0x03, 0xee,             /* ... printed on COM1 */
+		0xbe, 0x00, 0x00, 0x30, 0x00,             /* mov $0x300000, %esi ("abc") */
+		0xb9, 0x03, 0x00, 0x00, 0x00,             /* mov $3, %ecx */
+		0xf3, 0x6e,                               /* rep outsb to COM1 */
+		0x66, 0xba, 0x64, 0x00, 0xb0, 0xfe, 0xee, /* KBC 0xfe: reset */
+		0xf4,
+	};
+	static const uint8_t poweroff[] = {
+		0x66, 0xba, 0x04, 0x04, 0x66, 0xb8, 0x00, 0x34, 0x66, 0xef, /* PM1a: SLP_EN | S5 */
+		0xf4,
+	};
+	static const uint8_t cf9_reset[] = {
+		0x66, 0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee, 0xf4,
+	};
+	char *out;
+
+	CHECK_EQ(run_i386(ignored_then_reset, sizeof(ignored_then_reset), &out), VM_EXIT_RESET);
+	CHECK_STR(out, "\xff" "abc");
+	free(out);
+	CHECK_EQ(run_i386(poweroff, sizeof(poweroff), &out), VM_EXIT_POWEROFF);
+	CHECK_STR(out, "");
+	free(out);
+	CHECK_EQ(run_i386(cf9_reset, sizeof(cf9_reset), &out), VM_EXIT_RESET);
+	free(out);
+}
+
 int main(int argc, char **argv)
 {
 	struct kernel_file k;
@@ -447,6 +501,7 @@ int main(int argc, char **argv)
 	test_boot(&k, "spin", VM_EXIT_ERROR);
 	test_dump_long(&k);
 	test_i386();
+	test_ports();
 	free(k.bytes);
 	return check_done();
 }
