@@ -57,7 +57,10 @@ int kvm_vcpu_create(struct kvm_vm *vm);
  * GDT into guest memory at the recorded gdt_base.  Returns 0 or -errno (logged).
  */
 int kvm_x86_apply(struct kvm_vm *vm, const struct boot_regs *r, struct gmem *g);
-/* Run until the guest stops; the UART serves COM1. Logs the reason for anything but a clean stop. */
+/*
+ * Run vCPU 0 (after kvm_vcpu_create and kvm_x86_apply) until the guest
+ * stops; the UART serves COM1.  Logs the reason for triple faults and errors.
+ */
 enum vm_exit kvm_vcpu_run(struct kvm_vm *vm, struct uart *u);
 /* Async-signal-safe: make the current or next KVM_RUN return at once with EINTR. */
 void kvm_vcpu_kick(struct kvm_vm *vm);

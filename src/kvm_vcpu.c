@@ -32,8 +32,10 @@ static int kvm_vcpu_set_cpuid(struct kvm_vm *vm)
 	for (;;) {
 		free(cpuid);
 		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
-		if (!cpuid)
+		if (!cpuid) {
+			log_warnx("KVM_GET_SUPPORTED_CPUID: out of memory for %u entries", nent);
 			return -ENOMEM;
+		}
 		cpuid->nent = nent;
 		if (ioctl(vm->sys_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
 			break;
