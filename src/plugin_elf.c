@@ -245,6 +245,19 @@ static int elf_read_phdr(struct span f, uint64_t off, Elf64_Phdr *ph)
 	return r ? -ERANGE : 0;
 }
 
+/* lld pads RELRO to the end of its page, past the segment's p_memsz: compare whole pages. */
+static bool elf_relro_ok(const struct plugin_elf *img, const Elf64_Phdr *ph)
+{
+	for (unsigned i = 0; i < img->nseg; i++) {
+		const struct plugin_elf_seg *s = &img->seg[i];
+
+		if ((s->flags & PF_W) && ph->p_vaddr >= s->vaddr &&
+		    ph->p_memsz <= elf_page_up(s->vaddr + s->memsz) - ph->p_vaddr)
+			return true;
+	}
+	return false;
+}
+
 static int elf_check_phdrs(struct elf_parse *ps, uint64_t phoff, uint16_t phnum, char *err,
 			   size_t errlen)
 {
@@ -276,8 +289,8 @@ static int elf_check_phdrs(struct elf_parse *ps, uint64_t phoff, uint16_t phnum,
 		case PT_GNU_RELRO:
 			if (nrelro++)
 				return REJECT("PT_GNU_RELRO[%u]: a second PT_GNU_RELRO header", i);
-			if (!elf_seg_mem(ps->img, ph.p_vaddr, ph.p_memsz, PF_W))
-				return REJECT("PT_GNU_RELRO[%u]: 0x%llx+0x%llx is not inside a writable PT_LOAD",
+			if (!elf_relro_ok(ps->img, &ph))
+				return REJECT("PT_GNU_RELRO[%u]: 0x%llx+0x%llx is not inside the pages of a writable PT_LOAD",
 					      i, (unsigned long long)ph.p_vaddr,
 					      (unsigned long long)ph.p_memsz);
 			ps->has_relro = true;
@@ -453,7 +466,9 @@ static int elf_count_gnu_hash(struct elf_parse *ps, uint32_t *n, char *err, size
 	span_le32(h, 8, &bloom_size);
 	buckets = 16 + 8 * (uint64_t)bloom_size;
 	chains = buckets + 4 * (uint64_t)nbuckets;
-	if (nbuckets == 0 || !span_has(h, buckets, 4 * (uint64_t)nbuckets))
+	if (nbuckets == 0)
+		return REJECT("DT_GNU_HASH: nbuckets is 0");
+	if (!span_has(h, buckets, 4 * (uint64_t)nbuckets))
 		return REJECT("DT_GNU_HASH: %u buckets after a %u-word bloom filter do not fit in their PT_LOAD",
 			      nbuckets, bloom_size);
 	for (uint32_t b = 0; b < nbuckets; b++) {
@@ -648,7 +663,7 @@ static int elf_map(struct elf_parse *ps, char *err, size_t errlen)
 
 		if (mprotect(base + lo, hi - lo, PROT_READ | PROT_WRITE) != 0)
 			goto oom;
-		memcpy(base + s->vaddr, ps->file.p + s->offset, s->filesz);
+		span_copy(ps->file, s->offset, base + s->vaddr, s->filesz);
 	}
 	if (mprotect(base + img->span, elf_page(), PROT_READ | PROT_WRITE) != 0)
 		goto oom;

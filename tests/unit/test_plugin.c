@@ -115,7 +115,7 @@ static int anon_exec_maps(void)
 	return n;
 }
 
-static void load_ok(struct plugin *p, const char *name)
+static bool load_ok(struct plugin *p, const char *name)
 {
 	char err[512] = "";
 	size_t len;
@@ -126,6 +126,7 @@ static void load_ok(struct plugin *p, const char *name)
 	if (r != 0)
 		fprintf(stderr, "%s: %s\n", name, err);
 	CHECK_EQ(r, 0);
+	return r == 0;
 }
 
 static int run(struct plugin *p, struct th *t, void *table, int ndisks)
@@ -149,7 +150,8 @@ static void test_run_and_fresh_bss(const char *name)
 	struct th t;
 
 	table_basic(&cb);
-	load_ok(&p, name);
+	if (!load_ok(&p, name))
+		return;
 	CHECK_EQ(p.gen.version, 3);
 	CHECK_EQ(run(&p, &t, &cb, 0), 0);
 	CHECK_STR(t.out, "hello1");
@@ -161,7 +163,8 @@ static void test_run_and_fresh_bss(const char *name)
 	plugin_unload(&p);
 	CHECK(p.base == NULL);
 	/* ... a new load of the same file starts clean. */
-	load_ok(&p, name);
+	if (!load_ok(&p, name))
+		return;
 	CHECK_EQ(run(&p, &t, &cb, 0), 0);
 	CHECK_STR(t.out, "hello1");
 	plugin_unload(&p);
@@ -175,7 +178,8 @@ static void test_imports(const char *name)
 	uint64_t t0, t1;
 
 	table_basic(&cb);
-	load_ok(&p, name);
+	if (!load_ok(&p, name))
+		return;
 	t0 = (uint64_t)time(NULL);
 	CHECK_EQ(run(&p, &t, &cb, 3), 0);
 	t1 = (uint64_t)time(NULL);
@@ -194,7 +198,8 @@ static void test_leaving(const char *name)
 	struct th t;
 
 	table_basic(&cb);
-	load_ok(&p, name);
+	if (!load_ok(&p, name))
+		return;
 	CHECK_EQ(run(&p, &t, &cb, 1), 1);
 	CHECK_STR(plugin_fault(), "plugin called abort()");
 	CHECK_EQ(t.nout, 0);
@@ -210,6 +215,47 @@ static void test_leaving(const char *name)
 	CHECK_EQ(run(&p, &t, &cb, 0), 0);
 	CHECK_STR(t.out, "again4");
 	plugin_unload(&p);
+}
+
+/*
+ * The image as the kernel sees it: never a writable and executable page,
+ * code read+execute, relocated data made read-only (RELRO), the stack
+ * guard page read-only.
+ */
+static void test_protections(const char *name)
+{
+	char line[512];
+	struct plugin p;
+	int rx = 0, wx = 0, ro = 0, before = anon_exec_maps();
+	uintptr_t guard;
+	FILE *f;
+
+	if (!load_ok(&p, name))
+		return;
+	CHECK(anon_exec_maps() > before); /* the probe the rejection tests rely on sees images */
+	guard = (uintptr_t)p.base + p.map_size - 4096;
+	f = fopen("/proc/self/maps", "r");
+	CHECK(f != NULL);
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || lo < (uintptr_t)p.base ||
+		    hi > (uintptr_t)p.base + p.map_size)
+			continue;
+		wx += perms[1] == 'w' && perms[2] == 'x';
+		rx += strncmp(perms, "r-x", 3) == 0;
+		ro += strncmp(perms, "r--", 3) == 0;
+		if (lo <= guard && guard < hi)
+			CHECK(strncmp(perms, "r--", 3) == 0);
+	}
+	if (f)
+		fclose(f);
+	CHECK_EQ(wx, 0);
+	CHECK(rx >= 1);
+	CHECK(ro >= 2); /* read-only data or RELRO, and the guard page */
+	plugin_unload(&p);
+	CHECK_EQ(anon_exec_maps(), before);
 }
 
 /* Callback table as a plugin of generation g lays it out. */
@@ -232,8 +278,7 @@ static void test_generation(const char *variant, const char *gen, int version, b
 	struct th t;
 
 	snprintf(name, sizeof(name), "tp_gen_%s_%s.so", gen, variant);
-	load_ok(&p, name);
-	if (!p.base)
+	if (!load_ok(&p, name))
 		return;
 	CHECK_EQ(p.gen.version, version);
 	CHECK_EQ(p.gen.diskwrite, dw);
@@ -427,6 +472,9 @@ static void test_corrupt_headers(const uint8_t *orig, size_t len, struct tf *f)
 	tf_fresh(orig, len, f);
 	tf_eh(f)->e_phnum = 0;
 	REJECT(f->b, len, "e_phnum: 0 program headers (a plugin has 1 to 64)");
+	tf_fresh(orig, len, f);
+	tf_eh(f)->e_phnum = 65;
+	REJECT(f->b, len, "e_phnum: 65 program headers (a plugin has 1 to 64)");
 	tf_fresh(orig, len, f);
 	tf_eh(f)->e_phoff = len - 100;
 	REJECT(f->b, len, fmt("e_phoff: program headers (0x%zx + 56*%u) lie outside the %zu-byte file",
@@ -626,6 +674,23 @@ static void test_gen_rejects(void)
 	free(b);
 }
 
+/* The GNU hash table (the only one in tp_basic_nosym.so) is checked as well. */
+static void test_corrupt_gnu_hash(void)
+{
+	struct tf f;
+	uint32_t *h;
+
+	f.b = read_file("tp_basic_nosym.so", &f.len);
+	CHECK(tf_dyn(&f, DT_HASH) == NULL);
+	h = (uint32_t *)tf_at(&f, tf_dyn(&f, DT_GNU_HASH)->d_un.d_ptr);
+	h[0] = 0;
+	REJECT(f.b, f.len, "DT_GNU_HASH: nbuckets is 0");
+	h[0] = 0x40000000;
+	REJECT(f.b, f.len, fmt("DT_GNU_HASH: 1073741824 buckets after a %u-word bloom filter do not fit in their PT_LOAD",
+			       h[2]));
+	free(f.b);
+}
+
 static void test_load_path(void)
 {
 	char err[512], path[4096];
@@ -652,19 +717,26 @@ int main(int argc, char **argv)
 	int before;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: test_plugin TEST-PLUGIN-DIR [VARIANT...]\n");
+		fprintf(stderr, "usage: test_plugin TEST-PLUGIN-DIR [PLUGIN.so|VARIANT]...\n");
 		return 1;
 	}
 	tp_dir = argv[1];
 	before = anon_exec_maps();
-	test_run_and_fresh_bss("tp_basic.so");
-	test_run_and_fresh_bss("tp_basic_nosym.so");
-	test_imports("tp_basic.so");
-	test_imports("tp_basic_nosym.so");
-	test_leaving("tp_basic.so");
-	for (int i = 2; i < argc; i++)
-		test_generations(argv[i]);
+	/* Arguments naming a .so are whole test plugins; the others are generation variants. */
+	for (int i = 2; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (n > 3 && strcmp(argv[i] + n - 3, ".so") == 0) {
+			test_run_and_fresh_bss(argv[i]);
+			test_imports(argv[i]);
+			test_leaving(argv[i]);
+			test_protections(argv[i]);
+		} else {
+			test_generations(argv[i]);
+		}
+	}
 	test_gen_rejects();
+	test_corrupt_gnu_hash();
 	test_load_path();
 
 	orig = read_file("tp_basic.so", &len);

@@ -2,10 +2,48 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "check.h"
 #include "plugin.h"
+
+/*
+ * Rules b and c on real compiled code: give a copy of the 10.x binary a
+ * marker (over its bootprog_name string) and let exit and host_stat speak:
+ * exit calls *0x98 (no diskwrite), host_stat fills %r9 (old stat).
+ */
+static void test_v5_rules_on_real_code(const char *path)
+{
+	static const char name[] = "FreeBSD/amd64 User boot";
+	static const char marker[] = "$Interpreter:4th";
+	char err[512] = "";
+	struct plugin p;
+	uint8_t *b, *m;
+	size_t len;
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+
+	CHECK(f != NULL && fstat(fileno(f), &st) == 0);
+	if (!f)
+		return;
+	len = (size_t)st.st_size;
+	b = malloc(len);
+	CHECK(b != NULL && fread(b, 1, len, f) == len);
+	fclose(f);
+	m = memmem(b, len, name, sizeof(name) - 1);
+	CHECK(m != NULL);
+	if (m) {
+		memcpy(m, marker, sizeof(marker)); /* with its NUL */
+		CHECK_EQ(plugin_load_mem(&p, b, len, err, sizeof(err)), 0);
+		CHECK_EQ(p.gen.version, 5);
+		CHECK_EQ(p.gen.diskwrite, 0);
+		CHECK_EQ(p.gen.stat_struct, 0);
+		CHECK_STR(p.gen.interp, "4th");
+		plugin_unload(&p);
+	}
+	free(b);
+}
 
 int main(void)
 {
@@ -46,5 +84,6 @@ int main(void)
 	CHECK(q.base != p.base);
 	plugin_unload(&q);
 	plugin_unload(&p);
+	test_v5_rules_on_real_code(path);
 	return check_done();
 }
