@@ -18,12 +18,12 @@ struct plugin_gen {
 	bool diskwrite;     /* 13.0+ table: diskwrite slot after diskread */
 	bool stat_struct;   /* 12.2+/13.0+: stat(arg, h, struct stat *) */
 	char interp[16];    /* "$Interpreter:" name the plugin carries, "" if none */
-	const char *label;  /* human summary, e.g. "FreeBSD 10.x (v3, old stat)" */
+	const char *label;  /* human summary, e.g. "FreeBSD 10.0-11.2 (version 3, old stat, no diskwrite)" */
 };
 
 struct plugin {
 	uint8_t *base;      /* the mapping; PT_LOAD vaddr 0 sits here */
-	size_t map_size;
+	size_t map_size;    /* the image plus one read-only page holding __stack_chk_guard */
 	loader_main_fn *entry;
 	struct plugin_gen gen;
 };
@@ -36,7 +36,10 @@ struct plugin {
  * mapped and nothing ran.  Every load gives fresh state (clean .bss).
  */
 int plugin_load_mem(struct plugin *p, const uint8_t *buf, size_t len, char *err, size_t errlen);
-/* The same from a file path. */
+/*
+ * The same from a file path (a regular file of at most 256 MiB); every
+ * message starts with the path.
+ */
 int plugin_load(struct plugin *p, const char *path, char *err, size_t errlen);
 void plugin_unload(struct plugin *p);
 
