@@ -317,12 +317,13 @@ int main(int argc, char **argv)
 	main_open_host(&l, &o);
 	r = env_build(&l, o.env, o.nenv);
 	if (r < 0)
-		errc(EX_OSERR, -r, "environment");
+		errx(EX_OSERR, "environment: %s", strerror(-r));
 
 	r = gmem_init(&l.gmem, o.memsize, o.gmem_flags);
 	if (r < 0)
-		errc(r == -EINVAL ? EX_USAGE : EX_OSERR, -r, "guest memory of %llu bytes",
-		     (unsigned long long)o.memsize);
+		errx(r == -EINVAL ? EX_USAGE : EX_OSERR, "guest memory of %llu bytes: %s",
+		     (unsigned long long)o.memsize,
+		     r == -EINVAL ? "at least 2 MiB, in whole pages" : strerror(-r));
 	if (kvm_vm_create(&vm, &l.gmem) < 0 || kvm_vcpu_create(&vm) < 0)
 		exit(EX_OSERR);
 

@@ -30,7 +30,7 @@ echo "demo" >"$root/etc/hostname"
 
 makefs -t ffs -o version=2 -s 32m "$work/ufs.img" "$root" >/dev/null
 truncate -s 40m "$work/disk.img"
-sgdisk -q -o -n 1:40:+512K -t 1:a501 -c 1:demo-boot -n 2:2048:+32M -t 2:a503 -c 2:demo-root \
+sgdisk -o -n 1:2048:+512K -t 1:a501 -c 1:demo-boot -n 2:4096:+32M -t 2:a503 -c 2:demo-root \
 	"$work/disk.img" >/dev/null
-dd if="$work/ufs.img" of="$work/disk.img" bs=512 seek=2048 conv=notrunc status=none
+dd if="$work/ufs.img" of="$work/disk.img" bs=512 seek=4096 conv=notrunc status=none
 mv "$work/disk.img" "$out"

@@ -52,11 +52,12 @@ make_ufs2() {
 	makefs -t ffs -o version=2 -s 48m "$2" "$1" >/dev/null
 }
 
-# make_gpt_ufs2 TREE IMG: GPT disk, p1 freebsd-boot (empty), p2 freebsd-ufs holding TREE.
+# make_gpt_ufs2 TREE IMG: GPT disk, p1 freebsd-boot (empty), p2 freebsd-ufs at sector 4096 holding TREE.
 make_gpt_ufs2() {
 	make_ufs2 "$1" "$WORK/part.img"
 	truncate -s 64m "$2"
-	sgdisk -q -o -n 1:40:+512K -t 1:a501 -n 2:2048:+48M -t 2:a503 -c 2:rootfs "$2" >/dev/null
-	dd if="$WORK/part.img" of="$2" bs=512 seek=2048 conv=notrunc status=none
+	sgdisk -o -n 1:2048:+512K -t 1:a501 -n 2:4096:+48M -t 2:a503 -c 2:rootfs "$2" >/dev/null ||
+		{ echo "sgdisk failed on $2" >&2; exit 1; }
+	dd if="$WORK/part.img" of="$2" bs=512 seek=4096 conv=notrunc status=none
 	rm -f "$WORK/part.img"
 }
