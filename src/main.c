@@ -289,6 +289,19 @@ static void main_run_loader(struct loader *l, const struct opts *o)
 	}
 }
 
+static void main_close(struct loader *l, struct opts *o)
+{
+	for (int i = 0; i < l->ndisks; i++)
+		close(l->disks[i].fd);
+	if (l->host_fd >= 0)
+		close(l->host_fd);
+	gmem_fini(&l->gmem);
+	env_free(l);
+	free(o->env);
+	main_cons = NULL;
+	console_close(&l->cons);
+}
+
 int main(int argc, char **argv)
 {
 	struct loader l;
@@ -332,14 +345,16 @@ int main(int argc, char **argv)
 	if (kvm_x86_apply(&vm, &l.regs, &l.gmem) < 0)
 		exit(1);
 	if (o.load_only) {
-		kvm_vcpu_dump(&vm, stdout);
-		fflush(stdout);
-		return 0;
+		if (kvm_vcpu_dump(&vm, stdout) < 0)
+			exit(EX_OSERR);
+		why = 0;
+	} else {
+		uart_init(&uart, &l.cons);
+		why = kvm_vcpu_run(&vm, &uart);
+		if (why == VM_EXIT_TRIPLEFAULT || why == VM_EXIT_ERROR)
+			kvm_vcpu_dump(&vm, stderr);
 	}
-	uart_init(&uart, &l.cons);
-	why = kvm_vcpu_run(&vm, &uart);
-	if (why == VM_EXIT_TRIPLEFAULT || why == VM_EXIT_ERROR)
-		kvm_vcpu_dump(&vm, stderr);
 	kvm_vm_destroy(&vm);
+	main_close(&l, &o);
 	return (int)why;
 }

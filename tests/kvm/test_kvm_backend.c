@@ -149,7 +149,8 @@ static uint64_t md_add(struct gmem *g, uint64_t at, uint32_t type, const void *d
 	uint32_t hdr[2] = { type, size };
 
 	memcpy(gpa(g, at, 8), hdr, 8);
-	memcpy(gpa(g, at + 8, size), data, size);
+	if (size)
+		memcpy(gpa(g, at + 8, size), data, size);
 	return at + 8 + ((size + 7) & ~7u);
 }
 
