@@ -1103,6 +1103,25 @@ static void sc_disk_garbage(void)
 	CHECK(!h.exec_called);
 }
 
+/* A real FreeBSD 10.2 /boot: its loader.conf files parse cleanly, its loader has no marker. */
+static void sc_freebsd_root(void)
+{
+	struct host h;
+	char fbsd[PATH_MAX];
+
+	host_init(&h, FL_LUA);
+	snprintf(fbsd, sizeof(fbsd), "%s", getenv("KVMLOAD_FREEBSD_ROOT"));
+	h.root = fbsd;
+	host_run(&h, 5, 0);
+	CHECK_EQ(h.swap_calls, 1);
+	CHECK_STR(h.swap_name, "4th");
+	CHECK_LINE(&h, "Loading /boot/defaults/loader.conf\nLoading /boot/device.hints\n"
+		       "Loading /boot/loader.conf\n");
+	CHECK(!has_line(&h, "cannot parse"));
+	CHECK_LINE(&h, "miniboot: can't load kernel /boot/kernel/kernel: no such file or directory\n");
+	CHECK_EQ(h.exit_calls, 1);
+}
+
 /* Run fn in a child; its CHECK counts come back through a pipe. */
 static void run(const char *name, void (*fn)(void))
 {
@@ -1322,6 +1341,11 @@ int main(int argc, char **argv)
 	} else {
 		printf("makefs or sgdisk missing: disk scenarios skipped\n");
 	}
+
+	if (getenv("KVMLOAD_FREEBSD_ROOT"))
+		run("real FreeBSD 10.2 /boot", sc_freebsd_root);
+	else
+		printf("KVMLOAD_FREEBSD_ROOT unset: real /boot scenario skipped\n");
 
 	write_text("boot/kernel/kernel", "#!/bin/sh\n# a script where the kernel should be, longer than "
 				       "an ELF header\nexit 1\n");
