@@ -74,7 +74,8 @@ static int probe_gpt(struct mb *mb, struct disk *d, uint64_t *off, uint64_t *len
 	tbl_bytes = ((uint64_t)nent * entsz + d->secsz - 1) / d->secsz;
 	if (!disk_fits(d, tbl_lba, tbl_bytes, &tbl_lba, &tbl_bytes))
 		mb_fatal(mb, "disk0: GPT partition table lies outside the disk");
-	tbl = mb_alloc(mb, tbl_bytes);
+	if (!(tbl = mb_alloc(mb, tbl_bytes)))
+		mb_fatal(mb, "out of memory");
 	if ((err = mb_disk_read(mb, 0, tbl_lba, tbl, tbl_bytes)))
 		return -err;
 	for (uint32_t i = 0; i < nent; i++) {
@@ -165,7 +166,8 @@ int mb_disk_probe(struct mb *mb)
 		mb_fatal(mb, "disk0: media size %ld is too small", (long)media);
 	d.secsz = secsz;
 	d.media = (uint64_t)media;
-	d.sec = mb_alloc(mb, secsz);
+	if (!(d.sec = mb_alloc(mb, secsz)))
+		mb_fatal(mb, "out of memory");
 
 	r = probe_gpt(mb, &d, &off, &len);
 	if (r == 0)

@@ -108,6 +108,6 @@ const char *mb_strerror(int err)
 	case FBSD_ELOOP: return "too many levels of symbolic links";
 	case FBSD_ENAMETOOLONG: return "file name too long";
 	case FBSD_EFTYPE: return "inappropriate file type or format";
-	default: return "error";
+	default: return "unknown error";
 	}
 }
