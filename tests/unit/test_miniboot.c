@@ -420,17 +420,24 @@ static void table_build(void *t[UB_NSLOTS], const struct flavour *fl)
 
 /* ---- fixtures ---- */
 
-static void write_file(const char *rel, const void *data, size_t len)
-{
-	char path[PATH_MAX * 2];
-	FILE *f;
+static uint8_t *slurp(const char *path, size_t *len);
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "wb");
+static void write_path(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
 	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
 		perror(path);
 		exit(99);
 	}
+}
+
+static void write_file(const char *rel, const void *data, size_t len)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	write_path(path, data, len);
 }
 
 static void write_text(const char *rel, const char *text)
@@ -1103,6 +1110,41 @@ static void sc_disk_garbage(void)
 	CHECK(!h.exec_called);
 }
 
+/*
+ * Hostile images: the bare UFS2 image with bytes of its metadata area
+ * overwritten.  Whatever breaks, miniboot must either boot or say why and
+ * exit(1): never crash, never write outside guest memory.
+ */
+static void sc_corrupt(void)
+{
+	for (uint32_t round = 0; round < 48; round++) {
+		struct host h;
+		uint8_t *img;
+		size_t len;
+		uint32_t seed = round * 2654435761u + 1;
+		char path[PATH_MAX + 32];
+
+		img = slurp(disk_img, &len);
+		CHECK(img != NULL && len > (256u << 10));
+		if (!img)
+			return;
+		for (int i = 0; i < 64; i++) {
+			seed = seed * 1103515245u + 12345u;
+			img[(seed >> 8) % (256u << 10)] = (uint8_t)(seed >> 3);
+		}
+		snprintf(path, sizeof(path), "%s/corrupt.img", tmpdir);
+		write_path(path, img, len);
+		free(img);
+		host_init(&h, FL_4TH);
+		CHECK(host_disk(&h, path));
+		host_run(&h, 5, 1);
+		CHECK(h.exec_called || (h.returned && h.exit_calls == 1 && h.exit_code == 1));
+		CHECK_EQ(h.faults, 0);
+		close(h.disk_fd);
+		free(h.mem);
+	}
+}
+
 /* A real FreeBSD 10.2 /boot: its loader.conf files parse cleanly, its loader has no marker. */
 static void sc_freebsd_root(void)
 {
@@ -1334,6 +1376,7 @@ int main(int argc, char **argv)
 		CHECK(make_ufs(ufs2, 2));
 		disk_img = ufs2;
 		run("disk: 4th swaps to lua", sc_disk_swap);
+		run("corrupted UFS2 images", sc_corrupt);
 		snprintf(img, sizeof(img), "%s/zero.img", tmpdir);
 		CHECK(truncate_file(img, 1 << 20));
 		disk_img = img;
