@@ -107,7 +107,6 @@ struct mb_loaded {
 struct mb {
 	struct loader_callbacks *cb;
 	void *arg;
-	int version;
 	int ndisks;
 	mb_jmp_buf exit_jb;
 

@@ -41,7 +41,6 @@ void loader_main(struct loader_callbacks *cb, void *arg, int version, int ndisks
 	memset(mb, 0, sizeof(*mb));
 	mb->cb = cb;
 	mb->arg = arg;
-	mb->version = version;
 	mb->ndisks = ndisks < 0 ? 0 : ndisks;
 	/* Unlike userboot, the recovery point exists from the start, so exit() always returns here. */
 	if (mb_setjmp(mb->exit_jb))
