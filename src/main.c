@@ -248,7 +248,7 @@ static void main_run_loader(struct loader *l, const struct opts *o)
 		r = plugin_load(&p, path, msg, sizeof(msg));
 		if (r < 0)
 			errx(1, "%s: %s", path, msg);
-		log_debug("%s: %s, protocol version %d", path, p.gen.label, p.gen.version);
+		log_warnx("loader %s: %s", path, p.gen.label);
 		cb_table_build(table, &p.gen);
 		memset(&l->regs, 0, sizeof(l->regs));
 		l->leave = LEAVE_NONE;
@@ -275,7 +275,8 @@ static void main_run_loader(struct loader *l, const struct opts *o)
 				errx(1, "loader path too long");
 			if (access(path, R_OK) < 0)
 				err(1, "guest wants interpreter '%s': %s", l->swap_interp, path);
-			log_debug("swapping to %s", path);
+			log_warnx("the guest's /boot/loader wants interpreter '%s': swapping to %s",
+				  l->swap_interp, path);
 			/* A fresh plugin gets fresh guest memory, as after bhyveload's vm_reinit. */
 			if (gmem_reset(&l->gmem) < 0)
 				err(EX_OSERR, "resetting guest memory");

@@ -15,6 +15,13 @@
  */
 static struct mb mb_state;
 
+/*
+ * Counts loader_main entries of this mapping and is never cleared, so a
+ * host that re-enters an image instead of mapping it afresh (a stale .bss
+ * after a swap or a reboot) is caught and reported on the console.
+ */
+static unsigned mb_entries;
+
 void *mb_alloc(struct mb *mb, size_t size)
 {
 	size_t at = (mb->arena_used + 15) & ~(size_t)15;
@@ -53,6 +60,9 @@ void loader_main(struct loader_callbacks *cb, void *arg, int version, int ndisks
 		mb_fatal(mb, "unsupported userboot version %d", version);
 
 	mb_printf(mb, "Consoles: userboot\n\n" MB_BANNER "\n");
+	if (++mb_entries > 1)
+		mb_printf(mb, "miniboot: warning: this image was entered %u times: its state is not fresh\n",
+			  mb_entries);
 	mb_setenv(mb, "LINES", "24");
 	mb_setenv(mb, "console", "userboot");
 	for (int i = 0;; i++) {

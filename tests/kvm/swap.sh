@@ -1,0 +1,99 @@
+#!/bin/bash
+# swap.sh: the v5 interpreter swap, exactly as bhyveload does it, driven by miniboot's 4th and lua plugins.
+. "$(dirname "$0")/lib.sh"
+need_kvm
+KVMLOAD=$1 UB4TH=$2 UBLUA=$3 KERNEL=$4
+
+# A loader directory the way an installation has it: userboot.so is the 4th build.
+dir=$WORK/loaders
+mkdir -p "$dir"
+cp "$UB4TH" "$dir/userboot_4th.so"
+cp "$UBLUA" "$dir/userboot_lua.so"
+ln -s userboot_4th.so "$dir/userboot.so"
+
+# guest TREE MARKER: a /boot whose loader carries MARKER (printf format; "" = none).
+guest() {
+	mkdir -p "$1/boot/kernel"
+	cp "$KERNEL" "$1/boot/kernel/kernel"
+	printf "loader binary$2 more bytes" >"$1/boot/loader"
+	printf 'swap.test="yes"\n' >"$1/boot/loader.conf"
+}
+guest "$WORK/lua" '$Interpreter:lua\0'
+guest "$WORK/forth" '$Interpreter:4th\0'
+guest "$WORK/none" ''
+guest "$WORK/odd" '$Interpreter:basic\0'
+guest "$WORK/empty" '$Interpreter:\0'
+guest "$WORK/nonul" ''
+printf 'loader binary$Interpreter:lua' >"$WORK/nonul/boot/loader" # the marker ends the file
+
+run() { # run LOG ARGS...
+	log=$1; shift
+	"$KVMLOAD" -m 64M -e swap.env=kept "$@" </dev/null >"$log" 2>"$log.err"
+}
+banner4="miniboot/amd64 userboot 4th, Revision 1.0"
+bannerlua="miniboot/amd64 userboot lua, Revision 1.0"
+
+# 4th plugin, lua guest: one swap, then lua boots; the environment survives.
+run "$WORK/1.log" --loader-dir "$dir" -h "$WORK/lua" swapvm; st=$?
+expect_status $st 2 "4th plugin, lua guest"
+lines_in_order "$WORK/1.log" "$banner4" "$bannerlua" "testkernel: halt"
+[ "$(grep -c 'Consoles: userboot' "$WORK/1.log")" -eq 2 ] && pass || fail "expected exactly two plugin starts"
+expect_text "$WORK/1.log.err" "wants interpreter 'lua': swapping to $dir/userboot_lua.so"
+expect_line "$WORK/1.log" "testkernel: kenv swap.env=kept"
+expect_line "$WORK/1.log" "testkernel: kenv boot_serial=1"
+expect_line "$WORK/1.log" "testkernel: kenv swap.test=yes"
+# Each plugin image is mapped afresh: no state carried over.
+expect_no_text "$WORK/1.log" "state is not fresh"
+
+# lua plugin, lua guest: no swap.
+run "$WORK/2.log" -l "$dir/userboot_lua.so" -h "$WORK/lua" swapvm; st=$?
+expect_status $st 2 "lua plugin, lua guest"
+[ "$(grep -c 'Consoles: userboot' "$WORK/2.log")" -eq 1 ] && pass || fail "lua guest swapped"
+expect_no_text "$WORK/2.log" "$banner4"
+
+# No marker means 4th: the 4th plugin boots without a swap, a lua plugin asks for 4th.
+run "$WORK/3.log" --loader-dir "$dir" -h "$WORK/none" swapvm; st=$?
+expect_status $st 2 "4th plugin, guest without marker"
+[ "$(grep -c 'Consoles: userboot' "$WORK/3.log")" -eq 1 ] && pass || fail "unmarked guest swapped"
+ln -sf userboot_lua.so "$dir/userboot.so"
+run "$WORK/4.log" --loader-dir "$dir" -h "$WORK/none" swapvm; st=$?
+expect_status $st 2 "lua plugin, guest without marker"
+lines_in_order "$WORK/4.log" "$bannerlua" "$banner4" "testkernel: halt"
+ln -sf userboot_4th.so "$dir/userboot.so"
+
+# A marker without its NUL still names the interpreter up to the end of the file.
+run "$WORK/5.log" --loader-dir "$dir" -h "$WORK/nonul" swapvm; st=$?
+expect_status $st 2 "marker without NUL"
+lines_in_order "$WORK/5.log" "$banner4" "$bannerlua" "testkernel: halt"
+
+# -l forbids swapping.
+run "$WORK/6.log" -l "$dir/userboot_4th.so" -h "$WORK/lua" swapvm; st=$?
+expect_status $st 1 "-l 4th plugin, lua guest"
+expect_text "$WORK/6.log.err" "requested loader interpreter does not match guest userboot"
+expect_no_text "$WORK/6.log" "testkernel:"
+
+# The requested plugin is missing.
+mkdir -p "$WORK/only4th"
+cp "$UB4TH" "$WORK/only4th/userboot.so"
+run "$WORK/7.log" --loader-dir "$WORK/only4th" -h "$WORK/lua" swapvm; st=$?
+expect_status $st 1 "missing userboot_lua.so"
+expect_text "$WORK/7.log.err" "guest wants interpreter 'lua': $WORK/only4th/userboot_lua.so: No such file or directory"
+expect_no_text "$WORK/7.log" "testkernel:"
+
+# An interpreter nobody ships, and an empty name.
+run "$WORK/8.log" --loader-dir "$dir" -h "$WORK/odd" swapvm; st=$?
+expect_status $st 1 "unknown interpreter"
+expect_text "$WORK/8.log.err" "guest wants interpreter 'basic': $dir/userboot_basic.so: No such file or directory"
+run "$WORK/9.log" --loader-dir "$dir" -h "$WORK/empty" swapvm; st=$?
+expect_status $st 1 "empty interpreter name"
+expect_text "$WORK/9.log.err" "asked for interpreter '': not a valid interpreter name"
+
+# A second swap in one boot is refused (no loop): userboot_lua.so that is really a 4th build.
+mkdir -p "$WORK/loop"
+cp "$UB4TH" "$WORK/loop/userboot.so"
+cp "$UB4TH" "$WORK/loop/userboot_lua.so"
+run "$WORK/10.log" --loader-dir "$WORK/loop" -h "$WORK/lua" swapvm; st=$?
+expect_status $st 1 "swap loop"
+expect_text "$WORK/10.log.err" "asked to swap to 'lua' after a swap already happened"
+expect_no_text "$WORK/10.log" "state is not fresh"
+finish
