@@ -1,9 +1,10 @@
 #!/bin/bash
 # test_kvmload_fs.sh: kvmload-fs end to end: bare/GPT/MBR+BSD-label disks with UFS1, UFS2 and big-endian UFS2, host0, read-only guarantees.
-# usage: test_kvmload_fs.sh KVMLOAD_FS MKDISKLABEL
+# usage: test_kvmload_fs.sh KVMLOAD_FS MKDISKLABEL UFSPATCH
 set -u
 FS=$1
 MKLABEL=$2
+UFSPATCH=$3
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
@@ -15,7 +16,7 @@ T=$(mktemp -d /tmp/kvmload-fs-test.XXXXXX)
 MNT=$T/mnt
 PIDS=
 cleanup() {
-	for m in "$MNT" "$T/mnt2"; do
+	for m in "$MNT"; do
 		grep -q " $m fuse" /proc/mounts && fusermount3 -u -z "$m"
 	done
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
@@ -221,6 +222,21 @@ check "background daemon exits after unmount" "" "$(daemon_pid)"
 PIDS=
 touch $T/file
 $FS --disk $D1 $T/file 2>/dev/null; check "background, mount point is a file: exit 66" 66 $?
+
+# ---- corrupt metadata: EIO for that file, one log line naming the field, the rest still readable
+cp $T/ufs2.img $T/bad.img
+$UFSPATCH $T/bad.img inode /boot/kernel/kernel db0 99999999 || exit 1
+sha256sum $T/bad.img >> $T/sums
+$FS -f --ready-fd 3 --disk $T/bad.img $MNT 3> $T/ready 2> $T/daemon.err &
+DPID=$!; PIDS="$DPID"
+read -r -n 1 -t 30 < $T/ready
+check "corrupt block pointer: EIO" "Input/output error" "$(cat $MNT/disk0/boot/kernel/kernel 2>&1 >/dev/null | sed 's/.*: //')"
+check "corrupt block pointer: other files" "hello from the guest" "$(cat $MNT/disk0/etc/motd)"
+check "corrupt block pointer: size still shown" 200000 "$(stat -c %s $MNT/disk0/boot/kernel/kernel)"
+fusermount3 -u $MNT
+wait $DPID; check "daemon exit status after EIO" 0 $?
+PIDS=
+case $(cat $T/daemon.err) in *"di_db[0]"*) ok ;; *) bad "no log line names di_db[0]: $(cat $T/daemon.err)" ;; esac
 
 check "disk images unchanged" "" "$(sha256sum --quiet -c $T/sums 2>&1)"
 
