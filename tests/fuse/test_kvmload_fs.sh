@@ -14,12 +14,13 @@ done
 
 T=$(mktemp -d /tmp/kvmload-fs-test.XXXXXX)
 MNT=$T/mnt
-PIDS=
+PIDS= LOOP=
 cleanup() {
 	for m in "$MNT"; do
 		grep -q " $m fuse" /proc/mounts && fusermount3 -u -z "$m"
 	done
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	[ -n "$LOOP" ] && losetup -d "$LOOP"
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -111,6 +112,12 @@ disk3s1a bsd freebsd-ufs 40448 4194304 ufs1 -"
 out=$($FS --list $DISKS); rc=$?
 check "--list exit status" 0 $rc
 check "--list output" "$EXPECTED_LIST" "$(echo "$out" | tr -s ' ' | sed 's/ $//')"
+
+# A block device reads like the image behind it (a read-only loop device of our own).
+if command -v losetup > /dev/null && LOOP=$(losetup -f --show -r $D1 2> /dev/null); then
+	check "--list of a block device" "$($FS --list --disk $D1)" "$($FS --list --disk $LOOP)"
+	losetup -d $LOOP; LOOP=
+fi
 
 # ---- usage errors and exit codes
 err=$($FS --list --disk $T/nope.img 2>&1); rc=$?
