@@ -22,7 +22,7 @@ struct main_opts {
 	unsigned ndisks;
 	const char *host;
 	const char *mnt;
-	const char *fuse_opts[MAIN_MAXOPTS];
+	char *fuse_opts[MAIN_MAXOPTS];
 	unsigned nfuse_opts;
 	bool foreground, list;
 	int ready_fd;
@@ -306,7 +306,7 @@ int main(int argc, char **argv)
 	fargv[fargc++] = "fsname=kvmload,subtype=kvmload,default_permissions";
 	for (unsigned i = 0; i < o.nfuse_opts; i++) {
 		fargv[fargc++] = "-o";
-		fargv[fargc++] = (char *)(uintptr_t)o.fuse_opts[i];
+		fargv[fargc++] = o.fuse_opts[i];
 	}
 	fargv[fargc++] = "-o";
 	fargv[fargc++] = "ro";

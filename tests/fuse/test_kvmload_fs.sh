@@ -77,7 +77,9 @@ D2=$T/d2.img; truncate -s 16M $D2
 $MKLABEL mbr $D2 1:0xa5:2048:16384 2:0xa5:18432:8192 || exit 1
 $MKLABEL bsd $D2 2048 16384 rel a:16:8192:7 b:8208:2048:1 d:10256:4096:27 || exit 1
 put $T/ufs2be.img $D2 $((2048 + 16))
-put $T/ufs1.img $D2 18432
+cp $T/ufs1.img $T/ufs1vol.img
+$UFSPATCH $T/ufs1vol.img sb volname my/vol || exit 1
+put $T/ufs1vol.img $D2 18432
 
 D3=$T/d3.img; truncate -s 8M $D3
 $MKLABEL mbr $D3 1:0xa5:63:12000 || exit 1
@@ -106,7 +108,7 @@ disk2s1 mbr 0xa5 1048576 8388608 none -
 disk2s1a bsd freebsd-ufs 1056768 4194304 ufs2 -
 disk2s1b bsd freebsd-swap 5251072 1048576 none -
 disk2s1d bsd freebsd-zfs 6299648 2097152 none -
-disk2s2 mbr 0xa5 9437184 4194304 ufs1 -
+disk2s2 mbr 0xa5 9437184 4194304 ufs1 my/vol
 disk3s1 mbr 0xa5 32256 6144000 none -
 disk3s1a bsd freebsd-ufs 40448 4194304 ufs1 -"
 out=$($FS --list $DISKS); rc=$?
@@ -139,6 +141,7 @@ check "ready byte arrives" 0 $rc
 
 check "top level" "by-label disk0 disk1p2 disk1p4 disk2s1a disk2s2 disk3s1a host0" "$(ls $MNT | tr '\n' ' ' | sed 's/ $//')"
 check "by-label links" "bare -> ../disk0
+my_vol -> ../disk2s2
 rootfs -> ../disk1p2
 rootfs_2 -> ../disk1p4" "$(cd $MNT/by-label && for l in *; do echo "$l -> $(readlink $l)"; done)"
 check "by-label resolves" "hello from the guest" "$(cat $MNT/by-label/rootfs_2/etc/motd)"
