@@ -1,9 +1,10 @@
 #!/bin/sh
 # test_ufs_images.sh: builds UFS1/UFS2/big-endian images of the fixture tree with makefs and compares ufsls's view with the source tree.
-# usage: test_ufs_images.sh UFSLS UFSPATCH
+# usage: test_ufs_images.sh UFSLS UFSPATCH UFSTHREADS
 set -u
 UFSLS=$1
 UFSPATCH=$2
+UFSTHREADS=$3
 here=$(cd "$(dirname "$0")" && pwd)
 command -v makefs >/dev/null 2>&1 || { echo "makefs not installed"; exit 77; }
 T=$(mktemp -d)
@@ -83,6 +84,11 @@ for i in ufs1:UFS1:little:4096 ufs2:UFS2:little:8192 ufs2be:UFS2:big:8192 ufs1be
 	expect "$name partial read" "$(tail -c +1000001 "$T/src/sizes/double_indirect" | head -c 70000 | od -An -tx1 | md5sum)" \
 		"$("$UFSLS" "$img" cat /sizes/double_indirect 1000000 70000 | od -An -tx1 | md5sum)"
 done
+
+# Concurrent readers share one struct ufs (and its indirect-block cache: 4 KiB blocks, double indirect).
+if "$UFSTHREADS" "$T/ufs1.img" /sizes/double_indirect "$T/src/sizes/double_indirect" > "$T/thr" 2>&1; then ok; else
+	bad "concurrent reads: $(cat "$T/thr")"
+fi
 
 # 2. error reporting of the CLI
 out=$("$UFSLS" "$T/ufs2.img" ls /nope 2>&1); rc=$?
