@@ -126,15 +126,10 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else if (b == TREE_HOST && c->tree->host) {
 		uint32_t node;
 
-		fs_entry_init(&e, 0);
+		fs_entry_init(&e, TREE_INO(TREE_HOST, HOSTFS_ROOT)); /* host timeouts */
 		r = hostfs_lookup(c->tree->host, TREE_LOCAL(parent), name, &node, &e.attr);
-		if (r == 0) {
-			e.ino = e.attr.st_ino = TREE_INO(TREE_HOST, node);
-			fuse_reply_entry(req, &e);
-			return;
-		}
-		if (r == -ENOENT) {
-			e.entry_timeout = FS_HOST_TIMEOUT;
+		if (r == 0 || r == -ENOENT) {
+			e.ino = e.attr.st_ino = r ? 0 : TREE_INO(TREE_HOST, node);
 			fuse_reply_entry(req, &e);
 			return;
 		}
@@ -380,7 +375,7 @@ static int fs_host_dirent(void *ctx, const char *name, ino_t ino, unsigned char 
 
 	if (!db->plus || fs_dot(name))
 		return fs_dir_add_bare(db, name, ino, (mode_t)dtype << 12, next);
-	fs_entry_init(&e, 0);
+	fs_entry_init(&e, TREE_INO(TREE_HOST, HOSTFS_ROOT)); /* host timeouts */
 	r = hostfs_lookup(db->c->tree->host, TREE_LOCAL(db->dir), name, &node, &e.attr);
 	if (r < 0)
 		return fs_dir_add_bare(db, name, ino, (mode_t)dtype << 12, next);
