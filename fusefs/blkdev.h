@@ -1,0 +1,40 @@
+/* blkdev.h: read-only disk handles and partition windows that feed the UFS reader. */
+#ifndef KVMLOAD_BLKDEV_H
+#define KVMLOAD_BLKDEV_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "ufs.h"
+
+/* One --disk: an image file or block device, opened O_RDONLY; never written. */
+struct blkdev {
+	int fd;
+	uint64_t size; /* bytes: st_size or BLKGETSIZE64 */
+	const char *path;
+};
+
+/* A byte window [start, start + size) of a disk: one partition. */
+struct blkpart {
+	const struct blkdev *dev;
+	uint64_t start;
+	uint64_t size;
+};
+
+/* 0 or -errno (-ENODEV: neither a regular file nor a block device). */
+int blkdev_open(struct blkdev *bd, const char *path);
+void blkdev_close(struct blkdev *bd);
+
+/* Exactly len bytes at off of the whole disk; -EIO past its end or on a short read. */
+int blkdev_read(const struct blkdev *bd, void *buf, size_t len, uint64_t off);
+
+/* The window [start, start + size) clipped to the disk; 0, or -ERANGE if it starts past the end. */
+int blkdev_window(const struct blkdev *bd, uint64_t start, uint64_t size, struct blkpart *out);
+
+/* struct ufs_dev.pread for a struct blkpart ctx: offsets relative to the window, never past it. */
+int blkdev_pread(void *ctx, void *buf, size_t len, uint64_t off);
+
+/* The struct ufs_dev reading through part (which must outlive it). */
+struct ufs_dev blkdev_ufs_dev(struct blkpart *part);
+
+#endif

@@ -1,0 +1,326 @@
+/* main.c: kvmload-fs command line, --list, mounting, background start-up and the session loop. */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "fs_ops.h"
+#include "log.h"
+
+#define MAIN_MAXOPTS 32
+
+struct main_opts {
+	const char *disks[TREE_MAXDISKS];
+	unsigned ndisks;
+	const char *host;
+	const char *mnt;
+	char *fuse_opts[MAIN_MAXOPTS];
+	unsigned nfuse_opts;
+	bool foreground, list;
+	int ready_fd;
+};
+
+static void main_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kvmload-fs [options] MOUNTPOINT\n"
+		"       kvmload-fs --list --disk PATH [--disk PATH ...]\n"
+		"\n"
+		"A read-only FUSE view of FreeBSD guest disks (UFS1/UFS2 in GPT, MBR and\n"
+		"BSD-label partitions) and of a host tree, named as FreeBSD's loader names them.\n"
+		"\n"
+		"  --disk PATH     a disk image or block device (repeatable, up to %d): disk0, disk1, ...\n"
+		"  --host PATH     a host directory, shown as host0\n"
+		"  --list          print every disk's partitions and exit (no mount)\n"
+		"  --ready-fd N    write one byte to fd N once the mount answers, then close it\n"
+		"  -f              stay in the foreground\n"
+		"  -o OPT[,OPT]    FUSE mount options (ro is always added)\n"
+		"  -h, --help      this help\n"
+		"  -V, --version   print the version\n",
+		TREE_MAXDISKS);
+}
+
+static int main_fd_arg(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > INT32_MAX)
+		errx(EX_USAGE, "--ready-fd %s: not a file descriptor number", s);
+	if (fcntl((int)v, F_GETFD) < 0)
+		errx(EX_USAGE, "--ready-fd %s: %s", s, strerror(errno));
+	return (int)v;
+}
+
+/* The view is read-only whatever -o says. */
+static void main_check_fuse_opt(const char *opt)
+{
+	char *copy = strdup(opt), *save = NULL;
+
+	if (!copy)
+		err(EX_OSERR, "strdup");
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (strcmp(tok, "rw") == 0)
+			errx(EX_USAGE, "-o rw: the view is read-only");
+	free(copy);
+}
+
+static void main_parse(int argc, char **argv, struct main_opts *o)
+{
+	enum { OPT_DISK = 256, OPT_HOST, OPT_LIST, OPT_READY };
+	static const struct option longopts[] = {
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "ready-fd", required_argument, NULL, OPT_READY },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->ready_fd = -1;
+	while ((c = getopt_long(argc, argv, "fo:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DISK:
+			if (o->ndisks == TREE_MAXDISKS)
+				errx(EX_USAGE, "--disk %s: at most %d disks", optarg, TREE_MAXDISKS);
+			o->disks[o->ndisks++] = optarg;
+			break;
+		case OPT_HOST:
+			if (o->host)
+				errx(EX_USAGE, "--host %s: only one host tree (host0)", optarg);
+			o->host = optarg;
+			break;
+		case OPT_LIST:
+			o->list = true;
+			break;
+		case OPT_READY:
+			o->ready_fd = main_fd_arg(optarg);
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'o':
+			if (o->nfuse_opts == MAIN_MAXOPTS)
+				errx(EX_USAGE, "-o %s: too many -o options", optarg);
+			main_check_fuse_opt(optarg);
+			o->fuse_opts[o->nfuse_opts++] = optarg;
+			break;
+		case 'h':
+			main_usage(stdout);
+			exit(0);
+		case 'V':
+			printf("kvmload-fs %s\n", KVMLOAD_VERSION);
+			exit(0);
+		default:
+			main_usage(stderr);
+			exit(EX_USAGE);
+		}
+	}
+	if (optind < argc)
+		o->mnt = argv[optind++];
+	if (optind < argc)
+		errx(EX_USAGE, "%s: unexpected argument", argv[optind]);
+	if (o->list) {
+		if (o->mnt)
+			errx(EX_USAGE, "%s: --list mounts nothing", o->mnt);
+		if (!o->ndisks)
+			errx(EX_USAGE, "--list needs at least one --disk");
+		return;
+	}
+	if (!o->mnt) {
+		main_usage(stderr);
+		exit(EX_USAGE);
+	}
+	if (!o->ndisks && !o->host)
+		errx(EX_USAGE, "nothing to show: give --disk or --host");
+}
+
+static void main_build(struct tree *t, const struct main_opts *o)
+{
+	tree_init(t);
+	for (unsigned i = 0; i < o->ndisks; i++) {
+		unsigned before = t->ndisks;
+		int r = tree_add_disk(t, o->disks[i]);
+
+		if (r == 0)
+			continue;
+		if (t->ndisks == before)
+			errx(EX_NOINPUT, "%s: %s", o->disks[i],
+			     r == -ENODEV ? "not a regular file or block device" : strerror(-r));
+		if (r == -ENOMEM)
+			errx(EX_OSERR, "%s: %s", o->disks[i], strerror(-r));
+		errx(r == -EINVAL ? EX_DATAERR : EX_IOERR, "%s: cannot read its partitions: %s", o->disks[i],
+		     strerror(-r));
+	}
+	if (o->host) {
+		int r = tree_set_host(t, o->host);
+
+		if (r < 0)
+			errx(r == -ENOMEM ? EX_OSERR : EX_NOINPUT, "%s: %s", o->host, strerror(-r));
+	}
+	if (tree_finish(t) < 0)
+		errx(EX_OSERR, "out of memory");
+}
+
+/* Labels are untrusted bytes: keep them on one line. */
+static void main_print_label(const char *s)
+{
+	if (!*s) {
+		fputs("-", stdout);
+		return;
+	}
+	for (; *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static void main_list(const struct tree *t)
+{
+	printf("%-10s %-6s %-14s %12s %12s %-5s %s\n", "NAME", "SCHEME", "TYPE", "START", "SIZE", "FS", "LABEL");
+	for (size_t i = 0; i < t->nparts; i++) {
+		const struct tree_part *tp = t->parts[i];
+
+		printf("%-10s %-6s %-14s %12llu %12llu %-5s ", tp->p.name, probe_scheme_name(tp->p.scheme),
+		       tp->p.type, (unsigned long long)tp->p.start, (unsigned long long)tp->p.size,
+		       !tp->fs ? "none" : tp->info.version == 1 ? "ufs1" : "ufs2");
+		main_print_label(tree_part_label(tp));
+		putchar('\n');
+	}
+}
+
+/*
+ * Background mode: fork before mounting and keep the parent until the child
+ * reports the mount live (one byte) or dies, so the caller's exit status is true.
+ */
+static int main_background(void)
+{
+	int p[2], status;
+	pid_t pid;
+	char byte;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		err(EX_OSERR, "pipe");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		err(EX_OSERR, "fork");
+	if (pid == 0) {
+		close(p[0]);
+		setsid();
+		return p[1];
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		exit(0);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			err(EX_OSERR, "waitpid");
+	exit(WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : EX_OSERR);
+}
+
+static void main_detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* stderr stays: corrupt-metadata reports must reach whoever started us. */
+	if (fd < 0 || dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0)
+		err(EX_OSERR, "/dev/null");
+	close(fd);
+	if (chdir("/") < 0)
+		err(EX_OSERR, "chdir /");
+}
+
+static int main_serve(struct fuse_session *se, const struct main_opts *o)
+{
+	struct fuse_loop_config *cfg;
+	int r;
+
+	if (fuse_session_mount(se, o->mnt) != 0)
+		return EX_OSERR; /* libfuse said why */
+	if (fuse_set_signal_handlers(se) != 0) {
+		fuse_session_unmount(se);
+		return EX_OSERR;
+	}
+	if (!o->foreground)
+		main_detach_stdio();
+	/* The UFS reader and hostfs are safe for concurrent requests: one worker per /dev/fuse clone. */
+	cfg = fuse_loop_cfg_create();
+	if (!cfg) {
+		r = -ENOMEM;
+	} else {
+		fuse_loop_cfg_set_clone_fd(cfg, 1);
+		r = fuse_session_loop_mt(se, cfg);
+		fuse_loop_cfg_destroy(cfg);
+	}
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	if (r < 0)
+		log_warnx("session loop: %s", strerror(-r));
+	return r < 0 ? EX_OSERR : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct main_opts o;
+	struct tree t;
+	struct fs_ctx ctx;
+	struct stat st;
+	char *fargv[4 + 2 * MAIN_MAXOPTS];
+	int fargc = 0, status;
+	struct fuse_args args;
+	struct fuse_session *se;
+
+	log_init("kvmload-fs", 0);
+	main_parse(argc, argv, &o);
+	if (o.ready_fd >= 0 && fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC) < 0)
+		err(EX_OSERR, "--ready-fd");
+	main_build(&t, &o);
+	if (o.list) {
+		main_list(&t);
+		tree_free(&t);
+		return fflush(stdout) == 0 ? 0 : EX_IOERR;
+	}
+	if (stat(o.mnt, &st) < 0)
+		err(EX_NOINPUT, "%s", o.mnt);
+	if (!S_ISDIR(st.st_mode))
+		errx(EX_NOINPUT, "%s: %s", o.mnt, strerror(ENOTDIR));
+
+	fargv[fargc++] = argv[0];
+	fargv[fargc++] = "-o";
+	fargv[fargc++] = "fsname=kvmload,subtype=kvmload,default_permissions";
+	for (unsigned i = 0; i < o.nfuse_opts; i++) {
+		fargv[fargc++] = "-o";
+		fargv[fargc++] = o.fuse_opts[i];
+	}
+	fargv[fargc++] = "-o";
+	fargv[fargc++] = "ro";
+	args = (struct fuse_args)FUSE_ARGS_INIT(fargc, fargv);
+
+	ctx = (struct fs_ctx){ .tree = &t, .ready_fd = o.ready_fd, .notify_fd = -1 };
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &ctx);
+	if (!se)
+		errx(EX_USAGE, "cannot start a FUSE session with these options");
+	if (!o.foreground)
+		ctx.notify_fd = main_background();
+	status = main_serve(se, &o);
+	fuse_session_destroy(se);
+	fuse_opt_free_args(&args);
+	tree_free(&t);
+	return status;
+}

@@ -1,0 +1,84 @@
+/* tree.h: the view's layout (host0, loader-named partitions, by-label links) and its inode numbering. */
+#ifndef KVMLOAD_TREE_H
+#define KVMLOAD_TREE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "blkdev.h"
+#include "hostfs.h"
+#include "probe.h"
+#include "ufs.h"
+
+#define TREE_MAXDISKS 32 /* bhyveload's NDISKS: loader units disk0..disk31 */
+
+/*
+ * A FUSE node id is (backend << 32) | local number.  Backend 0 holds the
+ * synthetic nodes (1 = the root, FUSE_ROOT_ID), 1 is host0 (local = hostfs
+ * node), and 2 + i is partition i's UFS (local = UFS inode number, which
+ * UFS keeps below 2^32).
+ */
+#define TREE_SYNTH 0u
+#define TREE_HOST 1u
+#define TREE_UFS 2u
+#define TREE_INO(backend, local) (((uint64_t)(backend) << 32) | (uint32_t)(local))
+#define TREE_BACKEND(ino) ((uint32_t)((uint64_t)(ino) >> 32))
+#define TREE_LOCAL(ino) ((uint32_t)(ino))
+
+#define TREE_ROOT_INO 1u
+#define TREE_BYLABEL_INO 2u
+#define TREE_LINK0_INO 3u /* by-label link i is TREE_LINK0_INO + i */
+
+/* Heap-allocated once: the UFS reader keeps pointers to win and dev. */
+struct tree_part {
+	struct probe_part p;
+	struct blkpart win;
+	struct ufs_dev dev;
+	struct ufs *fs;        /* NULL: not shown as a directory */
+	struct ufs_info info;  /* valid when fs */
+};
+
+struct tree_dirent {
+	char name[NAME_MAX + 1];
+	uint64_t ino;
+	mode_t type; /* S_IFDIR or S_IFLNK */
+};
+
+struct tree {
+	struct blkdev disks[TREE_MAXDISKS];
+	unsigned ndisks;
+	struct tree_part **parts;
+	size_t nparts;
+	struct hostfs *host; /* NULL without --host */
+	struct tree_dirent *top, *labels; /* the root and by-label directories, without . and .. */
+	size_t ntop, nlabels;
+	char (*targets)[32];  /* by-label link i points at targets[i] */
+	struct timespec born; /* the synthetic nodes' times */
+	uid_t uid;
+	gid_t gid;
+};
+
+void tree_init(struct tree *t);
+/* Open, probe and mount one --disk as the next unit; -errno (the caller names the path). */
+int tree_add_disk(struct tree *t, const char *path);
+int tree_set_host(struct tree *t, const char *path);
+/* Build the root and by-label directories once every source is added; 0 or -ENOMEM. */
+int tree_finish(struct tree *t);
+void tree_free(struct tree *t);
+
+/* The partition behind a UFS node, or NULL. */
+struct tree_part *tree_ufs(const struct tree *t, uint64_t ino);
+/* The by-label name of a partition ("" if none): GPT label, else UFS volume name. */
+const char *tree_part_label(const struct tree_part *tp);
+
+/* Synthetic nodes. */
+const struct tree_dirent *tree_synth_dir(const struct tree *t, uint64_t ino, size_t *n);
+int tree_synth_lookup(const struct tree *t, uint64_t dir, const char *name, uint64_t *ino);
+int tree_synth_stat(const struct tree *t, uint64_t ino, struct stat *st);
+const char *tree_synth_link(const struct tree *t, uint64_t ino);
+
+#endif

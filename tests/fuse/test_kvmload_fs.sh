@@ -1,0 +1,254 @@
+#!/bin/bash
+# test_kvmload_fs.sh: kvmload-fs end to end: bare/GPT/MBR+BSD-label disks with UFS1, UFS2 and big-endian UFS2, host0, read-only guarantees.
+# usage: test_kvmload_fs.sh KVMLOAD_FS MKDISKLABEL UFSPATCH
+set -u
+FS=$1
+MKLABEL=$2
+UFSPATCH=$3
+
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+for p in makefs sgdisk fusermount3 sha256sum; do
+	command -v $p >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
+done
+
+T=$(mktemp -d /tmp/kvmload-fs-test.XXXXXX)
+MNT=$T/mnt
+PIDS= LOOP=
+cleanup() {
+	for m in "$MNT"; do
+		grep -q " $m fuse" /proc/mounts && fusermount3 -u -z "$m"
+	done
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	[ -n "$LOOP" ] && losetup -d "$LOOP"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+PASS=0 FAIL=0
+ok() { PASS=$((PASS + 1)); }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
+check() { # check DESCRIPTION EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then ok; else bad "$1"; diff <(echo "$2") <(echo "$3") >&2; fi
+}
+
+# ---- the source tree every file system is made from
+S=$T/src
+mkdir -p $S/boot/kernel $S/etc $S/usr/home/alice $S/tmp $S/bin $S/empty
+echo 'hello from the guest' > $S/etc/motd
+printf 'autoboot_delay="1"\nkernel="kernel"\n' > $S/boot/loader.conf
+head -c 200000 /dev/urandom > $S/boot/kernel/kernel   # past the 12 direct blocks
+head -c 1 /dev/urandom > $S/boot/kernel/one
+: > $S/etc/empty
+echo 'root secret' > $S/etc/secret; chmod 600 $S/etc/secret
+echo 'alice notes' > $S/usr/home/alice/notes
+chown -R 1001:1002 $S/usr/home/alice; chmod 750 $S/usr/home/alice; chmod 640 $S/usr/home/alice/notes
+cp /bin/true $S/bin/su; chmod 4755 $S/bin/su
+chmod 1777 $S/tmp
+ln -s loader.conf $S/boot/link
+ln -s "$(printf 'x%.0s' $(seq 1 150))" $S/boot/longlink   # longer than a fast symlink holds
+ln $S/etc/motd $S/etc/motd.hard
+find $S -depth -exec touch -h -d '2021-03-04 05:06:07' {} +
+touch -d '1999-12-31 23:59:58' $S/etc/motd
+
+# ---- file systems and disks
+mkufs() { # mkufs IMAGE VERSION [makefs args...]
+	local img=$1 ver=$2; shift 2
+	makefs -t ffs -o version=$ver -s 4m "$@" "$img" $S > /dev/null || exit 1
+}
+mkufs $T/ufs2.img 2
+mkufs $T/ufs1.img 1
+mkufs $T/ufs2be.img 2 -B be
+# Give the bare disk a UFS volume name (fs_volname, superblock + 680).
+sb=8192; [ "$(od -An -tx4 -j $((65536 + 1372)) -N4 $T/ufs2.img | tr -d ' ')" = 19540119 ] && sb=65536
+printf 'bare\0' | dd of=$T/ufs2.img bs=1 seek=$((sb + 680)) conv=notrunc status=none
+
+put() { dd if="$1" of="$2" bs=512 seek="$3" conv=notrunc status=none; }  # put IMAGE DISK SECTOR
+
+D0=$T/d0.img; cp $T/ufs2.img $D0
+
+D1=$T/d1.img; truncate -s 20M $D1
+sgdisk -a 1 -n 1:40:551 -t 1:a501 -c 1:gptboot0 -n 2:2048:18431 -t 2:a503 -c 2:rootfs \
+	-n 3:18432:22527 -t 3:a502 -c 3:swap0 -n 4:22528:32767 -t 4:a503 -c 4:rootfs $D1 > /dev/null || { echo "fixture: sgdisk failed" >&2; exit 1; }
+put $T/ufs2.img $D1 2048
+put $T/ufs1.img $D1 22528
+
+D2=$T/d2.img; truncate -s 16M $D2
+$MKLABEL mbr $D2 1:0xa5:2048:16384 2:0xa5:18432:8192 || exit 1
+$MKLABEL bsd $D2 2048 16384 rel a:16:8192:7 b:8208:2048:1 d:10256:4096:27 || exit 1
+put $T/ufs2be.img $D2 $((2048 + 16))
+cp $T/ufs1.img $T/ufs1vol.img
+$UFSPATCH $T/ufs1vol.img sb volname my/vol || exit 1
+put $T/ufs1vol.img $D2 18432
+
+D3=$T/d3.img; truncate -s 8M $D3
+$MKLABEL mbr $D3 1:0xa5:63:12000 || exit 1
+$MKLABEL bsd $D3 63 12000 abs a:16:8192:7 || exit 1
+put $T/ufs1.img $D3 $((63 + 16))
+
+DISKS="--disk $D0 --disk $D1 --disk $D2 --disk $D3"
+sha256sum $D0 $D1 $D2 $D3 > $T/sums
+
+# ---- host tree: host0, with a sibling it must not reach
+mkdir -p $T/host/tree/sub $T/host/outside
+echo outside > $T/host/outside/x
+echo 'host file' > $T/host/tree/sub/file
+chown 1001:1002 $T/host/tree/sub/file; chmod 604 $T/host/tree/sub/file
+ln -s ../outside $T/host/tree/up
+ln -s /etc $T/host/tree/abs
+
+# ---- --list
+EXPECTED_LIST="NAME SCHEME TYPE START SIZE FS LABEL
+disk0 none - 0 4194304 ufs2 bare
+disk1p1 gpt freebsd-boot 20480 262144 none gptboot0
+disk1p2 gpt freebsd-ufs 1048576 8388608 ufs2 rootfs
+disk1p3 gpt freebsd-swap 9437184 2097152 none swap0
+disk1p4 gpt freebsd-ufs 11534336 5242880 ufs1 rootfs
+disk2s1 mbr 0xa5 1048576 8388608 none -
+disk2s1a bsd freebsd-ufs 1056768 4194304 ufs2 -
+disk2s1b bsd freebsd-swap 5251072 1048576 none -
+disk2s1d bsd freebsd-zfs 6299648 2097152 none -
+disk2s2 mbr 0xa5 9437184 4194304 ufs1 my/vol
+disk3s1 mbr 0xa5 32256 6144000 none -
+disk3s1a bsd freebsd-ufs 40448 4194304 ufs1 -"
+out=$($FS --list $DISKS); rc=$?
+check "--list exit status" 0 $rc
+check "--list output" "$EXPECTED_LIST" "$(echo "$out" | tr -s ' ' | sed 's/ $//')"
+
+# A block device reads like the image behind it (a read-only loop device of our own).
+if command -v losetup > /dev/null && LOOP=$(losetup -f --show -r $D1 2> /dev/null); then
+	check "--list of a block device" "$($FS --list --disk $D1)" "$($FS --list --disk $LOOP)"
+	losetup -d $LOOP; LOOP=
+fi
+
+# ---- usage errors and exit codes
+err=$($FS --list --disk $T/nope.img 2>&1); rc=$?
+check "missing disk: exit 66" 66 $rc
+check "missing disk: message" "kvmload-fs: $T/nope.img: No such file or directory" "$err"
+$FS > /dev/null 2>&1; check "no arguments: exit 64" 64 $?
+$FS --disk $D0 $T/nomnt 2> /dev/null; check "missing mount point: exit 66" 66 $?
+$FS -o rw --disk $D0 $T 2> /dev/null; check "-o rw refused: exit 64" 64 $?
+$FS --ready-fd 99 --disk $D0 $T 2> /dev/null; check "closed --ready-fd: exit 64" 64 $?
+$FS --bogus 2> /dev/null; check "unknown option: exit 64" 64 $?
+
+# ---- mount in the foreground; --ready-fd says when it answers
+mkdir $MNT
+mkfifo $T/ready
+$FS -f --ready-fd 3 $DISKS --host $T/host/tree $MNT 3> $T/ready 2> $T/daemon.err &
+DPID=$!; PIDS="$DPID"
+read -r -n 1 -t 30 < $T/ready; rc=$?
+check "ready byte arrives" 0 $rc
+
+check "top level" "by-label disk0 disk1p2 disk1p4 disk2s1a disk2s2 disk3s1a host0" "$(ls $MNT | tr '\n' ' ' | sed 's/ $//')"
+check "by-label links" "bare -> ../disk0
+my_vol -> ../disk2s2
+rootfs -> ../disk1p2
+rootfs_2 -> ../disk1p4" "$(cd $MNT/by-label && for l in *; do echo "$l -> $(readlink $l)"; done)"
+check "by-label resolves" "hello from the guest" "$(cat $MNT/by-label/rootfs_2/etc/motd)"
+check "mount entry" "kvmload $MNT fuse.kvmload ro" "$(awk -v m=$MNT '$2 == m { split($4, o, ","); print $1, $2, $3, o[1] }' /proc/mounts)"
+
+# Every entry: type, mode (with setuid/sticky), owner, links, mtime, size and link text (dirs: no size).
+describe() {
+	(cd "$1" && find . -mindepth 1 \( -type d -printf '%p %y %m %U %G %n %T@\n' \) -o \
+		-printf '%p %y %m %U %G %n %T@ %s %l\n' | sort)
+}
+WANT=$(describe $S)
+for d in disk0 disk1p2 disk1p4 disk2s1a disk2s2 disk3s1a; do
+	check "$d: tree and attributes" "$WANT" "$(describe $MNT/$d)"
+	(cd $S && find . -type f) | while read -r f; do
+		cmp -s "$S/$f" "$MNT/$d/$f" || echo "$d/$f differs"
+	done > $T/cmp.out
+	check "$d: file bytes" "" "$(cat $T/cmp.out)"
+	check "$d: hard link" "$(stat -c %i $MNT/$d/etc/motd) 2" "$(stat -c '%i %h' $MNT/$d/etc/motd.hard)"
+done
+check "names differ across partitions" 2 "$(stat -c %i $MNT/disk0/etc/motd $MNT/disk1p2/etc/motd | sort -u | wc -l)"
+check "non-UFS partitions are not directories" "" "$(ls -d $MNT/disk1p1 $MNT/disk1p3 $MNT/disk2s1b $MNT/disk2s1 2>/dev/null)"
+check "partial reads" "$(tail -c +100001 $S/boot/kernel/kernel | head -c 5000 | od -An -tx1)" \
+	"$(tail -c +100001 $MNT/disk2s1a/boot/kernel/kernel | head -c 5000 | od -An -tx1)"
+
+# ---- host0: attributes pass through, symlinks are shown, never followed by the daemon
+check "host0 file" "host file 604 1001 1002" "$(cat $MNT/host0/sub/file) $(stat -c '%a %u %g' $MNT/host0/sub/file)"
+check "host0 symlinks" "symbolic link ../outside symbolic link /etc" \
+	"$(stat -c %F $MNT/host0/up) $(readlink $MNT/host0/up) $(stat -c %F $MNT/host0/abs) $(readlink $MNT/host0/abs)"
+check "host0/up resolves inside the view, not the host" "No such file or directory" \
+	"$(cat $MNT/host0/up/x 2>&1 | sed 's/.*: //')"
+check "host0/.. is the view's root" "$(ls $MNT)" "$(ls $MNT/host0/..)"
+check "no lookup of outside" "No such file or directory" "$(stat $MNT/host0/outside 2>&1 | sed 's/.*: //')"
+
+# ---- every write-type operation fails with EROFS
+erofs() { # erofs DESCRIPTION CMD...
+	local desc=$1 out; shift
+	out=$("$@" 2>&1) && { bad "$desc succeeded"; return; }
+	case $out in *"Read-only file system"*) ok ;; *) bad "$desc: $out" ;; esac
+}
+for d in disk1p2 host0 .; do
+	m=$MNT/$d
+	f=$m/etc/motd; [ $d = host0 ] && f=$m/sub/file; [ $d = . ] && f=$m/by-label/bare
+	erofs "$d touch new" touch $m/newfile
+	erofs "$d touch existing" touch -h $f
+	erofs "$d mkdir" mkdir $m/newdir
+	erofs "$d rm" rm -f $f
+	erofs "$d mv" mv $f $m/moved
+	erofs "$d ln" ln $f $m/hardlink
+	erofs "$d ln -s" ln -s x $m/symlink
+	erofs "$d chmod" chmod 777 $f
+	erofs "$d chown" chown -h 5:5 $f
+	if [ $d != . ]; then  # the view's root holds no regular file
+		erofs "$d truncate" truncate -s 0 $f
+		erofs "$d append" sh -c "echo x >> $f"
+	fi
+	erofs "$d mknod" mkfifo $m/fifo
+	if command -v setfattr > /dev/null; then
+		erofs "$d setfattr" setfattr -h -n user.x -v 1 $f
+	fi
+done
+erofs "rmdir" rmdir $MNT/disk0/empty
+erofs "mv dir" mv $MNT/disk0/etc $MNT/disk0/etc2
+check "still intact" "hello from the guest" "$(cat $MNT/disk1p2/etc/motd)"
+
+# ---- unmount: the daemon exits 0 and the mount is gone
+fusermount3 -u $MNT; check "fusermount3 -u" 0 $?
+wait $DPID; check "daemon exit status" 0 $?
+PIDS=
+check "no mount left" "" "$(awk -v m=$MNT '$2 == m' /proc/mounts)"
+check "daemon stderr" "" "$(cat $T/daemon.err)"
+
+# The background daemon's pid: the one process whose arguments end in $MNT.
+daemon_pid() {
+	for p in /proc/[0-9]*; do
+		[ "$({ tr '\0' '\n' < $p/cmdline; } 2>/dev/null | tail -n 1)" = "$MNT" ] && echo ${p#/proc/}
+	done
+}
+
+# ---- background mode: returns once the mount answers, with the right status
+$FS --disk $D1 $MNT; check "background start exit status" 0 $?
+check "background mount answers" "hello from the guest" "$(cat $MNT/disk0p2/etc/motd)"
+BPID=$(daemon_pid); PIDS="$BPID"
+check "background daemon found" 1 "$(echo $BPID | wc -w)"
+fusermount3 -u $MNT; check "background unmount" 0 $?
+check "no mount left (background)" "" "$(awk -v m=$MNT '$2 == m' /proc/mounts)"
+for _ in $(seq 100); do [ -d /proc/$BPID ] || break; sleep 0.1; done
+check "background daemon exits after unmount" "" "$(daemon_pid)"
+PIDS=
+touch $T/file
+$FS --disk $D1 $T/file 2>/dev/null; check "background, mount point is a file: exit 66" 66 $?
+
+# ---- corrupt metadata: EIO for that file, one log line naming the field, the rest still readable
+cp $T/ufs2.img $T/bad.img
+$UFSPATCH $T/bad.img inode /boot/kernel/kernel db0 99999999 || exit 1
+sha256sum $T/bad.img >> $T/sums
+$FS -f --ready-fd 3 --disk $T/bad.img $MNT 3> $T/ready 2> $T/daemon.err &
+DPID=$!; PIDS="$DPID"
+read -r -n 1 -t 30 < $T/ready
+check "corrupt block pointer: EIO" "Input/output error" "$(cat $MNT/disk0/boot/kernel/kernel 2>&1 >/dev/null | sed 's/.*: //')"
+check "corrupt block pointer: other files" "hello from the guest" "$(cat $MNT/disk0/etc/motd)"
+check "corrupt block pointer: size still shown" 200000 "$(stat -c %s $MNT/disk0/boot/kernel/kernel)"
+fusermount3 -u $MNT
+wait $DPID; check "daemon exit status after EIO" 0 $?
+PIDS=
+case $(cat $T/daemon.err) in *"di_db[0]"*) ok ;; *) bad "no log line names di_db[0]: $(cat $T/daemon.err)" ;; esac
+
+check "disk images unchanged" "" "$(sha256sum --quiet -c $T/sums 2>&1)"
+
+echo "$PASS passed, $FAIL failed"
+[ $FAIL -eq 0 ]
