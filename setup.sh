@@ -5,7 +5,7 @@ cd "$(dirname "$0")"
 
 PKGS="build-essential pkg-config meson ninja-build binutils
 libfuse3-dev fuse3 libblkid-dev libudev-dev libinih-dev
-makefs gdisk util-linux udev xz-utils clang lld"
+makefs gdisk util-linux udev xz-utils attr clang lld"
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
