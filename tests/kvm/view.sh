@@ -127,6 +127,12 @@ expect_status $st 64 "--view with -h"
 expect_text "$WORK/vh.log.err" "not with --view"
 fusermount3 -u "$WORK/mnt"
 wait $fspid
+run "$WORK/vn.log" --view "$WORK/no-such-view" "$VM"; st=$?
+expect_status $st 64 "--view of a missing directory"
+expect_text "$WORK/vn.log.err" "kvmload: --view $WORK/no-such-view: No such file or directory"
+run "$WORK/be.log" --boot-part '' -d "$WORK/g.img" "$VM"; st=$?
+expect_status $st 64 "--boot-part ''"
+expect_text "$WORK/be.log.err" "kvmload: --boot-part '': name a directory of the view"
 
 # 5. A plugin from the guest's own /boot: refused without --trust-guest-loader, used with it.
 guest "$WORK/own" ''
