@@ -542,6 +542,8 @@ int main(int argc, char **argv)
 	main_handle(SIGTERM, main_on_signal, 0);
 	main_handle(SIGHUP, main_on_signal, 0);
 	main_handle(SIGQUIT, main_on_signal, 0);
+	/* An inherited SIG_IGN would have the kernel reap the view daemon before we can. */
+	signal(SIGCHLD, SIG_DFL);
 
 	main_open_disks(&l, &o);
 	main_check_host(&o);
