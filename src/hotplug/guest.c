@@ -240,6 +240,25 @@ static void guest_sup_teardown(struct guest_sup *s)
 	guest_unmount_clear(s->h, s->vm->name);
 }
 
+/* The guest ended on its own: unmount, but leave the console log for whoever wants to know why. */
+static void guest_sup_retire(struct guest_sup *s, const char *how)
+{
+	char view[4096], line[128];
+	int r;
+
+	guest_stop_child(s->h, s->vm->name, &s->fs, "the view daemon");
+	if (state_path(view, sizeof(view), s->h->run_dir, s->vm->name, STATE_VIEW) == 0 &&
+	    umount2(view, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		log_warn("vm %s: unmounting %s", s->vm->name, view);
+	snprintf(line, sizeof(line), "exited: %s\n", how);
+	r = state_retire(s->h->run_dir, s->vm->name, line);
+	if (r < 0)
+		log_warnx("vm %s: %s/%s: %s", s->vm->name, s->h->run_dir, s->vm->name, strerror(-r));
+	else if (!s->vm->console)
+		log_warnx("vm %s: view unmounted; the console log stays in %s/%s/%s until the disk goes",
+			  s->vm->name, s->h->run_dir, s->vm->name, STATE_CONSOLE);
+}
+
 static int guest_start_fs(struct guest_sup *s)
 {
 	struct guest_args a = { 0 };
@@ -362,8 +381,9 @@ static bool guest_child_ended(struct guest_sup *s, pid_t pid, int status)
 		} else {
 			log_warnx("vm %s: the guest exited (%s)%s", vm, text,
 				  WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "; restart = no" : "");
+			guest_sup_retire(s, text);
 		}
-		if (!going_on)
+		if (!going_on && s->fs > 0)
 			guest_sup_teardown(s);
 	} else {
 		log_warnx("vm %s: the view daemon exited (%s); stopping the guest", vm,
@@ -429,7 +449,14 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 			state_unlock(h->run_dir, vm->name, lock_fd);
 			return 0;
 		}
-		log_warnx("vm %s: clearing what an ended supervisor left in %s", vm->name, h->run_dir);
+		char path[4096];
+
+		if (state_path(path, sizeof(path), h->run_dir, vm->name, STATE_STATUS) == 0 &&
+		    access(path, F_OK) == 0)
+			log_warnx("vm %s: its last guest ended; starting a new one", vm->name);
+		else
+			log_warnx("vm %s: clearing what an ended supervisor left in %s", vm->name,
+				  h->run_dir);
 		guest_teardown(h, vm->name);
 	}
 	/* The event may be old: start only for the device that is there now. */
@@ -466,23 +493,56 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 	return r;
 }
 
-int guest_remove(struct hotplug *h, const char *vm)
+static int guest_remove_locked(struct hotplug *h, const char *vm)
 {
-	int lock = state_lock(h->run_dir, vm), r = 0;
+	int r = 0;
 
-	if (lock < 0) {
-		log_warnx("vm %s: lock in %s: %s", vm, h->run_dir, strerror(-lock));
-		return lock;
-	}
 	if (state_exists(h->run_dir, vm)) {
-		log_warnx("vm %s: stopping the guest (kvmload pid %d)", vm,
-			  (int)state_read_pid(h->run_dir, vm, STATE_GUEST));
+		pid_t pid = state_read_pid(h->run_dir, vm, STATE_GUEST);
+
+		if (pid > 0)
+			log_warnx("vm %s: stopping the guest (kvmload pid %d)", vm, (int)pid);
 		r = guest_teardown(h, vm);
 		if (r == 0)
-			log_warnx("vm %s: stopped; view unmounted", vm);
+			log_warnx(pid > 0 ? "vm %s: stopped; view unmounted, %s/%s removed"
+					  : "vm %s: the disk went; %s/%s removed", vm, h->run_dir, vm);
 	}
-	state_unlock(h->run_dir, vm, lock);
 	return r;
+}
+
+struct guest_node_arg {
+	struct hotplug *h;
+	const char *node;
+	bool also_disk;
+	int r;
+};
+
+/* Under the VM's lock, so a guest being set up for node is waited for, not missed. */
+static int guest_remove_one(const char *vm, void *arg)
+{
+	struct guest_node_arg *a = arg;
+	char node[4096], disk[4096];
+	int lock = state_lock(a->h->run_dir, vm), found = 0;
+
+	if (lock < 0)
+		return 0;
+	if (state_device(a->h->run_dir, vm, node, sizeof(node), disk, sizeof(disk)) == 0 &&
+	    (strcmp(node, a->node) == 0 || (a->also_disk && strcmp(disk, a->node) == 0))) {
+		found = 1;
+		a->r = guest_remove_locked(a->h, vm);
+	}
+	state_unlock(a->h->run_dir, vm, lock);
+	return found;
+}
+
+int guest_remove_node(struct hotplug *h, const char *node, bool also_disk)
+{
+	struct guest_node_arg a = { h, node, also_disk, 0 };
+	int r = state_each(h->run_dir, guest_remove_one, &a);
+
+	if (r < 0)
+		return r;
+	return r == 0 ? 0 : a.r < 0 ? a.r : 1;
 }
 
 struct guest_find_arg {

@@ -27,8 +27,12 @@ struct hotplug {
  */
 int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, int lock_fd);
 
-/* Stop vm's guest, unmount its view and remove its runtime directory. 0 or -errno. */
-int guest_remove(struct hotplug *h, const char *vm);
+/*
+ * Stop the guest started from node (or, with also_disk, from a partition of
+ * the disk node), unmount its view and remove its runtime directory.
+ * Returns 1 when a VM was found, 0 when none was, or -errno.
+ */
+int guest_remove_node(struct hotplug *h, const char *node, bool also_disk);
 
 /*
  * The VM whose guest runs from node (the device it was started for, or with

@@ -192,16 +192,19 @@ static int main_add(struct hotplug *h, const char *node)
 static int main_remove(struct hotplug *h, const char *node)
 {
 	char vm[256];
+	int r;
 
-	if (guest_find(h, node, true, vm, sizeof(vm)) < 0) {
-		log_debug("%s: no guest runs from it; nothing to stop", node);
-		return 0;
-	}
 	if (h->dry_run) {
-		guest_plan_remove(h, vm);
+		if (guest_find(h, node, true, vm, sizeof(vm)) == 0)
+			guest_plan_remove(h, vm);
+		else
+			printf("%s: no guest runs from it; nothing to stop\n", node);
 		return 0;
 	}
-	return guest_remove(h, vm) < 0 ? EX_SOFTWARE : 0;
+	r = guest_remove_node(h, node, true);
+	if (r == 0)
+		log_debug("%s: no guest runs from it; nothing to stop", node);
+	return r < 0 ? EX_SOFTWARE : 0;
 }
 
 int main(int argc, char **argv)

@@ -112,14 +112,6 @@ static void monitor_start(struct monitor *m, const struct conf_vm *vm, const str
 	m->kids[m->nkids++] = pid;
 }
 
-static void monitor_gone(struct monitor *m, const char *node, bool also_disk)
-{
-	char vm[256];
-
-	if (guest_find(m->h, node, also_disk, vm, sizeof(vm)) == 0)
-		guest_remove(m->h, vm);
-}
-
 static void monitor_event(struct monitor *m, struct udev_device *ud, const char *action)
 {
 	const struct conf_vm *vm;
@@ -130,17 +122,17 @@ static void monitor_event(struct monitor *m, struct udev_device *ud, const char 
 		return;
 	if (strcmp(action, "remove") == 0) {
 		monitor_seen_drop(m, udev_device_get_syspath(ud));
-		monitor_gone(m, d.node, true);
+		guest_remove_node(m->h, d.node, true);
 	} else if (strcmp(action, "add") == 0 || strcmp(action, "change") == 0) {
 		const char *size = udev_device_get_sysattr_value(ud, "size");
 
 		if (size && strcmp(size, "0") == 0) {
 			/* Media gone (a loop device detached, a card pulled): its guest goes too. */
 			monitor_seen_drop(m, udev_device_get_syspath(ud));
-			monitor_gone(m, d.node, true);
+			guest_remove_node(m->h, d.node, true);
 		} else if (!dev_is_freebsd(&d)) {
 			/* A guest's own device no longer holds FreeBSD (rewritten): stop it. */
-			monitor_gone(m, d.node, false);
+			guest_remove_node(m->h, d.node, false);
 		} else if (!(vm = conf_match(&m->h->conf, dev_prop, &d, &ambiguous))) {
 			if (ambiguous)
 				log_warnx("%s: more than one vm names this disk; ignored", d.node);

@@ -259,7 +259,7 @@ int state_device(const char *run, const char *vm, char *node, size_t nlen, char 
 int state_clear(const char *run, const char *vm)
 {
 	static const char *leaves[] = { STATE_GUEST, STATE_FS, STATE_DEVICE, STATE_CONSOLE,
-					STATE_SUPERVISOR };
+					STATE_STATUS, STATE_SUPERVISOR };
 	char path[4096];
 
 	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
@@ -279,6 +279,22 @@ int state_clear(const char *run, const char *vm)
 	return 0;
 }
 
+int state_retire(const char *run, const char *vm, const char *status)
+{
+	/* The supervisor's file goes last: until then nobody takes the VM for ended. */
+	static const char *leaves[] = { STATE_GUEST, STATE_FS, STATE_VIEW, STATE_SUPERVISOR };
+	char path[4096];
+	int r = state_write(run, vm, STATE_STATUS, status);
+
+	for (size_t i = 0; r == 0 && i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		if (state_path(path, sizeof(path), run, vm, leaves[i]) < 0)
+			return -ENAMETOOLONG;
+		if ((i == 2 ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
+			r = -errno;
+	}
+	return r;
+}
+
 int state_each(const char *run, int (*fn)(const char *vm, void *arg), void *arg)
 {
 	DIR *d = opendir(run);
@@ -287,9 +303,20 @@ int state_each(const char *run, int (*fn)(const char *vm, void *arg), void *arg)
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	while (r == 0 && (e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' && e->d_type == DT_DIR)
+	while (r == 0 && (e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (e->d_type == DT_DIR) {
 			r = fn(e->d_name, arg);
+		} else if (n > 5 && strcmp(e->d_name + n - 5, ".lock") == 0) {
+			char vm[256];
+
+			snprintf(vm, sizeof(vm), "%.*s", (int)(n - 5), e->d_name);
+			r = fn(vm, arg);
+		}
+	}
 	closedir(d);
 	return r;
 }

@@ -15,6 +15,7 @@
  *   RUN/VM/device          the device node, then its whole disk's node
  *   RUN/VM/view/           the kvmload-fs mount
  *   RUN/VM/console.log     the guest's console
+ *   RUN/VM/status          how the guest ended, once it has (console.log stays too)
  */
 #define STATE_SUPERVISOR "hotplug.pid"
 #define STATE_GUEST "kvmload.pid"
@@ -22,6 +23,7 @@
 #define STATE_DEVICE "device"
 #define STATE_VIEW "view"
 #define STATE_CONSOLE "console.log"
+#define STATE_STATUS "status"
 
 /* RUN/VM/LEAF (leaf NULL: RUN/VM).  Returns 0 or -ENAMETOOLONG. */
 int state_path(char *buf, size_t len, const char *run, const char *vm, const char *leaf);
@@ -57,10 +59,20 @@ pid_t state_read_pid(const char *run, const char *vm, const char *leaf);
 /* The recorded device node and whole-disk node. Returns 0 or -errno. */
 int state_device(const char *run, const char *vm, char *node, size_t nlen, char *disk, size_t dlen);
 
+/*
+ * The guest ended on its own and its view is unmounted: keep only the device
+ * record, the console log and a status line until the disk goes.  0 or -errno.
+ */
+int state_retire(const char *run, const char *vm, const char *status);
+
 /* Remove RUN/VM and what it holds (the view must be unmounted). Returns 0 or -errno. */
 int state_clear(const char *run, const char *vm);
 
-/* Each VM directory under RUN: calls fn until it returns nonzero, which is returned. */
+/*
+ * Each VM under RUN that has a directory or a lock file (one being set up has
+ * only its lock for a while): calls fn, maybe twice for one VM, until it
+ * returns nonzero, which is returned.
+ */
 int state_each(const char *run, int (*fn)(const char *vm, void *arg), void *arg);
 
 #endif

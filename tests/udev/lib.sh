@@ -46,10 +46,15 @@ loop_attach() {
 	partx -a "$dev" 2>/dev/null
 	echo "$dev"
 }
-# loop_detach DEV: drop its partitions, then the device (partitions of a device attached
-# without -P would stay behind otherwise).
+# loop_detach DEV: the unplug: drop its partitions (remove events even while the disk is held
+# open), then the device.  A partition udevd is probing is busy for a moment: try again.
 loop_detach() {
-	partx -d "$1" 2>/dev/null
+	local try
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		partx -d "$1" 2>/dev/null
+		ls /sys/class/block/"$(basename "$1")"/ | grep -q "^$(basename "$1")p" || break
+		sleep 0.2
+	done
 	losetup -d "$1" 2>/dev/null
 	LOOPS=$(echo " $LOOPS " | sed "s| $1 | |")
 }
