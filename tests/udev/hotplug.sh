@@ -112,6 +112,16 @@ check "ExecStop" "remove /dev/%I" "${stop#*/kvmload-hotplug }"
 # unit_cmd LINE: the command with the build's binary, the test's directories and %I expanded
 unit_cmd() { local args=${1#*/kvmload-hotplug }; echo "${args//%I/$inst}"; }
 
+# What add would do, without doing it.
+check "dry-run add" "vm halt: ${H}p2 matches ($C/guests.conf:2)
+mkdir $R/halt/view
+$KVMLOAD_FS -f --disk $H --ready-fd 3 $R/halt/view
+$KVMLOAD --view $R/halt/view -d $H -m 128M --loader-dir $LOADER_DIR halt >>$R/halt/console.log
+on exit: stop" "$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${H}p2")"
+expect "dry-run add started nothing" gone "$R/halt"
+# The freebsd-boot partition names no VM: ignored, one debug line.
+check "unknown disk" "kvmload-hotplug: ${H}p1: no vm names this disk; ignored" \
+	"$("$HOTPLUG" "${OPTS[@]}" -v add "${H}p1" 2>&1)"
 # shellcheck disable=SC2046
 "$HOTPLUG" "${OPTS[@]}" $(unit_cmd "$start") 2>>"$LOG" &
 main=$!
