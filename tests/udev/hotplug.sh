@@ -68,6 +68,10 @@ EOF
 for d in /run/udev /run/udev/rules.d /dev/disk /dev/block /dev/char; do
 	[ -e "$d" ] || on_exit "rm -rf $d"
 done
+# udevd applies the distribution's OWNER/GROUP/MODE rules to every device with an event
+# (kvm, loop): put the nodes of /dev back as they were.
+find /dev -maxdepth 1 \( -type b -o -type c \) -printf '%m %U %G %p\n' >"$WORK/dev-modes"
+on_exit 'while read -r m u g p; do [ -e "$p" ] && chown "$u:$g" "$p" && chmod "$m" "$p"; done <"$WORK/dev-modes"'
 mkdir -p /run/udev/rules.d
 cp "$RULES" /run/udev/rules.d/70-kvmload.rules
 on_exit "rm -f /run/udev/rules.d/70-kvmload.rules"
