@@ -33,7 +33,7 @@ static int probe_memfd(const uint8_t *data, size_t size)
 
 static void probe_check(const struct blkdev *bd, const struct probe_part *p)
 {
-	static const struct walk_limits lim = { 4, 200, 64 * 1024 };
+	static const struct walk_limits lim = { 4, 200, 64 << 10, 16 << 10 };
 	struct walk_result res;
 	struct blkpart part;
 	struct ufs_dev dev;

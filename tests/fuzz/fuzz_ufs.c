@@ -23,7 +23,7 @@ static int mem_pread(void *ctx, void *buf, size_t len, uint64_t off)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct walk_limits lim = { 16, 2000, 1 << 20 };
+	static const struct walk_limits lim = { 16, 2000, 1 << 20, 64 << 10 };
 	struct mem_dev m = { data, size };
 	struct ufs_dev dev = { mem_pread, &m, size };
 	struct walk_result res;

@@ -11,7 +11,6 @@
 #include "walk.h"
 
 #define WALK_CHUNK 4093        /* odd, so reads straddle block and fragment edges */
-#define WALK_HEAD (64 * 1024)  /* bytes read from the start of each file */
 #define WALK_TAIL 8192         /* and from its end (deep indirect blocks of sparse files) */
 #define WALK_DIR_MAX 256       /* entries kept per directory for the follow-up calls */
 #define WALK_LOOKUPS 32        /* names looked up per directory (each lookup rescans it) */
@@ -160,16 +159,19 @@ static int walk_read_range(struct walk *w, uint64_t ino, uint64_t size, uint64_t
 
 static int walk_file(struct walk *w, uint64_t ino, uint64_t size)
 {
-	uint64_t head = size < WALK_HEAD ? size : WALK_HEAD;
+	uint64_t head = size < w->lim->file_head ? size : w->lim->file_head;
 	ssize_t n, m;
 	int c;
 
 	w->res->files++;
 	if (walk_read_range(w, ino, size, 0, head))
 		return -1;
-	if (size > head &&
-	    walk_read_range(w, ino, size, size - WALK_TAIL > head ? size - WALK_TAIL : head, WALK_TAIL))
-		return -1;
+	if (size > head) {
+		uint64_t tail = size > WALK_TAIL ? size - WALK_TAIL : 0;
+
+		if (walk_read_range(w, ino, size, tail > head ? tail : head, WALK_TAIL))
+			return -1;
+	}
 	/* Past the end: nothing, whatever the offset. */
 	for (int i = 0; i < 2; i++) {
 		uint64_t off = i ? UINT64_MAX - 1 : size;
@@ -332,8 +334,9 @@ int walk_ufs(struct ufs *fs, const struct walk_limits *lim, struct walk_result *
 		c = walk_fail(w, "'/' resolves to inode %" PRIu64, ino);
 	else if (c >= 0)
 		c = walk_check(w, r, "resolve /", UFS_ROOT_INO);
-	if (c >= 0)
-		c = walk_check(w, ufs_resolve(fs, "/./nonexistent/../x/y", &ino), "resolve", 0);
+	/* A missing name is the expected answer here, not an error of the image. */
+	if (c >= 0 && (r = ufs_resolve(fs, "/./nonexistent/../x/y", &ino)) != -ENOENT)
+		c = walk_check(w, r, "resolve", 0);
 	free(w);
 	return c < 0 ? -1 : 0;
 }

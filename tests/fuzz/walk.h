@@ -11,6 +11,7 @@ struct walk_limits {
 	unsigned max_depth;    /* directory levels below the root */
 	unsigned max_entries;  /* directory entries looked at, in total */
 	uint64_t max_bytes;    /* file bytes read, in total */
+	uint64_t file_head;    /* bytes read from the start of each file (then its last 8 KiB) */
 };
 
 struct walk_result {
