@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -40,6 +41,7 @@ int console_open(struct console *c, const char *dev)
 
 	memset(c, 0, sizeof(*c));
 	c->pending = -1;
+	signal(SIGPIPE, SIG_IGN);
 	c->in_fd = STDIN_FILENO;
 	c->out_fd = STDOUT_FILENO;
 	if (dev && strcmp(dev, "stdio") != 0) {
@@ -130,7 +132,14 @@ int console_poll(struct console *c)
 void console_putc(struct console *c, int ch)
 {
 	unsigned char b = (unsigned char)ch;
+	ssize_t n;
 
-	while (write(c->out_fd, &b, 1) < 0 && errno == EINTR)
-		;
+	if (c->out_err)
+		return;
+	do
+		n = write(c->out_fd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	/* A full non-blocking output drops the byte, as before; anything else is the end of it. */
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		c->out_err = errno;
 }

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "console.h"
 #include "kvm.h"
 #include "log.h"
 #include "uart.h"
@@ -125,8 +126,15 @@ static int kvm_vcpu_port(struct kvm_vm *vm, struct uart *u, uint16_t port, bool 
 		kvm_vcpu_unknown_port(vm, port, false, 0, size);
 		return -1;
 	}
-	if (uart_io(u, port, true, &data[0]))
+	if (uart_io(u, port, true, &data[0])) {
+		/* Nobody can see the guest any more: stop it rather than run it blind. */
+		if (u->cons->out_err) {
+			log_warnx("console output closed (%s): stopping the guest",
+				  strerror(u->cons->out_err));
+			return VM_EXIT_ERROR;
+		}
 		return -1;
+	}
 	memcpy(&v, data, (size_t)size);
 	if (port == PORT_RESET_CTL && (v & RESET_CTL_RST))
 		return VM_EXIT_RESET;
