@@ -477,5 +477,11 @@ int main(int argc, char **argv)
 	for (int k = 0; k < R_KINDS; k++)
 		printf(" %s %u%s", region_names[k], t.hits[k], k + 1 < R_KINDS ? "," : "\n");
 	printf("%d violations\n", failed);
+	for (int i = 0; i < nims; i++) {
+		free(ims[i].base);
+		for (int k = 0; k < R_KINDS; k++)
+			free(ims[i].rg.v[k]);
+	}
+	free(ims);
 	return failed ? 1 : 0;
 }
