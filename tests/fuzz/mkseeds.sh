@@ -2,6 +2,7 @@
 # mkseeds.sh: writes a fuzz target's seed corpus from small fixtures made at test time (makefs, sgdisk, mkdisklabel, the built plugins).
 # usage: mkseeds.sh ufs|probe DIR MKDISKLABEL
 #        mkseeds.sh plugin DIR PLUGIN.so...
+#        mkseeds.sh conf DIR
 set -eu
 kind=$1 dir=$2
 shift 2
@@ -69,8 +70,46 @@ plugin)
 		cp "$so" "$dir/$(basename "$so")"
 	done
 	;;
+conf)
+	cat > "$dir/two-vms" <<'CONF'
+# a USB disk and an iSCSI LUN
+[vm usb1]
+disk-uuid = 9B20A89E-E68F-49B2-8131-5838DD29E39F
+serial = SanDisk_Ultra_4C530001230512116372
+memory = 1G
+env = autoboot_delay=3
+env = boot_verbose=YES
+restart = yes
+
+; by UFS volume name
+[vm lun7]
+fs-label = lun7root
+memory = 512M
+console = /var/log/kvmload/lun7.log
+CONF
+	cat > "$dir/every-key" <<'CONF'
+[vm all]
+part-uuid = 0c5e4f1a-2b3c-4d5e-8f90-123456789abc
+fs-uuid = 5f2b1c3d4e5f6a7b
+loader = /usr/lib/kvmload/userboot_4th.so
+loader-dir = /usr/lib/kvmload
+boot-part = disk0p2
+memory = 2048M
+restart = no
+CONF
+	printf '[vm bad name]
+memory = lots
+unknown = 1
+[vm dup]
+serial = X
+[vm dup]
+serial = X
+no equals sign
+' \
+		> "$dir/errors"
+	;;
 *)
-	echo "usage: mkseeds.sh ufs|probe|plugin DIR ..." >&2
+	echo "usage: mkseeds.sh ufs|probe|plugin|conf DIR ..." >&2
 	exit 64
 	;;
 esac
