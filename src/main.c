@@ -139,9 +139,11 @@ static void main_usage(FILE *f)
 		"  -e, --env NAME=VALUE  loader environment variable (repeatable)\n"
 		"  -h, --host PATH       host directory shown to the loader as host0:\n"
 		"  -l, --loader PATH     the userboot plugin to run (no interpreter swap)\n"
-		"      --loader-dir DIR  where userboot.so and userboot_<interp>.so are found\n"
-		"                        first (default %s), then in the guest's /boot\n"
-		"      --trust-guest-loader  allow a plugin from the guest's own /boot\n"
+		"      --loader-dir DIR  where userboot_<interp>.so and userboot.so are looked\n"
+		"                        for first (default %s),\n"
+		"                        then in the guest's own /boot\n"
+		"      --trust-guest-loader\n"
+		"                        allow a plugin from the guest's own /boot (untrusted code)\n"
 		"      --view DIR        read host files through this existing kvmload-fs view\n"
 		"                        instead of starting one under %s/VMNAME\n"
 		"      --boot-part NAME  the view directory served as host0: (e.g. disk0p2);\n"
@@ -540,6 +542,8 @@ int main(int argc, char **argv)
 	main_handle(SIGTERM, main_on_signal, 0);
 	main_handle(SIGHUP, main_on_signal, 0);
 	main_handle(SIGQUIT, main_on_signal, 0);
+	/* An inherited SIG_IGN would have the kernel reap the view daemon before we can. */
+	signal(SIGCHLD, SIG_DFL);
 
 	main_open_disks(&l, &o);
 	main_check_host(&o);

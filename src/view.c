@@ -289,7 +289,7 @@ int view_start(struct view *v, const struct view_spec *s, char *err, size_t errl
 {
 	sigset_t block, old;
 	char **argv = NULL, byte, how[64];
-	int p[2] = { -1, -1 }, r, status;
+	int p[2] = { -1, -1 }, r, status = 0;
 	pid_t parent = getpid(), pid;
 	ssize_t n;
 
