@@ -19,7 +19,8 @@ struct console {
 /*
  * "stdio" (or NULL) uses fds 0/1; anything else must be a character device. Returns 0 or -errno.
  * Also ignores SIGPIPE for the process, so an output whose reader went away ends the run
- * through out_err (message, terminal restored, documented status) instead of killing it.
+ * through out_err (message, terminal restored, documented status) instead of killing it,
+ * and holds closed fds 0-2 with /dev/null (stdio then starts at EOF / with out_err EBADF).
  */
 int console_open(struct console *c, const char *dev);
 /* Restore the terminal (idempotent; also called from signal handlers and atexit). */

@@ -126,15 +126,8 @@ static int kvm_vcpu_port(struct kvm_vm *vm, struct uart *u, uint16_t port, bool 
 		kvm_vcpu_unknown_port(vm, port, false, 0, size);
 		return -1;
 	}
-	if (uart_io(u, port, true, &data[0])) {
-		/* Nobody can see the guest any more: stop it rather than run it blind. */
-		if (u->cons->out_err) {
-			log_warnx("console output closed (%s): stopping the guest",
-				  strerror(u->cons->out_err));
-			return VM_EXIT_ERROR;
-		}
+	if (uart_io(u, port, true, &data[0]))
 		return -1;
-	}
 	memcpy(&v, data, (size_t)size);
 	if (port == PORT_RESET_CTL && (v & RESET_CTL_RST))
 		return VM_EXIT_RESET;
@@ -241,6 +234,12 @@ enum vm_exit kvm_vcpu_run(struct kvm_vm *vm, struct uart *u)
 				return kvm_vcpu_fail(vm);
 			if (r >= 0)
 				return (enum vm_exit)r;
+			/* Nobody can see the guest any more: stop it rather than run it blind. */
+			if (u->cons->out_err) {
+				log_warnx("console output closed (%s): stopping the guest",
+					  strerror(u->cons->out_err));
+				return VM_EXIT_ERROR;
+			}
 			break;
 		case KVM_EXIT_HLT:
 			/*

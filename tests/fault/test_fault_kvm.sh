@@ -39,6 +39,13 @@ unfault() {
 	expect_status $? 0 "faultfs"
 	FPID=
 }
+no_view_mount() {
+	if grep -q " /run/kvmload/faulttest/" /proc/mounts; then fail "a view mount left behind"; else pass; fi
+}
+check_mounts() {
+	if grep -q " $FFS fuse" /proc/mounts; then fail "faultfs mount left behind"; else pass; fi
+	no_view_mount
+}
 # leftovers WHAT: no process still runs with our scratch directory in its arguments but faultfs.
 leftovers() {
 	local p left=
@@ -59,12 +66,15 @@ run() {
 	leftovers "$name"
 }
 
-# ---- a disk that fails: the loader reports it, kvmload exits 1 (bhyveload's status for a failed load)
+# ---- a disk that fails
+# The partition table: the view (kvmload-fs) cannot be made: status 4, both say why.
 faults 512:512
-run gpt-header 1 -m 128M -d "$FFS/disk.img"
-expect_text "$WORK/gpt-header.out" "miniboot: disk0: input/output error"
-expect_line "$WORK/gpt-header.err" "kvmload: disk0 ($FFS/disk.img): read of 512 bytes at 512: Input/output error"
+run gpt-header 4 -m 128M -d "$FFS/disk.img"
+expect_line "$WORK/gpt-header.err" "kvmload-fs: $FFS/disk.img: cannot read its partitions: Input/output error"
+expect_text "$WORK/gpt-header.err" "exited with status 74 before its mount at"
+no_view_mount
 unfault
+# The file system or the kernel: the loader reports it, kvmload exits 1 (bhyveload's status for a failed load).
 
 faults $((PART + 65536)):8192
 run superblock 1 -m 128M -d "$FFS/disk.img"
@@ -84,9 +94,6 @@ run no-fault 2 -m 128M -d "$FFS/disk.img"
 expect_line "$WORK/no-fault.out" "testkernel: halt"
 expect_line "$WORK/no-fault.out" "testkernel: kenv fault.test=1"
 unfault
-check_mounts() {
-	if grep -q " $FFS fuse" /proc/mounts; then fail "faultfs mount left behind"; else pass; fi
-}
 check_mounts
 
 # ---- guest memory
@@ -101,6 +108,11 @@ timeout 60 "$KVMLOAD" -l "$MINIBOOT" -m 64M -h "$tree" faulttest < /dev/null >&-
 expect_status $? 1 "stdout closed"
 expect_line "$WORK/stdout-closed.err" "kvmload: console output closed (Bad file descriptor); leaving the loader"
 leftovers "stdout closed"
+# Closed stdin and stderr take nothing from the run (fds 0-2 are held, so no file lands on them).
+timeout 60 "$KVMLOAD" -l "$MINIBOOT" -m 64M -h "$tree" faulttest <&- > "$WORK/stdin-stderr-closed.out" 2>&-
+expect_status $? 2 "stdin and stderr closed"
+expect_line "$WORK/stdin-stderr-closed.out" "testkernel: kenv fault.test=1"
+expect_line "$WORK/stdin-stderr-closed.out" "testkernel: halt"
 timeout 60 "$PIPECLOSE" - "$KVMLOAD" -l "$MINIBOOT" -m 64M -h "$tree" faulttest < /dev/null 2> "$WORK/pipe-early.err"
 expect_status $? 1 "pipe without reader"
 expect_line "$WORK/pipe-early.err" "kvmload: console output closed (Broken pipe); leaving the loader"
