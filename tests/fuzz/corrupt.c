@@ -23,23 +23,23 @@ enum region_kind { R_SUPER, R_INODE, R_DIR, R_INDIR, R_TABLE, R_KINDS };
 static const char *const region_names[R_KINDS] = { "superblock", "inode", "directory block",
 						   "indirect block", "partition table" };
 
-struct region {
+struct corrupt_region {
 	uint64_t off, len;
 };
 
-struct regions {
-	struct region *v[R_KINDS];
+struct corrupt_regions {
+	struct corrupt_region *v[R_KINDS];
 	size_t n[R_KINDS], cap[R_KINDS];
 };
 
-struct image {
+struct corrupt_image {
 	const char *path;
 	uint8_t *base;
 	size_t size;
-	struct regions rg;
+	struct corrupt_regions rg;
 };
 
-struct tally {
+struct corrupt_tally {
 	unsigned images, parts, opened, clean, with_errors, rejected, no_ufs, probe_refused;
 	unsigned hits[R_KINDS];
 	uint64_t errors, bytes;
@@ -61,7 +61,7 @@ static void corrupt_on_alarm(int sig)
 }
 
 /* splitmix64: one 64-bit state, the same sequence for the same seed everywhere. */
-static uint64_t rnd(uint64_t *s)
+static uint64_t corrupt_rnd(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
 
@@ -70,13 +70,13 @@ static uint64_t rnd(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-static uint64_t rnd_below(uint64_t *s, uint64_t n)
+static uint64_t corrupt_rnd_below(uint64_t *s, uint64_t n)
 {
-	return n ? rnd(s) % n : 0;
+	return n ? corrupt_rnd(s) % n : 0;
 }
 
-static void region_add(struct regions *rg, enum region_kind k, uint64_t off, uint64_t len,
-		       uint64_t size)
+static void corrupt_region_add(struct corrupt_regions *rg, enum region_kind k, uint64_t off,
+			       uint64_t len, uint64_t size)
 {
 	if (off >= size || len == 0)
 		return;
@@ -84,7 +84,7 @@ static void region_add(struct regions *rg, enum region_kind k, uint64_t off, uin
 		len = size - off;
 	if (rg->n[k] == rg->cap[k]) {
 		size_t cap = rg->cap[k] ? 2 * rg->cap[k] : 64;
-		struct region *v = realloc(rg->v[k], cap * sizeof(*v));
+		struct corrupt_region *v = realloc(rg->v[k], cap * sizeof(*v));
 
 		if (!v) {
 			perror("corrupt: realloc");
@@ -93,10 +93,10 @@ static void region_add(struct regions *rg, enum region_kind k, uint64_t off, uin
 		rg->v[k] = v;
 		rg->cap[k] = cap;
 	}
-	rg->v[k][rg->n[k]++] = (struct region){ off, len };
+	rg->v[k][rg->n[k]++] = (struct corrupt_region){ off, len };
 }
 
-static int memfd_of(const uint8_t *p, size_t len)
+static int corrupt_memfd_of(const uint8_t *p, size_t len)
 {
 	int fd = memfd_create("corrupt", MFD_CLOEXEC);
 	size_t done = 0;
@@ -114,18 +114,18 @@ static int memfd_of(const uint8_t *p, size_t len)
 }
 
 /* The metadata of one intact file system: superblock, used inodes, directory and indirect blocks. */
-struct collect {
+struct corrupt_collect {
 	struct ufs *fs;
 	uint64_t start, size;
-	struct regions *rg;
+	struct corrupt_regions *rg;
 	uint64_t *inos;
 	size_t n;
 };
 
-static int collect_entry(void *ctx, const char *name, size_t namelen, uint64_t ino, uint8_t dtype,
-			 uint64_t next_off)
+static int corrupt_collect_entry(void *ctx, const char *name, size_t namelen, uint64_t ino,
+				 uint8_t dtype, uint64_t next_off)
 {
-	struct collect *c = ctx;
+	struct corrupt_collect *c = ctx;
 
 	(void)name;
 	(void)namelen;
@@ -139,11 +139,11 @@ static int collect_entry(void *ctx, const char *name, size_t namelen, uint64_t i
 	return 0;
 }
 
-static void collect_fs(struct collect *c)
+static void corrupt_collect_fs(struct corrupt_collect *c)
 {
 	const struct ufs_geom *g = &c->fs->g;
 
-	region_add(c->rg, R_SUPER, c->start + g->sblock_off, UFS_SBSIZE_MIN, c->size);
+	corrupt_region_add(c->rg, R_SUPER, c->start + g->sblock_off, UFS_SBSIZE_MIN, c->size);
 	c->inos[c->n++] = UFS_ROOT_INO;
 	/* Breadth-first: inos grows while it is read. */
 	for (size_t i = 0; i < c->n; i++) {
@@ -152,10 +152,10 @@ static void collect_fs(struct collect *c)
 
 		if (ufs_inode_load(c->fs, c->inos[i], &ip) || ufs_inode_offset(c->fs, ip.ino, &off))
 			continue;
-		region_add(c->rg, R_INODE, c->start + off, g->inosize, c->size);
+		corrupt_region_add(c->rg, R_INODE, c->start + off, g->inosize, c->size);
 		for (int k = 0; k < UFS_NIADDR; k++)
 			if (ip.ib[k])
-				region_add(c->rg, R_INDIR, c->start + (ip.ib[k] << g->fshift), g->bsize,
+				corrupt_region_add(c->rg, R_INDIR, c->start + (ip.ib[k] << g->fshift), g->bsize,
 					   c->size);
 		if ((ip.mode & UFS_IFMT) != UFS_IFDIR)
 			continue;
@@ -163,14 +163,14 @@ static void collect_fs(struct collect *c)
 			uint64_t daddr;
 
 			if (ufs_inode_bmap(c->fs, &ip, lbn, &daddr) == 0 && daddr)
-				region_add(c->rg, R_DIR, c->start + (daddr << g->fshift),
+				corrupt_region_add(c->rg, R_DIR, c->start + (daddr << g->fshift),
 					   g->bsize, c->size);
 		}
-		ufs_readdir(c->fs, ip.ino, 0, collect_entry, c);
+		ufs_readdir(c->fs, ip.ino, 0, corrupt_collect_entry, c);
 	}
 }
 
-static int image_load(struct image *im, const char *path)
+static int corrupt_image_load(struct corrupt_image *im, const char *path)
 {
 	struct blkdev bd = { -1, 0, path };
 	struct probe_part *parts = NULL;
@@ -199,15 +199,15 @@ static int image_load(struct image *im, const char *path)
 		struct probe_part *p = &parts[i];
 		struct blkpart part;
 		struct ufs_dev dev;
-		struct collect c = { 0 };
+		struct corrupt_collect c = { 0 };
 
 		/* MBR, GPT header and entries; the backup GPT at the end. */
 		if (p->scheme != PROBE_NONE && !im->rg.n[R_TABLE]) {
-			region_add(&im->rg, R_TABLE, 0, 34 * 512, im->size);
-			region_add(&im->rg, R_TABLE, im->size - 33 * 512, 33 * 512, im->size);
+			corrupt_region_add(&im->rg, R_TABLE, 0, 34 * 512, im->size);
+			corrupt_region_add(&im->rg, R_TABLE, im->size - 33 * 512, 33 * 512, im->size);
 		}
 		if (p->container)
-			region_add(&im->rg, R_TABLE, p->start + 512, 512, im->size);
+			corrupt_region_add(&im->rg, R_TABLE, p->start + 512, 512, im->size);
 		if (p->container || blkdev_window(&bd, p->start, p->size, &part))
 			continue;
 		dev = blkdev_ufs_dev(&part);
@@ -220,7 +220,7 @@ static int image_load(struct image *im, const char *path)
 			perror("corrupt: malloc");
 			return -1;
 		}
-		collect_fs(&c);
+		corrupt_collect_fs(&c);
 		free(c.inos);
 		ufs_close(c.fs);
 	}
@@ -234,57 +234,58 @@ static int image_load(struct image *im, const char *path)
 }
 
 /* Values that sit on the edges of the reader's checks. */
-static uint64_t interesting(uint64_t *s, uint64_t old)
+static uint64_t corrupt_interesting(uint64_t *s, uint64_t old)
 {
 	static const uint64_t v[] = { 0, 1, 2, 3, 4, 7, 8, 12, 16, 255, 256, 511, 512, 4096, 8192,
 				      65535, 65536, 0x7fffffff, 0x80000000, 0xffffffff,
 				      0x100000000ULL, 0x7fffffffffffffffULL, UINT64_MAX };
-	uint64_t pick = rnd_below(s, sizeof(v) / sizeof(v[0]) + 3);
+	uint64_t pick = corrupt_rnd_below(s, sizeof(v) / sizeof(v[0]) + 3);
 
 	if (pick < sizeof(v) / sizeof(v[0]))
 		return v[pick];
 	if (pick == sizeof(v) / sizeof(v[0]))
-		return old + 1 + rnd_below(s, 16);
+		return old + 1 + corrupt_rnd_below(s, 16);
 	if (pick == sizeof(v) / sizeof(v[0]) + 1)
-		return old - 1 - rnd_below(s, 16);
-	return rnd(s);
+		return old - 1 - corrupt_rnd_below(s, 16);
+	return corrupt_rnd(s);
 }
 
 /* One mutation at a random place of a random metadata region. */
-static void mutate_once(const struct image *im, uint8_t *img, uint64_t *s, struct tally *t)
+static void corrupt_mutate_once(const struct corrupt_image *im, uint8_t *img, uint64_t *s,
+				struct corrupt_tally *t)
 {
 	enum region_kind k;
-	const struct region *r;
+	const struct corrupt_region *r;
 	uint64_t off, width, old = 0;
 
 	do
-		k = (enum region_kind)rnd_below(s, R_KINDS);
+		k = (enum region_kind)corrupt_rnd_below(s, R_KINDS);
 	while (!im->rg.n[k]);
 	t->hits[k]++;
-	r = &im->rg.v[k][rnd_below(s, im->rg.n[k])];
-	off = r->off + rnd_below(s, r->len);
-	switch (rnd_below(s, 6)) {
+	r = &im->rg.v[k][corrupt_rnd_below(s, im->rg.n[k])];
+	off = r->off + corrupt_rnd_below(s, r->len);
+	switch (corrupt_rnd_below(s, 6)) {
 	case 0:
-		img[off] = (uint8_t)rnd(s);
+		img[off] = (uint8_t)corrupt_rnd(s);
 		break;
 	case 1:
-		img[off] ^= (uint8_t)(1u << rnd_below(s, 8));
+		img[off] ^= (uint8_t)(1u << corrupt_rnd_below(s, 8));
 		break;
 	case 2: /* a 2-, 4- or 8-byte field, aligned inside its region, in either byte order */
 	case 3:
-		width = 2u << rnd_below(s, 3);
+		width = 2u << corrupt_rnd_below(s, 3);
 		off = r->off + ((off - r->off) & ~(width - 1));
 		if (off + width > im->size)
 			break;
 		memcpy(&old, img + off, width);
-		old = interesting(s, old);
-		if (rnd_below(s, 2))
+		old = corrupt_interesting(s, old);
+		if (corrupt_rnd_below(s, 2))
 			old = __builtin_bswap64(old) >> (64 - 8 * width);
 		memcpy(img + off, &old, width);
 		break;
 	case 4: { /* bytes from another region of the same kind: plausible but wrong */
-		const struct region *from = &im->rg.v[k][rnd_below(s, im->rg.n[k])];
-		uint64_t n = 4 + rnd_below(s, 60), src = from->off + rnd_below(s, from->len);
+		const struct corrupt_region *from = &im->rg.v[k][corrupt_rnd_below(s, im->rg.n[k])];
+		uint64_t n = 4 + corrupt_rnd_below(s, 60), src = from->off + corrupt_rnd_below(s, from->len);
 
 		if (n > im->size - off)
 			n = im->size - off;
@@ -294,7 +295,7 @@ static void mutate_once(const struct image *im, uint8_t *img, uint64_t *s, struc
 		break;
 	}
 	default: {
-		uint64_t n = 1 + rnd_below(s, 64);
+		uint64_t n = 1 + corrupt_rnd_below(s, 64);
 
 		memset(img + off, 0, n < im->size - off ? n : im->size - off);
 		break;
@@ -303,10 +304,11 @@ static void mutate_once(const struct image *im, uint8_t *img, uint64_t *s, struc
 }
 
 /* Probe the mutated disk, open and walk every partition twice. 0, or -1 on a violation. */
-static int check_image(const uint8_t *img, size_t size, struct tally *t, char *why, size_t whylen)
+static int corrupt_check_image(const uint8_t *img, size_t size, struct corrupt_tally *t, char *why,
+			       size_t whylen)
 {
 	static const struct walk_limits lim = { 32, 5000, 16 << 20, UINT64_MAX };
-	struct blkdev bd = { memfd_of(img, size), size, "mutated" };
+	struct blkdev bd = { corrupt_memfd_of(img, size), size, "mutated" };
 	struct probe_part *parts = NULL;
 	size_t nparts = 0;
 	int r, ret = 0;
@@ -382,7 +384,7 @@ static int check_image(const uint8_t *img, size_t size, struct tally *t, char *w
 /* Sanitizer reports must still reach the log while the reader's own lines are silenced. */
 extern void __sanitizer_set_report_fd(void *fd) __attribute__((weak));
 
-static void quiet_stderr(void)
+static void corrupt_quiet_stderr(void)
 {
 	int keep = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3), null = open("/dev/null", O_WRONLY);
 
@@ -394,7 +396,8 @@ static void quiet_stderr(void)
 	close(null);
 }
 
-static int write_file(const char *dir, int i, const struct image *im, const uint8_t *img)
+static int corrupt_write_file(const char *dir, int i, const struct corrupt_image *im,
+			      const uint8_t *img)
 {
 	char path[4096];
 	const char *name = strrchr(im->path, '/');
@@ -413,8 +416,8 @@ static int write_file(const char *dir, int i, const struct image *im, const uint
 int main(int argc, char **argv)
 {
 	const char *outdir = NULL;
-	struct tally t = { 0 };
-	struct image *ims;
+	struct corrupt_tally t = { 0 };
+	struct corrupt_image *ims;
 	uint64_t seed, s;
 	int count, nims, args = 1, failed = 0;
 	char why[512];
@@ -433,7 +436,7 @@ int main(int argc, char **argv)
 	if (!(ims = calloc((size_t)nims, sizeof(*ims))))
 		return 1;
 	for (int i = 0; i < nims; i++) {
-		if (image_load(&ims[i], argv[args + 2 + i]))
+		if (corrupt_image_load(&ims[i], argv[args + 2 + i]))
 			return 1;
 		printf("%s: %zu bytes;", ims[i].path, ims[i].size);
 		for (int k = 0; k < R_KINDS; k++)
@@ -442,25 +445,25 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (!outdir)
-		quiet_stderr();
+		corrupt_quiet_stderr();
 	signal(SIGALRM, corrupt_on_alarm);
 	s = seed;
 	for (int i = 0; i < count; i++) {
-		const struct image *im = &ims[i % nims];
+		const struct corrupt_image *im = &ims[i % nims];
 		uint8_t *img = malloc(im->size);
-		int nmut = 1 + (int)rnd_below(&s, 8);
+		int nmut = 1 + (int)corrupt_rnd_below(&s, 8);
 
 		if (!img)
 			return 1;
 		memcpy(img, im->base, im->size);
 		for (int m = 0; m < nmut; m++)
-			mutate_once(im, img, &s, &t);
+			corrupt_mutate_once(im, img, &s, &t);
 		corrupt_index = i;
 		alarm(CORRUPT_TIMEOUT);
-		if (outdir && write_file(outdir, i, im, img))
+		if (outdir && corrupt_write_file(outdir, i, im, img))
 			return 1;
 		t.images++;
-		if (check_image(img, im->size, &t, why, sizeof(why))) {
+		if (corrupt_check_image(img, im->size, &t, why, sizeof(why))) {
 			printf("FAIL: mutation %d (seed %" PRIu64 ", of %s): %s\n", i, seed, im->path, why);
 			failed++;
 		}

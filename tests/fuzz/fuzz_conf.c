@@ -14,36 +14,36 @@
  * the first input (libFuzzer's entry point carries no context) and removed
  * at exit.
  */
-static char conf_dir[64];
-static char conf_path[96];
+static char fuzz_conf_dir[64];
+static char fuzz_conf_path[96];
 
-static void conf_cleanup(void)
+static void fuzz_conf_cleanup(void)
 {
-	unlink(conf_path);
-	rmdir(conf_dir);
+	unlink(fuzz_conf_path);
+	rmdir(fuzz_conf_dir);
 }
 
-static void conf_write(const uint8_t *data, size_t size)
+static void fuzz_conf_write(const uint8_t *data, size_t size)
 {
 	FILE *f;
 
-	if (!conf_dir[0]) {
-		snprintf(conf_dir, sizeof(conf_dir), "/tmp/kvmload-fuzz-conf.XXXXXX");
-		if (!mkdtemp(conf_dir)) {
+	if (!fuzz_conf_dir[0]) {
+		snprintf(fuzz_conf_dir, sizeof(fuzz_conf_dir), "/tmp/kvmload-fuzz-conf.XXXXXX");
+		if (!mkdtemp(fuzz_conf_dir)) {
 			perror("fuzz_conf: mkdtemp");
 			abort();
 		}
-		snprintf(conf_path, sizeof(conf_path), "%s/fuzz.conf", conf_dir);
-		atexit(conf_cleanup);
+		snprintf(fuzz_conf_path, sizeof(fuzz_conf_path), "%s/fuzz.conf", fuzz_conf_dir);
+		atexit(fuzz_conf_cleanup);
 	}
-	if (!(f = fopen(conf_path, "we")) || fwrite(data, 1, size, f) != size || fclose(f)) {
-		perror(conf_path);
+	if (!(f = fopen(fuzz_conf_path, "we")) || fwrite(data, 1, size, f) != size || fclose(f)) {
+		perror(fuzz_conf_path);
 		abort();
 	}
 }
 
 /* The fake device has exactly the identity values of one VM. */
-static const char *conf_prop(void *dev, const char *property)
+static const char *fuzz_conf_prop(void *dev, const char *property)
 {
 	const struct conf_vm *vm = dev;
 
@@ -61,19 +61,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE *err;
 	int r;
 
-	conf_write(data, size);
+	fuzz_conf_write(data, size);
 	if (!(err = open_memstream(&msgs, &msglen)))
 		abort();
-	r = conf_load(&c, conf_dir, err);
+	r = conf_load(&c, fuzz_conf_dir, err);
 	fclose(err);
 	if (r != 0 && r != -ENOMEM)
 		fuzz_violation("conf", "conf_load failed on a readable directory");
 	/* Every error is counted and is exactly one line naming the file and a line number. */
-	prefix = strlen(conf_path);
+	prefix = strlen(fuzz_conf_path);
 	for (char *l = msgs; l && *l; lines++) {
 		char *nl = strchr(l, '\n'), *end;
 
-		if (!nl || strncmp(l, conf_path, prefix) != 0 || l[prefix] != ':' ||
+		if (!nl || strncmp(l, fuzz_conf_path, prefix) != 0 || l[prefix] != ':' ||
 		    strtol(l + prefix + 1, &end, 10) < 0 || end == l + prefix + 1 || strncmp(end, ": ", 2))
 			fuzz_violation("conf", "an error message that is not one file:line: line");
 		l = nl + 1;
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!vm->name || !conf_find(&c, vm->name))
 			fuzz_violation("conf", "a VM without a name, or one conf_find cannot find");
-		conf_match(&c, conf_prop, vm, &ambiguous);
+		conf_match(&c, fuzz_conf_prop, vm, &ambiguous);
 	}
 	conf_free(&c);
 	free(msgs);

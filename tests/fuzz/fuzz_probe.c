@@ -12,7 +12,7 @@
 #include "walk.h"
 
 /* Write the input into a fresh memfd: libblkid reads a file descriptor. */
-static int probe_memfd(const uint8_t *data, size_t size)
+static int fuzz_probe_memfd(const uint8_t *data, size_t size)
 {
 	int fd = memfd_create("fuzz-disk", MFD_CLOEXEC);
 	size_t done = 0;
@@ -31,7 +31,7 @@ static int probe_memfd(const uint8_t *data, size_t size)
 	return fd;
 }
 
-static void probe_check(const struct blkdev *bd, const struct probe_part *p)
+static void fuzz_probe_check(const struct blkdev *bd, const struct probe_part *p)
 {
 	static const struct walk_limits lim = { 4, 200, 64 << 10, 16 << 10 };
 	struct walk_result res;
@@ -61,14 +61,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = 0;
 	int r;
 
-	if ((bd.fd = probe_memfd(data, size)) < 0) {
+	if ((bd.fd = fuzz_probe_memfd(data, size)) < 0) {
 		perror("fuzz_probe: memfd");
 		abort();
 	}
 	r = probe_disk(&bd, 0, &parts, &n);
 	if (r == 0) {
 		for (size_t i = 0; i < n; i++)
-			probe_check(&bd, &parts[i]);
+			fuzz_probe_check(&bd, &parts[i]);
 		free(parts);
 	} else if (r != -EINVAL && r != -EIO) {
 		fuzz_violation("probe", "probe_disk returned an errno other than EINVAL or EIO");

@@ -5,14 +5,14 @@
 #include "fuzz.h"
 #include "walk.h"
 
-struct mem_dev {
+struct fuzz_ufs_dev {
 	const uint8_t *p;
 	size_t len;
 };
 
-static int mem_pread(void *ctx, void *buf, size_t len, uint64_t off)
+static int fuzz_ufs_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {
-	const struct mem_dev *m = ctx;
+	const struct fuzz_ufs_dev *m = ctx;
 
 	/* The reader promises never to read past dev.size: hold it to that. */
 	if (off > m->len || len > m->len - off)
@@ -24,8 +24,8 @@ static int mem_pread(void *ctx, void *buf, size_t len, uint64_t off)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct walk_limits lim = { 16, 2000, 1 << 20, 64 << 10 };
-	struct mem_dev m = { data, size };
-	struct ufs_dev dev = { mem_pread, &m, size };
+	struct fuzz_ufs_dev m = { data, size };
+	struct ufs_dev dev = { fuzz_ufs_pread, &m, size };
 	struct walk_result res;
 	struct ufs *fs;
 	int r;
