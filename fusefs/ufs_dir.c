@@ -62,6 +62,9 @@ static int dir_entry(const struct dir_walk *w, struct span c, uint64_t base, uin
 	*reclen_out = reclen;
 	if (ino == 0)
 		return 0; /* free space */
+	/* fsck_ffs rejects it too, and no name can look it up (FUSE refuses the listing). */
+	if (namlen == 0)
+		return dir_bad(w, at, "d_namlen", namlen, "is empty in a used entry");
 	if (span_sub(c, pos + 8, namlen + 1, &name))
 		return dir_bad(w, at, "d_namlen", namlen, "runs past the chunk");
 	if (memchr(name.p, '\0', namlen))

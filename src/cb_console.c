@@ -1,4 +1,6 @@
 /* cb_console.c: the getc/putc/poll callbacks over the kvmload console. */
+#include <string.h>
+
 #include "cb.h"
 #include "loader.h"
 #include "log.h"
@@ -26,6 +28,13 @@ void cb_putc(void *arg, int ch)
 	struct loader *l = arg;
 
 	console_putc(&l->cons, ch);
+	if (!l->cons.out_err)
+		return;
+	/* Nobody sees the loader any more (a closed pipe, a closed stdout): leave as `quit` does. */
+	log_warnx("console output closed (%s); leaving the loader", strerror(l->cons.out_err));
+	l->leave = LEAVE_EXIT;
+	l->exit_value = USERBOOT_EXIT_QUIT;
+	plugin_leave(&l->recover);
 }
 
 int cb_poll(void *arg)

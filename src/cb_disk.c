@@ -6,6 +6,7 @@
 #include "cb.h"
 #include "freebsd_abi_xlate.h"
 #include "loader.h"
+#include "log.h"
 
 static struct loader_disk *disk_get(struct loader *l, int unit)
 {
@@ -26,9 +27,14 @@ int cb_diskread(void *arg, int unit, uint64_t offset, void *dst, size_t size, si
 	while (done < want) {
 		ssize_t n = pread(d->fd, (char *)dst + done, want - done, (off_t)(offset + done));
 		if (n < 0) {
-			if (errno == EINTR)
+			int e = errno;
+
+			if (e == EINTR)
 				continue;
-			return freebsd_abi_errno(errno);
+			/* The loader only sees EIO; say on the host which disk failed and where. */
+			log_warnx("disk%d (%s): read of %zu bytes at %llu: %s", unit, d->path, want - done,
+				  (unsigned long long)(offset + done), strerror(e));
+			return freebsd_abi_errno(e);
 		}
 		if (n == 0)
 			break; /* the image shrank under us: report it as residue */

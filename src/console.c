@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -33,13 +34,38 @@ static int console_make_raw(struct console *c)
 	return 0;
 }
 
+/*
+ * A standard descriptor closed at start would be taken by the next open()
+ * (a disk, guest memory, the view's pipe) and console or log bytes would go
+ * there.  Hold it with /dev/null; true when it was closed.
+ */
+static bool console_hold(int fd, int flags)
+{
+	int n;
+
+	if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+		return false;
+	n = open("/dev/null", flags);
+	if (n >= 0 && n != fd) {
+		dup2(n, fd);
+		close(n);
+	}
+	return true;
+}
+
 int console_open(struct console *c, const char *dev)
 {
+	bool in_closed, out_closed;
+
 	struct stat st;
 	int fd, r;
 
 	memset(c, 0, sizeof(*c));
 	c->pending = -1;
+	signal(SIGPIPE, SIG_IGN);
+	in_closed = console_hold(STDIN_FILENO, O_RDONLY);
+	out_closed = console_hold(STDOUT_FILENO, O_WRONLY);
+	console_hold(STDERR_FILENO, O_WRONLY);
 	c->in_fd = STDIN_FILENO;
 	c->out_fd = STDOUT_FILENO;
 	if (dev && strcmp(dev, "stdio") != 0) {
@@ -53,6 +79,10 @@ int console_open(struct console *c, const char *dev)
 		}
 		c->in_fd = c->out_fd = fd;
 		c->own_fds = true;
+	} else {
+		/* A console that was never there: no input, and output that ends the run at once. */
+		c->eof = in_closed;
+		c->out_err = out_closed ? EBADF : 0;
 	}
 	r = console_make_raw(c);
 	if (r < 0 && c->own_fds)
@@ -130,7 +160,14 @@ int console_poll(struct console *c)
 void console_putc(struct console *c, int ch)
 {
 	unsigned char b = (unsigned char)ch;
+	ssize_t n;
 
-	while (write(c->out_fd, &b, 1) < 0 && errno == EINTR)
-		;
+	if (c->out_err)
+		return;
+	do
+		n = write(c->out_fd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	/* A full non-blocking output drops the byte, as before; anything else is the end of it. */
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		c->out_err = errno;
 }

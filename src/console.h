@@ -12,10 +12,16 @@ struct console {
 	bool raw;         /* termios changed; restore on exit */
 	bool eof;         /* input reached end of file */
 	int pending;      /* a byte console_poll read ahead, or -1 */
+	int out_err;      /* errno of the write that lost the output (EPIPE, EBADF, EIO ...); 0 while it works */
 	struct termios saved;
 };
 
-/* "stdio" (or NULL) uses fds 0/1; anything else must be a character device. Returns 0 or -errno. */
+/*
+ * "stdio" (or NULL) uses fds 0/1; anything else must be a character device. Returns 0 or -errno.
+ * Also ignores SIGPIPE for the process, so an output whose reader went away ends the run
+ * through out_err (message, terminal restored, documented status) instead of killing it,
+ * and holds closed fds 0-2 with /dev/null (stdio then starts at EOF / with out_err EBADF).
+ */
 int console_open(struct console *c, const char *dev);
 /* Restore the terminal (idempotent; also called from signal handlers and atexit). */
 void console_restore(struct console *c);
@@ -25,6 +31,7 @@ void console_close(struct console *c);
 int console_getc(struct console *c);
 /* 1 when a byte can be read now without blocking, else 0 (0 forever after EOF). */
 int console_poll(struct console *c);
+/* Write one byte; after a write fails for good, out_err is set and nothing more is written. */
 void console_putc(struct console *c, int ch);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "console.h"
 #include "kvm.h"
 #include "log.h"
 #include "uart.h"
@@ -233,6 +234,12 @@ enum vm_exit kvm_vcpu_run(struct kvm_vm *vm, struct uart *u)
 				return kvm_vcpu_fail(vm);
 			if (r >= 0)
 				return (enum vm_exit)r;
+			/* Nobody can see the guest any more: stop it rather than run it blind. */
+			if (u->cons->out_err) {
+				log_warnx("console output closed (%s): stopping the guest",
+					  strerror(u->cons->out_err));
+				return VM_EXIT_ERROR;
+			}
 			break;
 		case KVM_EXIT_HLT:
 			/*

@@ -60,9 +60,13 @@ static int kvm_vm_slot(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t 
 	};
 
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-		log_warn("KVM_SET_USER_MEMORY_REGION(slot %u, gpa 0x%llx, size 0x%llx)", slot,
-			 (unsigned long long)gpa, (unsigned long long)size);
-		return -errno;
+		int e = errno;
+
+		/* KVM caps one slot at 2^31 - 1 pages (8 TiB): say so rather than only "Invalid argument". */
+		log_warn("guest memory: KVM refuses %llu MiB at guest-physical 0x%llx%s "
+			 "(KVM_SET_USER_MEMORY_REGION, slot %u)", (unsigned long long)(size >> 20),
+			 (unsigned long long)gpa, e == EINVAL ? ", more than it can map" : "", slot);
+		return -e;
 	}
 	return 0;
 }

@@ -250,9 +250,11 @@ static bool elf_relro_ok(const struct plugin_elf *img, const Elf64_Phdr *ph)
 {
 	for (unsigned i = 0; i < img->nseg; i++) {
 		const struct plugin_elf_seg *s = &img->seg[i];
+		uint64_t end = elf_page_up(s->vaddr + s->memsz);
 
-		if ((s->flags & PF_W) && ph->p_vaddr >= s->vaddr &&
-		    ph->p_memsz <= elf_page_up(s->vaddr + s->memsz) - ph->p_vaddr)
+		/* p_vaddr past the pages first: end - p_vaddr would wrap and accept any p_memsz. */
+		if ((s->flags & PF_W) && ph->p_vaddr >= s->vaddr && ph->p_vaddr <= end &&
+		    ph->p_memsz <= end - ph->p_vaddr)
 			return true;
 	}
 	return false;
