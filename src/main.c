@@ -560,7 +560,8 @@ int main(int argc, char **argv)
 	if (r < 0)
 		errx(r == -EINVAL ? EX_USAGE : EX_OSERR, "guest memory of %llu bytes: %s",
 		     (unsigned long long)o.memsize,
-		     r == -EINVAL ? "at least 2 MiB, in whole pages" : strerror(-r));
+		     r == -EINVAL ? "at least 2 MiB, in whole pages" :
+		     r == -ERANGE ? "more than 64 TiB, beyond what kvmload can map" : strerror(-r));
 	if (kvm_vm_create(&vm, &l.gmem) < 0 || kvm_vcpu_create(&vm) < 0)
 		exit(EX_OSERR);
 
@@ -581,8 +582,6 @@ int main(int argc, char **argv)
 	} else {
 		uart_init(&uart, &l.cons);
 		why = kvm_vcpu_run(&vm, &uart);
-		if (why == VM_EXIT_TRIPLEFAULT || why == VM_EXIT_ERROR)
-			kvm_vcpu_dump(&vm, stderr);
 	}
 	kvm_vm_destroy(&vm);
 	main_close(&l, &o);
