@@ -82,16 +82,6 @@ static void main_on_sigchld(int sig)
 	_exit(MAIN_EX_VIEW);
 }
 
-static void main_sigset(sigset_t *s)
-{
-	sigemptyset(s);
-	sigaddset(s, SIGINT);
-	sigaddset(s, SIGTERM);
-	sigaddset(s, SIGHUP);
-	sigaddset(s, SIGQUIT);
-	sigaddset(s, SIGCHLD);
-}
-
 /* Every handler blocks the others, so view_stop never runs twice at once. */
 static void main_handle(int sig, void (*fn)(int), int flags)
 {
@@ -100,7 +90,7 @@ static void main_handle(int sig, void (*fn)(int), int flags)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = fn;
 	sa.sa_flags = flags;
-	main_sigset(&sa.sa_mask);
+	view_sigset(&sa.sa_mask);
 	if (sigaction(sig, &sa, NULL) < 0)
 		err(EX_OSERR, "sigaction");
 }
@@ -112,7 +102,7 @@ static void main_stop_view(void)
 
 	if (!main_view)
 		return;
-	main_sigset(&block);
+	view_sigset(&block);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	signal(SIGCHLD, SIG_DFL);
 	view_stop(main_view);

@@ -74,7 +74,7 @@ void view_fs_program(char *buf, size_t len)
 	snprintf(buf, len, "%s", VIEW_FS_INSTALLED);
 }
 
-static void view_sigset(sigset_t *s)
+void view_sigset(sigset_t *s)
 {
 	sigemptyset(s);
 	sigaddset(s, SIGINT);

@@ -2,6 +2,8 @@
 #ifndef KVMLOAD_VIEW_H
 #define KVMLOAD_VIEW_H
 
+#include <signal.h>
+
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -80,5 +82,8 @@ int view_boot_root(const struct view *v, const char *want, char *name, size_t na
 
 /* True when the view has a top-level directory called name. */
 bool view_has(const struct view *v, const char *name);
+
+/* The signals that end a boot and stop the view (kvmload's handlers block them all). */
+void view_sigset(sigset_t *s);
 
 #endif

@@ -11,16 +11,7 @@ USERBOOT=$ROOT/boot/userboot.so
 
 # The FreeBSD /boot with our test kernel as boot/kernel/kernel (never written back to ROOT).
 tree=$WORK/root
-mkdir -p "$tree/boot/kernel"
-for f in "$ROOT"/boot/*; do
-	case $f in */kernel) ;; *) cp -r "$f" "$tree/boot/" ;; esac
-done
-cp "$ROOT/boot/kernel/accf_data.ko" "$tree/boot/kernel/"
-cp "$KERNEL" "$tree/boot/kernel/kernel"
-cat >"$tree/boot/loader.conf" <<'CONF'
-accf_data_load="YES"
-beastie_disable="YES"
-CONF
+make_fbsd_tree "$tree" "$KERNEL"
 
 run() { # run LOG STDIN ARGS...
 	log=$1 in=$2; shift 2

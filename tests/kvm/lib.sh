@@ -61,3 +61,15 @@ make_gpt_ufs2() {
 	dd if="$WORK/part.img" of="$2" bs=512 seek=4096 conv=notrunc status=none
 	rm -f "$WORK/part.img"
 }
+
+# make_fbsd_tree TREE KERNEL: $KVMLOAD_FREEBSD_ROOT/boot with our test kernel as boot/kernel/kernel,
+# accf_data.ko as its one module and a loader.conf that loads it (ROOT itself is never written).
+make_fbsd_tree() {
+	mkdir -p "$1/boot/kernel"
+	for f in "$KVMLOAD_FREEBSD_ROOT"/boot/*; do
+		case $f in */kernel) ;; *) cp -r "$f" "$1/boot/" ;; esac
+	done
+	cp "$KVMLOAD_FREEBSD_ROOT/boot/kernel/accf_data.ko" "$1/boot/kernel/"
+	cp "$2" "$1/boot/kernel/kernel"
+	printf 'accf_data_load="YES"\nbeastie_disable="YES"\n' >"$1/boot/loader.conf"
+}

@@ -13,16 +13,7 @@ RUN=/run/kvmload/$VM
 
 # The FreeBSD /boot (with its userboot.so) and our test kernel, in a GPT image (never written back to ROOT).
 tree=$WORK/root
-mkdir -p "$tree/boot/kernel"
-for f in "$ROOT"/boot/*; do
-	case $f in */kernel) ;; *) cp -r "$f" "$tree/boot/" ;; esac
-done
-cp "$ROOT/boot/kernel/accf_data.ko" "$tree/boot/kernel/"
-cp "$KERNEL" "$tree/boot/kernel/kernel"
-cat >"$tree/boot/loader.conf" <<'CONF'
-accf_data_load="YES"
-beastie_disable="YES"
-CONF
+make_fbsd_tree "$tree" "$KERNEL"
 make_gpt_ufs2 "$tree" "$WORK/gpt.img"
 mkdir -p "$WORK/empty"
 own=$RUN/view/disk0p2/boot/userboot.so
