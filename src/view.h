@@ -2,9 +2,8 @@
 #ifndef KVMLOAD_VIEW_H
 #define KVMLOAD_VIEW_H
 
-#include <signal.h>
-
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
