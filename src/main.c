@@ -1,4 +1,4 @@
-/* main.c: kvmload's command line and the fixed phase order: options, console, disks, memory, VM, plugin, exec, run. */
+/* main.c: kvmload's command line and the fixed phase order: options, console, disks, view, loader choice, memory, VM, plugin, exec, run. */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,9 +16,11 @@
 #include "cb.h"
 #include "kvm.h"
 #include "loader.h"
+#include "loader_pick.h"
 #include "log.h"
 #include "plugin.h"
 #include "uart.h"
+#include "view.h"
 
 #ifndef KVMLOAD_LOADER_DIR
 #define KVMLOAD_LOADER_DIR "/usr/local/lib/kvmload"
@@ -33,6 +35,9 @@ struct opts {
 	const char *host;
 	const char *loader;
 	const char *loader_dir;
+	const char *view;       /* --view: an existing view, not ours to unmount */
+	const char *boot_part;  /* --boot-part: the view directory host-file callbacks read */
+	bool trust_guest;       /* --trust-guest-loader */
 	uint64_t memsize;
 	unsigned gmem_flags;
 	bool load_only;
@@ -40,11 +45,15 @@ struct opts {
 	const char *vmname;
 };
 
+/* Exit status when the view cannot be made or its daemon dies (bhyve's "error"). */
+#define MAIN_EX_VIEW 4
+
 /*
- * The console a signal handler must restore: the one piece of global state,
- * because a handler gets no context argument.
+ * The console to restore and the view to take down: the only global state,
+ * because signal handlers and atexit get no context argument.
  */
 static struct console *main_cons;
+static struct view *main_view;
 
 static void main_restore_console(void)
 {
@@ -55,8 +64,66 @@ static void main_restore_console(void)
 static void main_on_signal(int sig)
 {
 	main_restore_console();
+	if (main_view)
+		view_stop(main_view);
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* The view daemon died under the loader: its files now fail with ENOTCONN. */
+static void main_on_sigchld(int sig)
+{
+	(void)sig;
+	if (!main_view || !view_child_died(main_view))
+		return;
+	main_restore_console();
+	view_report_death(main_view);
+	view_stop(main_view);
+	_exit(MAIN_EX_VIEW);
+}
+
+static void main_sigset(sigset_t *s)
+{
+	sigemptyset(s);
+	sigaddset(s, SIGINT);
+	sigaddset(s, SIGTERM);
+	sigaddset(s, SIGHUP);
+	sigaddset(s, SIGQUIT);
+	sigaddset(s, SIGCHLD);
+}
+
+/* Every handler blocks the others, so view_stop never runs twice at once. */
+static void main_handle(int sig, void (*fn)(int), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = flags;
+	main_sigset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL) < 0)
+		err(EX_OSERR, "sigaction");
+}
+
+/* Outside handlers: with the signals held and the SIGCHLD watch off (our SIGTERM is no death). */
+static void main_stop_view(void)
+{
+	sigset_t block, old;
+
+	if (!main_view)
+		return;
+	main_sigset(&block);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	signal(SIGCHLD, SIG_DFL);
+	view_stop(main_view);
+	main_view = NULL;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static void main_at_exit(void)
+{
+	main_restore_console();
+	main_stop_view();
 }
 
 static void main_usage(FILE *f)
@@ -64,22 +131,31 @@ static void main_usage(FILE *f)
 	fprintf(f,
 		"usage: kvmload [-CS] [-c cons-dev] [-d disk-path] [-e name=value] [-h host-path]\n"
 		"               [-l os-loader] [-m memsize[K|k|M|m|G|g|T|t]] [--load-only]\n"
-		"               [--loader-dir dir] [-v] vmname\n"
+		"               [--loader-dir dir] [--view dir] [--boot-part name]\n"
+		"               [--trust-guest-loader] [-v] vmname\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
 		"  -d, --disk PATH       guest disk image or block device, read-only (up to 32)\n"
 		"  -e, --env NAME=VALUE  loader environment variable (repeatable)\n"
 		"  -h, --host PATH       host directory shown to the loader as host0:\n"
 		"  -l, --loader PATH     the userboot plugin to run (no interpreter swap)\n"
-		"      --loader-dir DIR  where userboot.so and userboot_<interp>.so are found\n"
-		"                        (default %s)\n"
+		"      --loader-dir DIR  where userboot_<interp>.so and userboot.so are looked\n"
+		"                        for first (default %s),\n"
+		"                        then in the guest's own /boot\n"
+		"      --trust-guest-loader\n"
+		"                        allow a plugin from the guest's own /boot (untrusted code)\n"
+		"      --view DIR        read host files through this existing kvmload-fs view\n"
+		"                        instead of starting one under %s/VMNAME\n"
+		"      --boot-part NAME  the view directory served as host0: (e.g. disk0p2);\n"
+		"                        default host0 with -h, else the first partition\n"
+		"                        holding /boot/loader or /boot/kernel\n"
 		"  -m, --memory SIZE     guest memory (default 256M)\n"
 		"  -C, --core            include guest memory in core dumps\n"
 		"  -S, --wire            lock guest memory into RAM\n"
 		"      --load-only       stop after the loader's exec and print the entry registers\n"
 		"  -v, --verbose         print diagnostics\n"
 		"      --help            this text\n",
-		KVMLOAD_LOADER_DIR);
+		KVMLOAD_LOADER_DIR, VIEW_RUN_BASE);
 }
 
 /* VM names become file names later (runtime directories): keep them plain. */
@@ -94,7 +170,7 @@ static bool main_vmname_ok(const char *s)
 
 static void main_parse(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_HELP };
+	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "console", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, 'd' },
@@ -107,6 +183,9 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "load-only", no_argument, NULL, OPT_LOAD_ONLY },
 		{ "loader-dir", required_argument, NULL, OPT_LOADER_DIR },
+		{ "view", required_argument, NULL, OPT_VIEW },
+		{ "boot-part", required_argument, NULL, OPT_BOOT_PART },
+		{ "trust-guest-loader", no_argument, NULL, OPT_TRUST },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -162,6 +241,17 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		case OPT_LOADER_DIR:
 			o->loader_dir = optarg;
 			break;
+		case OPT_VIEW:
+			o->view = optarg;
+			break;
+		case OPT_BOOT_PART:
+			if (!*optarg)
+				errx(EX_USAGE, "--boot-part '': name a directory of the view");
+			o->boot_part = optarg;
+			break;
+		case OPT_TRUST:
+			o->trust_guest = true;
+			break;
 		case OPT_HELP:
 			main_usage(stdout);
 			exit(0);
@@ -175,6 +265,9 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		exit(EX_USAGE);
 	}
 	o->vmname = argv[optind];
+	if (o->view && o->host)
+		errx(EX_USAGE, "-h %s: not with --view; the view's own host0 is used (or name a "
+		     "directory with --boot-part)", o->host);
 	if (!main_vmname_ok(o->vmname))
 		errx(EX_USAGE, "vmname '%s': use 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -",
 		     o->vmname);
@@ -209,41 +302,160 @@ static void main_open_disks(struct loader *l, const struct opts *o)
 	}
 }
 
-static void main_open_host(struct loader *l, const struct opts *o)
+/* -h is checked here, before any view exists, so a bad path is a usage error. */
+static void main_check_host(const struct opts *o)
 {
-	l->host_fd = -1;
+	int fd;
+
 	if (!o->host)
 		return;
-	l->host_fd = open(o->host, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (l->host_fd < 0)
+	fd = open(o->host, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		err(EX_USAGE, "-h %s", o->host);
+	close(fd);
 }
 
-/* The plugin to start with: -l, else the loader directory's userboot.so. */
-static void main_initial_loader(const struct opts *o, char *path, size_t len)
+/*
+ * Phase 2: the view and the directory of it that the host-file callbacks
+ * read (l->host_fd).  bootdir gets that directory's path; "" when there is
+ * none (no -h, -d or --view; or -l and no partition to boot from).
+ */
+static void main_make_view(struct loader *l, const struct opts *o, struct view *v, char *bootdir,
+		      size_t len)
 {
-	int n;
+	char msg[1536], fs[PATH_MAX], name[PATH_MAX];
+	const char *want = o->boot_part;
+	int r;
 
-	if (o->loader)
-		n = snprintf(path, len, "%s", o->loader);
-	else
-		n = snprintf(path, len, "%s/userboot.so", o->loader_dir);
-	if (n < 0 || (size_t)n >= len)
-		errx(EX_USAGE, "loader path too long");
+	view_init(v);
+	l->host_fd = -1;
+	bootdir[0] = '\0';
+	if (o->view) {
+		r = view_attach(v, o->view);
+		if (r < 0)
+			errx(EX_USAGE, "--view %s: %s", o->view, strerror(-r));
+		main_view = v;
+	} else if (o->host || o->ndisks) {
+		const struct view_spec spec = {
+			.prog = fs, .vmname = o->vmname, .host = o->host,
+			.disks = o->disks, .ndisks = o->ndisks,
+		};
+
+		view_fs_program(fs, sizeof(fs));
+		main_view = v; /* before anything exists, so every exit path takes it down */
+		r = view_start(v, &spec, msg, sizeof(msg));
+		if (r < 0)
+			errx(MAIN_EX_VIEW, "%s", msg);
+		main_handle(SIGCHLD, main_on_sigchld, SA_NOCLDSTOP | SA_RESTART);
+		log_debug("view of %s%s%d disk(s) at %s (kvmload-fs pid %ld)", o->host ? o->host : "",
+			  o->host ? " and " : "", o->ndisks, v->mnt, (long)v->pid);
+	} else {
+		return; /* nothing to show: host0: stays empty, as in bhyveload without -h */
+	}
+	if (!want && (o->host || (o->view && view_has(v, "host0"))))
+		want = "host0";
+	r = view_boot_root(v, want, name, sizeof(name), msg, sizeof(msg));
+	if (r == -ENOENT && !want && o->loader) {
+		/* The user's plugin may read the disks itself (ZFS, say). */
+		log_warnx("%s; host0: stays empty", msg);
+		return;
+	}
+	if (r < 0)
+		errx(1, "%s%s", o->boot_part ? "--boot-part " : "", msg);
+	l->host_fd = r;
+	if ((size_t)snprintf(bootdir, len, "%s/%s", v->mnt, name) >= len)
+		errx(1, "%s/%s: path too long", v->mnt, name);
+	log_warnx("host0: is %s of the view (%s)", name, bootdir);
+}
+
+/* "P: why; P2: why ..." for the candidates that were tried. */
+static void main_pick_tried(const struct loader_pick *p, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < p->n && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s: %s", i ? "; " : "", p->c[i].path,
+				       strerror(p->c[i].err));
+}
+
+/* Where a chosen plugin came from, for the message saying why it was chosen. */
+static const char *main_pick_origin(const struct loader_pick_cand *c, const char *interp,
+				    char *buf, size_t len)
+{
+	if (c->guest)
+		return "the guest's own /boot: untrusted, allowed by --trust-guest-loader";
+	if (c->generic && *interp) {
+		snprintf(buf, len, "host loader directory, which has no userboot_%s.so", interp);
+		return buf;
+	}
+	return "host loader directory";
+}
+
+/* Phase 3: choose among the candidates, or end the load naming what was tried. */
+static const struct loader_pick_cand *main_pick(const struct opts *o, const struct loader_pick_where *w,
+						 const char *interp, bool swap, const char *why,
+						 struct loader_pick *p)
+{
+	char tried[4 * (PATH_MAX + 64)];
+	int i = loader_pick_find(p, w, interp, swap);
+
+	if (i < 0) {
+		main_pick_tried(p, tried, sizeof(tried));
+		errx(1, "%s: %s", why, tried);
+	}
+	/* Until plugins run in a sandbox, code from the guest's disk needs the user's word. */
+	if (p->c[i].guest && !o->trust_guest)
+		errx(1, "%s: the only plugin found is the guest's own %s, untrusted code that would run "
+		     "inside kvmload with its privileges; pass --trust-guest-loader to use it",
+		     why, p->c[i].path);
+	return &p->c[i];
+}
+
+/* The plugin to start with: -l, else the one the guest's /boot/loader asks for. */
+static void main_initial_loader(const struct opts *o, const struct loader_pick_where *w,
+				char *path, size_t len)
+{
+	char interp[LOADER_PICK_INTERP_MAX + 1], why[128], origin[64];
+	const struct loader_pick_cand *c;
+	struct loader_pick p;
+
+	if (o->loader) {
+		if ((size_t)snprintf(path, len, "%s", o->loader) >= len)
+			errx(EX_USAGE, "-l %s: path too long", o->loader);
+		return;
+	}
+	switch (loader_pick_interp(w->guest_fd, interp)) {
+	case LOADER_PICK_MARKER:
+		snprintf(why, sizeof(why), "guest /boot/loader says %s", interp);
+		break;
+	case LOADER_PICK_NOMARKER:
+		snprintf(why, sizeof(why), "guest /boot/loader has no $Interpreter: marker, so 4th");
+		break;
+	case LOADER_PICK_NOLOADER:
+		snprintf(why, sizeof(why), "%s", w->guest_fd < 0 ? "no guest /boot to read"
+								 : "the guest has no /boot/loader");
+		break;
+	}
+	c = main_pick(o, w, interp, false, why, &p);
+	log_warnx("%s: using %s (%s)", why, c->path, main_pick_origin(c, interp, origin, sizeof(origin)));
+	snprintf(path, len, "%s", c->path);
 }
 
 /*
  * Run plugins until one reaches exec.  Returns only on exec; every other
  * way out of the loader ends the process with bhyveload's status.
  */
-static void main_run_loader(struct loader *l, const struct opts *o)
+static void main_run_loader(struct loader *l, const struct opts *o, const struct loader_pick_where *w)
 {
-	char path[4096], msg[512];
+	char path[PATH_MAX], msg[512], why[64];
+	const struct loader_pick_cand *c;
+	struct loader_pick pick;
 	struct plugin p;
 	void *table[CB_TABLE_MAX];
 	int swaps = 0, r;
 
-	main_initial_loader(o, path, sizeof(path));
+	main_initial_loader(o, w, path, sizeof(path));
 	for (;;) {
 		r = plugin_load(&p, path, msg, sizeof(msg));
 		if (r < 0)
@@ -270,13 +482,12 @@ static void main_run_loader(struct loader *l, const struct opts *o)
 			if (swaps++ > 0)
 				errx(1, "%s asked to swap to '%s' after a swap already happened",
 				     path, l->swap_interp);
-			if (snprintf(path, sizeof(path), "%s/userboot_%s.so", o->loader_dir,
-				     l->swap_interp) >= (int)sizeof(path))
-				errx(1, "loader path too long");
-			if (access(path, R_OK) < 0)
-				err(1, "guest wants interpreter '%s': %s", l->swap_interp, path);
-			log_warnx("the guest's /boot/loader wants interpreter '%s': swapping to %s",
-				  l->swap_interp, path);
+			snprintf(why, sizeof(why), "guest wants interpreter '%s'", l->swap_interp);
+			c = main_pick(o, w, l->swap_interp, true, why, &pick);
+			snprintf(path, sizeof(path), "%s", c->path);
+			log_warnx("the guest's /boot/loader wants interpreter '%s': swapping to %s%s",
+				  l->swap_interp, path,
+				  c->guest ? " (the guest's own /boot: untrusted, allowed by --trust-guest-loader)" : "");
 			/* A fresh plugin gets fresh guest memory, as after bhyveload's vm_reinit. */
 			if (gmem_reset(&l->gmem) < 0)
 				err(EX_OSERR, "resetting guest memory");
@@ -296,6 +507,7 @@ static void main_close(struct loader *l, struct opts *o)
 		close(l->disks[i].fd);
 	if (l->host_fd >= 0)
 		close(l->host_fd);
+	l->host_fd = -1;
 	gmem_fini(&l->gmem);
 	env_free(l);
 	free(o->env);
@@ -307,31 +519,42 @@ int main(int argc, char **argv)
 {
 	struct loader l;
 	struct opts o;
+	struct view v;
 	struct kvm_vm vm;
 	struct uart uart;
 	enum vm_exit why;
+	char bootdir[PATH_MAX];
+	struct loader_pick_where where;
 	int r;
 
 	main_parse(argc, argv, &o);
 	log_init("kvmload", o.verbose);
 	memset(&l, 0, sizeof(l));
+	l.host_fd = -1;
 
 	r = console_open(&l.cons, o.cons);
 	if (r < 0)
 		errx(EX_USAGE, "-c %s: %s", o.cons,
 		     r == -ENOTSUP ? "not a character device" : strerror(-r));
 	main_cons = &l.cons;
-	atexit(main_restore_console);
-	signal(SIGINT, main_on_signal);
-	signal(SIGTERM, main_on_signal);
-	signal(SIGHUP, main_on_signal);
-	signal(SIGQUIT, main_on_signal);
+	atexit(main_at_exit);
+	main_handle(SIGINT, main_on_signal, 0);
+	main_handle(SIGTERM, main_on_signal, 0);
+	main_handle(SIGHUP, main_on_signal, 0);
+	main_handle(SIGQUIT, main_on_signal, 0);
+	/* An inherited SIG_IGN would have the kernel reap the view daemon before we can. */
+	signal(SIGCHLD, SIG_DFL);
 
 	main_open_disks(&l, &o);
-	main_open_host(&l, &o);
+	main_check_host(&o);
 	r = env_build(&l, o.env, o.nenv);
 	if (r < 0)
 		errx(EX_OSERR, "environment: %s", strerror(-r));
+
+	main_make_view(&l, &o, &v, bootdir, sizeof(bootdir));
+	where = (struct loader_pick_where){
+		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
+	};
 
 	r = gmem_init(&l.gmem, o.memsize, o.gmem_flags);
 	if (r < 0)
@@ -341,7 +564,13 @@ int main(int argc, char **argv)
 	if (kvm_vm_create(&vm, &l.gmem) < 0 || kvm_vcpu_create(&vm) < 0)
 		exit(EX_OSERR);
 
-	main_run_loader(&l, &o);
+	main_run_loader(&l, &o, &where);
+
+	/* Nothing reads the view once the loader is done: release it before the guest runs. */
+	if (l.host_fd >= 0)
+		close(l.host_fd);
+	l.host_fd = -1;
+	main_stop_view();
 
 	if (kvm_x86_apply(&vm, &l.regs, &l.gmem) < 0)
 		exit(1);

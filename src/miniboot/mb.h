@@ -181,6 +181,22 @@ void *mb_alloc(struct mb *mb, size_t size);
 /* Exported like userboot's: the host's exit callback, then back out of loader_main. */
 _Noreturn void exit(int v);
 
+/* Little-endian fields of on-disk and ELF structures (the bytes are already bounds-checked). */
+static inline uint16_t mb_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t mb_le32(const uint8_t *p)
+{
+	return (uint32_t)mb_le16(p) | (uint32_t)mb_le16(p + 2) << 16;
+}
+
+static inline uint64_t mb_le64(const uint8_t *p)
+{
+	return (uint64_t)mb_le32(p) | (uint64_t)mb_le32(p + 4) << 32;
+}
+
 /* mb_conf.c */
 void mb_conf_load(struct mb *mb);
 

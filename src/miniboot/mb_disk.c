@@ -12,21 +12,6 @@ static const uint8_t gpt_freebsd_ufs[16] = {
 #define BSD_MAXPARTS 20
 #define GPT_MAX_TABLE (1u << 20)
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 int mb_disk_read(struct mb *mb, int unit, uint64_t off, void *buf, size_t len)
 {
 	size_t resid = len;
@@ -66,9 +51,9 @@ static int probe_gpt(struct mb *mb, struct disk *d, uint64_t *off, uint64_t *len
 		return -err;
 	if (memcmp(d->sec, "EFI PART", 8) != 0)
 		return 0;
-	tbl_lba = le64(d->sec + 72);
-	nent = le32(d->sec + 80);
-	entsz = le32(d->sec + 84);
+	tbl_lba = mb_le64(d->sec + 72);
+	nent = mb_le32(d->sec + 80);
+	entsz = mb_le32(d->sec + 84);
 	if (entsz < 128 || entsz % 8 || nent == 0 || (uint64_t)nent * entsz > GPT_MAX_TABLE)
 		mb_fatal(mb, "disk0: bad GPT header (%u entries of %u bytes)", nent, entsz);
 	tbl_bytes = ((uint64_t)nent * entsz + d->secsz - 1) / d->secsz;
@@ -80,7 +65,7 @@ static int probe_gpt(struct mb *mb, struct disk *d, uint64_t *off, uint64_t *len
 		return -err;
 	for (uint32_t i = 0; i < nent; i++) {
 		const uint8_t *e = tbl + (uint64_t)i * entsz;
-		uint64_t first = le64(e + 32), last = le64(e + 40);
+		uint64_t first = mb_le64(e + 32), last = mb_le64(e + 40);
 
 		if (memcmp(e, gpt_freebsd_ufs, 16) != 0)
 			continue;
@@ -103,16 +88,16 @@ static bool probe_label(struct mb *mb, struct disk *d, uint64_t slice_sec, uint6
 
 	if ((err = mb_disk_read(mb, 0, (slice_sec + 1) * d->secsz, d->sec, d->secsz)))
 		mb_fatal(mb, "disk0: reading the BSD label: %s", mb_strerror(err));
-	if (le32(d->sec) != BSD_MAGIC || le32(d->sec + 132) != BSD_MAGIC)
+	if (mb_le32(d->sec) != BSD_MAGIC || mb_le32(d->sec + 132) != BSD_MAGIC)
 		return false;
-	nparts = le16(d->sec + 138);
+	nparts = mb_le16(d->sec + 138);
 	if (nparts == 0 || nparts > BSD_MAXPARTS || 148u + 16u * nparts > d->secsz)
 		mb_fatal(mb, "disk0: BSD label with %u partitions", nparts);
 	/* Old labels hold absolute offsets; 'c' (the raw partition) tells which. */
 	if (nparts > 2)
-		raw_off = le32(d->sec + 148 + 2 * 16 + 4);
-	a_size = le32(d->sec + 148);
-	a_off = le32(d->sec + 148 + 4);
+		raw_off = mb_le32(d->sec + 148 + 2 * 16 + 4);
+	a_size = mb_le32(d->sec + 148);
+	a_off = mb_le32(d->sec + 148 + 4);
 	if (a_size == 0 || a_off < raw_off || a_off - raw_off > slice_nsec ||
 	    a_size > slice_nsec - (a_off - raw_off) ||
 	    !disk_fits(d, slice_sec + (a_off - raw_off), a_size, off, len))
@@ -132,7 +117,7 @@ static int probe_mbr(struct mb *mb, struct disk *d, uint64_t *off, uint64_t *len
 		return 0;
 	for (int i = 0; i < 4; i++) {
 		const uint8_t *e = mbr + 446 + 16 * i;
-		uint64_t start = le32(e + 8), nsec = le32(e + 12);
+		uint64_t start = mb_le32(e + 8), nsec = mb_le32(e + 12);
 
 		if (e[4] != MBR_FREEBSD)
 			continue;

@@ -27,21 +27,6 @@ static uint64_t roundup_page(uint64_t v)
 	return (v + MB_PAGE - 1) & ~(uint64_t)(MB_PAGE - 1);
 }
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 static void guest_copyin(struct boot *b, const void *src, uint64_t to, size_t n)
 {
 	int err = b->mb->cb->copyin(b->mb->arg, src, to, n);
@@ -95,34 +80,34 @@ static void load_kernel(struct boot *b, const char *path)
 	if ((err = mb_pread(f, eh, sizeof(eh), 0)))
 		mb_fatal(mb, "%s: reading the ELF header: %s", path, mb_strerror(err));
 	if (memcmp(eh, "\177ELF", 4) != 0 || eh[4] != 2 || eh[5] != 1 || eh[6] != 1 ||
-	    le32(eh + 20) != 1)
+	    mb_le32(eh + 20) != 1)
 		mb_fatal(mb, "%s: not an ELF64 little-endian file", path);
-	if (le16(eh + 18) != 62)
-		mb_fatal(mb, "%s: e_machine %u is not x86-64", path, le16(eh + 18));
-	if (le16(eh + 16) != 2)
-		mb_fatal(mb, "%s: e_type %u is not ET_EXEC (a kernel)", path, le16(eh + 16));
-	b->entry = le64(eh + 24);
+	if (mb_le16(eh + 18) != 62)
+		mb_fatal(mb, "%s: e_machine %u is not x86-64", path, mb_le16(eh + 18));
+	if (mb_le16(eh + 16) != 2)
+		mb_fatal(mb, "%s: e_type %u is not ET_EXEC (a kernel)", path, mb_le16(eh + 16));
+	b->entry = mb_le64(eh + 24);
 	if ((b->entry & ~(uint64_t)(MB_PAGE - 1)) == 0)
 		mb_fatal(mb, "%s: bad entry point 0x%lx", path, b->entry);
-	phnum = le16(eh + 56);
-	if (le16(eh + 54) != ELF_PHDR_SIZE || phnum == 0 || phnum > ELF_MAX_PHDRS)
-		mb_fatal(mb, "%s: bad program headers (%u of %u bytes)", path, phnum, le16(eh + 54));
-	if ((err = mb_pread(f, ph, (size_t)phnum * ELF_PHDR_SIZE, le64(eh + 32))))
+	phnum = mb_le16(eh + 56);
+	if (mb_le16(eh + 54) != ELF_PHDR_SIZE || phnum == 0 || phnum > ELF_MAX_PHDRS)
+		mb_fatal(mb, "%s: bad program headers (%u of %u bytes)", path, phnum, mb_le16(eh + 54));
+	if ((err = mb_pread(f, ph, (size_t)phnum * ELF_PHDR_SIZE, mb_le64(eh + 32))))
 		mb_fatal(mb, "%s: reading program headers: %s", path, mb_strerror(err));
 	/* amd64 kernels are linked high; FreeBSD loads them at their low physical alias. */
 	off = 0 - (b->entry & 0xffffffffff000000ull);
 	for (uint16_t i = 0; i < phnum; i++) {
 		const uint8_t *p = ph + (size_t)i * ELF_PHDR_SIZE;
-		uint64_t foff = le64(p + 8), vaddr = le64(p + 16);
-		uint64_t filesz = le64(p + 32), memsz = le64(p + 40), dest = vaddr + off;
+		uint64_t foff = mb_le64(p + 8), vaddr = mb_le64(p + 16);
+		uint64_t filesz = mb_le64(p + 32), memsz = mb_le64(p + 40), dest = vaddr + off;
 
-		if (le32(p) != ELF_PT_LOAD)
+		if (mb_le32(p) != ELF_PT_LOAD)
 			continue;
 		if (filesz > memsz)
 			mb_fatal(mb, "%s: segment %u has p_filesz > p_memsz", path, i);
 		check_room(b, path, dest, memsz);
 		copy_file(b, f, path, foff, filesz, dest, memsz - filesz);
-		if (le32(p + 4) & ELF_PF_X) {
+		if (mb_le32(p + 4) & ELF_PF_X) {
 			text += filesz;
 		} else {
 			data += filesz;

@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "freebsd_abi.h"
+
 #define COM1          0x3f8
 #define COM_LSR       5
 #define LSR_THRE      0x20
@@ -18,16 +20,6 @@
  */
 #define TK_PHYS(a) ((uintptr_t)((uint64_t)(a) & 0x3fffffffULL))
 
-/* Preload metadata (FreeBSD sys/linker.h, machine/metadata.h). */
-#define MODINFO_END       0x0000
-#define MODINFO_NAME      0x0001
-#define MODINFO_TYPE      0x0002
-#define MODINFO_ADDR      0x0003
-#define MODINFO_SIZE      0x0004
-#define MODINFO_METADATA  0x8000
-#define MODINFOMD_ENVP    0x0006
-#define MODINFOMD_HOWTO   0x0007
-#define MODINFOMD_SMAP    0x1001
 #define TK_MAX_RECORDS    4096
 #define TK_MAX_ENV        (64 * 1024)
 

@@ -1,5 +1,8 @@
 #!/bin/bash
 # swap.sh: the v5 interpreter swap, exactly as bhyveload does it, driven by miniboot's 4th and lua plugins.
+# kvmload reads the guest's /boot/loader first and starts the matching plugin, so a swap happens
+# only when the plugin it could start disagrees with the guest (host has just userboot.so, a marker
+# without its NUL, a mislabelled file).
 . "$(dirname "$0")/lib.sh"
 need_kvm
 KVMLOAD=$1 UB4TH=$2 UBLUA=$3 KERNEL=$4
@@ -33,17 +36,37 @@ run() { # run LOG ARGS...
 banner4="miniboot/amd64 userboot 4th, Revision 1.0"
 bannerlua="miniboot/amd64 userboot lua, Revision 1.0"
 
-# 4th plugin, lua guest: one swap, then lua boots; the environment survives.
+# 4th default, lua guest: the guest's marker picks userboot_lua.so at once, no swap.
 run "$WORK/1.log" --loader-dir "$dir" -h "$WORK/lua" swapvm; st=$?
-expect_status $st 2 "4th plugin, lua guest"
-lines_in_order "$WORK/1.log" "$banner4" "$bannerlua" "testkernel: halt"
-[ "$(grep -c 'Consoles: userboot' "$WORK/1.log")" -eq 2 ] && pass || fail "expected exactly two plugin starts"
-expect_text "$WORK/1.log.err" "wants interpreter 'lua': swapping to $dir/userboot_lua.so"
-expect_line "$WORK/1.log" "testkernel: kenv swap.env=kept"
-expect_line "$WORK/1.log" "testkernel: kenv boot_serial=1"
+expect_status $st 2 "lua guest, host has userboot_lua.so"
+[ "$(grep -c 'Consoles: userboot' "$WORK/1.log")" -eq 1 ] && pass || fail "lua guest: expected one plugin start"
+expect_line "$WORK/1.log" "$bannerlua"
+expect_text "$WORK/1.log.err" "guest /boot/loader says lua: using $dir/userboot_lua.so (host loader directory)"
 expect_line "$WORK/1.log" "testkernel: kenv swap.test=yes"
+
+# The host has only userboot.so (4th): it starts, the guest asks for lua, and the swap finds
+# userboot_lua.so in the guest's own /boot; the environment survives.
+mkdir -p "$WORK/hostonly"
+cp "$UB4TH" "$WORK/hostonly/userboot.so"
+cp -r "$WORK/lua" "$WORK/lua_own"
+cp "$UBLUA" "$WORK/lua_own/boot/userboot_lua.so"
+run "$WORK/1b.log" --loader-dir "$WORK/hostonly" --trust-guest-loader -h "$WORK/lua_own" swapvm; st=$?
+expect_status $st 2 "host userboot.so swaps to the guest's userboot_lua.so"
+lines_in_order "$WORK/1b.log" "$banner4" "$bannerlua" "testkernel: halt"
+[ "$(grep -c 'Consoles: userboot' "$WORK/1b.log")" -eq 2 ] && pass || fail "expected exactly two plugin starts"
+expect_text "$WORK/1b.log.err" "guest /boot/loader says lua: using $WORK/hostonly/userboot.so (host loader directory, which has no userboot_lua.so)"
+expect_text "$WORK/1b.log.err" "wants interpreter 'lua': swapping to /run/kvmload/swapvm/view/host0/boot/userboot_lua.so (the guest's own /boot: untrusted, allowed by --trust-guest-loader)"
+expect_line "$WORK/1b.log" "testkernel: kenv swap.env=kept"
+expect_line "$WORK/1b.log" "testkernel: kenv boot_serial=1"
+expect_line "$WORK/1b.log" "testkernel: kenv swap.test=yes"
 # Each plugin image is mapped afresh: no state carried over.
-expect_no_text "$WORK/1.log" "state is not fresh"
+expect_no_text "$WORK/1b.log" "state is not fresh"
+# Without --trust-guest-loader the swap is refused, naming the file and the option.
+run "$WORK/1c.log" --loader-dir "$WORK/hostonly" -h "$WORK/lua_own" swapvm; st=$?
+expect_status $st 1 "guest plugin for a swap without --trust-guest-loader"
+expect_text "$WORK/1c.log.err" "guest wants interpreter 'lua': the only plugin found is the guest's own /run/kvmload/swapvm/view/host0/boot/userboot_lua.so"
+expect_text "$WORK/1c.log.err" "pass --trust-guest-loader to use it"
+expect_no_text "$WORK/1c.log" "$bannerlua"
 
 # lua plugin, lua guest: no swap.
 run "$WORK/2.log" -l "$dir/userboot_lua.so" -h "$WORK/lua" swapvm; st=$?
@@ -51,17 +74,28 @@ expect_status $st 2 "lua plugin, lua guest"
 [ "$(grep -c 'Consoles: userboot' "$WORK/2.log")" -eq 1 ] && pass || fail "lua guest swapped"
 expect_no_text "$WORK/2.log" "$banner4"
 
-# No marker means 4th: the 4th plugin boots without a swap, a lua plugin asks for 4th.
+# No marker means 4th: the 4th plugin boots without a swap, even when userboot.so is lua.
 run "$WORK/3.log" --loader-dir "$dir" -h "$WORK/none" swapvm; st=$?
 expect_status $st 2 "4th plugin, guest without marker"
 [ "$(grep -c 'Consoles: userboot' "$WORK/3.log")" -eq 1 ] && pass || fail "unmarked guest swapped"
 ln -sf userboot_lua.so "$dir/userboot.so"
 run "$WORK/4.log" --loader-dir "$dir" -h "$WORK/none" swapvm; st=$?
+expect_status $st 2 "lua default, guest without marker"
+[ "$(grep -c 'Consoles: userboot' "$WORK/4.log")" -eq 1 ] && pass || fail "unmarked guest swapped"
+expect_line "$WORK/4.log" "$banner4"
+expect_text "$WORK/4.log.err" "guest /boot/loader has no \$Interpreter: marker, so 4th: using $dir/userboot_4th.so"
+# A lua userboot.so that must run (no userboot_4th.so) still swaps to 4th.
+mkdir -p "$WORK/lualone"
+cp "$UBLUA" "$WORK/lualone/userboot.so"
+cp -r "$WORK/none" "$WORK/none_own"
+cp "$UB4TH" "$WORK/none_own/boot/userboot_4th.so"
+run "$WORK/4b.log" --loader-dir "$WORK/lualone" --trust-guest-loader -h "$WORK/none_own" swapvm; st=$?
 expect_status $st 2 "lua plugin, guest without marker"
-lines_in_order "$WORK/4.log" "$bannerlua" "$banner4" "testkernel: halt"
+lines_in_order "$WORK/4b.log" "$bannerlua" "$banner4" "testkernel: halt"
 ln -sf userboot_4th.so "$dir/userboot.so"
 
-# A marker without its NUL still names the interpreter up to the end of the file.
+# A marker without its NUL is no marker to kvmload (4th), but miniboot reads the name up to the
+# end of the file and asks for lua: the swap still happens.
 run "$WORK/5.log" --loader-dir "$dir" -h "$WORK/nonul" swapvm; st=$?
 expect_status $st 2 "marker without NUL"
 lines_in_order "$WORK/5.log" "$banner4" "$bannerlua" "testkernel: halt"

@@ -1,0 +1,465 @@
+/* conf.c: reading /etc/kvmload/NAME.conf files with libinih, every error as file:line, and identity matching. */
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "gmem.h"
+
+static const struct {
+	const char *key, *property;
+	bool nocase; /* UUIDs: sgdisk prints them upper-case, blkid lower-case */
+} conf_ids[CONF_ID_COUNT] = {
+	[CONF_ID_DISK_UUID] = { "disk-uuid", "ID_PART_TABLE_UUID", true },
+	[CONF_ID_PART_UUID] = { "part-uuid", "ID_PART_ENTRY_UUID", true },
+	[CONF_ID_FS_LABEL] = { "fs-label", "ID_FS_LABEL", false },
+	[CONF_ID_FS_UUID] = { "fs-uuid", "ID_FS_UUID", true },
+	[CONF_ID_SERIAL] = { "serial", "ID_SERIAL", false },
+};
+
+const char *conf_id_key(enum conf_id id)
+{
+	return conf_ids[id].key;
+}
+
+const char *conf_id_property(enum conf_id id)
+{
+	return conf_ids[id].property;
+}
+
+enum conf_kind { K_ID, K_MEMORY, K_ENV, K_STRING, K_BOOL };
+
+static const struct conf_key {
+	const char *name;
+	enum conf_kind kind;
+	int id;        /* K_ID */
+	size_t offset; /* K_STRING: the char * field */
+} conf_keys[] = {
+	{ "disk-uuid", K_ID, CONF_ID_DISK_UUID, 0 },
+	{ "part-uuid", K_ID, CONF_ID_PART_UUID, 0 },
+	{ "fs-label", K_ID, CONF_ID_FS_LABEL, 0 },
+	{ "fs-uuid", K_ID, CONF_ID_FS_UUID, 0 },
+	{ "serial", K_ID, CONF_ID_SERIAL, 0 },
+	{ "memory", K_MEMORY, 0, 0 },
+	{ "env", K_ENV, 0, 0 },
+	{ "console", K_STRING, 0, offsetof(struct conf_vm, console) },
+	{ "loader", K_STRING, 0, offsetof(struct conf_vm, loader) },
+	{ "loader-dir", K_STRING, 0, offsetof(struct conf_vm, loader_dir) },
+	{ "boot-part", K_STRING, 0, offsetof(struct conf_vm, boot_part) },
+	{ "restart", K_BOOL, 0, 0 },
+};
+
+/* One file being parsed: the reader counts lines so messages can name them. */
+struct conf_parse {
+	struct conf *c;
+	const char *file;
+	FILE *f;
+	char *buf;
+	size_t cap;
+	int lineno;
+	struct conf_vm *cur; /* NULL before the first header or after a bad one */
+	bool oom;
+};
+
+static void conf_error(struct conf *c, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void conf_error(struct conf *c, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->errors++;
+	fprintf(c->err, "%s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(c->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->err);
+}
+
+/* The same rule as kvmload's vmname: it becomes a file name under the runtime directory. */
+static bool conf_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+struct conf_vm *conf_find(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nvms; i++)
+		if (strcmp(c->vms[i].name, name) == 0)
+			return &c->vms[i];
+	return NULL;
+}
+
+static void conf_section(struct conf_parse *p, char *text)
+{
+	struct conf *c = p->c;
+	struct conf_vm *vm, *dup;
+	char *name;
+
+	p->cur = NULL;
+	if (strncmp(text, "vm", 2) != 0 || (text[2] != ' ' && text[2] != '\t')) {
+		conf_error(c, p->file, p->lineno, "unknown section [%s] (expected [vm NAME])", text);
+		return;
+	}
+	name = text + 2 + strspn(text + 2, " \t");
+	if (!conf_name_ok(name)) {
+		conf_error(c, p->file, p->lineno,
+			   "vm name '%s': use 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -", name);
+		return;
+	}
+	dup = conf_find(c, name);
+	if (dup) {
+		conf_error(c, p->file, p->lineno, "duplicate vm name '%s' (first defined at %s:%d)",
+			   name, dup->file, dup->line);
+		return;
+	}
+	vm = realloc(c->vms, (c->nvms + 1) * sizeof(*vm));
+	if (!vm) {
+		p->oom = true;
+		return;
+	}
+	c->vms = vm;
+	vm = &c->vms[c->nvms];
+	memset(vm, 0, sizeof(*vm));
+	vm->restart = true;
+	vm->line = p->lineno;
+	vm->name = strdup(name);
+	vm->file = strdup(p->file);
+	if (!vm->name || !vm->file) {
+		free(vm->name);
+		free(vm->file);
+		p->oom = true;
+		return;
+	}
+	c->nvms++;
+	p->cur = vm;
+}
+
+/*
+ * Section headers are read here rather than from inih's section argument so
+ * that an empty [vm NAME] (which inih never reports) is still seen, with its
+ * line.  inih takes the text between '[' and the first ']' as it is.
+ */
+static void conf_header(struct conf_parse *p, const char *line)
+{
+	const char *s = line + strspn(line, " \t");
+	const char *end;
+	char *text;
+
+	if (*s != '[')
+		return;
+	end = strchr(s + 1, ']');
+	if (!end)
+		return; /* inih reports the syntax error */
+	text = strndup(s + 1, (size_t)(end - s - 1));
+	if (!text) {
+		p->oom = true;
+		return;
+	}
+	conf_section(p, text);
+	free(text);
+}
+
+/* inih's fgets-style reader: whole lines, counted; an over-long line is an error, not two lines. */
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct conf_parse *p = stream;
+	ssize_t n = getline(&p->buf, &p->cap, p->f);
+
+	if (n < 0)
+		return NULL;
+	p->lineno++;
+	if (n > 0 && p->buf[n - 1] == '\n')
+		p->buf[--n] = '\0';
+	if (n > 0 && p->buf[n - 1] == '\r')
+		p->buf[--n] = '\0';
+	if (n > num - 3) {
+		conf_error(p->c, p->file, p->lineno, "line too long (at most %d bytes)", num - 3);
+		str[0] = '\0';
+		return str;
+	}
+	conf_header(p, p->buf);
+	memcpy(str, p->buf, (size_t)n + 1);
+	return str;
+}
+
+static bool conf_bool(const char *v, bool *out)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" }, *no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return *out = true, true;
+		if (strcasecmp(v, no[i]) == 0)
+			return *out = false, true;
+	}
+	return false;
+}
+
+static const char *conf_memory_problem(const char *v)
+{
+	uint64_t size;
+	int r = gmem_parse_size(v, &size);
+
+	if (r == -ERANGE)
+		return "size too large";
+	if (r < 0)
+		return "invalid memory size (a number with an optional K, M, G or T suffix)";
+	if (size < GMEM_MIN_SIZE)
+		return "at least 2 MiB";
+	if (size % 4096)
+		return "not a whole number of 4 KiB pages";
+	return NULL;
+}
+
+static bool conf_env_ok(const char *v)
+{
+	const char *eq = strchr(v, '=');
+
+	return eq && eq != v;
+}
+
+static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
+{
+	struct conf_vm *vm = p->cur;
+	const char *problem;
+	char *copy, **env;
+
+	switch (k->kind) {
+	case K_MEMORY:
+		problem = conf_memory_problem(value);
+		if (problem) {
+			conf_error(p->c, p->file, p->lineno, "memory '%s': %s", value, problem);
+			return 0;
+		}
+		break;
+	case K_ENV:
+		if (!conf_env_ok(value)) {
+			conf_error(p->c, p->file, p->lineno, "env '%s': expected NAME=VALUE", value);
+			return 0;
+		}
+		break;
+	case K_BOOL:
+		if (!conf_bool(value, &vm->restart))
+			conf_error(p->c, p->file, p->lineno, "%s '%s': expected yes or no", k->name, value);
+		return 0;
+	case K_ID:
+	case K_STRING:
+		break;
+	}
+	copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	switch (k->kind) {
+	case K_ID:
+		vm->id[k->id] = copy;
+		break;
+	case K_MEMORY:
+		vm->memory = copy;
+		break;
+	case K_ENV:
+		env = realloc(vm->env, ((size_t)vm->nenv + 1) * sizeof(*env));
+		if (!env) {
+			free(copy);
+			return -ENOMEM;
+		}
+		vm->env = env;
+		vm->env[vm->nenv++] = copy;
+		break;
+	case K_STRING:
+		*(char **)((char *)vm + k->offset) = copy;
+		break;
+	case K_BOOL:
+		break;
+	}
+	return 0;
+}
+
+static int conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct conf_parse *p = user;
+	const struct conf_key *k = NULL;
+	unsigned bit;
+
+	if (!p->cur) {
+		/* A bad header was reported already; its keys add nothing. */
+		if (!*section)
+			conf_error(p->c, p->file, p->lineno, "key '%s' outside a [vm NAME] section", name);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			k = &conf_keys[i];
+	if (!k) {
+		conf_error(p->c, p->file, p->lineno, "unknown key '%s' in [vm %s]", name, p->cur->name);
+		return 1;
+	}
+	bit = 1u << (k - conf_keys);
+	if (k->kind != K_ENV && (p->cur->seen & bit)) {
+		conf_error(p->c, p->file, p->lineno, "'%s' given twice in [vm %s]", name, p->cur->name);
+		return 1;
+	}
+	p->cur->seen |= bit;
+	if (!*value) {
+		conf_error(p->c, p->file, p->lineno, "'%s' has an empty value", name);
+		return 1;
+	}
+	if (conf_set(p, k, value) < 0)
+		p->oom = true;
+	return 1;
+}
+
+static bool conf_same_identity(const struct conf_vm *a, const struct conf_vm *b)
+{
+	for (int i = 0; i < CONF_ID_COUNT; i++) {
+		if (!a->id[i] != !b->id[i])
+			return false;
+		if (a->id[i] && (conf_ids[i].nocase ? strcasecmp(a->id[i], b->id[i])
+						     : strcmp(a->id[i], b->id[i])))
+			return false;
+	}
+	return true;
+}
+
+/* Checks that need a whole VM: run once all files are read. */
+static void conf_check_vms(struct conf *c)
+{
+	for (size_t i = 0; i < c->nvms; i++) {
+		const struct conf_vm *vm = &c->vms[i];
+		bool any = false;
+
+		for (int k = 0; k < CONF_ID_COUNT; k++)
+			any |= vm->id[k] != NULL;
+		if (!any) {
+			conf_error(c, vm->file, vm->line, "[vm %s] names no disk identity "
+				   "(disk-uuid, part-uuid, fs-label, fs-uuid or serial)", vm->name);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (conf_same_identity(vm, &c->vms[j]))
+				conf_error(c, vm->file, vm->line,
+					   "[vm %s] names the same disk identity as [vm %s] (%s:%d)",
+					   vm->name, c->vms[j].name, c->vms[j].file, c->vms[j].line);
+	}
+}
+
+static int conf_file(struct conf *c, const char *path)
+{
+	struct conf_parse p = { .c = c, .file = path };
+	int r;
+
+	p.f = fopen(path, "re");
+	if (!p.f) {
+		conf_error(c, path, 0, "%s", strerror(errno));
+		return 0;
+	}
+	r = ini_parse_stream(conf_reader, &p, conf_handler, &p);
+	fclose(p.f);
+	free(p.buf);
+	if (p.oom || r == -2)
+		return -ENOMEM;
+	if (r > 0)
+		conf_error(c, path, r, "syntax error (expected [vm NAME], NAME = VALUE or a comment)");
+	return 0;
+}
+
+static int conf_select(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0 &&
+	       (d->d_type == DT_REG || d->d_type == DT_LNK || d->d_type == DT_UNKNOWN);
+}
+
+int conf_load(struct conf *c, const char *dir, FILE *err)
+{
+	struct dirent **names;
+	int n, r = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->err = err;
+	n = scandir(dir, &names, conf_select, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		char *path = NULL;
+
+		if (r == 0 && asprintf(&path, "%s/%s", dir, names[i]->d_name) < 0)
+			r = -ENOMEM;
+		if (r == 0)
+			r = conf_file(c, path);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	if (r == 0)
+		conf_check_vms(c);
+	return r;
+}
+
+void conf_free(struct conf *c)
+{
+	for (size_t i = 0; i < c->nvms; i++) {
+		struct conf_vm *vm = &c->vms[i];
+
+		free(vm->name);
+		free(vm->file);
+		for (int k = 0; k < CONF_ID_COUNT; k++)
+			free(vm->id[k]);
+		free(vm->memory);
+		for (int e = 0; e < vm->nenv; e++)
+			free(vm->env[e]);
+		free(vm->env);
+		free(vm->console);
+		free(vm->loader);
+		free(vm->loader_dir);
+		free(vm->boot_part);
+	}
+	free(c->vms);
+	memset(c, 0, sizeof(*c));
+}
+
+static bool conf_vm_matches(const struct conf_vm *vm, conf_prop_fn prop, void *dev)
+{
+	bool any = false;
+
+	for (int i = 0; i < CONF_ID_COUNT; i++) {
+		const char *have;
+
+		if (!vm->id[i])
+			continue;
+		have = prop(dev, conf_ids[i].property);
+		if (!have || (conf_ids[i].nocase ? strcasecmp(have, vm->id[i]) : strcmp(have, vm->id[i])))
+			return false;
+		any = true;
+	}
+	return any;
+}
+
+const struct conf_vm *conf_match(const struct conf *c, conf_prop_fn prop, void *dev,
+				 bool *ambiguous)
+{
+	const struct conf_vm *found = NULL;
+
+	*ambiguous = false;
+	for (size_t i = 0; i < c->nvms; i++) {
+		if (!conf_vm_matches(&c->vms[i], prop, dev))
+			continue;
+		if (found) {
+			*ambiguous = true;
+			return NULL;
+		}
+		found = &c->vms[i];
+	}
+	return found;
+}

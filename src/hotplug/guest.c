@@ -1,0 +1,614 @@
+/* guest.c: one VM's life: view mount, kvmload child, restart on reset, stop and teardown, under the VM lock. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hotplug.h"
+#include "log.h"
+#include "state.h"
+
+#define GUEST_READY_MS 30000 /* the view must answer within this */
+#define GUEST_KILL_MS 5000   /* after SIGKILL */
+
+/* An argument vector of owned strings, built once and used for exec or --dry-run. */
+struct guest_args {
+	char **v;
+	int n, cap;
+	bool oom;
+};
+
+static void guest_arg(struct guest_args *a, const char *s)
+{
+	char **v;
+
+	if (a->oom)
+		return;
+	if (a->n + 2 > a->cap) {
+		v = realloc(a->v, (size_t)(a->cap + 16) * sizeof(*v));
+		if (!v) {
+			a->oom = true;
+			return;
+		}
+		a->v = v;
+		a->cap += 16;
+	}
+	a->v[a->n] = strdup(s);
+	if (!a->v[a->n]) {
+		a->oom = true;
+		return;
+	}
+	a->v[++a->n] = NULL;
+}
+
+static void guest_args_free(struct guest_args *a)
+{
+	for (int i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* kvmload-fs in the foreground, so it is our child and dies with us; fd 3 reports the mount live. */
+static int guest_fs_args(const struct hotplug *h, const char *vm, const char *disk,
+			 struct guest_args *a)
+{
+	char view[4096];
+
+	if (state_path(view, sizeof(view), h->run_dir, vm, STATE_VIEW) < 0)
+		return -ENAMETOOLONG;
+	guest_arg(a, h->kvmload_fs);
+	guest_arg(a, "-f");
+	guest_arg(a, "--disk");
+	guest_arg(a, disk);
+	guest_arg(a, "--ready-fd");
+	guest_arg(a, "3");
+	guest_arg(a, view);
+	return a->oom ? -ENOMEM : 0;
+}
+
+static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm, const char *disk,
+			     struct guest_args *a)
+{
+	char view[4096];
+
+	if (state_path(view, sizeof(view), h->run_dir, vm->name, STATE_VIEW) < 0)
+		return -ENAMETOOLONG;
+	guest_arg(a, h->kvmload);
+	guest_arg(a, "--view");
+	guest_arg(a, view);
+	guest_arg(a, "-d");
+	guest_arg(a, disk);
+	if (vm->memory) {
+		guest_arg(a, "-m");
+		guest_arg(a, vm->memory);
+	}
+	if (vm->console) {
+		guest_arg(a, "-c");
+		guest_arg(a, vm->console);
+	}
+	if (vm->loader) {
+		guest_arg(a, "-l");
+		guest_arg(a, vm->loader);
+	}
+	if (vm->loader_dir) {
+		guest_arg(a, "--loader-dir");
+		guest_arg(a, vm->loader_dir);
+	}
+	if (vm->boot_part) {
+		guest_arg(a, "--boot-part");
+		guest_arg(a, vm->boot_part);
+	}
+	for (int i = 0; i < vm->nenv; i++) {
+		guest_arg(a, "-e");
+		guest_arg(a, vm->env[i]);
+	}
+	guest_arg(a, vm->name);
+	return a->oom ? -ENOMEM : 0;
+}
+
+static void guest_print_args(const struct guest_args *a)
+{
+	for (int i = 0; i < a->n; i++)
+		printf("%s%s", i ? " " : "", a->v[i]);
+}
+
+/*
+ * fork and exec with stdin/stdout given and, if ready_fd >= 0, that fd as 3.
+ * The child gets the caller's original signal mask back and SIGTERM when
+ * its parent dies, so a killed supervisor never leaves a guest behind.
+ */
+static pid_t guest_spawn(const struct guest_args *a, int in_fd, int out_fd, int ready_fd,
+			 const sigset_t *mask)
+{
+	pid_t parent = getpid();
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid != 0)
+		return pid;
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(127);
+	if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0)
+		_exit(127);
+	if (ready_fd == 3) {
+		if (fcntl(3, F_SETFD, 0) < 0)
+			_exit(127);
+	} else if (ready_fd >= 0 && dup2(ready_fd, 3) < 0) {
+		_exit(127);
+	}
+	execv(a->v[0], a->v);
+	dprintf(STDERR_FILENO, "kvmload-hotplug: %s: %s\n", a->v[0], strerror(errno));
+	_exit(127);
+}
+
+/* SIGTERM, then SIGKILL after the stop timeout; returns once the process has exited. */
+static void guest_stop_pidfd(const struct hotplug *h, const char *vm, int pidfd, const char *what)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) < 0 && errno == ESRCH)
+		return;
+	if (poll(&p, 1, h->stop_timeout * 1000) > 0)
+		return;
+	log_warnx("vm %s: %s did not stop within %d s; killing it", vm, what, h->stop_timeout);
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	if (poll(&p, 1, GUEST_KILL_MS) <= 0)
+		log_warnx("vm %s: %s survived SIGKILL", vm, what);
+}
+
+/* Stop a process recorded in the VM's directory by someone (maybe another process). */
+static void guest_stop_recorded(const struct hotplug *h, const char *vm, const char *leaf,
+				const char *what)
+{
+	int fd = state_pidfd(h->run_dir, vm, leaf);
+
+	if (fd < 0)
+		return;
+	guest_stop_pidfd(h, vm, fd, what);
+	close(fd);
+}
+
+/* Stop and reap one of our own children. */
+static void guest_stop_child(const struct hotplug *h, const char *vm, pid_t *pid, const char *what)
+{
+	int fd;
+
+	if (*pid <= 0)
+		return;
+	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
+	if (fd >= 0) {
+		guest_stop_pidfd(h, vm, fd, what);
+		close(fd);
+	}
+	while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*pid = -1;
+}
+
+/* With the view's daemon gone: detach whatever mount is left and remove RUN/VM. */
+static int guest_unmount_clear(const struct hotplug *h, const char *vm)
+{
+	char view[4096];
+	int r;
+
+	if (state_path(view, sizeof(view), h->run_dir, vm, STATE_VIEW) < 0)
+		return -ENAMETOOLONG;
+	if (umount2(view, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		log_warn("vm %s: unmounting %s", vm, view);
+	r = state_clear(h->run_dir, vm);
+	if (r < 0)
+		log_warnx("vm %s: removing %s/%s: %s", vm, h->run_dir, vm, strerror(-r));
+	return r;
+}
+
+/* Teardown from the records alone; the VM lock is held. */
+static int guest_teardown(const struct hotplug *h, const char *vm)
+{
+	guest_stop_recorded(h, vm, STATE_GUEST, "the guest");
+	guest_stop_recorded(h, vm, STATE_FS, "the view daemon");
+	return guest_unmount_clear(h, vm);
+}
+
+/* A supervisor's state: everything guest_add started and must stop. */
+struct guest_sup {
+	struct hotplug *h;
+	const struct conf_vm *vm;
+	const struct dev *d;
+	sigset_t oldmask;
+	int sfd, claim_fd, lock_fd, devnull;
+	pid_t guest, fs;
+	struct guest_args loader;
+};
+
+static void guest_sup_teardown(struct guest_sup *s)
+{
+	guest_stop_child(s->h, s->vm->name, &s->guest, "the guest");
+	guest_stop_child(s->h, s->vm->name, &s->fs, "the view daemon");
+	guest_unmount_clear(s->h, s->vm->name);
+}
+
+/* The guest ended on its own: unmount, but leave the console log for whoever wants to know why. */
+static void guest_sup_retire(struct guest_sup *s, const char *how)
+{
+	char view[4096], line[128];
+	int r;
+
+	guest_stop_child(s->h, s->vm->name, &s->fs, "the view daemon");
+	if (state_path(view, sizeof(view), s->h->run_dir, s->vm->name, STATE_VIEW) == 0 &&
+	    umount2(view, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		log_warn("vm %s: unmounting %s", s->vm->name, view);
+	snprintf(line, sizeof(line), "exited: %s\n", how);
+	r = state_retire(s->h->run_dir, s->vm->name, line);
+	if (r < 0)
+		log_warnx("vm %s: %s/%s: %s", s->vm->name, s->h->run_dir, s->vm->name, strerror(-r));
+	else if (!s->vm->console)
+		log_warnx("vm %s: view unmounted; the console log stays in %s/%s/%s until the disk goes",
+			  s->vm->name, s->h->run_dir, s->vm->name, STATE_CONSOLE);
+}
+
+static int guest_start_fs(struct guest_sup *s)
+{
+	struct guest_args a = { 0 };
+	struct pollfd p;
+	char view[4096], byte;
+	int pipefd[2], r;
+
+	r = state_path(view, sizeof(view), s->h->run_dir, s->vm->name, STATE_VIEW);
+	if (r == 0 && mkdir(view, 0755) < 0)
+		r = -errno;
+	if (r == 0)
+		r = guest_fs_args(s->h, s->vm->name, s->d->disknode, &a);
+	if (r == 0 && pipe2(pipefd, O_CLOEXEC) < 0)
+		r = -errno;
+	if (r < 0) {
+		guest_args_free(&a);
+		return r;
+	}
+	s->fs = guest_spawn(&a, s->devnull, s->devnull, pipefd[1], &s->oldmask);
+	close(pipefd[1]);
+	guest_args_free(&a);
+	if (s->fs < 0) {
+		close(pipefd[0]);
+		return -errno;
+	}
+	p = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+	do
+		r = poll(&p, 1, GUEST_READY_MS);
+	while (r < 0 && errno == EINTR);
+	r = r > 0 && read(pipefd[0], &byte, 1) == 1 ? 0 : r == 0 ? -ETIMEDOUT : -EIO;
+	close(pipefd[0]);
+	if (r < 0) {
+		log_warnx("vm %s: the view of %s did not come up (%s)", s->vm->name, s->d->disknode,
+			  r == -ETIMEDOUT ? "timed out" : "kvmload-fs failed");
+		return r;
+	}
+	return state_write_pid(s->h->run_dir, s->vm->name, STATE_FS, s->fs);
+}
+
+static int guest_start_loader(struct guest_sup *s)
+{
+	char path[4096];
+	int out = s->devnull, r;
+
+	if (!s->vm->console) {
+		r = state_path(path, sizeof(path), s->h->run_dir, s->vm->name, STATE_CONSOLE);
+		if (r < 0)
+			return r;
+		out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (out < 0)
+			return -errno;
+	}
+	s->guest = guest_spawn(&s->loader, s->devnull, out, -1, &s->oldmask);
+	r = s->guest < 0 ? -errno : 0;
+	if (out != s->devnull)
+		close(out);
+	if (r == 0)
+		r = state_write_pid(s->h->run_dir, s->vm->name, STATE_GUEST, s->guest);
+	if (r == 0)
+		log_warnx("vm %s: guest started from %s (kvmload pid %d)", s->vm->name, s->d->node,
+			  (int)s->guest);
+	return r;
+}
+
+/* Everything up to a running guest; the VM lock is held. */
+static int guest_start(struct guest_sup *s)
+{
+	int r;
+
+	s->claim_fd = state_claim(s->h->run_dir, s->vm->name, s->d->node, s->d->disknode);
+	if (s->claim_fd < 0)
+		return s->claim_fd;
+	r = guest_loader_args(s->h, s->vm, s->d->disknode, &s->loader);
+	if (r == 0)
+		r = guest_start_fs(s);
+	if (r == 0)
+		r = guest_start_loader(s);
+	return r;
+}
+
+static const char *guest_status_text(int status, char *buf, size_t len)
+{
+	static const char *bhyve[] = { "reset", "powered off", "halted", "triple fault", "error" };
+
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	else if (WEXITSTATUS(status) < 5)
+		snprintf(buf, len, "status %d, %s", WEXITSTATUS(status), bhyve[WEXITSTATUS(status)]);
+	else
+		snprintf(buf, len, "status %d", WEXITSTATUS(status));
+	return buf;
+}
+
+/*
+ * A child ended.  Under the lock: if the directory is no longer ours, a
+ * remove did the teardown; else restart after a reset or tear down.
+ * Returns true while the supervisor goes on.
+ */
+static bool guest_child_ended(struct guest_sup *s, pid_t pid, int status)
+{
+	const char *vm = s->vm->name;
+	bool going_on = false;
+	char text[64];
+	int lock = state_lock(s->h->run_dir, vm);
+	bool was_guest = pid == s->guest;
+
+	if (was_guest)
+		s->guest = -1;
+	else
+		s->fs = -1;
+	if (!state_owns(s->h->run_dir, vm, s->claim_fd)) {
+		/* Stopped by a remove: reap what it stopped. */
+		guest_stop_child(s->h, vm, &s->guest, "the guest");
+		guest_stop_child(s->h, vm, &s->fs, "the view daemon");
+	} else if (was_guest) {
+		guest_status_text(status, text, sizeof(text));
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && s->vm->restart && s->fs > 0) {
+			log_warnx("vm %s: the guest reset (%s); loading it again", vm, text);
+			going_on = guest_start_loader(s) == 0;
+		} else {
+			log_warnx("vm %s: the guest exited (%s)%s", vm, text,
+				  WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "; restart = no" : "");
+			guest_sup_retire(s, text);
+		}
+		if (!going_on && s->fs > 0)
+			guest_sup_teardown(s);
+	} else {
+		log_warnx("vm %s: the view daemon exited (%s); stopping the guest", vm,
+			  guest_status_text(status, text, sizeof(text)));
+		guest_sup_teardown(s);
+	}
+	if (lock >= 0)
+		state_unlock(s->h->run_dir, vm, lock);
+	return going_on;
+}
+
+static void guest_supervise(struct guest_sup *s)
+{
+	struct signalfd_siginfo si;
+	int status;
+	pid_t pid;
+
+	for (;;) {
+		if (read(s->sfd, &si, sizeof(si)) != sizeof(si)) {
+			if (errno == EINTR)
+				continue;
+			log_warn("vm %s: signalfd", s->vm->name);
+			si.ssi_signo = SIGTERM;
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			int lock = state_lock(s->h->run_dir, s->vm->name);
+
+			log_warnx("vm %s: stopping on signal %u", s->vm->name, si.ssi_signo);
+			if (state_owns(s->h->run_dir, s->vm->name, s->claim_fd)) {
+				guest_sup_teardown(s);
+			} else {
+				guest_stop_child(s->h, s->vm->name, &s->guest, "the guest");
+				guest_stop_child(s->h, s->vm->name, &s->fs, "the view daemon");
+			}
+			if (lock >= 0)
+				state_unlock(s->h->run_dir, s->vm->name, lock);
+			return;
+		}
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if ((pid == s->guest || pid == s->fs) && !guest_child_ended(s, pid, status))
+				return;
+	}
+}
+
+int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, int lock_fd)
+{
+	struct guest_sup s = { .h = h, .vm = vm, .d = d, .sfd = -1, .claim_fd = -1, .guest = -1,
+			       .fs = -1 };
+	sigset_t mask;
+	struct stat st;
+	int r;
+
+	if (lock_fd < 0)
+		lock_fd = state_lock(h->run_dir, vm->name);
+	if (lock_fd < 0) {
+		log_warnx("vm %s: lock in %s: %s", vm->name, h->run_dir, strerror(-lock_fd));
+		return lock_fd;
+	}
+	s.lock_fd = lock_fd;
+	if (state_exists(h->run_dir, vm->name)) {
+		if (state_supervised(h->run_dir, vm->name)) {
+			log_warnx("vm %s: already running; nothing to do for %s", vm->name, d->node);
+			state_unlock(h->run_dir, vm->name, lock_fd);
+			return 0;
+		}
+		char path[4096];
+
+		if (state_path(path, sizeof(path), h->run_dir, vm->name, STATE_STATUS) == 0 &&
+		    access(path, F_OK) == 0)
+			log_warnx("vm %s: its last guest ended; starting a new one", vm->name);
+		else
+			log_warnx("vm %s: clearing what an ended supervisor left in %s", vm->name,
+				  h->run_dir);
+		guest_teardown(h, vm->name);
+	}
+	/* The event may be old: start only for the device that is there now. */
+	if (stat(d->node, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != d->devnum || !d->disknode) {
+		log_warnx("vm %s: %s is gone; not starting", vm->name, d->node);
+		state_unlock(h->run_dir, vm->name, lock_fd);
+		return 0;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &s.oldmask);
+	s.sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	s.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	r = s.sfd < 0 || s.devnull < 0 ? -errno : guest_start(&s);
+	if (r < 0) {
+		log_warnx("vm %s: not started: %s", vm->name, strerror(-r));
+		if (s.claim_fd >= 0)
+			guest_sup_teardown(&s);
+	}
+	state_unlock(h->run_dir, vm->name, lock_fd);
+	if (r == 0)
+		guest_supervise(&s);
+	guest_args_free(&s.loader);
+	if (s.claim_fd >= 0)
+		close(s.claim_fd);
+	if (s.devnull >= 0)
+		close(s.devnull);
+	if (s.sfd >= 0)
+		close(s.sfd);
+	sigprocmask(SIG_SETMASK, &s.oldmask, NULL);
+	return r;
+}
+
+static int guest_remove_locked(struct hotplug *h, const char *vm)
+{
+	int r = 0;
+
+	if (state_exists(h->run_dir, vm)) {
+		pid_t pid = state_read_pid(h->run_dir, vm, STATE_GUEST);
+
+		if (pid > 0)
+			log_warnx("vm %s: stopping the guest (kvmload pid %d)", vm, (int)pid);
+		r = guest_teardown(h, vm);
+		if (r == 0)
+			log_warnx(pid > 0 ? "vm %s: stopped; view unmounted, %s/%s removed"
+					  : "vm %s: the disk went; %s/%s removed", vm, h->run_dir, vm);
+	}
+	return r;
+}
+
+struct guest_node_arg {
+	struct hotplug *h;
+	const char *node;
+	bool also_disk;
+	int r;
+};
+
+/* Under the VM's lock, so a guest being set up for node is waited for, not missed. */
+static int guest_remove_one(const char *vm, void *arg)
+{
+	struct guest_node_arg *a = arg;
+	char node[4096], disk[4096];
+	int lock = state_lock(a->h->run_dir, vm), found = 0;
+
+	if (lock < 0)
+		return 0;
+	if (state_device(a->h->run_dir, vm, node, sizeof(node), disk, sizeof(disk)) == 0 &&
+	    (strcmp(node, a->node) == 0 || (a->also_disk && strcmp(disk, a->node) == 0))) {
+		found = 1;
+		a->r = guest_remove_locked(a->h, vm);
+	}
+	state_unlock(a->h->run_dir, vm, lock);
+	return found;
+}
+
+int guest_remove_node(struct hotplug *h, const char *node, bool also_disk)
+{
+	struct guest_node_arg a = { h, node, also_disk, 0 };
+	int r = state_each(h->run_dir, guest_remove_one, &a);
+
+	if (r < 0)
+		return r;
+	return r == 0 ? 0 : a.r < 0 ? a.r : 1;
+}
+
+struct guest_find_arg {
+	const struct hotplug *h;
+	const char *node;
+	bool also_disk;
+	char *vm;
+	size_t len;
+};
+
+static int guest_find_one(const char *vm, void *arg)
+{
+	struct guest_find_arg *f = arg;
+	char node[4096], disk[4096];
+
+	if (state_device(f->h->run_dir, vm, node, sizeof(node), disk, sizeof(disk)) < 0)
+		return 0;
+	if (strcmp(node, f->node) != 0 && (!f->also_disk || strcmp(disk, f->node) != 0))
+		return 0;
+	snprintf(f->vm, f->len, "%s", vm);
+	return 1;
+}
+
+int guest_find(const struct hotplug *h, const char *node, bool also_disk, char *vm, size_t len)
+{
+	struct guest_find_arg f = { h, node, also_disk, vm, len };
+
+	return state_each(h->run_dir, guest_find_one, &f) == 1 ? 0 : -ENOENT;
+}
+
+void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const struct dev *d)
+{
+	struct guest_args fs = { 0 }, loader = { 0 };
+	char dir[4096];
+
+	state_path(dir, sizeof(dir), h->run_dir, vm->name, NULL);
+	printf("vm %s: %s matches (%s:%d)\n", vm->name, d->node, vm->file, vm->line);
+	if (state_supervised(h->run_dir, vm->name)) {
+		printf("vm %s: already running; nothing to do\n", vm->name);
+		return;
+	}
+	if (guest_fs_args(h, vm->name, d->disknode ? d->disknode : "?", &fs) == 0 &&
+	    guest_loader_args(h, vm, d->disknode ? d->disknode : "?", &loader) == 0) {
+		printf("mkdir %s/%s\n", dir, STATE_VIEW);
+		guest_print_args(&fs);
+		printf("\n");
+		guest_print_args(&loader);
+		if (vm->console)
+			printf("\n");
+		else
+			printf(" >>%s/%s\n", dir, STATE_CONSOLE);
+		printf("on exit: %s\n", vm->restart ? "load again after a reset (status 0), else stop"
+						    : "stop");
+	}
+	guest_args_free(&fs);
+	guest_args_free(&loader);
+}
+
+void guest_plan_remove(const struct hotplug *h, const char *vm)
+{
+	char dir[4096];
+
+	state_path(dir, sizeof(dir), h->run_dir, vm, NULL);
+	printf("vm %s: stop kvmload pid %d (SIGTERM, SIGKILL after %d s)\n", vm,
+	       (int)state_read_pid(h->run_dir, vm, STATE_GUEST), h->stop_timeout);
+	printf("vm %s: stop kvmload-fs pid %d\n", vm, (int)state_read_pid(h->run_dir, vm, STATE_FS));
+	printf("umount %s/%s\n", dir, STATE_VIEW);
+	printf("rm -r %s\n", dir);
+}

@@ -1,0 +1,240 @@
+/* main.c: kvmload-hotplug's command line: add, remove, --monitor, --check and --dry-run. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "hotplug.h"
+#include "log.h"
+
+#ifndef KVMLOAD_PATH
+#define KVMLOAD_PATH "/usr/local/sbin/kvmload"
+#endif
+#ifndef KVMLOAD_FS_PATH
+#define KVMLOAD_FS_PATH "/usr/local/bin/kvmload-fs"
+#endif
+#define MAIN_CONFIG_DIR "/etc/kvmload"
+#define MAIN_RUN_DIR "/run/kvmload"
+
+enum main_mode { MODE_NONE, MODE_ADD, MODE_REMOVE, MODE_MONITOR, MODE_CHECK };
+
+struct main_opts {
+	enum main_mode mode;
+	const char *config_dir;
+	const char *node;
+	int verbose;
+};
+
+static void main_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kvmload-hotplug [options] add DEVNODE\n"
+		"       kvmload-hotplug [options] remove DEVNODE\n"
+		"       kvmload-hotplug [options] --monitor\n"
+		"       kvmload-hotplug [--config-dir DIR] --check\n"
+		"\n"
+		"Load the FreeBSD guest configured for a disk when it appears, stop it when it goes.\n"
+		"\n"
+		"  add DEVNODE          start the guest whose disk identity DEVNODE carries (stays\n"
+		"                       in the foreground while the guest runs)\n"
+		"  remove DEVNODE       stop the guest started from DEVNODE or its disk\n"
+		"  --monitor            listen to udev and do add/remove for every FreeBSD disk\n"
+		"  --check              validate the configuration and exit\n"
+		"  --dry-run            print what add or remove would do, do nothing\n"
+		"  --config-dir DIR     VM definitions, DIR/*.conf (default %s)\n"
+		"  --run-dir DIR        runtime state and locks (default %s)\n"
+		"  --kvmload PATH       the loader (default %s)\n"
+		"  --kvmload-fs PATH    the view daemon (default %s)\n"
+		"  --stop-timeout SEC   SIGTERM to SIGKILL delay when stopping a guest (default 10)\n"
+		"  -v, --verbose        also log ignored disks and every udev event\n"
+		"  -h, --help           this help\n"
+		"  -V, --version        print the version\n",
+		MAIN_CONFIG_DIR, MAIN_RUN_DIR, KVMLOAD_PATH, KVMLOAD_FS_PATH);
+}
+
+static int main_seconds(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 3600)
+		errx(EX_USAGE, "--stop-timeout %s: expected 1 to 3600 seconds", s);
+	return (int)v;
+}
+
+static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplug *h)
+{
+	enum { OPT_MONITOR = 256, OPT_CHECK, OPT_DRY_RUN, OPT_CONFIG, OPT_RUN, OPT_KVMLOAD,
+	       OPT_KVMLOAD_FS, OPT_STOP };
+	static const struct option longopts[] = {
+		{ "monitor", no_argument, NULL, OPT_MONITOR },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "config-dir", required_argument, NULL, OPT_CONFIG },
+		{ "run-dir", required_argument, NULL, OPT_RUN },
+		{ "kvmload", required_argument, NULL, OPT_KVMLOAD },
+		{ "kvmload-fs", required_argument, NULL, OPT_KVMLOAD_FS },
+		{ "stop-timeout", required_argument, NULL, OPT_STOP },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->config_dir = MAIN_CONFIG_DIR;
+	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_MONITOR:
+		case OPT_CHECK:
+			if (o->mode != MODE_NONE)
+				errx(EX_USAGE, "--monitor and --check exclude each other");
+			o->mode = c == OPT_MONITOR ? MODE_MONITOR : MODE_CHECK;
+			break;
+		case OPT_DRY_RUN:
+			h->dry_run = true;
+			break;
+		case OPT_CONFIG:
+			o->config_dir = optarg;
+			break;
+		case OPT_RUN:
+			h->run_dir = optarg;
+			break;
+		case OPT_KVMLOAD:
+			h->kvmload = optarg;
+			break;
+		case OPT_KVMLOAD_FS:
+			h->kvmload_fs = optarg;
+			break;
+		case OPT_STOP:
+			h->stop_timeout = main_seconds(optarg);
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			main_usage(stdout);
+			exit(0);
+		case 'V':
+			printf("kvmload-hotplug %s\n", KVMLOAD_VERSION);
+			exit(0);
+		default:
+			main_usage(stderr);
+			exit(EX_USAGE);
+		}
+	}
+	if (o->mode == MODE_NONE && argc - optind == 2) {
+		if (strcmp(argv[optind], "add") == 0)
+			o->mode = MODE_ADD;
+		else if (strcmp(argv[optind], "remove") == 0)
+			o->mode = MODE_REMOVE;
+		else
+			errx(EX_USAGE, "%s: unknown command (add or remove)", argv[optind]);
+		o->node = argv[optind + 1];
+		optind += 2;
+	}
+	if (o->mode == MODE_NONE || optind != argc) {
+		main_usage(stderr);
+		exit(EX_USAGE);
+	}
+	if (h->dry_run && o->mode != MODE_ADD && o->mode != MODE_REMOVE)
+		errx(EX_USAGE, "--dry-run goes with add or remove");
+}
+
+/* Load the VMs; any error in any file stops everything, as with --check. */
+static void main_config(struct hotplug *h, const char *dir, bool check)
+{
+	int r = conf_load(&h->conf, dir, stderr);
+
+	if (r < 0)
+		errx(r == -ENOMEM ? EX_OSERR : EX_CONFIG, "%s: %s", dir, strerror(-r));
+	if (h->conf.errors && check)
+		errx(EX_CONFIG, "%s: %d error%s", dir, h->conf.errors, h->conf.errors == 1 ? "" : "s");
+	if (h->conf.errors)
+		errx(EX_CONFIG, "%s: %d error%s in the configuration; nothing done (see --check)", dir,
+		     h->conf.errors, h->conf.errors == 1 ? "" : "s");
+}
+
+static int main_add(struct hotplug *h, const char *node)
+{
+	const struct conf_vm *vm;
+	bool ambiguous;
+	struct dev d;
+	int r;
+
+	r = dev_from_node(h->udev, node, &d);
+	if (r == -ENODEV)
+		errx(EX_UNAVAILABLE, "%s: udev has no record of it (is systemd-udevd running?)", node);
+	if (r < 0)
+		errx(EX_NOINPUT, "%s: %s", node, strerror(-r));
+	vm = conf_match(&h->conf, dev_prop, &d, &ambiguous);
+	if (!vm) {
+		dev_free(&d);
+		if (ambiguous)
+			errx(EX_CONFIG, "%s: more than one vm names this disk; nothing done", node);
+		log_debug("%s: no vm names this disk; ignored", node);
+		return 0;
+	}
+	if (h->dry_run)
+		guest_plan_add(h, vm, &d);
+	else
+		r = guest_add(h, vm, &d, -1);
+	dev_free(&d);
+	return r < 0 ? EX_SOFTWARE : 0;
+}
+
+static int main_remove(struct hotplug *h, const char *node)
+{
+	char vm[256];
+	int r;
+
+	if (h->dry_run) {
+		if (guest_find(h, node, true, vm, sizeof(vm)) == 0)
+			guest_plan_remove(h, vm);
+		else
+			printf("%s: no guest runs from it; nothing to stop\n", node);
+		return 0;
+	}
+	r = guest_remove_node(h, node, true);
+	if (r == 0)
+		log_debug("%s: no guest runs from it; nothing to stop", node);
+	return r < 0 ? EX_SOFTWARE : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct hotplug h = {
+		.run_dir = MAIN_RUN_DIR,
+		.kvmload = KVMLOAD_PATH,
+		.kvmload_fs = KVMLOAD_FS_PATH,
+		.stop_timeout = 10,
+	};
+	struct main_opts o;
+	int status;
+
+	main_parse(argc, argv, &o, &h);
+	log_init("kvmload-hotplug", o.verbose);
+	if (o.mode == MODE_REMOVE) {
+		/* The device may be gone already: its record in the runtime directory says which VM. */
+		return main_remove(&h, o.node);
+	}
+	main_config(&h, o.config_dir, o.mode == MODE_CHECK);
+	if (o.mode == MODE_CHECK) {
+		printf("%s: %zu vm%s, no errors\n", o.config_dir, h.conf.nvms, h.conf.nvms == 1 ? "" : "s");
+		conf_free(&h.conf);
+		return 0;
+	}
+	h.udev = udev_new();
+	if (!h.udev)
+		errx(EX_OSERR, "udev_new");
+	status = o.mode == MODE_ADD ? main_add(&h, o.node) : monitor_run(&h);
+	udev_unref(h.udev);
+	conf_free(&h.conf);
+	return status;
+}

@@ -1,0 +1,148 @@
+/* loader_pick.c: reading the guest's /boot/loader for its interpreter and searching the plugin directories in order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "loader_pick.h"
+#include "userboot.h"
+
+#define PICK_MARKER_LEN (sizeof(USERBOOT_INTERP_MARKER) - 1)
+
+bool loader_pick_marker(struct span s, char interp[LOADER_PICK_INTERP_MAX + 1])
+{
+	const uint8_t *hit;
+	size_t pos = 0;
+
+	while (pos < s.len &&
+	       (hit = memmem(s.p + pos, s.len - pos, USERBOOT_INTERP_MARKER, PICK_MARKER_LEN))) {
+		size_t name = (size_t)(hit - s.p) + PICK_MARKER_LEN, n = 0;
+		uint8_t c = 0;
+
+		while (n <= LOADER_PICK_INTERP_MAX && span_u8(s, name + n, &c) == 0 &&
+		       ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+			n++;
+		if (n >= 1 && n <= LOADER_PICK_INTERP_MAX && span_u8(s, name + n, &c) == 0 && c == '\0') {
+			memcpy(interp, s.p + name, n);
+			interp[n] = '\0';
+			return true;
+		}
+		pos = (size_t)(hit - s.p) + 1;
+	}
+	return false;
+}
+
+/* Beneath root, as the host-file callbacks resolve: no "..", absolute or magic links out. */
+static int pick_openat(int root, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+
+	return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+}
+
+/* A regular file beneath root: 0, or the errno that rules it out. */
+static int pick_regular(int root, const char *path, struct stat *st)
+{
+	int fd = pick_openat(root, path), e = 0;
+
+	if (fd < 0)
+		return errno == EXDEV ? EPERM : errno;
+	if (fstat(fd, st) < 0)
+		e = errno;
+	else if (!S_ISREG(st->st_mode))
+		e = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+	close(fd);
+	return e;
+}
+
+enum loader_pick_said loader_pick_interp(int root_fd, char interp[LOADER_PICK_INTERP_MAX + 1])
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+	bool found;
+	int fd;
+
+	interp[0] = '\0';
+	if (root_fd < 0 || pick_regular(root_fd, "boot/loader", &st) != 0 ||
+	    (uint64_t)st.st_size > LOADER_PICK_LOADER_MAX)
+		return LOADER_PICK_NOLOADER;
+	fd = pick_openat(root_fd, "boot/loader");
+	if (fd < 0)
+		return LOADER_PICK_NOLOADER;
+	buf = malloc((size_t)st.st_size + 1);
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	/* As userboot: a loader that cannot be read whole is not looked into. */
+	if (!buf || got != (size_t)st.st_size) {
+		free(buf);
+		return LOADER_PICK_NOLOADER;
+	}
+	found = loader_pick_marker(span_make(buf, got), interp);
+	free(buf);
+	if (found)
+		return LOADER_PICK_MARKER;
+	strcpy(interp, "4th");
+	return LOADER_PICK_NOMARKER;
+}
+
+static void pick_add(struct loader_pick *p, const struct loader_pick_where *w, bool guest,
+		     const char *file)
+{
+	struct loader_pick_cand *c = &p->c[p->n];
+	char rel[64];
+	struct stat st;
+	int n;
+
+	if (guest && w->guest_fd < 0)
+		return;
+	memset(c, 0, sizeof(*c));
+	c->guest = guest;
+	c->generic = strcmp(file, "userboot.so") == 0;
+	snprintf(rel, sizeof(rel), "boot/%s", file);
+	n = snprintf(c->path, sizeof(c->path), "%s/%s", guest ? w->guest_dir : w->loader_dir,
+		     guest ? rel : file);
+	if (n < 0 || (size_t)n >= sizeof(c->path))
+		c->err = ENAMETOOLONG;
+	else if (guest)
+		c->err = pick_regular(w->guest_fd, rel, &st);
+	else
+		c->err = access(c->path, R_OK) < 0 ? errno : 0;
+	p->n++;
+}
+
+int loader_pick_find(struct loader_pick *p, const struct loader_pick_where *w, const char *interp,
+		     bool swap)
+{
+	char named[sizeof("userboot_.so") + LOADER_PICK_INTERP_MAX];
+
+	p->n = 0;
+	snprintf(named, sizeof(named), "userboot_%.*s.so", LOADER_PICK_INTERP_MAX, interp);
+	for (int guest = 0; guest <= 1; guest++) {
+		if (*interp)
+			pick_add(p, w, guest, named);
+		if (!swap || !*interp)
+			pick_add(p, w, guest, "userboot.so");
+	}
+	for (int i = 0; i < p->n; i++)
+		if (p->c[i].err == 0)
+			return i;
+	return -ENOENT;
+}

@@ -1,0 +1,119 @@
+#!/bin/bash
+# config.sh: kvmload-hotplug --check: every configuration error as "file:line: message" (golden
+# text), exit 78 (EX_CONFIG); a good configuration passes; add refuses to act on a bad one.
+# usage: config.sh KVMLOAD-HOTPLUG
+. "$(dirname "$0")/lib.sh"
+HOTPLUG=$(realpath "$1")
+cd "$WORK" || exit 1
+
+# run DIR [ARGS...]: --check on DIR; output and status in $out and $st
+run() {
+	local dir=$1; shift
+	out=$("$HOTPLUG" --config-dir "$dir" "$@" --check 2>&1)
+	st=$?
+}
+
+mkdir good
+cat >good/10-usb.conf <<'CONF'
+# a USB disk: its GPT disk GUID and the drive's serial
+[vm usb1]
+disk-uuid = 9B20A89E-E68F-49B2-8131-5838DD29E39F
+serial = SanDisk_Ultra_4C530001230512116372
+memory = 1G
+env = autoboot_delay=3
+env = boot_verbose=YES
+restart = yes
+
+; an iSCSI LUN, found by its UFS volume name
+[vm lun7]
+fs-label = lun7root
+memory = 512M
+console = /dev/ttyS1
+loader-dir = /usr/local/lib/kvmload
+boot-part = disk0p2
+restart = no
+CONF
+cat >good/20-more.conf <<'CONF'
+[vm web]
+part-uuid = 809fc9a0-2d74-4e75-bd75-1360d5d6c0c9
+fs-uuid = 6b0389406b8b4567
+CONF
+: >good/ignored.txt
+run good
+check "good: status" 0 "$st"
+check "good: summary" "good: 3 vms, no errors" "$out"
+
+mkdir bad
+cat >bad/a.conf <<'CONF'
+[vm demo]
+part-uuid = 809fc9a0-2d74-4e75-bd75-1360d5d6c0c9
+memroy = 128M
+memory = 12Q
+
+[vm small]
+serial = s1
+memory = 1K
+
+[vm empty]
+memory = 64M
+
+[global]
+memory = 1G
+CONF
+cat >bad/b.conf <<'CONF'
+top = 1
+[vm demo]
+fs-label = other
+[vm ok]
+serial = s2
+memory = 64M
+memory = 128M
+restart = maybe
+env = novalue
+[vm bad/name]
+this line has no equals sign
+CONF
+run bad
+check "bad: status (EX_CONFIG)" 78 "$st"
+check "bad: messages" "bad/a.conf:3: unknown key 'memroy' in [vm demo]
+bad/a.conf:4: memory '12Q': invalid memory size (a number with an optional K, M, G or T suffix)
+bad/a.conf:8: memory '1K': at least 2 MiB
+bad/a.conf:13: unknown section [global] (expected [vm NAME])
+bad/b.conf:1: key 'top' outside a [vm NAME] section
+bad/b.conf:2: duplicate vm name 'demo' (first defined at bad/a.conf:1)
+bad/b.conf:7: 'memory' given twice in [vm ok]
+bad/b.conf:8: restart 'maybe': expected yes or no
+bad/b.conf:9: env 'novalue': expected NAME=VALUE
+bad/b.conf:10: vm name 'bad/name': use 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -
+bad/b.conf:11: syntax error (expected [vm NAME], NAME = VALUE or a comment)
+bad/a.conf:10: [vm empty] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid or serial)
+kvmload-hotplug: bad: 12 errors" "$out"
+
+mkdir same
+printf '[vm a]\nfs-label = root\n[vm b]\nfs-label = root\n' >same/x.conf
+run same
+check "same identity: status" 78 "$st"
+check "same identity: message" "same/x.conf:3: [vm b] names the same disk identity as [vm a] (same/x.conf:1)
+kvmload-hotplug: same: 1 error" "$out"
+
+mkdir long
+{ echo '[vm a]'; printf 'fs-label = %0300d\n' 0; } >long/x.conf
+run long
+check "over-long line" "long/x.conf:2: line too long (at most 197 bytes)
+long/x.conf:1: [vm a] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid or serial)
+kvmload-hotplug: long: 2 errors" "$out"
+
+run missing
+check "missing directory: status" 78 "$st"
+check "missing directory: message" "kvmload-hotplug: missing: No such file or directory" "$out"
+
+# add acts on no configuration with errors, whatever the device.
+out=$("$HOTPLUG" --config-dir bad add /dev/null 2>&1)
+check "add with a bad configuration: status" 78 "$?"
+check "add with a bad configuration: last line" \
+	"kvmload-hotplug: bad: 12 errors in the configuration; nothing done (see --check)" \
+	"$(echo "$out" | tail -n 1)"
+
+out=$("$HOTPLUG" --check add /dev/sda 2>&1)
+check "usage error" 64 "$?"
+finish

@@ -1,0 +1,242 @@
+#!/bin/bash
+# hotplug.sh: end to end with a real systemd-udevd started here: kvmload@.service's commands,
+# then kvmload-hotplug --monitor: attach boots the configured guest, detach stops it and cleans
+# up, a second add does nothing, coldplug, and 50 rapid attach/detach cycles leak nothing.
+# usage: hotplug.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO UNIT-FILE RULES-FILE
+. "$(dirname "$0")/lib.sh"
+HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") UNIT=$6 RULES=$7
+UDEVD=/lib/systemd/systemd-udevd
+need_root
+need_tools udevadm losetup partx sgdisk
+[ -x "$UDEVD" ] || { echo "SKIP: no $UDEVD"; exit 77; }
+[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
+[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+[ -r "$DEMO" ] || { echo "SKIP: no demo guest $DEMO"; exit 77; }
+# Another udevd (the host's) would see our devices with rules we do not control.
+if udevadm control --ping 2>/dev/null; then echo "SKIP: a systemd-udevd runs already"; exit 77; fi
+
+R=$WORK/run            # --run-dir: nothing here touches /run/kvmload
+C=$WORK/conf
+LOG=$WORK/hotplug.log  # every kvmload-hotplug message, in order
+OPTS=(--config-dir "$C" --run-dir "$R" --kvmload "$KVMLOAD" --kvmload-fs "$KVMLOAD_FS" --stop-timeout 5)
+
+# wait_for SECONDS CMD...: poll until CMD succeeds; false if it never does.
+wait_for() {
+	local n=$(($1 * 10)); shift
+	while ! "$@" 2>/dev/null; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+has_text() { tr -d '\r' <"$1" | grep -qF -- "$2"; }
+mounted() { grep -qF " $1 " /proc/mounts; }
+gone() { [ ! -e "$1" ]; }
+pid_alive() { kill -0 "$1" 2>/dev/null; }
+pid_dead() { ! kill -0 "$1" 2>/dev/null; }
+expect() { # expect WHAT CMD...
+	local what=$1; shift
+	if "$@"; then pass; else fail "$what"; fi
+}
+# Our processes: every kvmload and kvmload-fs we start names a path under $R.
+ours() { pgrep -f -- "$R/" | grep -vx "$$" || true; }
+
+# ---- two guests: "halt" (the demo guest, halts) and "spin" (a copy with new GUIDs whose
+# kernel spins until stopped, so it is alive when its disk goes).
+cp "$DEMO" "$WORK/halt.img"
+cp "$DEMO" "$WORK/spin.img"
+sgdisk -G "$WORK/spin.img" >/dev/null
+uuid() { sgdisk -i 2 "$1" | sed -n 's/^Partition unique GUID: //p'; }
+mkdir -p "$C"
+cat >"$C/guests.conf" <<EOF
+# the demo guest: boots, prints, halts; not loaded again
+[vm halt]
+part-uuid = $(uuid "$WORK/halt.img")
+memory = 128M
+loader-dir = $LOADER_DIR
+restart = no
+
+[vm spin]
+part-uuid = $(uuid "$WORK/spin.img")
+memory = 128M
+loader-dir = $LOADER_DIR
+env = testkernel.exit=spin
+EOF
+"$HOTPLUG" --config-dir "$C" --check >/dev/null || { echo "test config rejected" >&2; exit 1; }
+
+# ---- a real udevd with our rules (from the build), in the foreground, stopped by its pid
+for d in /run/udev /run/udev/rules.d /dev/disk /dev/block /dev/char; do
+	[ -e "$d" ] || on_exit "rm -rf $d"
+done
+# udevd applies the distribution's OWNER/GROUP/MODE rules to every device with an event
+# (kvm, loop): put the nodes of /dev back as they were.
+find /dev -maxdepth 1 \( -type b -o -type c \) -printf '%m %U %G %p\n' >"$WORK/dev-modes"
+on_exit 'while read -r m u g p; do [ -e "$p" ] && chown "$u:$g" "$p" && chmod "$m" "$p"; done <"$WORK/dev-modes"'
+mkdir -p /run/udev/rules.d
+cp "$RULES" /run/udev/rules.d/70-kvmload.rules
+on_exit "rm -f /run/udev/rules.d/70-kvmload.rules"
+"$UDEVD" --debug >"$WORK/udevd.log" 2>&1 &
+UDEVD_PID=$!
+on_exit "kill $UDEVD_PID; wait $UDEVD_PID"
+wait_for 30 udevadm control --ping || { echo "systemd-udevd did not start" >&2; exit 1; }
+
+# attach IMG: loop device (read-only: nothing ever writes the guest) with its partitions,
+# and wait until udevd has processed them.  losetup's read-write open of the loop node makes
+# udevd (OPTIONS+="watch") re-read the partition table, which on this kernel (no partition
+# parsers) drops what partx added: let that happen first, and add again if it still did.
+attach() {
+	local dev try
+	dev=$(losetup -r -f --show "$1") || return 1
+	LOOPS="$LOOPS $dev"
+	udevadm settle -t 30
+	for try in 1 2 3 4 5; do
+		partx -a "$dev" 2>/dev/null
+		udevadm settle -t 30
+		[ -e "/sys/class/block/$(basename "$dev")/$(basename "$dev")p2" ] && break
+	done
+	echo "$dev"
+}
+detach() {
+	loop_detach "$1"
+	udevadm settle -t 30
+}
+
+# ---- kvmload@.service without systemd: its commands, run the way systemd would
+H=$(attach "$WORK/halt.img") || exit 1
+wants=$(udevadm info -q property -n "${H}p2" | sed -n 's/^SYSTEMD_WANTS=//p')
+check "SYSTEMD_WANTS from the real udevd" "kvmload@$(basename "$H")p2.service" "$wants"
+inst=${wants#kvmload@}
+inst=${inst%.service}
+unit_line() { sed -n "s/^$1=//p" "$UNIT"; }
+check "unit binds to the device" "dev-%i.device" "$(unit_line BindsTo)"
+check "unit starts after the device" "dev-%i.device" "$(unit_line After)"
+start=$(unit_line ExecStart) stop=$(unit_line ExecStop)
+check "ExecStart" "add /dev/%I" "${start#*/kvmload-hotplug }"
+check "ExecStop" "remove /dev/%I" "${stop#*/kvmload-hotplug }"
+# unit_cmd LINE: the command with the build's binary, the test's directories and %I expanded
+unit_cmd() { local args=${1#*/kvmload-hotplug }; echo "${args//%I/$inst}"; }
+
+# What add would do, without doing it.
+check "dry-run add" "vm halt: ${H}p2 matches ($C/guests.conf:2)
+mkdir $R/halt/view
+$KVMLOAD_FS -f --disk $H --ready-fd 3 $R/halt/view
+$KVMLOAD --view $R/halt/view -d $H -m 128M --loader-dir $LOADER_DIR halt >>$R/halt/console.log
+on exit: stop" "$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${H}p2")"
+expect "dry-run add started nothing" gone "$R/halt"
+# The freebsd-boot partition names no VM: ignored, one debug line.
+check "unknown disk" "kvmload-hotplug: ${H}p1: no vm names this disk; ignored" \
+	"$("$HOTPLUG" "${OPTS[@]}" -v add "${H}p1" 2>&1)"
+# shellcheck disable=SC2046
+"$HOTPLUG" "${OPTS[@]}" $(unit_cmd "$start") 2>>"$LOG" &
+main=$!
+wait "$main"
+check "ExecStart exits once the halting guest is done" 0 $?
+expect "halt: console log shows the test kernel" has_text "$R/halt/console.log" "testkernel: halt"
+expect "halt: console log shows the loader.conf value" has_text "$R/halt/console.log" \
+	"testkernel: kenv demo.greeting=hello from the demo guest"
+check "halt: status" "exited: status 2, halted" "$(cat "$R/halt/status" 2>&1)"
+expect "halt: view unmounted after the guest ended" gone "$R/halt/view"
+# shellcheck disable=SC2046
+"$HOTPLUG" "${OPTS[@]}" $(unit_cmd "$stop") 2>>"$LOG"
+check "ExecStop after the guest ended" 0 $?
+expect "halt: runtime directory removed by ExecStop" gone "$R/halt"
+detach "$H"
+
+S=$(attach "$WORK/spin.img") || exit 1
+inst=$(basename "$S")p2
+# shellcheck disable=SC2046
+"$HOTPLUG" "${OPTS[@]}" $(unit_cmd "$start") 2>>"$LOG" &
+main=$!
+expect "spin (unit): guest running" wait_for 60 has_text "$R/spin/console.log" "testkernel: spin"
+gpid=$(cut -d' ' -f1 "$R/spin/kvmload.pid")
+# shellcheck disable=SC2046
+"$HOTPLUG" "${OPTS[@]}" $(unit_cmd "$stop") 2>>"$LOG"
+check "ExecStop on a running guest" 0 $?
+wait "$main"
+check "ExecStart ends after ExecStop" 0 $?
+expect "spin (unit): kvmload stopped" pid_dead "$gpid"
+expect "spin (unit): runtime directory removed" gone "$R/spin"
+detach "$S"
+
+# ---- kvmload-hotplug --monitor
+start_monitor() {
+	"$HOTPLUG" "${OPTS[@]}" --monitor -v 2>>"$LOG" &
+	MON=$!
+	wait_for 30 grep -q "monitoring block devices" "$LOG"
+}
+stop_monitor() {
+	local st
+	kill "$MON"
+	wait "$MON"
+	st=$?
+	MON=
+	return $st
+}
+MON=
+on_exit '[ -z "$MON" ] || { kill $MON; wait $MON; }'
+start_monitor
+
+H=$(attach "$WORK/halt.img") || exit 1
+expect "monitor: halt guest boots and halts" wait_for 60 has_text "$R/halt/status" "exited: status 2, halted"
+expect "monitor: halt console" has_text "$R/halt/console.log" "testkernel: halt"
+expect "monitor: halt view unmounted" gone "$R/halt/view"
+detach "$H"
+expect "monitor: detach removes the halted guest's directory" wait_for 30 gone "$R/halt"
+
+S=$(attach "$WORK/spin.img") || exit 1
+expect "monitor: spin guest running" wait_for 60 has_text "$R/spin/console.log" "testkernel: spin"
+gpid=$(cut -d' ' -f1 "$R/spin/kvmload.pid")
+expect "monitor: kvmload alive" pid_alive "$gpid"
+expect "monitor: view mounted" mounted "$R/spin/view"
+check "monitor: kvmload reads the mounted view" "--view" \
+	"$(tr '\0' '\n' </proc/"$gpid"/cmdline | grep -x -- --view)"
+# A second add, as a second unit or a change storm would do it, is a no-op.
+"$HOTPLUG" "${OPTS[@]}" add "${S}p2" 2>"$WORK/second.err"
+check "second add: exit status" 0 $?
+check "second add: message" "kvmload-hotplug: vm spin: already running; nothing to do for ${S}p2" \
+	"$(cat "$WORK/second.err")"
+check "second add: same kvmload" "$gpid" "$(cut -d' ' -f1 "$R/spin/kvmload.pid")"
+check "dry-run remove" "vm spin: stop kvmload pid $gpid (SIGTERM, SIGKILL after 5 s)" \
+	"$("$HOTPLUG" "${OPTS[@]}" --dry-run remove "${S}p2" | head -1)"
+expect "dry-run remove changed nothing" pid_alive "$gpid"
+detach "$S"
+expect "monitor: detach stops kvmload" wait_for 30 pid_dead "$gpid"
+expect "monitor: detach removes the runtime directory" wait_for 30 gone "$R/spin"
+expect "monitor: view unmounted" wait_for 10 eval '! mounted "$R/spin/view"'
+
+# Coldplug: a disk attached while no monitor runs is found when it starts.
+stop_monitor
+S=$(attach "$WORK/spin.img") || exit 1
+start_monitor
+expect "coldplug: guest running" wait_for 60 has_text "$R/spin/console.log" "testkernel: spin"
+# Stopping the monitor stops the guests it started.
+stop_monitor
+expect "monitor exit: runtime directory removed" gone "$R/spin"
+detach "$S"
+start_monitor
+
+# ---- 50 rapid attach/detach cycles, not waiting for anything in between
+before=$(grep -c 'vm spin: guest started' "$LOG")
+for i in $(seq 50); do
+	dev=$(losetup -r -f --show "$WORK/spin.img") || { fail "losetup in cycle $i"; break; }
+	LOOPS="$LOOPS $dev"
+	partx -a "$dev" 2>/dev/null
+	loop_detach "$dev"
+done
+udevadm settle -t 60
+expect "cycles: every guest stopped" wait_for 120 eval '[ -z "$(ls -A "$R")" ]'
+check "cycles: runtime directory empty (no VM directory, no lock file)" "" "$(ls -A "$R")"
+check "cycles: no mount left" "" "$(grep -F " $R/" /proc/mounts)"
+check "cycles: no kvmload or kvmload-fs left" "" "$(ours)"
+# Under the VM lock a guest starts only when none runs: in the log, starts and stops of
+# "spin" alternate.
+pairs=$(grep -E 'vm spin: (guest started|stopped|the guest exited|not started|stopping on signal|the view daemon exited)' "$LOG" |
+	awk '/guest started/ { if (up) bad++; up = 1; next } { up = 0 } END { print bad + 0 }')
+check "never two guests for one VM" 0 "$pairs"
+echo "cycles: $(($(grep -c 'vm spin: guest started' "$LOG") - before)) guests started in 50 cycles"
+stop_monitor
+check "monitor exit status" 0 $?
+if [ "$FAILED" -gt 0 ]; then
+	echo "--- kvmload-hotplug log"; tail -n 60 "$LOG"
+fi
+finish

@@ -1,0 +1,166 @@
+/* test_loader_pick.c: the $Interpreter: marker rule, reading /boot/loader beneath a root, and the plugin search order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "loader_pick.h"
+
+static char tmp[] = "/tmp/test_loader_pick.XXXXXX";
+
+static void put(const char *rel, const void *data, size_t len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, rel);
+	f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		exit(2);
+	}
+}
+
+static void dir(const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, rel);
+	if (mkdir(path, 0755) < 0) {
+		perror(path);
+		exit(2);
+	}
+}
+
+static const char *marker(const char *bytes, size_t len)
+{
+	static char out[LOADER_PICK_INTERP_MAX + 1];
+
+	return loader_pick_marker(span_make(bytes, len), out) ? out : "(none)";
+}
+
+#define MARK(lit) marker(lit, sizeof(lit) - 1)
+
+static void test_marker(void)
+{
+	CHECK_STR(MARK("abc$Interpreter:lua\0rest"), "lua");
+	CHECK_STR(MARK("$Interpreter:4th\0"), "4th");
+	CHECK_STR(MARK("no marker here"), "(none)");
+	/* The name must end in a NUL inside the file. */
+	CHECK_STR(MARK("$Interpreter:lua"), "(none)");
+	CHECK_STR(MARK("$Interpreter:\0"), "(none)");
+	CHECK_STR(MARK("$Interpreter:Lua\0"), "(none)");
+	CHECK_STR(MARK("$Interpreter:sixteen_chars_xx\0"), "(none)");
+	CHECK_STR(MARK("$Interpreter:abcdefghijklmno\0"), "abcdefghijklmno");
+	CHECK_STR(MARK("$Interpreter:abcdefghijklmnop\0"), "(none)");
+	/* A bad first marker does not hide a good later one. */
+	CHECK_STR(MARK("$Interpreter:\xff\0$Interpreter:lua\0"), "lua");
+	CHECK_STR(MARK("$Interpreter:lua\0$Interpreter:4th\0"), "lua");
+	CHECK_STR(MARK("$Interp"), "(none)");
+	CHECK_STR(marker("", 0), "(none)");
+}
+
+static void test_interp(void)
+{
+	char interp[LOADER_PICK_INTERP_MAX + 1];
+	int root;
+
+	root = open(tmp, O_PATH | O_DIRECTORY);
+	CHECK(root >= 0);
+	CHECK_EQ(loader_pick_interp(-1, interp), LOADER_PICK_NOLOADER);
+	CHECK_STR(interp, "");
+	CHECK_EQ(loader_pick_interp(root, interp), LOADER_PICK_NOLOADER);
+	dir("boot");
+	put("boot/loader", "ELF...$Interpreter:lua\0...", 26);
+	CHECK_EQ(loader_pick_interp(root, interp), LOADER_PICK_MARKER);
+	CHECK_STR(interp, "lua");
+	put("boot/loader", "ELF without a marker", 20);
+	CHECK_EQ(loader_pick_interp(root, interp), LOADER_PICK_NOMARKER);
+	CHECK_STR(interp, "4th");
+	/* A symlink out of the root is not followed. */
+	{
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/boot/loader", tmp);
+		unlink(path);
+		CHECK_EQ(symlink("/etc/hostname", path), 0);
+	}
+	CHECK_EQ(loader_pick_interp(root, interp), LOADER_PICK_NOLOADER);
+	close(root);
+}
+
+static void test_find(void)
+{
+	struct loader_pick p;
+	struct loader_pick_where w;
+	char host[PATH_MAX], guest[PATH_MAX];
+	int i;
+
+	dir("host");
+	dir("guest");
+	dir("guest/boot");
+	snprintf(host, sizeof(host), "%s/host", tmp);
+	snprintf(guest, sizeof(guest), "%s/guest", tmp);
+	w.loader_dir = host;
+	w.guest_dir = guest;
+	w.guest_fd = open(guest, O_PATH | O_DIRECTORY);
+	CHECK(w.guest_fd >= 0);
+
+	/* Nothing anywhere: four candidates in order, all ENOENT. */
+	i = loader_pick_find(&p, &w, "lua", false);
+	CHECK_EQ(i, -ENOENT);
+	CHECK_EQ(p.n, 4);
+	CHECK(strstr(p.c[0].path, "/host/userboot_lua.so") && !p.c[0].guest && !p.c[0].generic);
+	CHECK(strstr(p.c[1].path, "/host/userboot.so") && !p.c[1].guest && p.c[1].generic);
+	CHECK(strstr(p.c[2].path, "/guest/boot/userboot_lua.so") && p.c[2].guest);
+	CHECK(strstr(p.c[3].path, "/guest/boot/userboot.so") && p.c[3].guest && p.c[3].generic);
+	CHECK_EQ(p.c[0].err, ENOENT);
+	CHECK_EQ(p.c[3].err, ENOENT);
+
+	/* The guest's named plugin before the guest's generic one. */
+	put("guest/boot/userboot.so", "x", 1);
+	put("guest/boot/userboot_lua.so", "x", 1);
+	CHECK_EQ(loader_pick_find(&p, &w, "lua", false), 2);
+	/* The host's generic one before anything of the guest's. */
+	put("host/userboot.so", "x", 1);
+	CHECK_EQ(loader_pick_find(&p, &w, "lua", false), 1);
+	/* ... but a swap wants the named plugin: the guest's. */
+	CHECK_EQ(loader_pick_find(&p, &w, "lua", true), 1);
+	CHECK_EQ(p.n, 2);
+	CHECK(p.c[1].guest && !p.c[1].generic);
+	put("host/userboot_lua.so", "x", 1);
+	CHECK_EQ(loader_pick_find(&p, &w, "lua", false), 0);
+	CHECK_EQ(loader_pick_find(&p, &w, "lua", true), 0);
+	/* No /boot/loader: userboot.so only. */
+	CHECK_EQ(loader_pick_find(&p, &w, "", false), 0);
+	CHECK_EQ(p.n, 2);
+	CHECK(p.c[0].generic && p.c[1].generic);
+
+	/* No guest tree: host candidates only. */
+	close(w.guest_fd);
+	w.guest_fd = -1;
+	CHECK_EQ(loader_pick_find(&p, &w, "4th", false), 1);
+	CHECK_EQ(p.n, 2);
+}
+
+int main(void)
+{
+	char cmd[PATH_MAX + 16];
+	int r;
+
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_marker();
+	test_interp();
+	test_find();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	r = system(cmd);
+	(void)r;
+	return check_done();
+}
