@@ -1,4 +1,4 @@
-/* drv.c: bench/run's measuring driver: tree maker, sequential read, stat and open+read loops, open endurance, boot timer. */
+/* drv.c: bench/run's measuring driver: tree maker, sequential read, stat and open+read loops, open endurance, boot timers. */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -281,6 +281,36 @@ static int drv_boot(const char *marker, char **argv)
 	return 0;
 }
 
+/*
+ * waitfor FILE MARKER MS: polls FILE every 0.5 ms until it holds MARKER; prints the
+ * CLOCK_REALTIME microseconds of the poll that saw it (bash's $EPOCHREALTIME scale), or
+ * exits 1 after MS milliseconds.
+ */
+static int drv_waitfor(const char *path, const char *marker, unsigned long ms)
+{
+	static char buf[1 << 20];
+	double end = drv_now() + (double)ms / 1e3;
+	struct timespec ts;
+
+	for (;;) {
+		int fd = open(path, O_RDONLY);
+
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf));
+
+			close(fd);
+			if (n > 0 && memmem(buf, (size_t)n, marker, strlen(marker))) {
+				clock_gettime(CLOCK_REALTIME, &ts);
+				printf("%lld\n", (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+				return 0;
+			}
+		}
+		if (drv_now() > end)
+			return 1;
+		usleep(500);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -297,9 +327,12 @@ int main(int argc, char **argv)
 		return drv_openread(argv[2], drv_num(argv[3]));
 	if (strcmp(cmd, "opens") == 0 && argc == 4)
 		return drv_opens(argv[2], drv_num(argv[3]));
+	if (strcmp(cmd, "waitfor") == 0 && argc == 5)
+		return drv_waitfor(argv[2], argv[3], drv_num(argv[4]));
 	if (strcmp(cmd, "boot") == 0 && argc >= 4)
 		return drv_boot(argv[2], argv + 3);
 	fprintf(stderr, "usage: drv mktree DIR N | mkbig FILE MIB | read FILE | stat FILE N |\n"
-			"       openread FILE N | opens LIST N | boot MARKER CMD [ARG...]\n");
+			"       openread FILE N | opens LIST N | boot MARKER CMD [ARG...] |\n"
+			"       waitfor FILE MARKER MS\n");
 	return EX_USAGE;
 }
