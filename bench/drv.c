@@ -1,4 +1,4 @@
-/* drv.c: bench/run's measuring driver: tree maker, sequential read, stat and open+read loops, open endurance, boot timers. */
+/* drv.c: bench/run's measuring driver: tree maker, sequential read, stat and open+read loops, open endurance, boot timers, folio sizes. */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -311,6 +312,47 @@ static int drv_waitfor(const char *path, const char *marker, unsigned long ms)
 	}
 }
 
+/*
+ * folios FILE: how much of FILE's page cache sits in large folios (root: PFNs from
+ * /proc/self/pagemap, flags from /proc/kpageflags).  Prints "PAGES LARGE_PERCENT".
+ */
+static int drv_folios(const char *path)
+{
+	int fd = open(path, O_RDONLY), pm = open("/proc/self/pagemap", O_RDONLY);
+	int kf = open("/proc/kpageflags", O_RDONLY);
+	long psz = sysconf(_SC_PAGESIZE);
+	unsigned long present = 0, large = 0;
+	volatile const unsigned char *map;
+	struct stat st;
+	size_t len;
+
+	if (fd < 0 || pm < 0 || kf < 0 || fstat(fd, &st) < 0)
+		err(EX_NOINPUT, "%s, /proc/self/pagemap or /proc/kpageflags", path);
+	len = (size_t)st.st_size;
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		err(EX_OSERR, "mmap %s", path);
+	for (size_t off = 0; off < len; off += (size_t)psz) {
+		uint64_t ent, flags;
+
+		(void)map[off];
+		if (pread(pm, &ent, 8, (off_t)(((uintptr_t)map + off) / (uintptr_t)psz * 8)) != 8)
+			err(EX_OSERR, "pagemap");
+		if (!(ent >> 63) || !(ent & ((1ull << 55) - 1)))
+			continue;
+		if (pread(kf, &flags, 8, (off_t)((ent & ((1ull << 55) - 1)) * 8)) != 8)
+			err(EX_OSERR, "kpageflags");
+		present++;
+		large += (flags >> 15 & 1) | (flags >> 16 & 1); /* KPF_COMPOUND_HEAD, KPF_COMPOUND_TAIL */
+	}
+	printf("%lu %.0f\n", present, present ? 100.0 * (double)large / (double)present : 0.0);
+	munmap((void *)(uintptr_t)map, len);
+	close(fd);
+	close(pm);
+	close(kf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -327,12 +369,14 @@ int main(int argc, char **argv)
 		return drv_openread(argv[2], drv_num(argv[3]));
 	if (strcmp(cmd, "opens") == 0 && argc == 4)
 		return drv_opens(argv[2], drv_num(argv[3]));
+	if (strcmp(cmd, "folios") == 0 && argc == 3)
+		return drv_folios(argv[2]);
 	if (strcmp(cmd, "waitfor") == 0 && argc == 5)
 		return drv_waitfor(argv[2], argv[3], drv_num(argv[4]));
 	if (strcmp(cmd, "boot") == 0 && argc >= 4)
 		return drv_boot(argv[2], argv + 3);
 	fprintf(stderr, "usage: drv mktree DIR N | mkbig FILE MIB | read FILE | stat FILE N |\n"
 			"       openread FILE N | opens LIST N | boot MARKER CMD [ARG...] |\n"
-			"       waitfor FILE MARKER MS\n");
+			"       waitfor FILE MARKER MS | folios FILE\n");
 	return EX_USAGE;
 }
