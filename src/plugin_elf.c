@@ -263,7 +263,7 @@ static bool elf_relro_ok(const struct plugin_elf *img, const Elf64_Phdr *ph)
 static int elf_check_phdrs(struct elf_parse *ps, uint64_t phoff, uint16_t phnum, char *err,
 			   size_t errlen)
 {
-	Elf64_Phdr dyn = { 0 }, ph;
+	Elf64_Phdr dyn = { 0 }, ph = { 0 };
 	unsigned ndyn = 0, nrelro = 0;
 	int r;
 
