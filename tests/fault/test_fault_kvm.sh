@@ -105,7 +105,9 @@ expect_text "$WORK/mem-too-small.out" ") does not fit in guest memory (0x200000 
 
 # ---- console output gone: no SIGPIPE death, a message, the loader's or the guest's status
 timeout 60 "$KVMLOAD" -l "$MINIBOOT" -m 64M -h "$tree" faulttest < /dev/null >&- 2> "$WORK/stdout-closed.err"
-expect_status $? 1 "stdout closed"
+st=$?
+expect_status $st 1 "stdout closed"
+[ $st -eq 1 ] || sed 's/^/  kvmload stderr: /' "$WORK/stdout-closed.err" >&2
 expect_line "$WORK/stdout-closed.err" "kvmload: console output closed (Bad file descriptor); leaving the loader"
 leftovers "stdout closed"
 # Closed stdin and stderr take nothing from the run (fds 0-2 are held, so no file lands on them).
