@@ -4,7 +4,7 @@
 need_kvm
 KVMLOAD=$1 DEMO=$2 LOADERDIR=$(dirname "$3") HOSTDIR=$(dirname "$4")
 
-"$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" --trust-guest-loader demo \
+"$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" demo \
 	</dev/null >"$WORK/swap.log" 2>&1; st=$?
 expect_status $st 2 "demo guest, swap"
 lines_in_order "$WORK/swap.log" "using $HOSTDIR/userboot.so" "miniboot/amd64 userboot 4th" \
