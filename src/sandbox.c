@@ -55,6 +55,10 @@ static const struct sandbox_call sandbox_table[] = {
 	SB_ARG(fcntl, true, 1, ~0u, F_DUPFD_CLOEXEC, "open gives a directory its own descriptor for readdir"),
 	SB_ARG(fcntl, true, 1, ~0u, F_GETFL, "fdopendir checks the descriptor's access mode"),
 	SB_ARG(fcntl, true, 1, ~0u, F_SETFD, "fdopendir marks its descriptor close-on-exec"),
+#if defined(__SANITIZE_ADDRESS__)
+	/* Sanitizer builds only (meson -Db_sanitize=address,undefined): the runtime's own needs. */
+	SB_ANY(sigaltstack, false, "ASan: leaving the plugin by longjmp asks which stack it is on"),
+#endif
 };
 
 const struct sandbox_call *sandbox_calls(size_t *n)
