@@ -82,21 +82,36 @@ static int sandbox_landlock_abi(void)
 	return abi < 0 ? 0 : (int)abi;
 }
 
+/* Distinct system calls in the table (a call allowed for several argument values counts once). */
+static size_t sandbox_ncalls(void)
+{
+	size_t n, distinct = 0;
+	const struct sandbox_call *t = sandbox_calls(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+
+		while (j < i && t[j].nr != t[i].nr)
+			j++;
+		distinct += j == i;
+	}
+	return distinct;
+}
+
 void sandbox_init(struct sandbox *s, bool enabled)
 {
-	size_t n;
-
 	s->enabled = enabled;
 	s->landlock_abi = enabled ? sandbox_landlock_abi() : 0;
 	if (!enabled)
 		return;
-	sandbox_calls(&n);
 	if (s->landlock_abi)
-		log_debug("plugin sandbox: seccomp allowlist of %zu rules, Landlock ABI %d, no capabilities",
-			  n, s->landlock_abi);
+		log_debug("plugin sandbox: seccomp allowlist of %zu system calls, Landlock ABI %d "
+			  "(read-only beneath the view directory), no capabilities", sandbox_ncalls(),
+			  s->landlock_abi);
 	else
-		log_debug("plugin sandbox: the kernel has no Landlock; the plugin's files are confined by "
-			  "chroot (as root) and the seccomp allowlist of %zu rules only", n);
+		log_debug("plugin sandbox: the kernel has no Landlock; the plugin's files are confined "
+			  "only by chroot (as root) and the seccomp allowlist of %zu system calls",
+			  sandbox_ncalls());
 }
 
 /* Close every descriptor that is not in keep (close_range over the gaps). */
