@@ -47,7 +47,7 @@ static void child_send(int fd, const struct sandbox_msg *m)
 static _Noreturn void child_main(struct loader *l, struct plugin *p, const char *path,
 				 const struct sandbox *sb, int wfd, pid_t parent, const sigset_t *mask)
 {
-	int keep[5 + LOADER_NDISKS], nkeep = 0;
+	int keep[7 + LOADER_NDISKS], nkeep = 0;
 	void *table[CB_TABLE_MAX];
 	struct sandbox_msg m;
 	enum loader_leave leave;
@@ -89,7 +89,7 @@ static _Noreturn void child_main(struct loader *l, struct plugin *p, const char 
 }
 
 /* Everything the child wrote, up to one byte more than a result (enough to tell "too long"). */
-static ssize_t parent_read(int fd, struct sandbox_msg *m, size_t *got)
+static int parent_read(int fd, struct sandbox_msg *m, size_t *got)
 {
 	char buf[sizeof(*m) + 1];
 
@@ -163,7 +163,7 @@ int loader_child_run(struct loader *l, struct plugin *p, const char *path, const
 		snprintf(err, errlen, "%s: fork: %s", path, strerror(-r));
 		return r;
 	}
-	r = (int)parent_read(fds[0], &m, &got);
+	r = parent_read(fds[0], &m, &got);
 	close(fds[0]);
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;

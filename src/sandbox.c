@@ -195,46 +195,45 @@ static int sandbox_drop_caps(char *err, size_t errlen)
 	return 0;
 }
 
-static size_t sandbox_put(struct sock_filter *f, size_t at, struct sock_filter insn)
-{
-	f[at] = insn;
-	return at + 1;
-}
+/* Append one instruction (classic BPF's macros, as statements). */
+#define SB_STMT(code, k) (f[at++] = (struct sock_filter)BPF_STMT(code, k))
+#define SB_JUMP(code, k, jt, jf) (f[at++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf))
+#define SB_LOAD(off) SB_STMT(BPF_LD | BPF_W | BPF_ABS, off)
+#define SB_RET(action) SB_STMT(BPF_RET | BPF_K, action)
 
 /* Classic BPF: arch check, x32 refused, one test per table row, kill by default. */
 static size_t sandbox_filter(struct sock_filter *f, bool host)
 {
 	const unsigned nr_at = offsetof(struct seccomp_data, nr);
-	const unsigned arch_at = offsetof(struct seccomp_data, arch);
 	size_t at = 0;
 
-	at = sandbox_put(f, at, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arch_at));
-	at = sandbox_put(f, at, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0));
-	at = sandbox_put(f, at, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
-	at = sandbox_put(f, at, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, nr_at));
-	at = sandbox_put(f, at, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SANDBOX_X32_BIT, 0, 1));
-	at = sandbox_put(f, at, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	SB_LOAD(offsetof(struct seccomp_data, arch));
+	SB_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+	SB_RET(SECCOMP_RET_KILL_PROCESS);
+	SB_LOAD(nr_at);
+	SB_JUMP(BPF_JMP | BPF_JGE | BPF_K, SANDBOX_X32_BIT, 0, 1);
+	SB_RET(SECCOMP_RET_KILL_PROCESS);
 	for (size_t i = 0; i < sizeof(sandbox_table) / sizeof(sandbox_table[0]); i++) {
 		const struct sandbox_call *c = &sandbox_table[i];
-		/* x86-64 is little-endian: an argument's low half comes first. */
-		unsigned arg_at = offsetof(struct seccomp_data, args) + 8u * (unsigned)(c->arg < 0 ? 0 : c->arg);
 
 		if (c->host_only && !host)
 			continue;
 		if (c->arg < 0) {
-			at = sandbox_put(f, at, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)c->nr, 0, 1));
-			at = sandbox_put(f, at, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+			SB_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)c->nr, 0, 1);
+			SB_RET(SECCOMP_RET_ALLOW);
 			continue;
 		}
+		/* x86-64 is little-endian: an argument's low half comes first. */
+		SB_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)c->nr, 0, 5);
+		SB_LOAD(offsetof(struct seccomp_data, args) + 8u * (unsigned)c->arg);
+		SB_STMT(BPF_ALU | BPF_AND | BPF_K, c->mask);
+		SB_JUMP(BPF_JMP | BPF_JEQ | BPF_K, c->eq, 0, 1);
+		SB_RET(SECCOMP_RET_ALLOW);
 		/* A mismatch reloads the number and goes on: another row may allow the call. */
-		at = sandbox_put(f, at, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)c->nr, 0, 5));
-		at = sandbox_put(f, at, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, arg_at));
-		at = sandbox_put(f, at, (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, c->mask));
-		at = sandbox_put(f, at, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, c->eq, 0, 1));
-		at = sandbox_put(f, at, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-		at = sandbox_put(f, at, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, nr_at));
+		SB_LOAD(nr_at);
 	}
-	return sandbox_put(f, at, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	SB_RET(SECCOMP_RET_KILL_PROCESS);
+	return at;
 }
 
 static int sandbox_seccomp(bool host, char *err, size_t errlen)
