@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 need_kvm
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
-need_tools makefs sgdisk pgrep
+need_tools makefs sgdisk pgrep setsid ps
 KVMLOAD=$1 TP=$2 MINIBOOT=$3 KERNEL=$4
 VM=sandbox-$$
 RUN=/run/kvmload/$VM
@@ -118,6 +118,22 @@ wait $KPID; st=$?
 expect_status $st 143 "SIGTERM at the prompt"
 [ -e "/proc/$CPID" ] && fail "SIGTERM: the plugin's process $CPID remains" || pass
 no_leftovers "SIGTERM at the prompt"
+# A terminal's Ctrl-C reaches the whole foreground process group (kvmload and its plugin child,
+# which stays in it to read the terminal): everything goes, status 130.
+start_group() {
+	setsid "$KVMLOAD" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" <"$WORK/in" >"$WORK/p.log" 2>"$WORK/p.log.err" &
+	KPID=$!
+	for _ in $(seq 600); do grep -q 'OK ' "$WORK/p.log" 2>/dev/null && break; sleep 0.05; done
+	CPID=$(pgrep -P $KPID -x kvmload-plugin)
+	[ -n "$CPID" ] && [ "$(ps -o pgid= -p "$CPID" | tr -d ' ')" = "$KPID" ] && pass ||
+		fail "the plugin's process is not in kvmload's process group"
+}
+start_group
+kill -INT -- -$KPID
+wait $KPID; st=$?
+expect_status $st 130 "SIGINT to the process group at the prompt"
+[ -e "/proc/$CPID" ] && fail "SIGINT: the plugin's process $CPID remains" || pass
+no_leftovers "SIGINT to the process group"
 # SIGKILL leaves kvmload no chance: the child dies by its parent-death signal.
 start
 kill -KILL $KPID
