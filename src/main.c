@@ -1,4 +1,4 @@
-/* main.c: kvmload's command line and the fixed phase order: options, console, disks, view, loader choice, memory, VM, plugin, exec, run. */
+/* main.c: kvmload's command line and the fixed phase order: options, console, disks, view, loader choice, memory, VM, sandboxed plugin, exec, run. */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,13 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "cb.h"
 #include "kvm.h"
 #include "loader.h"
+#include "loader_child.h"
 #include "loader_pick.h"
 #include "log.h"
 #include "plugin.h"
@@ -37,7 +40,8 @@ struct opts {
 	const char *loader_dir;
 	const char *view;       /* --view: an existing view, not ours to unmount */
 	const char *boot_part;  /* --boot-part: the view directory host-file callbacks read */
-	bool trust_guest;       /* --trust-guest-loader */
+	bool trust_guest;       /* --trust-guest-loader: needed for a guest's plugin only with --no-sandbox */
+	bool no_sandbox;        /* --no-sandbox: debugging only */
 	uint64_t memsize;
 	unsigned gmem_flags;
 	bool load_only;
@@ -49,11 +53,13 @@ struct opts {
 #define MAIN_EX_VIEW 4
 
 /*
- * The console to restore and the view to take down: the only global state,
- * because signal handlers and atexit get no context argument.
+ * The console to restore, the view to take down and the plugin's process
+ * to kill: the only global state, because signal handlers and atexit get
+ * no context argument.
  */
 static struct console *main_cons;
 static struct view *main_view;
+static volatile pid_t main_child = -1;
 
 static void main_restore_console(void)
 {
@@ -61,8 +67,22 @@ static void main_restore_console(void)
 		console_restore(main_cons);
 }
 
+/* Async-signal-safe: the plugin's process goes first, so nothing reads the view as it goes away. */
+static void main_kill_child(void)
+{
+	pid_t pid = main_child;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	main_child = -1;
+}
+
 static void main_on_signal(int sig)
 {
+	main_kill_child();
 	main_restore_console();
 	if (main_view)
 		view_stop(main_view);
@@ -76,6 +96,7 @@ static void main_on_sigchld(int sig)
 	(void)sig;
 	if (!main_view || !view_child_died(main_view))
 		return;
+	main_kill_child();
 	main_restore_console();
 	view_report_death(main_view);
 	view_stop(main_view);
@@ -112,6 +133,7 @@ static void main_stop_view(void)
 
 static void main_at_exit(void)
 {
+	main_kill_child();
 	main_restore_console();
 	main_stop_view();
 }
@@ -122,7 +144,7 @@ static void main_usage(FILE *f)
 		"usage: kvmload [-CS] [-c cons-dev] [-d disk-path] [-e name=value] [-h host-path]\n"
 		"               [-l os-loader] [-m memsize[K|k|M|m|G|g|T|t]] [--load-only]\n"
 		"               [--loader-dir dir] [--view dir] [--boot-part name]\n"
-		"               [--trust-guest-loader] [-v] vmname\n"
+		"               [--no-sandbox [--trust-guest-loader]] [-v] vmname\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
 		"  -d, --disk PATH       guest disk image or block device, read-only (up to 32)\n"
@@ -132,8 +154,12 @@ static void main_usage(FILE *f)
 		"      --loader-dir DIR  where userboot_<interp>.so and userboot.so are looked\n"
 		"                        for first (default %s),\n"
 		"                        then in the guest's own /boot\n"
+		"      --no-sandbox      debugging only: run the plugin without its sandbox\n"
+		"                        (seccomp, Landlock, no capabilities)\n"
 		"      --trust-guest-loader\n"
-		"                        allow a plugin from the guest's own /boot (untrusted code)\n"
+		"                        with --no-sandbox, allow a plugin from the guest's own\n"
+		"                        /boot; without it, accepted and ignored (such a plugin\n"
+		"                        runs in the sandbox like any other)\n"
 		"      --view DIR        read host files through this existing kvmload-fs view\n"
 		"                        instead of starting one under %s/VMNAME\n"
 		"      --boot-part NAME  the view directory served as host0: (e.g. disk0p2);\n"
@@ -160,7 +186,8 @@ static bool main_vmname_ok(const char *s)
 
 static void main_parse(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_HELP };
+	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
+	       OPT_HELP };
 	static const struct option longopts[] = {
 		{ "console", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, 'd' },
@@ -176,6 +203,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "view", required_argument, NULL, OPT_VIEW },
 		{ "boot-part", required_argument, NULL, OPT_BOOT_PART },
 		{ "trust-guest-loader", no_argument, NULL, OPT_TRUST },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -241,6 +269,9 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_TRUST:
 			o->trust_guest = true;
+			break;
+		case OPT_NO_SANDBOX:
+			o->no_sandbox = true;
 			break;
 		case OPT_HELP:
 			main_usage(stdout);
@@ -370,11 +401,13 @@ static void main_pick_tried(const struct loader_pick *p, char *buf, size_t len)
 }
 
 /* Where a chosen plugin came from, for the message saying why it was chosen. */
-static const char *main_pick_origin(const struct loader_pick_cand *c, const char *interp,
-				    char *buf, size_t len)
+static const char *main_pick_origin(const struct opts *o, const struct loader_pick_cand *c,
+				    const char *interp, char *buf, size_t len)
 {
 	if (c->guest)
-		return "the guest's own /boot: untrusted, allowed by --trust-guest-loader";
+		return o->no_sandbox ? "the guest's own /boot: untrusted, allowed without the sandbox by "
+				       "--trust-guest-loader"
+				     : "the guest's own /boot: untrusted, confined by the sandbox";
 	if (c->generic && *interp) {
 		snprintf(buf, len, "host loader directory, which has no userboot_%s.so", interp);
 		return buf;
@@ -394,10 +427,10 @@ static const struct loader_pick_cand *main_pick(const struct opts *o, const stru
 		main_pick_tried(p, tried, sizeof(tried));
 		errx(1, "%s: %s", why, tried);
 	}
-	/* Until plugins run in a sandbox, code from the guest's disk needs the user's word. */
-	if (p->c[i].guest && !o->trust_guest)
+	/* Without the sandbox, code from the guest's disk needs the user's word. */
+	if (p->c[i].guest && o->no_sandbox && !o->trust_guest)
 		errx(1, "%s: the only plugin found is the guest's own %s, untrusted code that would run "
-		     "inside kvmload with its privileges; pass --trust-guest-loader to use it",
+		     "with kvmload's privileges under --no-sandbox; pass --trust-guest-loader to use it",
 		     why, p->c[i].path);
 	return &p->c[i];
 }
@@ -406,7 +439,7 @@ static const struct loader_pick_cand *main_pick(const struct opts *o, const stru
 static void main_initial_loader(const struct opts *o, const struct loader_pick_where *w,
 				char *path, size_t len)
 {
-	char interp[LOADER_PICK_INTERP_MAX + 1], why[128], origin[64];
+	char interp[LOADER_PICK_INTERP_MAX + 1], why[128], origin[128];
 	const struct loader_pick_cand *c;
 	struct loader_pick p;
 
@@ -428,66 +461,69 @@ static void main_initial_loader(const struct opts *o, const struct loader_pick_w
 		break;
 	}
 	c = main_pick(o, w, interp, false, why, &p);
-	log_warnx("%s: using %s (%s)", why, c->path, main_pick_origin(c, interp, origin, sizeof(origin)));
+	log_warnx("%s: using %s (%s)", why, c->path,
+		  main_pick_origin(o, c, interp, origin, sizeof(origin)));
 	snprintf(path, len, "%s", c->path);
 }
 
 /*
- * Run plugins until one reaches exec.  Returns only on exec; every other
- * way out of the loader ends the process with bhyveload's status.
+ * Run plugins, each in its own sandboxed process, until one reaches exec;
+ * the loop (and every decision on what a plugin asked for) stays here.
+ * Returns only on exec, with l->regs checked; every other way out of the
+ * loader ends the process with bhyveload's status.
  */
-static void main_run_loader(struct loader *l, const struct opts *o, const struct loader_pick_where *w)
+static void main_run_loader(struct loader *l, const struct opts *o, const struct loader_pick_where *w,
+			    const struct sandbox *sb)
 {
-	char path[PATH_MAX], msg[512], why[64];
+	char path[PATH_MAX], msg[512], why[64], origin[128];
 	const struct loader_pick_cand *c;
 	struct loader_pick pick;
+	struct sandbox_result res;
 	struct plugin p;
-	void *table[CB_TABLE_MAX];
 	int swaps = 0, r;
 
 	main_initial_loader(o, w, path, sizeof(path));
 	for (;;) {
+		/* Read and mapped here, before the child is confined; no plugin code runs in this process. */
 		r = plugin_load(&p, path, msg, sizeof(msg));
 		if (r < 0)
 			errx(1, "%s: %s", path, msg);
 		log_warnx("loader %s: %s", path, p.gen.label);
-		cb_table_build(table, &p.gen);
-		memset(&l->regs, 0, sizeof(l->regs));
-		l->leave = LEAVE_NONE;
-		r = plugin_run(&p, table, l, l->ndisks, &l->recover);
+		r = loader_child_run(l, &p, path, sb, &main_child, &res, msg, sizeof(msg));
 		plugin_unload(&p);
-		if (r == 0)
-			errx(1, "%s: loader_main returned without booting", path);
-		switch (l->leave) {
+		if (r < 0)
+			errx(1, "%s", msg);
+		switch (res.leave) {
 		case LEAVE_EXEC:
+			l->regs = res.regs;
 			return;
 		case LEAVE_EXIT:
 			/* bhyveload's status: 1 after `quit`, 2 after `reboot`. */
 			main_restore_console();
-			exit(l->exit_value);
+			exit(res.exit_value);
 		case LEAVE_SWAP:
 			if (o->loader)
 				errx(1, "requested loader interpreter does not match guest userboot "
-				     "(guest wants '%s'; -l %s forbids swapping)", l->swap_interp, o->loader);
+				     "(guest wants '%s'; -l %s forbids swapping)", res.interp, o->loader);
 			if (swaps++ > 0)
 				errx(1, "%s asked to swap to '%s' after a swap already happened",
-				     path, l->swap_interp);
-			snprintf(why, sizeof(why), "guest wants interpreter '%s'", l->swap_interp);
-			c = main_pick(o, w, l->swap_interp, true, why, &pick);
+				     path, res.interp);
+			snprintf(why, sizeof(why), "guest wants interpreter '%s'", res.interp);
+			c = main_pick(o, w, res.interp, true, why, &pick);
 			snprintf(path, sizeof(path), "%s", c->path);
-			log_warnx("the guest's /boot/loader wants interpreter '%s': swapping to %s%s",
-				  l->swap_interp, path,
-				  c->guest ? " (the guest's own /boot: untrusted, allowed by --trust-guest-loader)" : "");
+			log_warnx("the guest's /boot/loader wants interpreter '%s': swapping to %s%s%s%s",
+				  res.interp, path, c->guest ? " (" : "",
+				  c->guest ? main_pick_origin(o, c, res.interp, origin, sizeof(origin)) : "",
+				  c->guest ? ")" : "");
 			/* A fresh plugin gets fresh guest memory, as after bhyveload's vm_reinit. */
 			if (gmem_reset(&l->gmem) < 0)
 				err(EX_OSERR, "resetting guest memory");
 			continue;
 		case LEAVE_ERROR:
-			exit(1);
 		case LEAVE_NONE:
-			break;
+			/* The child said why on stderr. */
+			exit(1);
 		}
-		errx(1, "%s: %s", path, plugin_fault() ? plugin_fault() : "left the loader");
 	}
 }
 
@@ -515,10 +551,14 @@ int main(int argc, char **argv)
 	enum vm_exit why;
 	char bootdir[PATH_MAX];
 	struct loader_pick_where where;
+	struct sandbox sb;
 	int r;
 
 	main_parse(argc, argv, &o);
 	log_init("kvmload", o.verbose);
+	if (o.no_sandbox)
+		log_warnx("WARNING: --no-sandbox: the userboot plugin runs with kvmload's privileges, "
+			  "every system call and every file; use it only to debug a plugin");
 	memset(&l, 0, sizeof(l));
 	l.host_fd = -1;
 
@@ -554,8 +594,17 @@ int main(int argc, char **argv)
 		     r == -ERANGE ? "more than 64 TiB, beyond what kvmload can map" : strerror(-r));
 	if (kvm_vm_create(&vm, &l.gmem) < 0 || kvm_vcpu_create(&vm) < 0)
 		exit(EX_OSERR);
+	/*
+	 * The VM exists before the loader runs, so a missing /dev/kvm or memory
+	 * KVM refuses is said first.  The plugin's process never holds it: its
+	 * descriptors are closed there (loader_child.c) and the vCPU's shared
+	 * kvm_run page is not inherited at all.
+	 */
+	if (madvise(vm.run, vm.run_size, MADV_DONTFORK) < 0)
+		err(EX_OSERR, "madvise(kvm_run, MADV_DONTFORK)");
 
-	main_run_loader(&l, &o, &where);
+	sandbox_init(&sb, !o.no_sandbox);
+	main_run_loader(&l, &o, &where, &sb);
 
 	/* Nothing reads the view once the loader is done: release it before the guest runs. */
 	if (l.host_fd >= 0)

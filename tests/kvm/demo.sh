@@ -4,11 +4,11 @@
 need_kvm
 KVMLOAD=$1 DEMO=$2 LOADERDIR=$(dirname "$3") HOSTDIR=$(dirname "$4")
 
-"$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" --trust-guest-loader demo \
+"$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" demo \
 	</dev/null >"$WORK/swap.log" 2>&1; st=$?
 expect_status $st 2 "demo guest, swap"
 lines_in_order "$WORK/swap.log" "using $HOSTDIR/userboot.so" "miniboot/amd64 userboot 4th" \
-	"wants interpreter 'lua': swapping to /run/kvmload/demo/view/disk0p2/boot/userboot_lua.so" \
+	"wants interpreter 'lua': swapping to /run/kvmload/demo/view/disk0p2/boot/userboot_lua.so (the guest's own /boot: untrusted, confined by the sandbox)" \
 	"miniboot/amd64 userboot lua" "currdev=disk0p2:" "Booting [/boot/kernel/kernel]..." \
 	"testkernel: module name=/boot/kernel/demo.ko" \
 	"testkernel: kenv demo.greeting=hello from the demo guest" "testkernel: halt"

@@ -45,25 +45,25 @@ expect_text "$WORK/1.log.err" "guest /boot/loader says lua: using $dir/userboot_
 expect_line "$WORK/1.log" "testkernel: kenv swap.test=yes"
 
 # The host has only userboot.so (4th): it starts, the guest asks for lua, and the swap finds
-# userboot_lua.so in the guest's own /boot; the environment survives.
+# userboot_lua.so in the guest's own /boot, which runs in the sandbox; the environment survives.
 mkdir -p "$WORK/hostonly"
 cp "$UB4TH" "$WORK/hostonly/userboot.so"
 cp -r "$WORK/lua" "$WORK/lua_own"
 cp "$UBLUA" "$WORK/lua_own/boot/userboot_lua.so"
-run "$WORK/1b.log" --loader-dir "$WORK/hostonly" --trust-guest-loader -h "$WORK/lua_own" swapvm; st=$?
+run "$WORK/1b.log" --loader-dir "$WORK/hostonly" -h "$WORK/lua_own" swapvm; st=$?
 expect_status $st 2 "host userboot.so swaps to the guest's userboot_lua.so"
 lines_in_order "$WORK/1b.log" "$banner4" "$bannerlua" "testkernel: halt"
 [ "$(grep -c 'Consoles: userboot' "$WORK/1b.log")" -eq 2 ] && pass || fail "expected exactly two plugin starts"
 expect_text "$WORK/1b.log.err" "guest /boot/loader says lua: using $WORK/hostonly/userboot.so (host loader directory, which has no userboot_lua.so)"
-expect_text "$WORK/1b.log.err" "wants interpreter 'lua': swapping to /run/kvmload/swapvm/view/host0/boot/userboot_lua.so (the guest's own /boot: untrusted, allowed by --trust-guest-loader)"
+expect_text "$WORK/1b.log.err" "wants interpreter 'lua': swapping to /run/kvmload/swapvm/view/host0/boot/userboot_lua.so (the guest's own /boot: untrusted, confined by the sandbox)"
 expect_line "$WORK/1b.log" "testkernel: kenv swap.env=kept"
 expect_line "$WORK/1b.log" "testkernel: kenv boot_serial=1"
 expect_line "$WORK/1b.log" "testkernel: kenv swap.test=yes"
 # Each plugin image is mapped afresh: no state carried over.
 expect_no_text "$WORK/1b.log" "state is not fresh"
-# Without --trust-guest-loader the swap is refused, naming the file and the option.
-run "$WORK/1c.log" --loader-dir "$WORK/hostonly" -h "$WORK/lua_own" swapvm; st=$?
-expect_status $st 1 "guest plugin for a swap without --trust-guest-loader"
+# Without the sandbox the swap to the guest's plugin needs --trust-guest-loader, named with the file.
+run "$WORK/1c.log" --loader-dir "$WORK/hostonly" --no-sandbox -h "$WORK/lua_own" swapvm; st=$?
+expect_status $st 1 "guest plugin for a swap, --no-sandbox without --trust-guest-loader"
 expect_text "$WORK/1c.log.err" "guest wants interpreter 'lua': the only plugin found is the guest's own /run/kvmload/swapvm/view/host0/boot/userboot_lua.so"
 expect_text "$WORK/1c.log.err" "pass --trust-guest-loader to use it"
 expect_no_text "$WORK/1c.log" "$bannerlua"
@@ -89,7 +89,7 @@ mkdir -p "$WORK/lualone"
 cp "$UBLUA" "$WORK/lualone/userboot.so"
 cp -r "$WORK/none" "$WORK/none_own"
 cp "$UB4TH" "$WORK/none_own/boot/userboot_4th.so"
-run "$WORK/4b.log" --loader-dir "$WORK/lualone" --trust-guest-loader -h "$WORK/none_own" swapvm; st=$?
+run "$WORK/4b.log" --loader-dir "$WORK/lualone" -h "$WORK/none_own" swapvm; st=$?
 expect_status $st 2 "lua plugin, guest without marker"
 lines_in_order "$WORK/4b.log" "$bannerlua" "$banner4" "testkernel: halt"
 ln -sf userboot_4th.so "$dir/userboot.so"

@@ -134,21 +134,33 @@ run "$WORK/be.log" --boot-part '' -d "$WORK/g.img" "$VM"; st=$?
 expect_status $st 64 "--boot-part ''"
 expect_text "$WORK/be.log.err" "kvmload: --boot-part '': name a directory of the view"
 
-# 5. A plugin from the guest's own /boot: refused without --trust-guest-loader, used with it.
+# 5. A plugin from the guest's own /boot runs in the sandbox with no option; --trust-guest-loader
+#    is accepted and changes nothing; only --no-sandbox needs it again.
 guest "$WORK/own" ''
 cp "$UB4TH" "$WORK/own/boot/userboot.so"
 make_gpt_ufs2 "$WORK/own" "$WORK/own.img"
 own=$RUN/view/disk0p2/boot/userboot.so
 run "$WORK/o1.log" --loader-dir "$WORK/empty" -d "$WORK/own.img" "$VM"; st=$?
-expect_status $st 1 "guest plugin without --trust-guest-loader"
-expect_text "$WORK/o1.log.err" "kvmload: guest /boot/loader has no \$Interpreter: marker, so 4th: the only plugin found is the guest's own $own, untrusted code that would run inside kvmload with its privileges; pass --trust-guest-loader to use it"
-expect_no_text "$WORK/o1.log" "Consoles:"
-no_leftovers "untrusted guest plugin"
+expect_status $st 2 "guest plugin in the sandbox"
+expect_text "$WORK/o1.log.err" "kvmload: guest /boot/loader has no \$Interpreter: marker, so 4th: using $own (the guest's own /boot: untrusted, confined by the sandbox)"
+expect_text "$WORK/o1.log" "testkernel: module name=host0:/boot/modules/viewmod.ko type=elf obj module"
+expect_line "$WORK/o1.log" "testkernel: halt"
+no_leftovers "guest plugin in the sandbox"
 run "$WORK/o2.log" --loader-dir "$WORK/empty" --trust-guest-loader -d "$WORK/own.img" "$VM"; st=$?
-expect_status $st 2 "guest plugin with --trust-guest-loader"
-expect_text "$WORK/o2.log.err" "using $own (the guest's own /boot: untrusted, allowed by --trust-guest-loader)"
+expect_status $st 2 "guest plugin with the no-op --trust-guest-loader"
+expect_text "$WORK/o2.log.err" "using $own (the guest's own /boot: untrusted, confined by the sandbox)"
 expect_line "$WORK/o2.log" "testkernel: halt"
-no_leftovers "trusted guest plugin"
+run "$WORK/o4.log" --loader-dir "$WORK/empty" --no-sandbox -d "$WORK/own.img" "$VM"; st=$?
+expect_status $st 1 "guest plugin with --no-sandbox alone"
+expect_line "$WORK/o4.log.err" "kvmload: WARNING: --no-sandbox: the userboot plugin runs with kvmload's privileges, every system call and every file; use it only to debug a plugin"
+expect_text "$WORK/o4.log.err" "kvmload: guest /boot/loader has no \$Interpreter: marker, so 4th: the only plugin found is the guest's own $own, untrusted code that would run with kvmload's privileges under --no-sandbox; pass --trust-guest-loader to use it"
+expect_no_text "$WORK/o4.log" "Consoles:"
+no_leftovers "guest plugin with --no-sandbox alone"
+run "$WORK/o5.log" --loader-dir "$WORK/empty" --no-sandbox --trust-guest-loader -d "$WORK/own.img" "$VM"; st=$?
+expect_status $st 2 "guest plugin with --no-sandbox --trust-guest-loader"
+expect_text "$WORK/o5.log.err" "using $own (the guest's own /boot: untrusted, allowed without the sandbox by --trust-guest-loader)"
+expect_line "$WORK/o5.log" "testkernel: halt"
+no_leftovers "guest plugin without the sandbox"
 # The host's plugin wins over the guest's.
 run "$WORK/o3.log" --loader-dir "$dir" -d "$WORK/own.img" "$VM"; st=$?
 expect_status $st 2 "host plugin before the guest's"

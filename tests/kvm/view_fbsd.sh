@@ -1,5 +1,5 @@
 #!/bin/bash
-# view_fbsd.sh: the real FreeBSD 10.2 loader on a disk image, -d only: host0: is the disk's boot partition through the view, and the guest's own userboot.so needs --trust-guest-loader.
+# view_fbsd.sh: the real FreeBSD 10.2 loader on a disk image, -d only: host0: is the disk's boot partition through the view, and the guest's own userboot.so boots in the sandbox (without it, only with --trust-guest-loader).
 . "$(dirname "$0")/lib.sh"
 [ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || { echo "SKIP: KVMLOAD_FREEBSD_ROOT is not set"; exit 77; }
 ROOT=$KVMLOAD_FREEBSD_ROOT
@@ -42,25 +42,25 @@ expect_line "$WORK/h.log" "testkernel: kenv currdev=host0:"
 expect_line "$WORK/h.log" "testkernel: kenv view.marker=yes"
 no_leftovers "real loader, host0:"
 
-# 2. No -l and no host plugin: the guest's own userboot.so is refused without the option ...
-run "$WORK/r.log" /dev/null --loader-dir "$WORK/empty" -d "$WORK/gpt.img" -e autoboot_delay=0; st=$?
-expect_status $st 1 "the guest's userboot.so without --trust-guest-loader"
-expect_text "$WORK/r.log.err" "kvmload: guest /boot/loader has no \$Interpreter: marker, so 4th: the only plugin found is the guest's own $own, untrusted code that would run inside kvmload with its privileges; pass --trust-guest-loader to use it"
+# 2. No -l and no host plugin: without the sandbox the guest's own userboot.so needs the option ...
+run "$WORK/r.log" /dev/null --loader-dir "$WORK/empty" --no-sandbox -d "$WORK/gpt.img" -e autoboot_delay=0; st=$?
+expect_status $st 1 "the guest's userboot.so with --no-sandbox, without --trust-guest-loader"
+expect_text "$WORK/r.log.err" "kvmload: guest /boot/loader has no \$Interpreter: marker, so 4th: the only plugin found is the guest's own $own, untrusted code that would run with kvmload's privileges under --no-sandbox; pass --trust-guest-loader to use it"
 expect_no_text "$WORK/r.log" "User boot"
 no_leftovers "refused guest loader"
 
-# ... and boots the guest with it.
-run "$WORK/t.log" /dev/null --loader-dir "$WORK/empty" --trust-guest-loader -d "$WORK/gpt.img" -e autoboot_delay=0; st=$?
-expect_status $st 2 "the guest's userboot.so with --trust-guest-loader"
-expect_text "$WORK/t.log.err" "kvmload: guest /boot/loader has no \$Interpreter: marker, so 4th: using $own (the guest's own /boot: untrusted, allowed by --trust-guest-loader)"
+# ... and in the sandbox it boots the guest with no option at all.
+run "$WORK/t.log" /dev/null --loader-dir "$WORK/empty" -d "$WORK/gpt.img" -e autoboot_delay=0; st=$?
+expect_status $st 2 "the guest's userboot.so in the sandbox"
+expect_text "$WORK/t.log.err" "kvmload: guest /boot/loader has no \$Interpreter: marker, so 4th: using $own (the guest's own /boot: untrusted, confined by the sandbox)"
 expect_text "$WORK/t.log.err" "kvmload: loader $own: FreeBSD 10.0-11.2 (version 3, old stat, no diskwrite)"
 expect_text "$WORK/t.log" "FreeBSD/amd64 User boot, Revision 1.1"
 expect_text "$WORK/t.log" "testkernel: module name=/boot/kernel/accf_data.ko type=elf obj module"
 expect_line "$WORK/t.log" "testkernel: halt"
-no_leftovers "trusted guest loader"
+no_leftovers "guest loader in the sandbox"
 
 # 3. -h only, the same way: the host tree's own userboot.so through the view.
-run "$WORK/ht.log" /dev/null --loader-dir "$WORK/empty" --trust-guest-loader -h "$tree" -e autoboot_delay=0; st=$?
+run "$WORK/ht.log" /dev/null --loader-dir "$WORK/empty" -h "$tree" -e autoboot_delay=0; st=$?
 expect_status $st 2 "-h tree's own userboot.so"
 expect_text "$WORK/ht.log.err" "using $RUN/view/host0/boot/userboot.so (the guest's own /boot"
 expect_line "$WORK/ht.log" "testkernel: halt"

@@ -1,0 +1,26 @@
+/* loader_child.h: one userboot plugin run in a sandboxed child process, and its result taken back by the parent. */
+#ifndef KVMLOAD_LOADER_CHILD_H
+#define KVMLOAD_LOADER_CHILD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "loader.h"
+#include "plugin.h"
+#include "sandbox.h"
+#include "sandbox_msg.h"
+
+/*
+ * Fork; the child keeps the console, stderr, the disks and l->host_fd,
+ * enters the sandbox, runs p's loader_main with the callbacks on its copy
+ * of l (guest memory is shared: copyin lands in l->gmem), sends how the
+ * plugin left and exits.  The parent waits for it (*pid holds the child's
+ * pid meanwhile, for signal handlers to kill) and checks what it sent.
+ * path names the plugin in messages.  Returns 0 with res filled, or
+ * -ECHILD (the child died or exited without a result) / -EPROTO (it sent
+ * something that is not a valid result) / -errno, with a message in err.
+ */
+int loader_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
+		     volatile pid_t *pid, struct sandbox_result *res, char *err, size_t errlen);
+
+#endif
