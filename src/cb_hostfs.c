@@ -3,13 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "cb.h"
 #include "freebsd_abi_xlate.h"
 #include "loader.h"
@@ -23,21 +22,6 @@ struct hostfile {
 static int fbsd_err(int linux_errno)
 {
 	return freebsd_abi_errno(linux_errno);
-}
-
-/*
- * Resolve path strictly beneath the root: "..", absolute symlinks and
- * magic links (/proc/self/root) cannot leave it.  O_NONBLOCK keeps a FIFO
- * in the tree from hanging the loader; the result is checked below anyway.
- */
-static int hostfs_openat(int root, const char *path)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-
-	return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
 }
 
 int cb_open(void *arg, const char *filename, void **h_return)
@@ -60,7 +44,8 @@ int cb_open(void *arg, const char *filename, void **h_return)
 	if (strnlen(rel, PATH_MAX) >= PATH_MAX)
 		return FBSD_ENAMETOOLONG;
 
-	fd = hostfs_openat(l->host_fd, rel);
+	/* O_NONBLOCK keeps a FIFO in the tree from hanging the loader; the type is checked below. */
+	fd = beneath_open(l->host_fd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		/* openat2 says EXDEV when a path tries to leave the root: refuse it as such. */
 		return errno == EXDEV ? FBSD_EPERM : fbsd_err(errno);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cb.h"
+#include "interp.h"
 #include "loader.h"
 #include "log.h"
 
@@ -52,7 +53,7 @@ char *cb_getenv(void *arg, int num)
 	return l->env[num];
 }
 
-/* The name becomes part of a file name (userboot_<name>.so): only plain lower-case words pass. */
+/* 1..max-1 name bytes and a NUL within max. */
 static bool interp_valid(const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);
@@ -60,7 +61,7 @@ static bool interp_valid(const char *s, size_t max)
 	if (n == 0 || n >= max)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+		if (!interp_char_ok(s[i]))
 			return false;
 	return true;
 }

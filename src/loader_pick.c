@@ -1,58 +1,22 @@
 /* loader_pick.c: reading the guest's /boot/loader for its interpreter and searching the plugin directories in order. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "beneath.h"
+#include "interp.h"
 #include "loader_pick.h"
 #include "userboot.h"
-
-#define PICK_MARKER_LEN (sizeof(USERBOOT_INTERP_MARKER) - 1)
-
-bool loader_pick_marker(struct span s, char interp[LOADER_PICK_INTERP_MAX + 1])
-{
-	const uint8_t *hit;
-	size_t pos = 0;
-
-	while (pos < s.len &&
-	       (hit = memmem(s.p + pos, s.len - pos, USERBOOT_INTERP_MARKER, PICK_MARKER_LEN))) {
-		size_t name = (size_t)(hit - s.p) + PICK_MARKER_LEN, n = 0;
-		uint8_t c = 0;
-
-		while (n <= LOADER_PICK_INTERP_MAX && span_u8(s, name + n, &c) == 0 &&
-		       ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-			n++;
-		if (n >= 1 && n <= LOADER_PICK_INTERP_MAX && span_u8(s, name + n, &c) == 0 && c == '\0') {
-			memcpy(interp, s.p + name, n);
-			interp[n] = '\0';
-			return true;
-		}
-		pos = (size_t)(hit - s.p) + 1;
-	}
-	return false;
-}
-
-/* Beneath root, as the host-file callbacks resolve: no "..", absolute or magic links out. */
-static int pick_openat(int root, const char *path)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-
-	return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
-}
 
 /* A regular file beneath root: 0, or the errno that rules it out. */
 static int pick_regular(int root, const char *path, struct stat *st)
 {
-	int fd = pick_openat(root, path), e = 0;
+	int fd = beneath_open(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK), e = 0;
 
 	if (fd < 0)
 		return errno == EXDEV ? EPERM : errno;
@@ -64,7 +28,7 @@ static int pick_regular(int root, const char *path, struct stat *st)
 	return e;
 }
 
-enum loader_pick_said loader_pick_interp(int root_fd, char interp[LOADER_PICK_INTERP_MAX + 1])
+enum loader_pick_said loader_pick_interp(int root_fd, char interp[INTERP_MARKER_NAME_MAX + 1])
 {
 	struct stat st;
 	uint8_t *buf;
@@ -76,7 +40,7 @@ enum loader_pick_said loader_pick_interp(int root_fd, char interp[LOADER_PICK_IN
 	if (root_fd < 0 || pick_regular(root_fd, "boot/loader", &st) != 0 ||
 	    (uint64_t)st.st_size > LOADER_PICK_LOADER_MAX)
 		return LOADER_PICK_NOLOADER;
-	fd = pick_openat(root_fd, "boot/loader");
+	fd = beneath_open(root_fd, "boot/loader", O_RDONLY | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return LOADER_PICK_NOLOADER;
 	buf = malloc((size_t)st.st_size + 1);
@@ -95,7 +59,7 @@ enum loader_pick_said loader_pick_interp(int root_fd, char interp[LOADER_PICK_IN
 		free(buf);
 		return LOADER_PICK_NOLOADER;
 	}
-	found = loader_pick_marker(span_make(buf, got), interp);
+	found = interp_marker_find(span_make(buf, got), interp);
 	free(buf);
 	if (found)
 		return LOADER_PICK_MARKER;
@@ -131,10 +95,10 @@ static void pick_add(struct loader_pick *p, const struct loader_pick_where *w, b
 int loader_pick_find(struct loader_pick *p, const struct loader_pick_where *w, const char *interp,
 		     bool swap)
 {
-	char named[sizeof("userboot_.so") + LOADER_PICK_INTERP_MAX];
+	char named[sizeof("userboot_.so") + INTERP_MARKER_NAME_MAX];
 
 	p->n = 0;
-	snprintf(named, sizeof(named), "userboot_%.*s.so", LOADER_PICK_INTERP_MAX, interp);
+	snprintf(named, sizeof(named), "userboot_%.*s.so", INTERP_MARKER_NAME_MAX, interp);
 	for (int guest = 0; guest <= 1; guest++) {
 		if (*interp)
 			pick_add(p, w, guest, named);

@@ -5,9 +5,8 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "span.h"
+#include "interp.h"
 
-#define LOADER_PICK_INTERP_MAX 15 /* userboot's own limit for the marker's name */
 #define LOADER_PICK_MAX 4         /* candidates in one search */
 #define LOADER_PICK_LOADER_MAX (64u << 20) /* a /boot/loader larger than this is not read */
 
@@ -17,14 +16,11 @@ enum loader_pick_said {
 	LOADER_PICK_NOLOADER, /* no /boot/loader to read (or no guest tree at all) */
 };
 
-/* The first "$Interpreter:" followed by 1..15 of [a-z0-9] and a NUL; false if none. */
-bool loader_pick_marker(struct span s, char interp[LOADER_PICK_INTERP_MAX + 1]);
-
 /*
  * Read boot/loader beneath root_fd (-1: there is no guest tree).  interp
  * gets the marker's name, "4th" without a marker, "" without a loader.
  */
-enum loader_pick_said loader_pick_interp(int root_fd, char interp[LOADER_PICK_INTERP_MAX + 1]);
+enum loader_pick_said loader_pick_interp(int root_fd, char interp[INTERP_MARKER_NAME_MAX + 1]);
 
 /* Where plugins may come from. */
 struct loader_pick_where {

@@ -439,7 +439,7 @@ static const struct loader_pick_cand *main_pick(const struct opts *o, const stru
 static void main_initial_loader(const struct opts *o, const struct loader_pick_where *w,
 				char *path, size_t len)
 {
-	char interp[LOADER_PICK_INTERP_MAX + 1], why[128], origin[128];
+	char interp[INTERP_MARKER_NAME_MAX + 1], why[128], origin[128];
 	const struct loader_pick_cand *c;
 	struct loader_pick p;
 

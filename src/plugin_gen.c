@@ -4,11 +4,10 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "interp.h"
 #include "plugin.h"
 #include "plugin_elf.h"
 
-#define GEN_MARKER_LEN (sizeof(USERBOOT_INTERP_MARKER) - 1)
-#define GEN_INTERP_MAX 15
 #define GEN_EXIT_WINDOW 64     /* exit is CALLBACK(exit, v) then longjmp: short */
 #define GEN_STAT_WINDOW 256
 #define GEN_FO_STAT 0x30       /* struct fs_ops: name, open, close, read, write, seek, stat */
@@ -19,30 +18,15 @@
 #define REJECT(...) plugin_elf_error(err, errlen, ENOEXEC, __VA_ARGS__)
 
 /* "$Interpreter:" then 1..15 of [a-z0-9] and a NUL, anywhere in the file bytes. */
-static bool gen_marker(const struct plugin_elf *img, char interp[GEN_INTERP_MAX + 1])
+static bool gen_marker(const struct plugin_elf *img, char interp[INTERP_MARKER_NAME_MAX + 1])
 {
 	for (unsigned i = 0; i < img->nseg; i++) {
 		const struct plugin_elf_seg *sg = &img->seg[i];
 		struct span s;
-		const uint8_t *hit;
-		size_t pos = 0;
 
-		if (sg->filesz == 0 || plugin_elf_span(img, sg->vaddr, sg->filesz, 0, &s) != 0)
-			continue;
-		while ((hit = memmem(s.p + pos, s.len - pos, USERBOOT_INTERP_MARKER, GEN_MARKER_LEN))) {
-			size_t name = (size_t)(hit - s.p) + GEN_MARKER_LEN, n = 0;
-			uint8_t c = 0;
-
-			while (n <= GEN_INTERP_MAX && span_u8(s, name + n, &c) == 0 &&
-			       ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-				n++;
-			if (n >= 1 && n <= GEN_INTERP_MAX && span_u8(s, name + n, &c) == 0 && c == '\0') {
-				memcpy(interp, s.p + name, n);
-				interp[n] = '\0';
-				return true;
-			}
-			pos = (size_t)(hit - s.p) + 1;
-		}
+		if (sg->filesz != 0 && plugin_elf_span(img, sg->vaddr, sg->filesz, 0, &s) == 0 &&
+		    interp_marker_find(s, interp))
+			return true;
 	}
 	return false;
 }

@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -13,11 +12,11 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "view.h"
 #include "view_paths.h"
 
@@ -465,16 +464,6 @@ void view_stop(struct view *v)
 	rmdir(v->rundir);
 }
 
-static int view_openat2(int root, const char *path, uint64_t flags)
-{
-	struct open_how how = {
-		.flags = flags | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-
-	return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
-}
-
 bool view_has(const struct view *v, const char *name)
 {
 	struct stat st;
@@ -553,7 +542,7 @@ static bool view_part_boots(const struct view *v, const char *name)
 
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", name, marks[i]) >= sizeof(path))
 			return false;
-		fd = view_openat2(v->root_fd, path, O_PATH);
+		fd = beneath_open(v->root_fd, path, O_PATH);
 		if (fd >= 0) {
 			close(fd);
 			return true;
@@ -580,7 +569,7 @@ int view_boot_root(const struct view *v, const char *want, char *name, size_t na
 	}
 	if (want) {
 		free(parts);
-		fd = view_openat2(v->root_fd, want, O_PATH | O_DIRECTORY);
+		fd = beneath_open(v->root_fd, want, O_PATH | O_DIRECTORY);
 		if (fd < 0) {
 			r = errno == EXDEV ? EPERM : errno;
 			return view_err(err, errlen, r, "%s: %s (the view has: %s)", want,
@@ -593,7 +582,7 @@ int view_boot_root(const struct view *v, const char *want, char *name, size_t na
 	for (unsigned i = 0; i < nparts; i++) {
 		if (!view_part_boots(v, parts[i].name))
 			continue;
-		fd = view_openat2(v->root_fd, parts[i].name, O_PATH | O_DIRECTORY);
+		fd = beneath_open(v->root_fd, parts[i].name, O_PATH | O_DIRECTORY);
 		if (fd < 0) {
 			r = view_err(err, errlen, errno, "%s: %s", parts[i].name, strerror(errno));
 			free(parts);

@@ -38,9 +38,9 @@ static void dir(const char *rel)
 
 static const char *marker(const char *bytes, size_t len)
 {
-	static char out[LOADER_PICK_INTERP_MAX + 1];
+	static char out[INTERP_MARKER_NAME_MAX + 1];
 
-	return loader_pick_marker(span_make(bytes, len), out) ? out : "(none)";
+	return interp_marker_find(span_make(bytes, len), out) ? out : "(none)";
 }
 
 #define MARK(lit) marker(lit, sizeof(lit) - 1)
@@ -66,7 +66,7 @@ static void test_marker(void)
 
 static void test_interp(void)
 {
-	char interp[LOADER_PICK_INTERP_MAX + 1];
+	char interp[INTERP_MARKER_NAME_MAX + 1];
 	int root;
 
 	root = open(tmp, O_PATH | O_DIRECTORY);
