@@ -11,6 +11,8 @@ printf 'testkernel.exit="spin"\n' >"$tree/boot/loader.conf"
 
 # spin FLAGS...: start a guest that spins; sets PID once the guest has printed its last line.
 spin() {
+	# A log left by the previous guest would satisfy the wait below before this one starts.
+	rm -f "$WORK/spin.log"
 	"$KVMLOAD" -l "$MINIBOOT" -m 64M -h "$tree" "$@" memvm </dev/null >"$WORK/spin.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 100); do
