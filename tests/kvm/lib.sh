@@ -73,3 +73,20 @@ make_fbsd_tree() {
 	cp "$2" "$1/boot/kernel/kernel"
 	printf 'accf_data_load="YES"\nbeastie_disable="YES"\n' >"$1/boot/loader.conf"
 }
+
+# start_at_prompt LOG CHILD ARGS...: kvmload (miniboot, $WORK/g.img, stdin the fifo $WORK/in, VM
+# $VM) in the background until its loader prompt shows; sets KPID, and CHILDPID to its child
+# process named CHILD. One check: the prompt came and the child is there.
+start_at_prompt() {
+	log=$1 child=$2; shift 2
+	"$KVMLOAD" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$@" "$VM" <"$WORK/in" >"$log" 2>"$log.err" &
+	KPID=$!
+	for _ in $(seq 600); do
+		grep -q 'OK ' "$log" 2>/dev/null && break
+		kill -0 $KPID 2>/dev/null || break
+		sleep 0.05
+	done
+	CHILDPID=$(pgrep -P $KPID -x "$child")
+	if grep -q 'OK ' "$log" && [ -n "$CHILDPID" ]; then pass
+	else fail "$log: kvmload did not reach the prompt with a $child child"; fi
+}

@@ -89,15 +89,8 @@ make_gpt_ufs2 "$tree" "$WORK/g.img"
 mkfifo "$WORK/in"
 exec 3<>"$WORK/in"
 start() {
-	"$KVMLOAD" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$@" "$VM" <"$WORK/in" >"$WORK/p.log" 2>"$WORK/p.log.err" &
-	KPID=$!
-	for _ in $(seq 600); do
-		grep -q 'OK ' "$WORK/p.log" 2>/dev/null && break
-		kill -0 $KPID 2>/dev/null || break
-		sleep 0.05
-	done
-	CPID=$(pgrep -P $KPID -x kvmload-plugin)
-	if grep -q 'OK ' "$WORK/p.log" && [ -n "$CPID" ]; then pass; else fail "kvmload did not reach the prompt with a kvmload-plugin child"; fi
+	start_at_prompt "$WORK/p.log" kvmload-plugin "$@"
+	CPID=$CHILDPID
 }
 start
 status=/proc/$CPID/status

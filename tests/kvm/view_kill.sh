@@ -21,16 +21,8 @@ exec 3<>"$WORK/in"
 
 # start LOG: kvmload in the background at the prompt; sets KPID and FSPID.
 start() {
-	"$KVMLOAD" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" <"$WORK/in" >"$1" 2>"$1.err" &
-	KPID=$!
-	FSPID=
-	for _ in $(seq 600); do
-		grep -q 'OK ' "$1" 2>/dev/null && break
-		kill -0 $KPID 2>/dev/null || break
-		sleep 0.05
-	done
-	FSPID=$(pgrep -P $KPID -x kvmload-fs)
-	if grep -q 'OK ' "$1" && [ -n "$FSPID" ]; then pass; else fail "$1: kvmload did not reach the prompt with a kvmload-fs child"; fi
+	start_at_prompt "$1" kvmload-fs
+	FSPID=$CHILDPID
 }
 
 # gone PID WHAT: no such process (a zombie counts as left behind).
