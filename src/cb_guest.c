@@ -27,6 +27,7 @@ int cb_copyin(void *arg, const void *from, uint64_t to, size_t size)
 	if (!p)
 		return FBSD_EFAULT;
 	memcpy(p, from, size);
+	footprint_add(&((struct loader *)arg)->written, to & GUEST_ADDR_MASK, size);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "boot_regs.h"
 #include "gmem.h"
+#include "i386_gdt.h"
 #include "kvm.h"
 #include "log.h"
 
@@ -18,19 +19,12 @@
 
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10
-#define SEL_TSS  0x18
 
 #define GDT64_LIMIT (3 * 8 - 1) /* null, code, data */
-#define GDT32_ENTRIES 4         /* null, code, data, TSS */
-#define TSS32_LIMIT 103         /* sizeof(struct i386tss) - 1 */
-#define TSS32_OFFSET 0x1000     /* the TSS sits one page above the GDT */
 
 /* Segment types (without the S bit). */
-#define SEG_TYPE_DATA_RW  0x2
 #define SEG_TYPE_DATA_RWA 0x3
-#define SEG_TYPE_CODE_XR  0xa
 #define SEG_TYPE_CODE_XRA 0xb
-#define SEG_TYPE_TSS_AVAIL 0x9
 #define SEG_TYPE_TSS_BUSY 0xb
 
 static struct kvm_segment kvm_x86_seg(uint16_t sel, uint64_t base, uint32_t limit, uint8_t type,
@@ -118,40 +112,24 @@ static int kvm_x86_long(struct kvm_vm *vm, const struct boot_regs *r)
 	return kvm_x86_set(vm, &sregs, &regs);
 }
 
-static uint64_t kvm_x86_desc(uint32_t base, uint32_t limit, uint8_t type_s, uint8_t flags)
-{
-	/* flags: G (0x8) and D/B (0x4), the descriptor's high nibble of byte 6. */
-	return (uint64_t)(limit & 0xffff) | ((uint64_t)(base & 0xffffff) << 16) |
-	       ((uint64_t)(0x80 | type_s) << 40) | ((uint64_t)((limit >> 16) & 0xf) << 48) |
-	       ((uint64_t)(flags & 0xf) << 52) | ((uint64_t)(base >> 24) << 56);
-}
-
 /*
  * vm_setup_freebsd_registers_i386: flat 32-bit protected mode, paging off,
  * with a GDT of our own written at the base userboot recorded (0x3000).
  */
 static int kvm_x86_i386(struct kvm_vm *vm, const struct boot_regs *r, struct gmem *g)
 {
-	uint64_t gdt[GDT32_ENTRIES];
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { 0 };
 	struct kvm_segment data;
 	uint32_t tss;
-	void *p;
 	int err;
 
-	p = gmem_ptr(g, r->gdt_base, sizeof(gdt));
-	if (!p || r->gdt_base > UINT32_MAX - TSS32_OFFSET) {
+	if (i386_gdt_write(g, r->gdt_base) < 0) {
 		log_warnx("i386 entry: GDT base 0x%llx is not in guest memory",
 			  (unsigned long long)r->gdt_base);
 		return -EFAULT;
 	}
-	tss = (uint32_t)r->gdt_base + TSS32_OFFSET;
-	gdt[0] = 0;
-	gdt[1] = kvm_x86_desc(0, 0xfffff, 0x10 | SEG_TYPE_CODE_XR, 0xc);
-	gdt[2] = kvm_x86_desc(0, 0xfffff, 0x10 | SEG_TYPE_DATA_RW, 0xc);
-	gdt[3] = kvm_x86_desc(tss, TSS32_LIMIT, SEG_TYPE_TSS_AVAIL, 0);
-	memcpy(p, gdt, sizeof(gdt));
+	tss = (uint32_t)r->gdt_base + I386_TSS_OFFSET;
 
 	err = kvm_x86_get(vm, &sregs);
 	if (err)
@@ -161,12 +139,12 @@ static int kvm_x86_i386(struct kvm_vm *vm, const struct boot_regs *r, struct gme
 	sregs.cr3 = 0;
 	sregs.cr2 = 0;
 	sregs.efer = 0;
-	sregs.cs = kvm_x86_seg(SEL_CODE, 0, 0xffffffff, SEG_TYPE_CODE_XRA, 1, 1, 0, 1);
-	data = kvm_x86_seg(SEL_DATA, 0, 0xffffffff, SEG_TYPE_DATA_RWA, 1, 1, 0, 1);
+	sregs.cs = kvm_x86_seg(I386_SEL_CODE, 0, 0xffffffff, SEG_TYPE_CODE_XRA, 1, 1, 0, 1);
+	data = kvm_x86_seg(I386_SEL_DATA, 0, 0xffffffff, SEG_TYPE_DATA_RWA, 1, 1, 0, 1);
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
-	sregs.tr = kvm_x86_seg(SEL_TSS, tss, TSS32_LIMIT, SEG_TYPE_TSS_BUSY, 0, 0, 0, 0);
+	sregs.tr = kvm_x86_seg(I386_SEL_TSS, tss, I386_TSS_LIMIT, SEG_TYPE_TSS_BUSY, 0, 0, 0, 0);
 	sregs.ldt = (struct kvm_segment){ .unusable = 1 };
-	sregs.gdt = (struct kvm_dtable){ .base = r->gdt_base, .limit = sizeof(gdt) - 1 };
+	sregs.gdt = (struct kvm_dtable){ .base = r->gdt_base, .limit = I386_GDT_SIZE - 1 };
 	sregs.idt = (struct kvm_dtable){ 0 };
 	kvm_x86_gprs(r, &regs);
 	regs.rip = (uint32_t)r->rip;

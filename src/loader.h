@@ -7,6 +7,7 @@
 
 #include "boot_regs.h"
 #include "console.h"
+#include "footprint.h"
 #include "gmem.h"
 #include "plugin.h"
 
@@ -43,6 +44,7 @@ struct loader {
 	int nenv;
 
 	struct boot_regs regs;
+	struct footprint written; /* what copyin wrote: the hand-off carries and checks it */
 
 	struct plugin_recover recover;
 	enum loader_leave leave;

@@ -83,7 +83,7 @@ static _Noreturn void child_main(struct loader *l, struct plugin *p, const char 
 		log_warnx("%s: %s", path, plugin_fault() ? plugin_fault() : "left the loader");
 	else
 		leave = l->leave;
-	sandbox_msg_pack(&m, leave, l->exit_value, l->swap_interp, &l->regs);
+	sandbox_msg_pack(&m, leave, l->exit_value, l->swap_interp, &l->regs, &l->written);
 	child_send(wfd, &m);
 	_exit(0);
 }

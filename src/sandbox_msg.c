@@ -17,7 +17,7 @@
 #define MSG_TSS32    0x1000ULL     /* ... and the TSS a page above them */
 
 void sandbox_msg_pack(struct sandbox_msg *m, enum loader_leave leave, int exit_value,
-		      const char *interp, const struct boot_regs *r)
+		      const char *interp, const struct boot_regs *r, const struct footprint *written)
 {
 	memset(m, 0, sizeof(*m));
 	m->magic = SANDBOX_MSG_MAGIC;
@@ -36,6 +36,11 @@ void sandbox_msg_pack(struct sandbox_msg *m, enum loader_leave leave, int exit_v
 	m->gdt_base = r->gdt_base;
 	m->gdt_size = r->gdt_size;
 	memcpy(m->gpr, r->gpr, sizeof(m->gpr));
+	m->nwritten = written->n;
+	for (uint32_t i = 0; i < written->n && i < FOOTPRINT_MAX; i++) {
+		m->written[i][0] = written->r[i].start;
+		m->written[i][1] = written->r[i].end;
+	}
 }
 
 static int msg_bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -99,6 +104,27 @@ static int msg_check_regs(const struct sandbox_msg *m, const struct gmem *g, cha
 	return 0;
 }
 
+/* The footprint: a sorted list of disjoint ranges, each inside guest memory. */
+static int msg_check_written(const struct sandbox_msg *m, const struct gmem *g, struct footprint *out,
+			     char *err, size_t errlen)
+{
+	if (m->nwritten > FOOTPRINT_MAX)
+		return msg_bad(err, errlen, "%u written ranges (at most %d)", m->nwritten, FOOTPRINT_MAX);
+	out->n = m->nwritten;
+	for (uint32_t i = 0; i < m->nwritten; i++) {
+		out->r[i].start = m->written[i][0];
+		out->r[i].end = m->written[i][1];
+		if (out->r[i].start >= out->r[i].end ||
+		    !gmem_ptr(g, out->r[i].start, out->r[i].end - out->r[i].start))
+			return msg_bad(err, errlen, "written range [0x%llx, 0x%llx) is not guest memory",
+				       (unsigned long long)out->r[i].start,
+				       (unsigned long long)out->r[i].end);
+	}
+	if (footprint_check(out) < 0)
+		return msg_bad(err, errlen, "written ranges out of order or overlapping");
+	return 0;
+}
+
 static int msg_check_interp(const char *s, char *err, size_t errlen)
 {
 	size_t n = strnlen(s, SANDBOX_MSG_INTERP);
@@ -143,6 +169,8 @@ int sandbox_msg_check(const void *buf, size_t len, const struct gmem *g, struct 
 			.gdt_set = m.gdt_set != 0, .gpr_set = m.gpr_set,
 		};
 		memcpy(out->regs.gpr, m.gpr, sizeof(m.gpr));
+		if (r == 0)
+			r = msg_check_written(&m, g, &out->written, err, errlen);
 		break;
 	case LEAVE_ERROR:
 		break;

@@ -26,6 +26,9 @@ struct sandbox_msg {
 	char interp[SANDBOX_MSG_INTERP]; /* SWAP: [a-z0-9]{1,31} then NULs */
 	uint64_t rip, rsp, cr0, cr3, cr4, efer, gdt_base, gdt_size;
 	uint64_t gpr[15];
+	uint32_t nwritten;    /* EXEC: the footprint, 0..FOOTPRINT_MAX ranges */
+	uint32_t pad2;
+	uint64_t written[FOOTPRINT_MAX][2];
 };
 
 /* What the parent acts on, once the message passed every check. */
@@ -34,11 +37,12 @@ struct sandbox_result {
 	int exit_value;
 	char interp[SANDBOX_MSG_INTERP];
 	struct boot_regs regs;
+	struct footprint written;
 };
 
-/* The child's side: the message for how the plugin left (interp and regs as recorded). */
+/* The child's side: the message for how the plugin left (interp, regs and footprint as recorded). */
 void sandbox_msg_pack(struct sandbox_msg *m, enum loader_leave leave, int exit_value,
-		      const char *interp, const struct boot_regs *regs);
+		      const char *interp, const struct boot_regs *regs, const struct footprint *written);
 
 /*
  * The parent's side: len bytes from the child must be exactly one message

@@ -54,13 +54,15 @@ static struct boot_regs long_regs(void)
 	};
 }
 
+static const struct footprint no_fp;
+
 /* check the message for regs r; returns sandbox_msg_check's result, error text in err. */
 static int check_exec(const struct boot_regs *r, char *err)
 {
 	struct sandbox_msg m;
 	struct sandbox_result res;
 
-	sandbox_msg_pack(&m, LEAVE_EXEC, 0, NULL, r);
+	sandbox_msg_pack(&m, LEAVE_EXEC, 0, NULL, r, &no_fp);
 	return sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, 256);
 }
 
@@ -74,17 +76,17 @@ static void test_msg(void)
 	CHECK_EQ(gmem_init(&test_gmem, 64ULL << 20, 0), 0);
 
 	/* Each leave reason round-trips. */
-	sandbox_msg_pack(&m, LEAVE_EXIT, 2, NULL, &r);
+	sandbox_msg_pack(&m, LEAVE_EXIT, 2, NULL, &r, &no_fp);
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), 0);
 	CHECK_EQ(res.leave, LEAVE_EXIT);
 	CHECK_EQ(res.exit_value, 2);
-	sandbox_msg_pack(&m, LEAVE_SWAP, 0, "lua", &r);
+	sandbox_msg_pack(&m, LEAVE_SWAP, 0, "lua", &r, &no_fp);
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), 0);
 	CHECK_STR(res.interp, "lua");
-	sandbox_msg_pack(&m, LEAVE_ERROR, 0, NULL, &r);
+	sandbox_msg_pack(&m, LEAVE_ERROR, 0, NULL, &r, &no_fp);
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), 0);
 	CHECK_EQ(res.leave, LEAVE_ERROR);
-	sandbox_msg_pack(&m, LEAVE_EXEC, 0, NULL, &r);
+	sandbox_msg_pack(&m, LEAVE_EXEC, 0, NULL, &r, &no_fp);
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), 0);
 	CHECK_EQ(res.regs.rip, 0xffffffff80200000ULL);
 	CHECK_EQ(res.regs.cr3, 0x2000);
@@ -104,23 +106,23 @@ static void test_msg(void)
 
 	/* Reasons, exit values, interpreter names. */
 	r = long_regs();
-	sandbox_msg_pack(&m, LEAVE_NONE, 0, NULL, &r);
+	sandbox_msg_pack(&m, LEAVE_NONE, 0, NULL, &r, &no_fp);
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
 	CHECK_STR(err, "leave reason 0 is not exit, exec, swap or error");
 	m.leave = 9;
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
-	sandbox_msg_pack(&m, LEAVE_EXIT, -1, NULL, &r);
+	sandbox_msg_pack(&m, LEAVE_EXIT, -1, NULL, &r, &no_fp);
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
 	CHECK_STR(err, "exit value -1 outside 0..255");
-	sandbox_msg_pack(&m, LEAVE_EXIT, 256, NULL, &r);
+	sandbox_msg_pack(&m, LEAVE_EXIT, 256, NULL, &r, &no_fp);
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
-	sandbox_msg_pack(&m, LEAVE_SWAP, 0, "", &r);
+	sandbox_msg_pack(&m, LEAVE_SWAP, 0, "", &r, &no_fp);
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
 	CHECK_STR(err, "interpreter name of 0 bytes (1 to 31, NUL-terminated)");
-	sandbox_msg_pack(&m, LEAVE_SWAP, 0, "../x", &r);
+	sandbox_msg_pack(&m, LEAVE_SWAP, 0, "../x", &r, &no_fp);
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
 	CHECK_STR(err, "interpreter name with byte 0x2e (only a-z 0-9)");
-	sandbox_msg_pack(&m, LEAVE_SWAP, 0, "Lua", &r);
+	sandbox_msg_pack(&m, LEAVE_SWAP, 0, "Lua", &r, &no_fp);
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
 	memset(m.interp, 'a', sizeof(m.interp));
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
@@ -161,7 +163,7 @@ static void test_msg(void)
 	r.gdt_set = false;
 	CHECK_EQ(check_exec(&r, err), -EPROTO);
 	CHECK_STR(err, "a GDT (base 0x3000) without setgdt");
-	sandbox_msg_pack(&m, LEAVE_EXEC, 0, NULL, &r);
+	sandbox_msg_pack(&m, LEAVE_EXEC, 0, NULL, &r, &no_fp);
 	m.gdt_set = 2;
 	CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
 	CHECK_STR(err, "gdt_set 2 is not 0 or 1");
@@ -172,6 +174,32 @@ static void test_msg(void)
 	r = (struct boot_regs){ .rip = 0x200000, .gdt_base = 64ULL << 20, .gdt_size = 32, .gdt_set = true };
 	CHECK_EQ(check_exec(&r, err), -EPROTO);
 	CHECK_STR(err, "i386 entry: GDT base 0x4000000 is not in guest memory");
+	/* The footprint: passed through when sorted and inside guest memory, refused otherwise. */
+	{
+		struct footprint fp = { 0 };
+
+		r = long_regs();
+		footprint_add(&fp, 0x5000, 24);
+		footprint_add(&fp, 0x1000, 0x4000);
+		footprint_add(&fp, 0x200000, 0x10000);
+		CHECK_EQ(fp.n, 2);
+		sandbox_msg_pack(&m, LEAVE_EXEC, 0, NULL, &r, &fp);
+		CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), 0);
+		CHECK_EQ(res.written.n, 2);
+		CHECK_EQ(res.written.r[0].start, 0x1000);
+		CHECK_EQ(res.written.r[0].end, 0x5018);
+		CHECK_EQ(res.written.r[1].end, 0x210000);
+		m.written[1][1] = (64ULL << 20) + 1;
+		CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
+		CHECK_STR(err, "written range [0x200000, 0x4000001) is not guest memory");
+		m.written[1][0] = 0x2000;
+		m.written[1][1] = 0x3000;
+		CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
+		CHECK_STR(err, "written ranges out of order or overlapping");
+		m.nwritten = FOOTPRINT_MAX + 1;
+		CHECK_EQ(sandbox_msg_check(&m, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
+		CHECK_STR(err, "33 written ranges (at most 32)");
+	}
 	gmem_fini(&test_gmem);
 }
 
