@@ -1,4 +1,4 @@
-/* testkernel.c: the test kernel: reports the loader's preload metadata on COM1, then exits as kenv asks. */
+/* testkernel.c: the test kernel: reports entry state, boot metadata and platform on COM1; exits as kenv asks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,9 +9,14 @@
 #define COM_LSR       5
 #define LSR_THRE      0x20
 #define PORT_PM1A_CNT 0x404
-#define PM1_S5_SLEEP  ((5 << 10) | 0x2000) /* SLP_TYP 5 (S5) | SLP_EN */
+#define PM1_SLP_S5    5                    /* SLP_TYP of S5 on kvmload's builtin machine */
+#define PM1_SLP_EN    0x2000
 #define PORT_RESET    0xcf9
 #define RESET_HARD    0x06                 /* full reset | start */
+#define PORT_PVPANIC  0x505                /* QEMU's pvpanic ISA device */
+#define PVPANIC_PANIC 0x1
+#define PORT_PCI_ADDR 0xcf8
+#define PORT_PCI_DATA 0xcfc
 
 /*
  * The loader's page tables map physical 0-1 GiB at every 1 GiB of VA, so
@@ -22,6 +27,7 @@
 
 #define TK_MAX_RECORDS    4096
 #define TK_MAX_ENV        (64 * 1024)
+#define TK_GIB            0x40000000ULL      /* what the loader's page tables reach */
 
 /* The kernel's own module metadata, which the loader checks before it loads any .ko. */
 struct mod_version {
@@ -41,6 +47,24 @@ static const struct mod_metadata *const tk_kernel_md_entry
 
 void tk_main(uint32_t modulep, uint32_t kernend);
 
+/* The CPU state at btext, saved by entry.S; the offsets are spelled out there too. */
+struct tk_dtr {
+	uint16_t limit;
+	uint64_t base;
+	uint8_t pad[6];
+} __attribute__((packed));
+
+struct tk_entry {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rsp, rflags, cr0, cr3, cr4, efer;
+	uint64_t cs, ds, es, fs, gs, ss, tr, ldtr; /* 16-bit stores into zeroed slots */
+	struct tk_dtr gdtr, idtr;
+};
+_Static_assert(offsetof(struct tk_entry, rsp) == 120 && offsetof(struct tk_entry, cs) == 168 &&
+	       offsetof(struct tk_entry, gdtr) == 232 && sizeof(struct tk_entry) == 264,
+	       "struct tk_entry must match the E_* offsets in entry.S");
+extern const struct tk_entry tk_entry;
+
 static inline void tk_outb(uint16_t port, uint8_t v)
 {
 	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
@@ -49,6 +73,19 @@ static inline void tk_outb(uint16_t port, uint8_t v)
 static inline void tk_outw(uint16_t port, uint16_t v)
 {
 	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void tk_outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint32_t tk_inl(uint16_t port)
+{
+	uint32_t v;
+
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
 }
 
 static inline uint8_t tk_inb(uint16_t port)
@@ -75,7 +112,7 @@ static void tk_putn(const char *s, size_t max)
 	}
 }
 
-static void tk_puthex(uint64_t v)
+static void tk_puthex(uint64_t v, int width)
 {
 	char buf[16];
 	int n = 0;
@@ -83,7 +120,7 @@ static void tk_puthex(uint64_t v)
 	do {
 		buf[n++] = "0123456789abcdef"[v & 0xf];
 		v >>= 4;
-	} while (v);
+	} while (v || n < width);
 	while (n)
 		tk_putc(buf[--n]);
 }
@@ -101,17 +138,22 @@ static void tk_putdec(uint64_t v)
 		tk_putc(buf[--n]);
 }
 
-/* printf for %s, %u, %x and %lx, %lu (64-bit); "\n" is sent as CRLF. */
-static void tk_printf(const char *fmt, ...)
+/* printf for %s, %u, %x, %0Nx (N one digit) and %lx, %lu (64-bit); "\n" is sent as CRLF. */
+static void __attribute__((format(printf, 1, 2))) tk_printf(const char *fmt, ...)
 {
 	va_list ap;
-	int is_long;
+	int is_long, width;
 
 	va_start(ap, fmt);
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
 			tk_putn(fmt, 1);
 			continue;
+		}
+		width = 0;
+		if (fmt[1] == '0' && fmt[2] >= '1' && fmt[2] <= '9') {
+			width = fmt[2] - '0';
+			fmt += 2;
 		}
 		is_long = fmt[1] == 'l';
 		if (is_long)
@@ -121,7 +163,7 @@ static void tk_printf(const char *fmt, ...)
 			tk_putn(va_arg(ap, const char *), (size_t)-1);
 			break;
 		case 'x':
-			tk_puthex(is_long ? va_arg(ap, uint64_t) : va_arg(ap, unsigned));
+			tk_puthex(is_long ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), width);
 			break;
 		case 'u':
 			tk_putdec(is_long ? va_arg(ap, uint64_t) : va_arg(ap, unsigned));
@@ -232,6 +274,304 @@ static void tk_walk(uint32_t modulep, struct tk_boot *b)
 	tk_module_print(&m);
 }
 
+/* Little-endian loads that need no alignment: firmware tables pack 64-bit fields at 4 mod 8. */
+static uint32_t tk_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t tk_le64(const uint8_t *p)
+{
+	return tk_le32(p) | (uint64_t)tk_le32(p + 4) << 32;
+}
+
+static int tk_memeq(const uint8_t *p, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (uint8_t)s[i])
+			return 0;
+	return 1;
+}
+
+static uint8_t tk_sum(const uint8_t *p, uint32_t len)
+{
+	uint8_t sum = 0;
+
+	while (len--)
+		sum += *p++;
+	return sum;
+}
+
+/* n firmware bytes as a printable string, unprintable ones as '?'; trim drops trailing blanks. */
+static void tk_text(char *out, const uint8_t *p, size_t n, int trim)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	while (trim && n && (p[n - 1] == ' ' || p[n - 1] == '\0'))
+		n--;
+	out[n] = '\0';
+}
+
+#define ACPI_HDR_LEN    36
+#define ACPI_MAX_LEN    (1024 * 1024)
+#define ACPI_MAX_ENTRIES 256
+/* RSDT and XSDT, their entries, and FACS and DSDT in both widths. */
+#define ACPI_MAX_TABLES (2 + 2 * ACPI_MAX_ENTRIES + 4)
+
+struct tk_table {
+	char sig[5];
+	uint64_t addr;
+	uint32_t len;
+};
+
+struct tk_acpi {
+	struct tk_table rsdp;
+	struct tk_table tab[ACPI_MAX_TABLES];
+	unsigned ntab;
+	/* The last FADT and MADT seen: the XSDT is walked after the RSDT and so wins. */
+	const uint8_t *fadt, *madt;
+	uint32_t fadt_len, madt_len;
+};
+
+/* What poweroff writes; without ACPI, the port and S5 value of kvmload's builtin machine. */
+struct tk_power {
+	uint16_t port;
+	uint8_t slp_typ;
+};
+
+/*
+ * Print and record the table at physical addr (want names it if it cannot
+ * be read) and check its checksum if it has one.  Returns its bytes and
+ * sets *lenp, or returns NULL when the page tables do not reach it.
+ */
+static const uint8_t *tk_acpi_table(struct tk_acpi *a, uint64_t addr, const char *want,
+				    int has_sum, uint32_t *lenp)
+{
+	struct tk_table t = { .addr = addr };
+	const uint8_t *p;
+
+	if (addr >= TK_GIB || TK_GIB - addr < ACPI_HDR_LEN) {
+		tk_printf("testkernel: acpi table %s addr=0x%lx beyond 1 GiB\n", want, addr);
+		return NULL;
+	}
+	p = (const uint8_t *)TK_PHYS(addr);
+	tk_text(t.sig, p, 4, 0);
+	t.len = tk_le32(p + 4);
+	if (t.len > ACPI_MAX_LEN)
+		t.len = ACPI_MAX_LEN;
+	if (t.len > TK_GIB - addr)
+		t.len = (uint32_t)(TK_GIB - addr);
+	tk_printf("testkernel: acpi table %s addr=0x%lx len=%u\n", t.sig, addr, t.len);
+	/* A table shorter than the common header cannot be sound, whatever its bytes sum to. */
+	if (has_sum && (t.len < ACPI_HDR_LEN || tk_sum(p, t.len)))
+		tk_printf("testkernel: acpi bad checksum %s addr=0x%lx\n", t.sig, addr);
+	if (a->ntab < ACPI_MAX_TABLES)
+		a->tab[a->ntab++] = t;
+	*lenp = t.len;
+	return p;
+}
+
+/* The RSDT (esize 4) or XSDT (esize 8) and every table it lists. */
+static void tk_acpi_sdt(struct tk_acpi *a, uint64_t addr, const char *want, uint32_t esize)
+{
+	uint32_t len, n;
+	const uint8_t *p = tk_acpi_table(a, addr, want, 1, &len);
+
+	if (!p || len < ACPI_HDR_LEN)
+		return;
+	n = (len - ACPI_HDR_LEN) / esize;
+	if (n > ACPI_MAX_ENTRIES)
+		n = ACPI_MAX_ENTRIES;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *e = p + ACPI_HDR_LEN + i * esize;
+		uint64_t ta = esize == 8 ? tk_le64(e) : tk_le32(e);
+		const uint8_t *t;
+		uint32_t tlen;
+
+		if (!ta)
+			continue;
+		t = tk_acpi_table(a, ta, "????", 1, &tlen);
+		if (t && tk_memeq(t, "FACP", 4)) {
+			a->fadt = t;
+			a->fadt_len = tlen;
+		} else if (t && tk_memeq(t, "APIC", 4)) {
+			a->madt = t;
+			a->madt_len = tlen;
+		}
+	}
+}
+
+/* SLP_TYP from the DSDT's Name (_S5, Package () { SLP_TYPa, ... }), or -1. */
+static int tk_acpi_s5(const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = ACPI_HDR_LEN; i + 5 <= len; i++) {
+		uint32_t j = i + 5;
+
+		if (!tk_memeq(p + i, "_S5_", 4) || p[i + 4] != 0x12) /* PackageOp */
+			continue;
+		if (j >= len)
+			return -1;
+		j += 1 + (p[j] >> 6); /* PkgLength: bits 7-6 count its further bytes */
+		j += 1;               /* NumElements */
+		if (j >= len)
+			return -1;
+		if (p[j] == 0x00 || p[j] == 0x01) /* ZeroOp, OneOp */
+			return p[j];
+		if (p[j] == 0x0a && j + 1 < len) /* BytePrefix */
+			return p[j + 1];
+		return -1;
+	}
+	return -1;
+}
+
+/* FACS and DSDT from the FADT; the PM1a control port and S5 value if both are there. */
+static void tk_acpi_fadt(struct tk_acpi *a, struct tk_power *pw)
+{
+	const uint8_t *f = a->fadt, *dsdt = NULL, *t;
+	uint32_t len = a->fadt_len, dlen = 0, tlen;
+	uint64_t facs = len >= 40 ? tk_le32(f + 36) : 0, xfacs = len >= 140 ? tk_le64(f + 132) : 0;
+	uint64_t dsdt_a = len >= 44 ? tk_le32(f + 40) : 0, xdsdt = len >= 148 ? tk_le64(f + 140) : 0;
+	uint32_t pm1a = len >= 68 ? tk_le32(f + 64) : 0;
+	int slp;
+
+	/* The 64-bit fields usually repeat the 32-bit ones: print each table once. */
+	if (facs)
+		tk_acpi_table(a, facs, "FACS", 0, &tlen);
+	if (xfacs && xfacs != facs)
+		tk_acpi_table(a, xfacs, "FACS", 0, &tlen);
+	if (dsdt_a)
+		dsdt = tk_acpi_table(a, dsdt_a, "DSDT", 1, &dlen);
+	/* X_DSDT, when set, is the one the OS must use. */
+	if (xdsdt && xdsdt != dsdt_a && (t = tk_acpi_table(a, xdsdt, "DSDT", 1, &tlen))) {
+		dsdt = t;
+		dlen = tlen;
+	}
+	slp = dsdt ? tk_acpi_s5(dsdt, dlen) : -1;
+	if (pm1a && pm1a <= 0xffff && slp >= 0) {
+		pw->port = (uint16_t)pm1a;
+		pw->slp_typ = (uint8_t)(slp & 7); /* SLP_TYP is three bits */
+	}
+}
+
+/* The RSDP's physical address in the BIOS area, or 0. */
+static uint64_t tk_rsdp_find(void)
+{
+	for (uint64_t addr = 0xe0000; addr < 0x100000; addr += 16) {
+		const uint8_t *p = (const uint8_t *)TK_PHYS(addr);
+		uint32_t len;
+
+		if (!tk_memeq(p, "RSD PTR ", 8) || tk_sum(p, 20))
+			continue;
+		if (p[15] < 2)
+			return addr;
+		len = tk_le32(p + 20);
+		if (len >= 36 && len <= ACPI_MAX_LEN && !tk_sum(p, len))
+			return addr;
+	}
+	return 0;
+}
+
+static void tk_madt(const uint8_t *p, uint32_t len)
+{
+	unsigned cpus = 0, ioapics = 0;
+
+	for (uint32_t off = 44; p && off + 2 <= len;) {
+		uint8_t type = p[off], elen = p[off + 1];
+
+		if (elen < 2 || elen > len - off)
+			break;
+		if (type == 0 && elen >= 8 && (tk_le32(p + off + 4) & 1)) /* local APIC, enabled */
+			cpus++;
+		else if (type == 1)
+			ioapics++;
+		off += elen;
+	}
+	tk_printf("testkernel: madt cpus=%u ioapics=%u\n", cpus, ioapics);
+}
+
+/* Every table (and the RSDP) that lies in RAM the SMAP offers the kernel. */
+static void tk_acpi_smap(const struct tk_acpi *a, const uint8_t *smap, uint32_t smap_size)
+{
+	unsigned overlaps = 0;
+
+	for (unsigned i = 0; i <= a->ntab; i++) {
+		const struct tk_table *t = i ? &a->tab[i - 1] : &a->rsdp;
+
+		for (uint32_t off = 0; smap && off + 20 <= smap_size; off += 20) {
+			uint64_t base = tk_le64(smap + off), len = tk_le64(smap + off + 8);
+
+			if (tk_le32(smap + off + 16) != 1 || !len || !t->len)
+				continue;
+			if (t->addr >= base ? t->addr - base >= len : base - t->addr >= t->len)
+				continue;
+			tk_printf("testkernel: acpi table %s addr=0x%lx len=%u overlaps smap "
+				  "base=0x%lx len=0x%lx\n", t->sig, t->addr, t->len, base, len);
+			overlaps++;
+		}
+	}
+	if (!overlaps)
+		tk_printf("testkernel: acpi smap ok\n");
+}
+
+static void tk_acpi_probe(const struct tk_boot *b, struct tk_power *pw)
+{
+	static struct tk_acpi a; /* too big for the 16 KiB stack */
+	uint64_t rsdp_addr = tk_rsdp_find(), xsdt;
+	const uint8_t *rsdp = (const uint8_t *)TK_PHYS(rsdp_addr);
+	char oem[7];
+	uint32_t rsdt;
+
+	if (!rsdp_addr) {
+		tk_printf("testkernel: acpi rsdp none\n");
+		return;
+	}
+	tk_text(oem, rsdp + 9, 6, 1);
+	tk_printf("testkernel: acpi rsdp=0x%lx rev=%u oem=%s\n", rsdp_addr, rsdp[15], oem);
+	a.rsdp = (struct tk_table){ "RSDP", rsdp_addr, rsdp[15] >= 2 ? 36 : 20 };
+	rsdt = tk_le32(rsdp + 16);
+	xsdt = rsdp[15] >= 2 ? tk_le64(rsdp + 24) : 0;
+	if (rsdt)
+		tk_acpi_sdt(&a, rsdt, "RSDT", 4);
+	if (xsdt)
+		tk_acpi_sdt(&a, xsdt, "XSDT", 8);
+	if (a.fadt)
+		tk_acpi_fadt(&a, pw);
+	tk_acpi_smap(&a, b->smap, b->smap_size);
+	tk_madt(a.madt, a.madt_len);
+}
+
+static uint32_t tk_pci_read(unsigned dev, unsigned fn, unsigned off)
+{
+	tk_outl(PORT_PCI_ADDR, 0x80000000u | dev << 11 | fn << 8 | (off & 0xfc)); /* bus 0 */
+	return tk_inl(PORT_PCI_DATA);
+}
+
+/* Bus 0 only; where nothing decodes the ports, reads give all ones and the list is empty. */
+static void tk_pci_probe(void)
+{
+	unsigned blk = 0;
+
+	for (unsigned dev = 0; dev < 32; dev++) {
+		for (unsigned fn = 0; fn < 8; fn++) {
+			uint32_t id = tk_pci_read(dev, fn, 0);
+			unsigned vendor = id & 0xffff, device = id >> 16;
+
+			if (vendor == 0xffff || vendor == 0) {
+				if (fn == 0)
+					break; /* no function 0, no device */
+				continue;
+			}
+			tk_printf("testkernel: pci 0:%u.%u %04x:%04x\n", dev, fn, vendor, device);
+			if (vendor == 0x1af4 && (device == 0x1001 || device == 0x1042))
+				blk++;
+			/* Header type bit 7: the device has functions 1-7. */
+			if (fn == 0 && !(tk_pci_read(dev, 0, 0x0c) >> 16 & 0x80))
+				break;
+		}
+	}
+	tk_printf("testkernel: pci virtio-blk=%u\n", blk);
+}
+
 static void tk_halt(void)
 {
 	for (;;)
@@ -253,13 +593,17 @@ static void tk_triplefault(void)
 	__asm__ volatile("lidt %0; ud2" : : "m"(null_idt));
 }
 
-static void tk_exit(const char *action)
+static void tk_exit(const char *action, const struct tk_power *pw)
 {
 	if (!action)
 		action = "halt";
 	if (tk_streq(action, "poweroff")) {
 		tk_printf("testkernel: poweroff\n");
-		tk_outw(PORT_PM1A_CNT, PM1_S5_SLEEP);
+		tk_printf("testkernel: poweroff port=0x%x slp_typ=%x\n", pw->port, pw->slp_typ);
+		tk_outw(pw->port, (uint16_t)(pw->slp_typ << 10 | PM1_SLP_EN));
+	} else if (tk_streq(action, "panic")) {
+		tk_printf("testkernel: panic\n");
+		tk_outb(PORT_PVPANIC, PVPANIC_PANIC);
 	} else if (tk_streq(action, "reset")) {
 		tk_printf("testkernel: reset\n");
 		tk_outb(PORT_RESET, RESET_HARD);
@@ -278,12 +622,31 @@ static void tk_exit(const char *action)
 	tk_halt();
 }
 
+/* What the loader left in the registers, as entry.S saved it. */
+static void tk_entry_print(void)
+{
+	const struct tk_entry *e = &tk_entry;
+
+	tk_printf("testkernel: entry rsp=0x%lx rflags=0x%lx cr0=0x%lx cr3=0x%lx cr4=0x%lx efer=0x%lx\n",
+		  e->rsp, e->rflags, e->cr0, e->cr3, e->cr4, e->efer);
+	tk_printf("testkernel: entry cs=0x%lx ds=0x%lx es=0x%lx fs=0x%lx gs=0x%lx ss=0x%lx tr=0x%lx "
+		  "ldtr=0x%lx\n", e->cs, e->ds, e->es, e->fs, e->gs, e->ss, e->tr, e->ldtr);
+	tk_printf("testkernel: entry gdtr=0x%lx/0x%x idtr=0x%lx/0x%x\n", e->gdtr.base,
+		  e->gdtr.limit, e->idtr.base, e->idtr.limit);
+	tk_printf("testkernel: entry rax=0x%lx rbx=0x%lx rcx=0x%lx rdx=0x%lx rsi=0x%lx rdi=0x%lx "
+		  "rbp=0x%lx r8=0x%lx r9=0x%lx r10=0x%lx r11=0x%lx r12=0x%lx r13=0x%lx r14=0x%lx "
+		  "r15=0x%lx\n", e->rax, e->rbx, e->rcx, e->rdx, e->rsi, e->rdi, e->rbp, e->r8, e->r9,
+		  e->r10, e->r11, e->r12, e->r13, e->r14, e->r15);
+}
+
 void tk_main(uint32_t modulep, uint32_t kernend)
 {
 	struct tk_boot b = { 0 };
+	struct tk_power pw = { PORT_PM1A_CNT, PM1_SLP_S5 };
 	const char *action = NULL;
 
 	tk_printf("testkernel: start modulep=0x%x kernend=0x%x\n", modulep, kernend);
+	tk_entry_print();
 	tk_walk(modulep, &b);
 	tk_printf("testkernel: howto=0x%x\n", b.howto);
 	for (uint32_t off = 0; b.smap && off + 20 <= b.smap_size; off += 20) {
@@ -302,5 +665,7 @@ void tk_main(uint32_t modulep, uint32_t kernend)
 			s++;
 		s++;
 	}
-	tk_exit(action);
+	tk_acpi_probe(&b, &pw);
+	tk_pci_probe();
+	tk_exit(action, &pw);
 }
