@@ -157,17 +157,29 @@ int console_poll(struct console *c)
 	return c->pending >= 0;
 }
 
+void console_write(struct console *c, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	ssize_t n;
+
+	while (len && !c->out_err) {
+		n = write(c->out_fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* A full non-blocking output drops the bytes; anything else is the end of it. */
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				c->out_err = errno;
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
 void console_putc(struct console *c, int ch)
 {
 	unsigned char b = (unsigned char)ch;
-	ssize_t n;
 
-	if (c->out_err)
-		return;
-	do
-		n = write(c->out_fd, &b, 1);
-	while (n < 0 && errno == EINTR);
-	/* A full non-blocking output drops the byte, as before; anything else is the end of it. */
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-		c->out_err = errno;
+	console_write(c, &b, 1);
 }

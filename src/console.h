@@ -3,6 +3,7 @@
 #define KVMLOAD_CONSOLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <termios.h>
 
 struct console {
@@ -33,5 +34,7 @@ int console_getc(struct console *c);
 int console_poll(struct console *c);
 /* Write one byte; after a write fails for good, out_err is set and nothing more is written. */
 void console_putc(struct console *c, int ch);
+/* Write n bytes (a whole buffer of guest output), with console_putc's rules for failures. */
+void console_write(struct console *c, const void *buf, size_t n);
 
 #endif

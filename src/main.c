@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
 #include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,9 +23,13 @@
 #include "loader_child.h"
 #include "loader_pick.h"
 #include "log.h"
+#include "paths.h"
 #include "plugin.h"
+#include "qemu.h"
 #include "uart.h"
 #include "view.h"
+#include "build_paths.h"
+#include "handoff.h"
 
 #ifndef KVMLOAD_LOADER_DIR
 #define KVMLOAD_LOADER_DIR "/usr/local/lib/kvmload"
@@ -45,12 +51,18 @@ struct opts {
 	uint64_t memsize;
 	unsigned gmem_flags;
 	bool load_only;
+	bool builtin;           /* --run builtin: the in-process machine instead of QEMU */
+	int release_fd;         /* --view-release-fd: tell the view's owner when to take it down */
+	struct qemu_spec qemu;  /* --accel, --cpus, --net, --ro and the files QEMU needs */
 	int verbose;
 	const char *vmname;
 };
 
 /* Exit status when the view cannot be made or its daemon dies (bhyve's "error"). */
 #define MAIN_EX_VIEW 4
+/* ... and when the loaded guest cannot be handed to QEMU. */
+#define MAIN_EX_VMM 4
+#define MAIN_RELEASE_WAIT_MS 30000
 
 /*
  * The console to restore, the view to take down and the plugin's process
@@ -144,7 +156,9 @@ static void main_usage(FILE *f)
 		"usage: kvmload [-CS] [-c cons-dev] [-d disk-path] [-e name=value] [-h host-path]\n"
 		"               [-l os-loader] [-m memsize[K|k|M|m|G|g|T|t]] [--load-only]\n"
 		"               [--loader-dir dir] [--view dir] [--boot-part name]\n"
-		"               [--no-sandbox [--trust-guest-loader]] [-v] vmname\n"
+		"               [--no-sandbox [--trust-guest-loader]] [--run qemu|builtin]\n"
+		"               [--accel kvm|tcg] [--cpus N] [--net none|user|tap:IFNAME] [--ro]\n"
+		"               [--view-release-fd N] [-v] vmname\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
 		"  -d, --disk PATH       guest disk image or block device, read-only (up to 32)\n"
@@ -169,6 +183,15 @@ static void main_usage(FILE *f)
 		"  -C, --core            include guest memory in core dumps\n"
 		"  -S, --wire            lock guest memory into RAM\n"
 		"      --load-only       stop after the loader's exec and print the entry registers\n"
+		"      --run MACHINE     qemu (default): the guest runs on QEMU; builtin: on\n"
+		"                        kvmload's own minimal machine (COM1 only, test kernels)\n"
+		"      --accel ACCEL     QEMU's accelerator: kvm (default) or tcg (emulation)\n"
+		"      --cpus N          virtual CPUs (1-255, default 1)\n"
+		"      --net NET         none (default), user (QEMU's NAT) or tap:IFNAME, as virtio-net\n"
+		"      --ro              the running guest gets its disks read-only\n"
+		"      --view-release-fd N\n"
+		"                        with --view: write 'R' to fd N once the loader is done and\n"
+		"                        wait for 'K' (the view is gone) before QEMU opens the disks\n"
 		"  -v, --verbose         print diagnostics\n"
 		"      --help            this text\n",
 		KVMLOAD_LOADER_DIR, VIEW_RUN_BASE);
@@ -187,7 +210,7 @@ static bool main_vmname_ok(const char *s)
 static void main_parse(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
-	       OPT_HELP };
+	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD };
 	static const struct option longopts[] = {
 		{ "console", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, 'd' },
@@ -205,11 +228,22 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "trust-guest-loader", no_argument, NULL, OPT_TRUST },
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "run", required_argument, NULL, OPT_RUN },
+		{ "accel", required_argument, NULL, OPT_ACCEL },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "ro", no_argument, NULL, OPT_RO },
+		{ "view-release-fd", required_argument, NULL, OPT_RELEASE_FD },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, r;
+	char *end;
+	long n;
 
 	memset(o, 0, sizeof(*o));
+	o->release_fd = -1;
+	o->qemu.cpus = 1;
+	o->qemu.net = "none";
 	o->memsize = GMEM_DEFAULT_SIZE;
 	o->loader_dir = KVMLOAD_LOADER_DIR;
 	o->env = calloc((size_t)argc, sizeof(char *));
@@ -276,6 +310,39 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		case OPT_HELP:
 			main_usage(stdout);
 			exit(0);
+		case OPT_RUN:
+			if (strcmp(optarg, "qemu") != 0 && strcmp(optarg, "builtin") != 0)
+				errx(EX_USAGE, "--run %s: expected qemu or builtin", optarg);
+			o->builtin = strcmp(optarg, "builtin") == 0;
+			break;
+		case OPT_ACCEL:
+			if (strcmp(optarg, "kvm") != 0 && strcmp(optarg, "tcg") != 0)
+				errx(EX_USAGE, "--accel %s: expected kvm or tcg", optarg);
+			o->qemu.accel = strcmp(optarg, "tcg") == 0 ? QEMU_ACCEL_TCG : QEMU_ACCEL_KVM;
+			break;
+		case OPT_CPUS:
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 || n > QEMU_MAX_CPUS)
+				errx(EX_USAGE, "--cpus %s: expected 1 to %d", optarg, QEMU_MAX_CPUS);
+			o->qemu.cpus = (int)n;
+			break;
+		case OPT_NET:
+			if (!qemu_net_valid(optarg))
+				errx(EX_USAGE, "--net %s: expected none, user or tap:IFNAME (1-15 of "
+				     "A-Z a-z 0-9 _ . -)", optarg);
+			o->qemu.net = optarg;
+			break;
+		case OPT_RO:
+			o->qemu.ro = true;
+			break;
+		case OPT_RELEASE_FD:
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 3 || n > 1024 || fcntl((int)n, F_GETFD) < 0)
+				errx(EX_USAGE, "--view-release-fd %s: not an open descriptor above 2", optarg);
+			o->release_fd = (int)n;
+			break;
 		default:
 			main_usage(stderr);
 			exit(EX_USAGE);
@@ -289,6 +356,12 @@ static void main_parse(int argc, char **argv, struct opts *o)
 	if (o->view && o->host)
 		errx(EX_USAGE, "-h %s: not with --view; the view's own host0 is used (or name a "
 		     "directory with --boot-part)", o->host);
+	if (o->release_fd >= 0 && !o->view)
+		errx(EX_USAGE, "--view-release-fd %d: only with --view (kvmload takes its own view down)",
+		     o->release_fd);
+	if (o->builtin && (o->qemu.accel != QEMU_ACCEL_KVM || o->qemu.cpus != 1 ||
+			   strcmp(o->qemu.net, "none") != 0 || o->qemu.ro))
+		errx(EX_USAGE, "--accel, --cpus, --net and --ro are QEMU's: not with --run builtin");
 	if (!main_vmname_ok(o->vmname))
 		errx(EX_USAGE, "vmname '%s': use 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -",
 		     o->vmname);
@@ -496,6 +569,7 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 		switch (res.leave) {
 		case LEAVE_EXEC:
 			l->regs = res.regs;
+			l->written = res.written;
 			return;
 		case LEAVE_EXIT:
 			/* bhyveload's status: 1 after `quit`, 2 after `reboot`. */
@@ -527,6 +601,72 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 	}
 }
 
+/* The files QEMU needs, said before anything is loaded if one is missing. */
+static void main_qemu_spec(struct opts *o, char *stub, size_t len)
+{
+	const char *qemu = getenv("KVMLOAD_QEMU"), *fw = getenv("KVMLOAD_FIRMWARE");
+	char msg[512];
+
+	paths_find(stub, len, "KVMLOAD_PVH_STUB", VIEW_BUILD_DIR, QEMU_STUB_BUILD, NULL,
+		   QEMU_STUB_INSTALLED);
+	o->qemu.qemu = qemu && *qemu ? qemu : "qemu-system-x86_64";
+	o->qemu.firmware = fw && *fw ? fw : QEMU_DEFAULT_FIRMWARE;
+	o->qemu.stub = stub;
+	o->qemu.memsize = o->memsize;
+	o->qemu.core = o->gmem_flags & GMEM_F_INCORE;
+	o->qemu.verbose = o->verbose;
+	for (int i = 0; i < o->ndisks; i++)
+		o->qemu.disks[i] = o->disks[i];
+	o->qemu.ndisks = o->ndisks;
+	if (qemu_check(&o->qemu, msg, sizeof(msg)) < 0)
+		errx(EX_UNAVAILABLE, "%s", msg);
+}
+
+/*
+ * With --view, the view is someone else's (kvmload-hotplug's): ask its owner
+ * to take it down, and wait, before QEMU opens the disks for writing.
+ */
+static void main_release_view(const struct opts *o)
+{
+	struct pollfd p = { .fd = o->release_fd, .events = POLLIN };
+	char c = 'R';
+
+	if (o->release_fd < 0) {
+		if (o->view && !o->qemu.ro)
+			log_warnx("--view %s stays mounted while the guest writes its disks: its files may "
+				  "show stale data", o->view);
+		return;
+	}
+	if (write(o->release_fd, &c, 1) != 1)
+		err(MAIN_EX_VIEW, "--view-release-fd %d", o->release_fd);
+	c = 0;
+	if (poll(&p, 1, MAIN_RELEASE_WAIT_MS) != 1 || read(o->release_fd, &c, 1) != 1 || c != 'K')
+		errx(MAIN_EX_VIEW, "the view at %s was not released (no 'K' on --view-release-fd %d "
+		     "within %d s)", o->view, o->release_fd, MAIN_RELEASE_WAIT_MS / 1000);
+	close(o->release_fd);
+}
+
+/* Phase 13 on QEMU: the module from the loader's state, then QEMU on the same memory. */
+static enum vm_exit main_run_qemu(struct loader *l, const struct opts *o)
+{
+	struct handoff h;
+	char msg[512];
+	enum vm_exit why;
+
+	if (handoff_build(&h, &l->regs, &l->written, &l->gmem, msg, sizeof(msg)) < 0)
+		errx(MAIN_EX_VMM, "cannot hand the loaded guest to QEMU: %s", msg);
+	log_debug("hand-off module: %llu bytes at 0x%llx, %u chunk(s), %llu loader bytes carried%s",
+		  (unsigned long long)h.size, (unsigned long long)h.addr, h.nchunks,
+		  (unsigned long long)h.carried, h.smap_trimmed ? "; SMAP cut at the EBDA" : "");
+	/* The loader's read-only descriptors go; QEMU opens the disks itself, writable unless --ro. */
+	for (int i = 0; i < l->ndisks; i++)
+		close(l->disks[i].fd);
+	l->ndisks = 0;
+	why = qemu_run(&o->qemu, l->gmem.memfd, h.memfd, &l->cons);
+	close(h.memfd);
+	return why;
+}
+
 static void main_close(struct loader *l, struct opts *o)
 {
 	for (int i = 0; i < l->ndisks; i++)
@@ -552,15 +692,22 @@ int main(int argc, char **argv)
 	char bootdir[PATH_MAX];
 	struct loader_pick_where where;
 	struct sandbox sb;
+	char stub[PATH_MAX];
+	bool on_qemu;
 	int r;
 
 	main_parse(argc, argv, &o);
+	on_qemu = !o.builtin && !o.load_only;
 	log_init("kvmload", o.verbose);
 	if (o.no_sandbox)
 		log_warnx("WARNING: --no-sandbox: the userboot plugin runs with kvmload's privileges, "
 			  "every system call and every file; use it only to debug a plugin");
 	memset(&l, 0, sizeof(l));
 	l.host_fd = -1;
+	memset(&vm, 0, sizeof(vm));
+	vm.sys_fd = vm.vm_fd = vm.vcpu_fd = -1;
+	if (on_qemu)
+		main_qemu_spec(&o, stub, sizeof(stub));
 
 	r = console_open(&l.cons, o.cons);
 	if (r < 0)
@@ -592,16 +739,18 @@ int main(int argc, char **argv)
 		     (unsigned long long)o.memsize,
 		     r == -EINVAL ? "at least 2 MiB, in whole pages" :
 		     r == -ERANGE ? "more than 64 TiB, beyond what kvmload can map" : strerror(-r));
-	if (kvm_vm_create(&vm, &l.gmem) < 0 || kvm_vcpu_create(&vm) < 0)
-		exit(EX_OSERR);
-	/*
-	 * The VM exists before the loader runs, so a missing /dev/kvm or memory
-	 * KVM refuses is said first.  The plugin's process never holds it: its
-	 * descriptors are closed there (loader_child.c) and the vCPU's shared
-	 * kvm_run page is not inherited at all.
-	 */
-	if (madvise(vm.run, vm.run_size, MADV_DONTFORK) < 0)
-		err(EX_OSERR, "madvise(kvm_run, MADV_DONTFORK)");
+	if (!on_qemu) {
+		if (kvm_vm_create(&vm, &l.gmem) < 0 || kvm_vcpu_create(&vm) < 0)
+			exit(EX_OSERR);
+		/*
+		 * The VM exists before the loader runs, so a missing /dev/kvm or
+		 * memory KVM refuses is said first.  The plugin's process never
+		 * holds it: its descriptors are closed there (loader_child.c) and
+		 * the vCPU's shared kvm_run page is not inherited at all.
+		 */
+		if (madvise(vm.run, vm.run_size, MADV_DONTFORK) < 0)
+			err(EX_OSERR, "madvise(kvm_run, MADV_DONTFORK)");
+	}
 
 	sandbox_init(&sb, !o.no_sandbox);
 	main_run_loader(&l, &o, &where, &sb);
@@ -611,7 +760,13 @@ int main(int argc, char **argv)
 		close(l.host_fd);
 	l.host_fd = -1;
 	main_stop_view();
+	main_release_view(&o);
 
+	if (on_qemu) {
+		why = main_run_qemu(&l, &o);
+		main_close(&l, &o);
+		return (int)why;
+	}
 	if (kvm_x86_apply(&vm, &l.regs, &l.gmem) < 0)
 		exit(1);
 	if (o.load_only) {

@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "paths.h"
 #include "view.h"
-#include "view_paths.h"
+#include "build_paths.h"
 
 #define VIEW_STOP_WAIT_MS 5000 /* a daemon that ignores SIGTERM this long gets SIGKILL */
 #define VIEW_MAX_PARTS 256
@@ -47,30 +48,7 @@ void view_init(struct view *v)
 
 void view_fs_program(char *buf, size_t len)
 {
-	const char *env = getenv("KVMLOAD_FS");
-	char exe[PATH_MAX], build[PATH_MAX], *slash;
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			if (realpath(VIEW_BUILD_DIR, build) && strcmp(build, exe) == 0) {
-				snprintf(buf, len, "%s", VIEW_FS_BUILD);
-				return;
-			}
-			snprintf(buf, len, "%s/kvmload-fs", exe);
-			if (access(buf, X_OK) == 0)
-				return;
-		}
-	}
-	snprintf(buf, len, "%s", VIEW_FS_INSTALLED);
+	paths_find(buf, len, "KVMLOAD_FS", VIEW_BUILD_DIR, VIEW_FS_BUILD, "kvmload-fs", VIEW_FS_INSTALLED);
 }
 
 void view_sigset(sigset_t *s)

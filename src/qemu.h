@@ -1,0 +1,66 @@
+/* qemu.h: running the loaded guest on QEMU: what it is given, how it is started, and how its end becomes bhyve's exit status. */
+#ifndef KVMLOAD_QEMU_H
+#define KVMLOAD_QEMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvm.h"
+
+struct console;
+
+#define QEMU_MAX_DISKS 32
+#define QEMU_MAX_CPUS 255      /* the pc machine's limit */
+#define QEMU_STOP_WAIT_MS 30000 /* ACPI power-down, then kill */
+#define QEMU_DEFAULT_FIRMWARE "/usr/share/qemu/qboot.rom"
+
+enum qemu_accel { QEMU_ACCEL_KVM, QEMU_ACCEL_TCG };
+
+/* Descriptor numbers QEMU finds its inherited files at (the argv names them). */
+#define QEMU_FD_RAM     3
+#define QEMU_FD_HANDOFF 4
+#define QEMU_FD_QMP     5
+#define QEMU_FD_SERIAL  6
+#define QEMU_FD_LOG     7
+
+struct qemu_spec {
+	const char *qemu;     /* the program: $KVMLOAD_QEMU, else qemu-system-x86_64 on PATH */
+	const char *firmware; /* $KVMLOAD_FIRMWARE, else qboot */
+	const char *stub;     /* kvmload-pvh.elf */
+	uint64_t memsize;     /* bytes of the memfd, lowmem then highmem */
+	bool core;            /* -C: guest memory in QEMU's core dumps too */
+	const char *disks[QEMU_MAX_DISKS];
+	int ndisks;
+	bool ro;              /* --ro: every disk read-only for the guest */
+	int cpus;
+	const char *net;      /* "none", "user" or "tap:IFNAME" */
+	enum qemu_accel accel;
+	int verbose;
+};
+
+/* The argument vector (NULL-terminated, malloc'd strings in a malloc'd array), or NULL on ENOMEM. */
+char **qemu_argv(const struct qemu_spec *s);
+void qemu_argv_free(char **argv);
+
+/* --net's value: "none", "user" or "tap:" and an interface name of 1-15 of [A-Za-z0-9_.-]. */
+bool qemu_net_valid(const char *s);
+
+/*
+ * Before anything is loaded: the program, the firmware and the stub exist.
+ * Returns 0, or -ENOENT with err saying what is missing and what to install.
+ */
+int qemu_check(const struct qemu_spec *s, char *err, size_t errlen);
+
+/*
+ * Start QEMU on the guest memory memfd and the hand-off module handoff_fd
+ * (both inherited, nothing copied), serve COM1 on the console, and wait for
+ * the guest to end.  SIGINT, SIGTERM, SIGHUP and SIGQUIT are taken over for
+ * the run (blocked and read from a signalfd): the first asks the guest to
+ * power off through ACPI, a second or QEMU_STOP_WAIT_MS kill QEMU; then the
+ * signal is re-raised once the console is restored.  Returns bhyve's status
+ * with one line on stderr saying what happened.
+ */
+enum vm_exit qemu_run(const struct qemu_spec *s, int memfd, int handoff_fd, struct console *cons);
+
+#endif

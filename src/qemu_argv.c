@@ -1,0 +1,241 @@
+/* qemu_argv.c: QEMU's command line for a loaded guest (machine, shared memory, firmware, entry stub, devices, confinement) and the pre-flight check. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qemu.h"
+
+struct argv_buf {
+	char **v;
+	int n, cap;
+	bool oom;
+};
+
+static void argv_add(struct argv_buf *a, const char *s)
+{
+	char **v;
+
+	if (a->oom)
+		return;
+	if (a->n + 2 > a->cap) {
+		v = realloc(a->v, (size_t)(a->cap + 32) * sizeof(*v));
+		if (!v) {
+			a->oom = true;
+			return;
+		}
+		a->v = v;
+		a->cap += 32;
+	}
+	a->v[a->n] = strdup(s);
+	if (!a->v[a->n]) {
+		a->oom = true;
+		return;
+	}
+	a->v[++a->n] = NULL;
+}
+
+static void argv_addf(struct argv_buf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void argv_addf(struct argv_buf *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		a->oom = true;
+		return;
+	}
+	argv_add(a, s);
+	free(s);
+}
+
+/* QEMU's option syntax: a comma inside a value is written twice. */
+static char *argv_escape(const char *s)
+{
+	size_t n = strlen(s), extra = 0;
+	char *out, *o;
+
+	for (size_t i = 0; i < n; i++)
+		extra += s[i] == ',';
+	out = malloc(n + extra + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	for (size_t i = 0; i < n; i++) {
+		*o++ = s[i];
+		if (s[i] == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return out;
+}
+
+bool qemu_net_valid(const char *s)
+{
+	size_t n;
+
+	if (strcmp(s, "none") == 0 || strcmp(s, "user") == 0)
+		return true;
+	if (strncmp(s, "tap:", 4) != 0)
+		return false;
+	s += 4;
+	n = strlen(s);
+	return n >= 1 && n <= 15 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+static void argv_disks(struct argv_buf *a, const struct qemu_spec *s)
+{
+	for (int i = 0; i < s->ndisks; i++) {
+		char *path = argv_escape(s->disks[i]);
+
+		if (!path) {
+			a->oom = true;
+			return;
+		}
+		argv_add(a, "-drive");
+		argv_addf(a, "file=%s,if=none,id=disk%d,format=raw,readonly=%s", path, i,
+			  s->ro ? "on" : "off");
+		argv_add(a, "-device");
+		/* bootindex-free virtio-blk: vtbd0, vtbd1, ... in -d order (PCI slots follow argv order). */
+		argv_addf(a, "virtio-blk-pci,drive=disk%d", i);
+		free(path);
+	}
+}
+
+static void argv_net(struct argv_buf *a, const struct qemu_spec *s)
+{
+	if (!s->net || strcmp(s->net, "none") == 0)
+		return;
+	argv_add(a, "-netdev");
+	if (strcmp(s->net, "user") == 0)
+		argv_add(a, "user,id=net0");
+	else
+		/* No helper scripts: the sandbox forbids spawning, and the host sets the tap up. */
+		argv_addf(a, "tap,id=net0,ifname=%s,script=no,downscript=no", s->net + 4);
+	argv_add(a, "-device");
+	argv_add(a, "virtio-net-pci,netdev=net0");
+}
+
+char **qemu_argv(const struct qemu_spec *s)
+{
+	struct argv_buf a = { 0 };
+
+	argv_add(&a, s->qemu);
+	argv_add(&a, "-nodefaults");
+	argv_add(&a, "-no-user-config");
+	argv_add(&a, "-display");
+	argv_add(&a, "none");
+	/* Everything QEMU may do once running, minus what it needs: no exec, no setuid, no priorities. */
+	argv_add(&a, "-sandbox");
+	argv_add(&a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	argv_add(&a, "-accel");
+	argv_add(&a, s->accel == QEMU_ACCEL_KVM ? "kvm" : "tcg");
+	argv_add(&a, "-cpu");
+	/* "host" alone aborts on some nested hosts (MSR 0x10a); TCG's "max" is its fullest model. */
+	argv_add(&a, s->accel == QEMU_ACCEL_KVM ? "host,-arch-capabilities" : "max");
+	argv_add(&a, "-smp");
+	argv_addf(&a, "%d", s->cpus);
+	/* The memfd the loader filled is the RAM: offset 0 at 0, offset 3 GiB at 4 GiB, as gmem.c. */
+	argv_add(&a, "-object");
+	argv_addf(&a, "memory-backend-file,id=ram,mem-path=/proc/self/fd/%d,size=%llu,share=on",
+		  QEMU_FD_RAM, (unsigned long long)s->memsize);
+	argv_add(&a, "-machine");
+	argv_addf(&a, "pc,memory-backend=ram,max-ram-below-4g=3G,dump-guest-core=%s",
+		  s->core ? "on" : "off");
+	argv_add(&a, "-m");
+	argv_addf(&a, "%lluB", (unsigned long long)s->memsize);
+	argv_add(&a, "-bios");
+	argv_add(&a, s->firmware);
+	argv_add(&a, "-kernel");
+	argv_add(&a, s->stub);
+	argv_add(&a, "-initrd");
+	argv_addf(&a, "/proc/self/fd/%d", QEMU_FD_HANDOFF);
+	argv_add(&a, "-chardev");
+	argv_addf(&a, "socket,id=qmp,fd=%d", QEMU_FD_QMP);
+	argv_add(&a, "-mon");
+	argv_add(&a, "chardev=qmp,mode=control");
+	argv_add(&a, "-chardev");
+	argv_addf(&a, "socket,id=com1,fd=%d", QEMU_FD_SERIAL);
+	argv_add(&a, "-device");
+	argv_add(&a, "isa-serial,chardev=com1");
+	argv_add(&a, "-device");
+	argv_add(&a, "pvpanic");
+	/* Every end of the guest is an exit, told apart by its QMP event. */
+	argv_add(&a, "-action");
+	argv_add(&a, "reboot=shutdown,shutdown=poweroff,panic=exit-failure");
+	if (s->accel == QEMU_ACCEL_TCG) {
+		/* TCG names a triple fault in its reset log; QMP reports it as a guest reset. */
+		argv_add(&a, "-d");
+		argv_add(&a, "cpu_reset");
+		argv_add(&a, "-D");
+		argv_addf(&a, "/proc/self/fd/%d", QEMU_FD_LOG);
+	}
+	argv_disks(&a, s);
+	argv_net(&a, s);
+	if (a.oom) {
+		qemu_argv_free(a.v);
+		return NULL;
+	}
+	return a.v;
+}
+
+void qemu_argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (int i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* A program name without a slash is looked up in PATH, as execvp will. */
+static bool qemu_have_program(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0;
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog) < sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return true;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return false;
+}
+
+int qemu_check(const struct qemu_spec *s, char *err, size_t errlen)
+{
+	if (!qemu_have_program(s->qemu)) {
+		snprintf(err, errlen, "%s: not found; the guest runs on QEMU: install Debian's "
+			 "qemu-system-x86 (or set KVMLOAD_QEMU), or use --run builtin for test kernels",
+			 s->qemu);
+		return -ENOENT;
+	}
+	if (access(s->firmware, R_OK) < 0) {
+		snprintf(err, errlen, "%s: %s; the firmware (qboot) comes with Debian's qemu-system-data "
+			 "(or set KVMLOAD_FIRMWARE)", s->firmware, strerror(errno));
+		return -ENOENT;
+	}
+	if (access(s->stub, R_OK) < 0) {
+		snprintf(err, errlen, "%s: %s; kvmload's PVH entry stub is installed with kvmload "
+			 "(or set KVMLOAD_PVH_STUB)", s->stub, strerror(errno));
+		return -ENOENT;
+	}
+	return 0;
+}

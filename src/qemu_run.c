@@ -1,0 +1,495 @@
+/* qemu_run.c: QEMU as kvmload's supervised child: its descriptors, the COM1 relay, QMP events and polls, signals, and the exit status they make. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "log.h"
+#include "qemu.h"
+#include "qmp.h"
+
+#define QEMU_POLL_MS 1000   /* how often every vCPU is asked whether it halted for good */
+#define QEMU_QUIT_MS 5000   /* after "quit" or an end QEMU reported, before SIGKILL */
+#define QEMU_LINE 1024
+#define RFLAGS_IF 0x200
+
+enum qemu_end {
+	END_NONE,
+	END_HALTED,    /* every vCPU in HLT with interrupts off */
+	END_STOPPED,   /* QEMU paused the VM: emulation failure, I/O error, ... */
+	END_BLIND,     /* the console output went away */
+};
+
+struct qemu_sup {
+	const struct qemu_spec *spec;
+	struct console *cons;
+	pid_t pid;
+	int pidfd, qmp_fd, serial_fd, err_fd, log_fd, sig_fd;
+	struct qmp qmp;
+	bool qmp_ready, cmd_pending, exited;
+	int wstatus;
+	char reason[64];   /* SHUTDOWN's reason */
+	bool panicked, triple;
+	enum qemu_end end;
+	char stop_status[64];
+	int stop_sig;      /* the signal that asked for a power-down, 0 when none */
+	int64_t kill_at;   /* when QEMU gets SIGKILL; 0: not scheduled */
+	int64_t next_poll;
+	char err_line[QEMU_LINE], log_line[QEMU_LINE];
+	size_t err_len, log_len;
+	uint8_t to_guest[4096];
+	size_t to_guest_len;
+};
+
+static int64_t qemu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The child: its descriptors at the numbers the argv names, nothing else
+ * open, its own process group (a terminal's ^C is kvmload's to handle),
+ * and death with kvmload.  Only async-signal-safe calls before exec.
+ */
+static _Noreturn void qemu_child(char **argv, const int fds[5], int err_w, const sigset_t *mask)
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (devnull < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || setpgid(0, 0) < 0)
+		_exit(127);
+	/* Above every target number first, so no dup2 below overwrites a source. */
+	for (int i = 0; i < 5; i++) {
+		int hi = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 16) : -1;
+
+		if (fds[i] >= 0 && (hi < 0 || dup2(hi, QEMU_FD_RAM + i) < 0))
+			_exit(127);
+	}
+	if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(err_w, 2) < 0)
+		_exit(127);
+	syscall(SYS_close_range, QEMU_FD_LOG + 1, ~0U, 0);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	execvp(argv[0], argv);
+	dprintf(2, "kvmload: %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigset_t *oldmask)
+{
+	int qmp[2], serial[2], err[2], logp[2] = { -1, -1 };
+	char **argv = qemu_argv(s->spec);
+	int fds[5], r = 0;
+
+	if (!argv)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, serial) < 0 ||
+	    pipe2(err, O_CLOEXEC) < 0 ||
+	    (s->spec->accel == QEMU_ACCEL_TCG && pipe2(logp, O_CLOEXEC) < 0)) {
+		qemu_argv_free(argv);
+		return -errno;
+	}
+	fds[0] = memfd;
+	fds[1] = handoff_fd;
+	fds[2] = qmp[1];
+	fds[3] = serial[1];
+	fds[4] = logp[1];
+	if (s->spec->verbose) {
+		for (int i = 0; argv[i]; i++)
+			fprintf(stderr, "%s%s", i ? " " : "kvmload: starting ", argv[i]);
+		fputc('\n', stderr);
+	}
+	s->pid = fork();
+	if (s->pid == 0)
+		qemu_child(argv, fds, err[1], oldmask);
+	if (s->pid < 0)
+		r = -errno;
+	qemu_argv_free(argv);
+	close(qmp[1]);
+	close(serial[1]);
+	close(err[1]);
+	if (logp[1] >= 0)
+		close(logp[1]);
+	s->qmp_fd = qmp[0];
+	s->serial_fd = serial[0];
+	s->err_fd = err[0];
+	s->log_fd = logp[0];
+	if (r < 0)
+		return r;
+	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	if (s->pidfd < 0)
+		return -errno;
+	fcntl(s->qmp_fd, F_SETFL, O_NONBLOCK);
+	fcntl(s->serial_fd, F_SETFL, O_NONBLOCK);
+	fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
+	if (s->log_fd >= 0)
+		fcntl(s->log_fd, F_SETFL, O_NONBLOCK);
+	return qmp_init(&s->qmp, s->qmp_fd);
+}
+
+/* All vCPUs in HLT with interrupts off ("info registers -a"): nothing inside the guest can wake them. */
+static bool qemu_all_halted(const char *text)
+{
+	int cpus = 0;
+
+	for (const char *p = strstr(text, "CPU#"); p; p = strstr(p + 4, "CPU#")) {
+		const char *next = strstr(p + 4, "CPU#"), *fl = strstr(p, "FL="), *hlt = strstr(p, "HLT=");
+		unsigned long flags;
+
+		if (!fl || !hlt || (next && (fl > next || hlt > next)))
+			return false;
+		flags = strtoul(fl + 3, NULL, 16);
+		if (hlt[4] != '1' || (flags & RFLAGS_IF))
+			return false;
+		cpus++;
+	}
+	return cpus > 0;
+}
+
+static void qemu_command(struct qemu_sup *s, const char *name, const char *args, const char *id)
+{
+	if (qmp_execute(&s->qmp, name, args, id) < 0)
+		log_debug("QMP %s: %s", name, strerror(errno));
+	else if (id)
+		s->cmd_pending = true;
+}
+
+/* Ask once; QEMU_QUIT_MS later it is killed. */
+static void qemu_quit(struct qemu_sup *s)
+{
+	if (!s->kill_at || s->kill_at > qemu_now_ms() + QEMU_QUIT_MS) {
+		qemu_command(s, "quit", NULL, NULL);
+		s->kill_at = qemu_now_ms() + QEMU_QUIT_MS;
+	}
+}
+
+static void qemu_on_msg(void *arg, const struct qmp_msg *m)
+{
+	struct qemu_sup *s = arg;
+
+	switch (m->kind) {
+	case QMP_GREETING:
+		qemu_command(s, "qmp_capabilities", NULL, "cap");
+		break;
+	case QMP_EVENT:
+		if (strcmp(m->event, "SHUTDOWN") == 0)
+			snprintf(s->reason, sizeof(s->reason), "%s", m->reason);
+		else if (strcmp(m->event, "GUEST_PANICKED") == 0)
+			s->panicked = true;
+		else if (strcmp(m->event, "STOP") == 0 && !s->reason[0])
+			qemu_command(s, "query-status", NULL, "status");
+		break;
+	case QMP_RETURN:
+	case QMP_ERROR:
+		if (strcmp(m->id, "cap") == 0 && m->kind == QMP_RETURN) {
+			s->qmp_ready = true;
+			s->next_poll = qemu_now_ms() + QEMU_POLL_MS;
+		} else if (strcmp(m->id, "regs") == 0 && m->text && qemu_all_halted(m->text) &&
+			   s->end == END_NONE) {
+			s->end = END_HALTED;
+			qemu_quit(s);
+		} else if (strcmp(m->id, "status") == 0 && m->status[0] &&
+			   strcmp(m->status, "running") != 0 && strcmp(m->status, "shutdown") != 0 &&
+			   strcmp(m->status, "guest-panicked") != 0 && s->end == END_NONE) {
+			snprintf(s->stop_status, sizeof(s->stop_status), "%s", m->status);
+			s->end = END_STOPPED;
+			qemu_quit(s);
+		} else if (m->kind == QMP_ERROR) {
+			log_debug("QMP error for '%s': %s", m->id, m->error);
+		}
+		if (m->id[0])
+			s->cmd_pending = false;
+		break;
+	}
+}
+
+/* One line of the TCG reset log: only its triple-fault note matters. */
+static void qemu_on_log_line(struct qemu_sup *s, const char *line)
+{
+	if (strstr(line, "Triple fault"))
+		s->triple = true;
+}
+
+static void qemu_on_err_line(struct qemu_sup *s, const char *line)
+{
+	(void)s;
+	fprintf(stderr, "%s\n", line);
+}
+
+/* Read what fd has and hand out whole lines; false at end of file. */
+static bool qemu_lines(struct qemu_sup *s, int fd, char *line, size_t *len,
+		       void (*fn)(struct qemu_sup *, const char *))
+{
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (n == 0) {
+		if (*len) {
+			line[*len] = '\0';
+			fn(s, line);
+			*len = 0;
+		}
+		return false;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' || *len == QEMU_LINE - 1) {
+			line[*len] = '\0';
+			fn(s, line);
+			*len = 0;
+			if (buf[i] == '\n')
+				continue;
+		}
+		line[(*len)++] = buf[i];
+	}
+	return true;
+}
+
+/* Guest output to the console; false once the serial line is closed. */
+static bool qemu_from_guest(struct qemu_sup *s)
+{
+	uint8_t buf[4096];
+	ssize_t n = read(s->serial_fd, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (n == 0)
+		return false;
+	console_write(s->cons, buf, (size_t)n);
+	if (s->cons->out_err && s->end == END_NONE) {
+		/* Nobody can see the guest any more: power it down rather than run it blind. */
+		log_warnx("console output closed (%s): powering the guest down", strerror(s->cons->out_err));
+		s->end = END_BLIND;
+		qemu_command(s, "system_powerdown", NULL, NULL);
+		s->kill_at = qemu_now_ms() + QEMU_STOP_WAIT_MS;
+	}
+	return true;
+}
+
+static void qemu_to_guest(struct qemu_sup *s)
+{
+	ssize_t n;
+
+	if (s->to_guest_len == 0) {
+		n = read(s->cons->in_fd, s->to_guest, sizeof(s->to_guest));
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+			/* The guest simply gets no more input, as on a serial line nobody types on. */
+			s->cons->eof = true;
+			return;
+		}
+		if (n < 0)
+			return;
+		s->to_guest_len = (size_t)n;
+	}
+	n = write(s->serial_fd, s->to_guest, s->to_guest_len);
+	if (n > 0) {
+		memmove(s->to_guest, s->to_guest + n, s->to_guest_len - (size_t)n);
+		s->to_guest_len -= (size_t)n;
+	}
+}
+
+static void qemu_on_signal(struct qemu_sup *s)
+{
+	struct signalfd_siginfo si;
+
+	if (read(s->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (s->stop_sig) {
+		log_warnx("%s again: killing QEMU", strsignal((int)si.ssi_signo));
+		kill(s->pid, SIGKILL);
+		return;
+	}
+	s->stop_sig = (int)si.ssi_signo;
+	log_warnx("%s: asking the guest to power off (ACPI); QEMU is killed in %d s or at a second signal",
+		  strsignal(s->stop_sig), QEMU_STOP_WAIT_MS / 1000);
+	qemu_command(s, "system_powerdown", NULL, NULL);
+	s->kill_at = qemu_now_ms() + QEMU_STOP_WAIT_MS;
+}
+
+/* bhyve's status for how the run ended, with the one line that says so. */
+static enum vm_exit qemu_verdict(struct qemu_sup *s)
+{
+	const char *accel = s->spec->accel == QEMU_ACCEL_KVM ? "kvm" : "tcg";
+
+	switch (s->end) {
+	case END_HALTED:
+		log_warnx("the guest halted (every vCPU stopped with interrupts off)");
+		return VM_EXIT_HALT;
+	case END_STOPPED:
+		if (strcmp(s->stop_status, "internal-error") == 0 && s->spec->accel == QEMU_ACCEL_KVM)
+			log_warnx("QEMU stopped the guest: KVM could not run or emulate one of its "
+				  "instructions (an emulation failure, as on nested KVM hosts); try --accel tcg");
+		else
+			log_warnx("QEMU stopped the guest (status %s, --accel %s)", s->stop_status, accel);
+		return VM_EXIT_ERROR;
+	case END_BLIND:
+		return VM_EXIT_ERROR;
+	case END_NONE:
+		break;
+	}
+	if (s->panicked || strcmp(s->reason, "guest-panic") == 0) {
+		log_warnx("the guest panicked (pvpanic)");
+		return VM_EXIT_ERROR;
+	}
+	if (strcmp(s->reason, "guest-shutdown") == 0) {
+		log_warnx("the guest powered off");
+		return VM_EXIT_POWEROFF;
+	}
+	if (strcmp(s->reason, "guest-reset") == 0) {
+		if (s->triple) {
+			log_warnx("the guest triple-faulted");
+			return VM_EXIT_TRIPLEFAULT;
+		}
+		log_warnx("the guest reset%s", s->spec->accel == QEMU_ACCEL_KVM
+						       ? " (QEMU on KVM reports a triple fault as a reset too)"
+						       : "");
+		return VM_EXIT_RESET;
+	}
+	if (WIFSIGNALED(s->wstatus))
+		log_warnx("QEMU was killed by %s", strsignal(WTERMSIG(s->wstatus)));
+	else
+		log_warnx("QEMU exited with status %d%s", WEXITSTATUS(s->wstatus),
+			  s->reason[0] ? "" : " without the guest ending");
+	return VM_EXIT_ERROR;
+}
+
+static void qemu_sup_close(struct qemu_sup *s)
+{
+	int *fds[] = { &s->pidfd, &s->qmp_fd, &s->serial_fd, &s->err_fd, &s->log_fd, &s->sig_fd };
+
+	qmp_fini(&s->qmp);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+/* Everything QEMU wrote before it went, then its status. */
+static void qemu_reap(struct qemu_sup *s)
+{
+	while (qmp_read(&s->qmp, qemu_on_msg, s) > 0)
+		;
+	while (qemu_from_guest(s))
+		;
+	while (qemu_lines(s, s->err_fd, s->err_line, &s->err_len, qemu_on_err_line))
+		;
+	while (s->log_fd >= 0 && qemu_lines(s, s->log_fd, s->log_line, &s->log_len, qemu_on_log_line))
+		;
+	while (waitpid(s->pid, &s->wstatus, 0) < 0 && errno == EINTR)
+		;
+	s->exited = true;
+}
+
+static void qemu_loop(struct qemu_sup *s)
+{
+	while (!s->exited) {
+		struct pollfd p[7] = {
+			{ .fd = s->pidfd, .events = POLLIN },
+			{ .fd = s->sig_fd, .events = POLLIN },
+			{ .fd = s->qmp_fd, .events = POLLIN },
+			{ .fd = s->serial_fd, .events = POLLIN | (s->to_guest_len ? POLLOUT : 0) },
+			{ .fd = s->cons->eof || s->to_guest_len ? -1 : s->cons->in_fd, .events = POLLIN },
+			{ .fd = s->err_fd, .events = POLLIN },
+			{ .fd = s->log_fd, .events = POLLIN },
+		};
+		int64_t now = qemu_now_ms(), wake = s->qmp_ready ? s->next_poll : now + QEMU_POLL_MS;
+		int timeout;
+
+		if (s->kill_at && s->kill_at < wake)
+			wake = s->kill_at;
+		timeout = wake > now ? (int)(wake - now) : 0;
+		if (poll(p, 7, timeout) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			qemu_on_signal(s);
+		if (p[2].revents && qmp_read(&s->qmp, qemu_on_msg, s) < 0 && p[0].revents == 0) {
+			/* QEMU's monitor is gone or speaks nonsense: wait for it to go, killing it if it stays. */
+			p[2].fd = -1;
+			if (!s->kill_at)
+				s->kill_at = qemu_now_ms() + QEMU_QUIT_MS;
+		}
+		if (p[3].revents & POLLIN)
+			qemu_from_guest(s);
+		if ((p[3].revents & POLLOUT) || (p[4].revents & (POLLIN | POLLHUP | POLLERR)))
+			qemu_to_guest(s);
+		if (p[5].revents)
+			qemu_lines(s, s->err_fd, s->err_line, &s->err_len, qemu_on_err_line);
+		if (p[6].revents)
+			qemu_lines(s, s->log_fd, s->log_line, &s->log_len, qemu_on_log_line);
+		if (p[0].revents) {
+			qemu_reap(s);
+			break;
+		}
+		now = qemu_now_ms();
+		if (s->kill_at && now >= s->kill_at) {
+			kill(s->pid, SIGKILL);
+			s->kill_at = 0;
+		}
+		if (s->qmp_ready && !s->cmd_pending && now >= s->next_poll && s->end == END_NONE) {
+			qemu_command(s, "human-monitor-command", "{\"command-line\":\"info registers -a\"}",
+				     "regs");
+			s->next_poll = now + QEMU_POLL_MS;
+		}
+	}
+}
+
+enum vm_exit qemu_run(const struct qemu_spec *spec, int memfd, int handoff_fd, struct console *cons)
+{
+	struct qemu_sup s = {
+		.spec = spec, .cons = cons, .pid = -1, .pidfd = -1, .qmp_fd = -1, .serial_fd = -1,
+		.err_fd = -1, .log_fd = -1, .sig_fd = -1,
+	};
+	sigset_t mask, old;
+	enum vm_exit why;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	s.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r = s.sig_fd < 0 ? -errno : qemu_spawn(&s, memfd, handoff_fd, &old);
+	if (r < 0) {
+		log_warnx("starting %s: %s", spec->qemu, strerror(-r));
+		if (s.pid > 0) {
+			kill(s.pid, SIGKILL);
+			waitpid(s.pid, NULL, 0);
+		}
+		qemu_sup_close(&s);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return VM_EXIT_ERROR;
+	}
+	qemu_loop(&s);
+	if (!s.exited) {
+		kill(s.pid, SIGKILL);
+		waitpid(s.pid, &s.wstatus, 0);
+	}
+	why = qemu_verdict(&s);
+	qemu_sup_close(&s);
+	/* A signal that had to end QEMU by force ends kvmload too, once the console is back. */
+	if (s.stop_sig && why != VM_EXIT_POWEROFF) {
+		console_restore(cons);
+		signal(s.stop_sig, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		raise(s.stop_sig);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return why;
+}
