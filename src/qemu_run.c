@@ -67,17 +67,19 @@ static int64_t qemu_now_ms(void)
  */
 static _Noreturn void qemu_child(char **argv, const int fds[5], int err_w, const sigset_t *mask)
 {
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), hi[5];
 
 	if (devnull < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || setpgid(0, 0) < 0)
 		_exit(127);
-	/* Above every target number first, so no dup2 below overwrites a source. */
+	/* All above the target numbers first, so no dup2 below overwrites a source. */
 	for (int i = 0; i < 5; i++) {
-		int hi = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 16) : -1;
-
-		if (fds[i] >= 0 && (hi < 0 || dup2(hi, QEMU_FD_RAM + i) < 0))
+		hi[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 16) : -1;
+		if (fds[i] >= 0 && hi[i] < 0)
 			_exit(127);
 	}
+	for (int i = 0; i < 5; i++)
+		if (hi[i] >= 0 && dup2(hi[i], QEMU_FD_RAM + i) < 0)
+			_exit(127);
 	if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(err_w, 2) < 0)
 		_exit(127);
 	syscall(SYS_close_range, QEMU_FD_LOG + 1, ~0U, 0);
