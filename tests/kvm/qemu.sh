@@ -1,0 +1,161 @@
+#!/bin/bash
+# qemu.sh: the loaded test kernel runs on QEMU: entry state, platform (ACPI, MADT, PCI, SMAP), devices, every exit status, signals and clean-up.
+. "$(dirname "$0")/lib.sh"
+need_tools qemu-system-x86_64 makefs sgdisk
+[ -r /usr/share/qemu/qboot.rom ] || { echo "SKIP: no /usr/share/qemu/qboot.rom (qemu-system-data)"; exit 77; }
+KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3 DEMO=$4 HOSTDIR=$(dirname "$5")
+VM=qemutest
+# TCG everywhere: it behaves the same on every host (KVM here is nested and reports less).
+ACCEL=tcg
+
+tree=$WORK/guest
+mkdir -p "$tree/boot/kernel" "$tree/boot/defaults"
+cp "$KERNEL" "$tree/boot/kernel/kernel"
+printf 'kernel="kernel"\nbootfile="kernel"\n' >"$tree/boot/defaults/loader.conf"
+printf 'guest.answer="42"\n' >"$tree/boot/loader.conf"
+
+run() { # run LOG ARGS...: kvmload on QEMU, stdin at EOF, console to LOG, stderr to LOG.err.
+	log=$1; shift
+	timeout 120 "$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL "$@" </dev/null >"$log" 2>"$log.err"
+}
+
+# nothing_left WHAT: no QEMU or kvmload-fs of ours, no runtime directory, no mount.
+nothing_left() {
+	if pgrep -f "qemu-system-x86_64.*$WORK" >/dev/null || [ -e /run/kvmload/$VM ] ||
+		grep -q "/run/kvmload/$VM/" /proc/mounts; then fail "$1: something was left behind"
+	else pass; fi
+}
+
+# -- every way the guest ends, as bhyve(8) numbers them, with kvmload's line saying so
+for c in "poweroff 1 the guest powered off" "reset 0 the guest reset" \
+	"triplefault 3 the guest triple-faulted" "panic 4 the guest panicked (pvpanic)" \
+	"halt 2 the guest halted (every vCPU stopped with interrupts off)"; do
+	set -- $c
+	action=$1 want=$2; shift 2
+	run "$WORK/$action.log" -h "$tree" -e testkernel.exit=$action $VM; st=$?
+	expect_status $st "$want" "guest $action"
+	expect_line "$WORK/$action.log" "testkernel: $action"
+	expect_line "$WORK/$action.log.err" "kvmload: $*"
+done
+# S5 through the FADT's PM1a_CNT and the DSDT's \_S5 (QEMU's PIIX4), not the builtin machine's port.
+expect_line "$WORK/poweroff.log" "testkernel: poweroff port=0x604 slp_typ=0"
+nothing_left "after the exits"
+
+# -- the entry state is the loader's (miniboot sets it as userboot's elf64_exec does);
+# CR0.ET (0x10) is hardwired to 1 on every x86 CPU since the 486, so 0x80000021 reads 0x80000031.
+log=$WORK/halt.log
+expect_line "$log" "testkernel: entry rsp=0x1000 rflags=0x2 cr0=0x80000031 cr3=0x2000 cr4=0x20 efer=0x500"
+expect_line "$log" "testkernel: entry cs=0x8 ds=0x10 es=0x10 fs=0x10 gs=0x10 ss=0x10 tr=0x0 ldtr=0x0"
+expect_line "$log" "testkernel: entry gdtr=0x5000/0x17 idtr=0x0/0x0"
+expect_line "$log" "testkernel: entry rax=0x0 rbx=0x0 rcx=0x0 rdx=0x0 rsi=0x0 rdi=0x0 rbp=0x0 r8=0x0 r9=0x0 r10=0x0 r11=0x0 r12=0x0 r13=0x0 r14=0x0 r15=0x0"
+expect_text "$log" "testkernel: start modulep=0x"
+expect_line "$log" "testkernel: kenv guest.answer=42"
+expect_text "$log" "testkernel: module name=/boot/kernel/kernel type=elf kernel addr=0x200000 size=0x"
+# -- the platform: QEMU's ACPI tables, none of them in RAM the loader's SMAP hands out
+expect_text "$log" "testkernel: acpi rsdp=0x"
+for t in RSDT FACP APIC DSDT FACS; do expect_text "$log" "testkernel: acpi table $t addr=0x"; done
+expect_no_text "$log" "bad checksum"
+expect_line "$log" "testkernel: acpi smap ok"
+expect_line "$log" "testkernel: madt cpus=1 ioapics=1"
+expect_line "$log" "testkernel: pci virtio-blk=0"
+# The base-memory entry ends at the EBDA (firmware's MP table), as QEMU's own map says.
+expect_line "$log" "testkernel: smap base=0x0 len=0x9fc00 type=1"
+expect_line "$log" "testkernel: smap base=0x100000 len=0xff00000 type=1"
+
+# -- memory sizes: the memfd is QEMU's RAM with bhyve's 3 GiB split
+run "$WORK/m512.log" -h "$tree" -m 512M -e testkernel.exit=poweroff $VM; st=$?
+expect_status $st 1 "-m 512M"
+expect_line "$WORK/m512.log" "testkernel: smap base=0x100000 len=0x1ff00000 type=1"
+expect_line "$WORK/m512.log" "testkernel: acpi smap ok"
+run "$WORK/m4608.log" -h "$tree" -m 4608M -e testkernel.exit=poweroff $VM; st=$?
+expect_status $st 1 "-m 4608M"
+expect_line "$WORK/m4608.log" "testkernel: smap base=0x100000 len=0xbff00000 type=1"
+expect_line "$WORK/m4608.log" "testkernel: smap base=0x100000000 len=0x60000000 type=1"
+expect_line "$WORK/m4608.log" "testkernel: acpi smap ok"
+
+# -- SMP: the MADT lists --cpus processors; the APs wait for a SIPI that never comes: halted
+run "$WORK/smp.log" -h "$tree" --cpus 2 -e testkernel.exit=halt $VM; st=$?
+expect_status $st 2 "--cpus 2"
+expect_line "$WORK/smp.log" "testkernel: madt cpus=2 ioapics=1"
+run "$WORK/smp4.log" -h "$tree" --cpus 4 -e testkernel.exit=poweroff $VM; st=$?
+expect_status $st 1 "--cpus 4"
+expect_line "$WORK/smp4.log" "testkernel: madt cpus=4 ioapics=1"
+
+# -- disks: each -d is a virtio-blk function in order; the loader never writes them
+make_gpt_ufs2 "$tree" "$WORK/d0.img"
+truncate -s 8m "$WORK/d1.img"
+sums=$(sha256sum "$WORK/d0.img" "$WORK/d1.img")
+run "$WORK/disks.log" -d "$WORK/d0.img" -d "$WORK/d1.img" -v -e testkernel.exit=poweroff $VM; st=$?
+expect_status $st 1 "two disks"
+expect_line "$WORK/disks.log" "testkernel: pci virtio-blk=2"
+expect_line "$WORK/disks.log" "testkernel: kenv currdev=disk0p2:"
+expect_text "$WORK/disks.log.err" "file=$WORK/d0.img,if=none,id=disk0,format=raw,readonly=off -device virtio-blk-pci,drive=disk0 -drive file=$WORK/d1.img,if=none,id=disk1,format=raw,readonly=off"
+[ "$sums" = "$(sha256sum "$WORK/d0.img" "$WORK/d1.img")" ] && pass || fail "a disk image changed"
+run "$WORK/ro.log" -d "$WORK/d0.img" --ro -v -e testkernel.exit=poweroff $VM; st=$?
+expect_status $st 1 "--ro"
+expect_text "$WORK/ro.log.err" "id=disk0,format=raw,readonly=on"
+nothing_left "after the disk runs"
+
+# -- network: virtio-net (1af4:1000) with QEMU's user-mode NAT
+run "$WORK/net.log" -h "$tree" --net user -e testkernel.exit=poweroff $VM; st=$?
+expect_status $st 1 "--net user"
+if tr -d '\r' <"$WORK/net.log" | grep -qE '^testkernel: pci 0:[0-9]+\.0 1af4:1000$'; then pass
+else fail "--net user: no virtio-net function"; fi
+
+# -- QEMU killed under a running guest: status 4, said so, nothing left
+"$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL -h "$tree" -e testkernel.exit=spin $VM \
+	</dev/null >"$WORK/kill.log" 2>"$WORK/kill.log.err" &
+kpid=$!
+for _ in $(seq 200); do grep -q 'testkernel: spin' "$WORK/kill.log" && break; sleep 0.05; done
+qpid=$(pgrep -P $kpid -x qemu-system-x86)
+[ -n "$qpid" ] && kill -KILL "$qpid"
+wait $kpid; st=$?
+expect_status $st 4 "QEMU killed"
+expect_line "$WORK/kill.log.err" "kvmload: QEMU was killed by Killed"
+nothing_left "QEMU killed"
+
+# -- SIGTERM to kvmload: ACPI power button, the guest powers off (status 1), nothing left
+"$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL -h "$tree" -e testkernel.exit=spin $VM \
+	</dev/null >"$WORK/term.log" 2>"$WORK/term.log.err" &
+kpid=$!
+for _ in $(seq 200); do grep -q 'testkernel: spin' "$WORK/term.log" && break; sleep 0.05; done
+kill -TERM $kpid
+wait $kpid; st=$?
+expect_status $st 1 "SIGTERM"
+expect_text "$WORK/term.log.err" "kvmload: Terminated: asking the guest to power off (ACPI)"
+expect_line "$WORK/term.log" "testkernel: power button"
+expect_line "$WORK/term.log.err" "kvmload: the guest powered off"
+nothing_left "SIGTERM"
+
+# -- the README's demo guest on QEMU: swap to its own lua plugin, the same kernel output as ever
+timeout 120 "$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" --accel $ACCEL demo \
+	</dev/null >"$WORK/demo.log" 2>&1; st=$?
+expect_status $st 2 "demo guest on QEMU"
+lines_in_order "$WORK/demo.log" "miniboot/amd64 userboot 4th" "miniboot/amd64 userboot lua" \
+	"Booting [/boot/kernel/kernel]..." "testkernel: module name=/boot/kernel/demo.ko" \
+	"testkernel: kenv demo.greeting=hello from the demo guest" "testkernel: pci virtio-blk=1" \
+	"testkernel: halt" "kvmload: the guest halted"
+
+# -- what is missing is named, with what to install (EX_UNAVAILABLE)
+KVMLOAD_QEMU=/nonexistent/qemu run "$WORK/noqemu.log" -h "$tree" $VM; st=$?
+expect_status $st 69 "no QEMU"
+expect_text "$WORK/noqemu.log.err" "/nonexistent/qemu: not found; the guest runs on QEMU: install Debian's qemu-system-x86"
+KVMLOAD_FIRMWARE=/nonexistent/qboot.rom run "$WORK/nofw.log" -h "$tree" $VM; st=$?
+expect_status $st 69 "no firmware"
+expect_text "$WORK/nofw.log.err" "qemu-system-data"
+expect_no_text "$WORK/nofw.log" "Booting"
+
+# -- bad options are usage errors naming themselves
+for c in "--accel xen|--accel xen: expected kvm or tcg" "--cpus 0|--cpus 0: expected 1 to 255" \
+	"--cpus 256|--cpus 256: expected 1 to 255" "--net bridge|--net bridge: expected none, user or tap:IFNAME" \
+	"--net tap:a/b|--net tap:a/b: expected none" "--run vmm|--run vmm: expected qemu or builtin"; do
+	opt=${c%%|*} msg=${c#*|}
+	"$KVMLOAD" $opt -h "$tree" $VM </dev/null >/dev/null 2>"$WORK/opt.err"; st=$?
+	expect_status $st 64 "$opt"
+	expect_text "$WORK/opt.err" "kvmload: $msg"
+done
+"$KVMLOAD" --run builtin --cpus 2 -h "$tree" $VM </dev/null >/dev/null 2>"$WORK/opt.err"; st=$?
+expect_status $st 64 "--run builtin --cpus 2"
+expect_text "$WORK/opt.err" "QEMU's: not with --run builtin"
+nothing_left "at the end"
+finish
