@@ -19,7 +19,7 @@
 #include "qemu.h"
 #include "qmp.h"
 
-#define QEMU_POLL_MS 1000   /* how often every vCPU is asked whether it halted for good */
+#define QEMU_POLL_MS 250    /* how often every vCPU is asked whether it halted for good */
 #define QEMU_QUIT_MS 5000   /* after "quit" or an end QEMU reported, before SIGKILL */
 #define QEMU_LINE 1024
 #define RFLAGS_IF 0x200

@@ -33,26 +33,36 @@ const char *conf_id_property(enum conf_id id)
 	return conf_ids[id].property;
 }
 
-enum conf_kind { K_ID, K_MEMORY, K_ENV, K_STRING, K_BOOL };
+enum conf_kind { K_ID, K_ENV, K_STRING, K_INT, K_BOOL };
+
+static const char *conf_memory_problem(const char *v);
+static const char *conf_cpus_problem(const char *v);
+static const char *conf_net_problem(const char *v);
+static const char *conf_accel_problem(const char *v);
 
 static const struct conf_key {
 	const char *name;
 	enum conf_kind kind;
 	int id;        /* K_ID */
-	size_t offset; /* K_STRING: the char * field */
+	size_t offset; /* K_STRING: the char * field; K_INT: the int; K_BOOL: the bool */
+	const char *(*problem)(const char *value); /* K_STRING, K_INT: why a value is bad, or NULL */
 } conf_keys[] = {
-	{ "disk-uuid", K_ID, CONF_ID_DISK_UUID, 0 },
-	{ "part-uuid", K_ID, CONF_ID_PART_UUID, 0 },
-	{ "fs-label", K_ID, CONF_ID_FS_LABEL, 0 },
-	{ "fs-uuid", K_ID, CONF_ID_FS_UUID, 0 },
-	{ "serial", K_ID, CONF_ID_SERIAL, 0 },
-	{ "memory", K_MEMORY, 0, 0 },
-	{ "env", K_ENV, 0, 0 },
-	{ "console", K_STRING, 0, offsetof(struct conf_vm, console) },
-	{ "loader", K_STRING, 0, offsetof(struct conf_vm, loader) },
-	{ "loader-dir", K_STRING, 0, offsetof(struct conf_vm, loader_dir) },
-	{ "boot-part", K_STRING, 0, offsetof(struct conf_vm, boot_part) },
-	{ "restart", K_BOOL, 0, 0 },
+	{ "disk-uuid", K_ID, CONF_ID_DISK_UUID, 0, NULL },
+	{ "part-uuid", K_ID, CONF_ID_PART_UUID, 0, NULL },
+	{ "fs-label", K_ID, CONF_ID_FS_LABEL, 0, NULL },
+	{ "fs-uuid", K_ID, CONF_ID_FS_UUID, 0, NULL },
+	{ "serial", K_ID, CONF_ID_SERIAL, 0, NULL },
+	{ "memory", K_STRING, 0, offsetof(struct conf_vm, memory), conf_memory_problem },
+	{ "env", K_ENV, 0, 0, NULL },
+	{ "console", K_STRING, 0, offsetof(struct conf_vm, console), NULL },
+	{ "loader", K_STRING, 0, offsetof(struct conf_vm, loader), NULL },
+	{ "loader-dir", K_STRING, 0, offsetof(struct conf_vm, loader_dir), NULL },
+	{ "boot-part", K_STRING, 0, offsetof(struct conf_vm, boot_part), NULL },
+	{ "restart", K_BOOL, 0, offsetof(struct conf_vm, restart), NULL },
+	{ "cpus", K_INT, 0, offsetof(struct conf_vm, cpus), conf_cpus_problem },
+	{ "net", K_STRING, 0, offsetof(struct conf_vm, net), conf_net_problem },
+	{ "accel", K_STRING, 0, offsetof(struct conf_vm, accel), conf_accel_problem },
+	{ "ro", K_BOOL, 0, offsetof(struct conf_vm, ro), NULL },
 };
 
 /* One file being parsed: the reader counts lines so messages can name them. */
@@ -222,6 +232,37 @@ static const char *conf_memory_problem(const char *v)
 	return NULL;
 }
 
+/* Digits only, so that what kvmload is given is exactly the number checked here. */
+static const char *conf_cpus_problem(const char *v)
+{
+	size_t n = strspn(v, "0123456789");
+
+	if (n == 0 || v[n] || n > 3 || atoi(v) < 1 || atoi(v) > 255)
+		return "expected a number of vCPUs from 1 to 255";
+	return NULL;
+}
+
+/* kvmload's rule for a tap interface name, which is also what fits in IFNAMSIZ. */
+static const char *conf_net_problem(const char *v)
+{
+	const char *name = v + 4;
+	size_t n = strlen(name);
+
+	if (strcmp(v, "none") == 0 || strcmp(v, "user") == 0)
+		return NULL;
+	if (strncmp(v, "tap:", 4) != 0)
+		return "expected none, user or tap:IFNAME";
+	if (n == 0 || n > 15 ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != n)
+		return "tap interface name: use 1-15 of A-Z a-z 0-9 _ . -";
+	return NULL;
+}
+
+static const char *conf_accel_problem(const char *v)
+{
+	return strcmp(v, "kvm") == 0 || strcmp(v, "tcg") == 0 ? NULL : "expected kvm or tcg";
+}
+
 static bool conf_env_ok(const char *v)
 {
 	const char *eq = strchr(v, '=');
@@ -232,17 +273,14 @@ static bool conf_env_ok(const char *v)
 static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
 {
 	struct conf_vm *vm = p->cur;
-	const char *problem;
+	const char *problem = k->problem ? k->problem(value) : NULL;
 	char *copy, **env;
 
+	if (problem) {
+		conf_error(p->c, p->file, p->lineno, "%s '%s': %s", k->name, value, problem);
+		return 0;
+	}
 	switch (k->kind) {
-	case K_MEMORY:
-		problem = conf_memory_problem(value);
-		if (problem) {
-			conf_error(p->c, p->file, p->lineno, "memory '%s': %s", value, problem);
-			return 0;
-		}
-		break;
 	case K_ENV:
 		if (!conf_env_ok(value)) {
 			conf_error(p->c, p->file, p->lineno, "env '%s': expected NAME=VALUE", value);
@@ -250,8 +288,11 @@ static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *
 		}
 		break;
 	case K_BOOL:
-		if (!conf_bool(value, &vm->restart))
+		if (!conf_bool(value, (bool *)((char *)vm + k->offset)))
 			conf_error(p->c, p->file, p->lineno, "%s '%s': expected yes or no", k->name, value);
+		return 0;
+	case K_INT:
+		*(int *)((char *)vm + k->offset) = atoi(value); /* checked by k->problem */
 		return 0;
 	case K_ID:
 	case K_STRING:
@@ -263,9 +304,6 @@ static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *
 	switch (k->kind) {
 	case K_ID:
 		vm->id[k->id] = copy;
-		break;
-	case K_MEMORY:
-		vm->memory = copy;
 		break;
 	case K_ENV:
 		env = realloc(vm->env, ((size_t)vm->nenv + 1) * sizeof(*env));
@@ -279,6 +317,7 @@ static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *
 	case K_STRING:
 		*(char **)((char *)vm + k->offset) = copy;
 		break;
+	case K_INT:
 	case K_BOOL:
 		break;
 	}
@@ -424,6 +463,8 @@ void conf_free(struct conf *c)
 		free(vm->loader);
 		free(vm->loader_dir);
 		free(vm->boot_part);
+		free(vm->net);
+		free(vm->accel);
 	}
 	free(c->vms);
 	memset(c, 0, sizeof(*c));

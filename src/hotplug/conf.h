@@ -32,6 +32,10 @@ struct conf_vm {
 	char *loader;     /* kvmload -l */
 	char *loader_dir; /* kvmload --loader-dir */
 	char *boot_part;  /* kvmload --boot-part */
+	int cpus;         /* kvmload --cpus, 1-255; 0: not given */
+	char *net;        /* kvmload --net: none, user or tap:IFNAME; validated */
+	char *accel;      /* kvmload --accel: kvm or tcg */
+	bool ro;          /* kvmload --ro: the running guest gets its disks read-only */
 	bool restart;     /* load again after a reset (status 0) */
 	unsigned seen;    /* keys given so far (one bit per key) */
 };

@@ -1,4 +1,4 @@
-/* guest.c: one VM's life: view mount, kvmload child, restart on reset, stop and teardown, under the VM lock. */
+/* guest.c: one VM's life: view mount, kvmload child, view release, restart on reset, stop and teardown, under the VM lock. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -20,6 +21,8 @@
 
 #define GUEST_READY_MS 30000 /* the view must answer within this */
 #define GUEST_KILL_MS 5000   /* after SIGKILL */
+/* kvmload's SIGTERM is an ACPI power-down with 30 s of its own before it kills QEMU. */
+#define GUEST_POWERDOWN_S 40
 
 /* An argument vector of owned strings, built once and used for exec or --dry-run. */
 struct guest_args {
@@ -87,6 +90,8 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm, 
 	guest_arg(a, h->kvmload);
 	guest_arg(a, "--view");
 	guest_arg(a, view);
+	guest_arg(a, "--view-release-fd");
+	guest_arg(a, "3");
 	guest_arg(a, "-d");
 	guest_arg(a, disk);
 	if (vm->memory) {
@@ -109,6 +114,23 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm, 
 		guest_arg(a, "--boot-part");
 		guest_arg(a, vm->boot_part);
 	}
+	if (vm->cpus) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", vm->cpus);
+		guest_arg(a, "--cpus");
+		guest_arg(a, n);
+	}
+	if (vm->net) {
+		guest_arg(a, "--net");
+		guest_arg(a, vm->net);
+	}
+	if (vm->accel) {
+		guest_arg(a, "--accel");
+		guest_arg(a, vm->accel);
+	}
+	if (vm->ro)
+		guest_arg(a, "--ro");
 	for (int i = 0; i < vm->nenv; i++) {
 		guest_arg(a, "-e");
 		guest_arg(a, vm->env[i]);
@@ -124,7 +146,8 @@ static void guest_print_args(const struct guest_args *a)
 }
 
 /*
- * fork and exec with stdin/stdout given and, if ready_fd >= 0, that fd as 3.
+ * fork and exec with stdin/stdout given and, if ready_fd >= 0, that fd as 3
+ * (kvmload-fs's ready pipe, kvmload's view-release socket).
  * The child gets the caller's original signal mask back and SIGTERM when
  * its parent dies, so a killed supervisor never leaves a guest behind.
  */
@@ -154,35 +177,48 @@ static pid_t guest_spawn(const struct guest_args *a, int in_fd, int out_fd, int 
 	_exit(127);
 }
 
-/* SIGTERM, then SIGKILL after the stop timeout; returns once the process has exited. */
-static void guest_stop_pidfd(const struct hotplug *h, const char *vm, int pidfd, const char *what)
+static const char *guest_what(const char *leaf)
+{
+	return strcmp(leaf, STATE_GUEST) == 0 ? "the guest" : "the view daemon";
+}
+
+/* SIGTERM to SIGKILL: the view daemon gets the stop timeout, kvmload time for its power-down too. */
+static int guest_stop_seconds(const struct hotplug *h, const char *leaf)
+{
+	if (strcmp(leaf, STATE_GUEST) == 0 && h->stop_timeout < GUEST_POWERDOWN_S)
+		return GUEST_POWERDOWN_S;
+	return h->stop_timeout;
+}
+
+/* SIGTERM, then SIGKILL after guest_stop_seconds; returns once the process has exited. */
+static void guest_stop_pidfd(const struct hotplug *h, const char *vm, int pidfd, const char *leaf)
 {
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int seconds = guest_stop_seconds(h, leaf);
 
 	if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) < 0 && errno == ESRCH)
 		return;
-	if (poll(&p, 1, h->stop_timeout * 1000) > 0)
+	if (poll(&p, 1, seconds * 1000) > 0)
 		return;
-	log_warnx("vm %s: %s did not stop within %d s; killing it", vm, what, h->stop_timeout);
+	log_warnx("vm %s: %s did not stop within %d s; killing it", vm, guest_what(leaf), seconds);
 	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 	if (poll(&p, 1, GUEST_KILL_MS) <= 0)
-		log_warnx("vm %s: %s survived SIGKILL", vm, what);
+		log_warnx("vm %s: %s survived SIGKILL", vm, guest_what(leaf));
 }
 
 /* Stop a process recorded in the VM's directory by someone (maybe another process). */
-static void guest_stop_recorded(const struct hotplug *h, const char *vm, const char *leaf,
-				const char *what)
+static void guest_stop_recorded(const struct hotplug *h, const char *vm, const char *leaf)
 {
 	int fd = state_pidfd(h->run_dir, vm, leaf);
 
 	if (fd < 0)
 		return;
-	guest_stop_pidfd(h, vm, fd, what);
+	guest_stop_pidfd(h, vm, fd, leaf);
 	close(fd);
 }
 
-/* Stop and reap one of our own children. */
-static void guest_stop_child(const struct hotplug *h, const char *vm, pid_t *pid, const char *what)
+/* Stop and reap one of our own children; leaf says which (STATE_GUEST or STATE_FS). */
+static void guest_stop_child(const struct hotplug *h, const char *vm, pid_t *pid, const char *leaf)
 {
 	int fd;
 
@@ -190,7 +226,7 @@ static void guest_stop_child(const struct hotplug *h, const char *vm, pid_t *pid
 		return;
 	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
 	if (fd >= 0) {
-		guest_stop_pidfd(h, vm, fd, what);
+		guest_stop_pidfd(h, vm, fd, leaf);
 		close(fd);
 	}
 	while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
@@ -198,16 +234,28 @@ static void guest_stop_child(const struct hotplug *h, const char *vm, pid_t *pid
 	*pid = -1;
 }
 
-/* With the view's daemon gone: detach whatever mount is left and remove RUN/VM. */
-static int guest_unmount_clear(const struct hotplug *h, const char *vm)
+/* Detach whatever is mounted on the view; nothing there is fine.  0 or -errno (logged). */
+static int guest_view_unmount(const struct hotplug *h, const char *vm)
 {
 	char view[4096];
 	int r;
 
 	if (state_path(view, sizeof(view), h->run_dir, vm, STATE_VIEW) < 0)
 		return -ENAMETOOLONG;
-	if (umount2(view, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+	if (umount2(view, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {
+		r = -errno;
 		log_warn("vm %s: unmounting %s", vm, view);
+		return r;
+	}
+	return 0;
+}
+
+/* With the view's daemon gone: detach whatever mount is left and remove RUN/VM. */
+static int guest_unmount_clear(const struct hotplug *h, const char *vm)
+{
+	int r;
+
+	guest_view_unmount(h, vm);
 	r = state_clear(h->run_dir, vm);
 	if (r < 0)
 		log_warnx("vm %s: removing %s/%s: %s", vm, h->run_dir, vm, strerror(-r));
@@ -217,8 +265,8 @@ static int guest_unmount_clear(const struct hotplug *h, const char *vm)
 /* Teardown from the records alone; the VM lock is held. */
 static int guest_teardown(const struct hotplug *h, const char *vm)
 {
-	guest_stop_recorded(h, vm, STATE_GUEST, "the guest");
-	guest_stop_recorded(h, vm, STATE_FS, "the view daemon");
+	guest_stop_recorded(h, vm, STATE_GUEST);
+	guest_stop_recorded(h, vm, STATE_FS);
 	return guest_unmount_clear(h, vm);
 }
 
@@ -229,27 +277,39 @@ struct guest_sup {
 	const struct dev *d;
 	sigset_t oldmask;
 	int sfd, claim_fd, lock_fd, devnull;
+	int release_fd; /* our end of kvmload's --view-release-fd socket, -1 once done with */
 	pid_t guest, fs;
+	/*
+	 * kvmload said 'R' and the view was stopped for it: no view and no
+	 * kvmload-fs on purpose, which is not a view that died.  A restart
+	 * mounts a fresh one.
+	 */
+	bool view_released;
 	struct guest_args loader;
 };
 
+static void guest_release_close(struct guest_sup *s)
+{
+	if (s->release_fd >= 0)
+		close(s->release_fd);
+	s->release_fd = -1;
+}
+
 static void guest_sup_teardown(struct guest_sup *s)
 {
-	guest_stop_child(s->h, s->vm->name, &s->guest, "the guest");
-	guest_stop_child(s->h, s->vm->name, &s->fs, "the view daemon");
+	guest_stop_child(s->h, s->vm->name, &s->guest, STATE_GUEST);
+	guest_stop_child(s->h, s->vm->name, &s->fs, STATE_FS);
 	guest_unmount_clear(s->h, s->vm->name);
 }
 
 /* The guest ended on its own: unmount, but leave the console log for whoever wants to know why. */
 static void guest_sup_retire(struct guest_sup *s, const char *how)
 {
-	char view[4096], line[128];
+	char line[128];
 	int r;
 
-	guest_stop_child(s->h, s->vm->name, &s->fs, "the view daemon");
-	if (state_path(view, sizeof(view), s->h->run_dir, s->vm->name, STATE_VIEW) == 0 &&
-	    umount2(view, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-		log_warn("vm %s: unmounting %s", s->vm->name, view);
+	guest_stop_child(s->h, s->vm->name, &s->fs, STATE_FS);
+	guest_view_unmount(s->h, s->vm->name);
 	snprintf(line, sizeof(line), "exited: %s\n", how);
 	r = state_retire(s->h->run_dir, s->vm->name, line);
 	if (r < 0)
@@ -301,7 +361,7 @@ static int guest_start_fs(struct guest_sup *s)
 static int guest_start_loader(struct guest_sup *s)
 {
 	char path[4096];
-	int out = s->devnull, r;
+	int out = s->devnull, sv[2], r;
 
 	if (!s->vm->console) {
 		r = state_path(path, sizeof(path), s->h->run_dir, s->vm->name, STATE_CONSOLE);
@@ -311,15 +371,105 @@ static int guest_start_loader(struct guest_sup *s)
 		if (out < 0)
 			return -errno;
 	}
-	s->guest = guest_spawn(&s->loader, s->devnull, out, -1, &s->oldmask);
+	/* Both ends close-on-exec: the child's is made fd 3 by guest_spawn, ours stays ours. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = -errno;
+		if (out != s->devnull)
+			close(out);
+		return r;
+	}
+	s->guest = guest_spawn(&s->loader, s->devnull, out, sv[1], &s->oldmask);
 	r = s->guest < 0 ? -errno : 0;
+	close(sv[1]);
 	if (out != s->devnull)
 		close(out);
+	if (r == 0)
+		s->release_fd = sv[0];
+	else
+		close(sv[0]);
 	if (r == 0)
 		r = state_write_pid(s->h->run_dir, s->vm->name, STATE_GUEST, s->guest);
 	if (r == 0)
 		log_warnx("vm %s: guest started from %s (kvmload pid %d)", s->vm->name, s->d->node,
 			  (int)s->guest);
+	return r;
+}
+
+/*
+ * The view's daemon stopped, nothing mounted on the view, its record and
+ * directory gone: only then may kvmload let the guest open the disk
+ * writable.  0 or -errno.
+ */
+static int guest_view_stop(struct guest_sup *s)
+{
+	int r;
+
+	guest_stop_child(s->h, s->vm->name, &s->fs, STATE_FS);
+	r = guest_view_unmount(s->h, s->vm->name);
+	if (r == 0)
+		r = state_view_gone(s->h->run_dir, s->vm->name);
+	return r;
+}
+
+/*
+ * kvmload wrote on its --view-release-fd, or closed it.  'R': it closed
+ * everything it had open in the view and waits for 'K' before the guest
+ * runs; we answer only once the view is gone, and close without 'K'
+ * otherwise, which makes kvmload give up (exit 4).  EOF: kvmload ended
+ * without handing over (a loader error, --run builtin); its SIGCHLD
+ * follows and is handled as before.
+ */
+static void guest_release(struct guest_sup *s)
+{
+	const char *vm = s->vm->name;
+	char byte;
+	ssize_t n;
+	int lock, r;
+
+	do
+		n = read(s->release_fd, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		log_warn("vm %s: reading kvmload's view release", vm);
+	else if (n == 1 && byte != 'R')
+		log_warnx("vm %s: kvmload sent 0x%02x, not 'R'; the view is not released", vm,
+			  (unsigned char)byte);
+	if (n != 1 || byte != 'R') {
+		guest_release_close(s);
+		return;
+	}
+	lock = state_lock(s->h->run_dir, vm);
+	if (!state_owns(s->h->run_dir, vm, s->claim_fd)) {
+		log_debug("vm %s: a remove is stopping it; the view is not released", vm);
+	} else if ((r = guest_view_stop(s)) < 0) {
+		log_warnx("vm %s: the view could not be stopped (%s); kvmload will not start the guest",
+			  vm, strerror(-r));
+	} else {
+		s->view_released = true;
+		log_warnx("vm %s: kvmload released the view; it is unmounted and the guest starts", vm);
+		/* kvmload may be gone meanwhile: its SIGCHLD tells, not a SIGPIPE. */
+		if (send(s->release_fd, "K", 1, MSG_NOSIGNAL) != 1)
+			log_warn("vm %s: answering kvmload's view release", vm);
+	}
+	if (lock >= 0)
+		state_unlock(s->h->run_dir, vm, lock);
+	guest_release_close(s);
+}
+
+/* After a reset: a fresh view if the last guest took the disk, then kvmload again. */
+static int guest_restart(struct guest_sup *s)
+{
+	int r = 0;
+
+	if (s->view_released) {
+		r = guest_start_fs(s);
+		if (r == 0)
+			s->view_released = false;
+	}
+	if (r == 0)
+		r = guest_start_loader(s);
+	if (r < 0)
+		log_warnx("vm %s: not loaded again: %s", s->vm->name, strerror(-r));
 	return r;
 }
 
@@ -365,26 +515,29 @@ static bool guest_child_ended(struct guest_sup *s, pid_t pid, int status)
 	int lock = state_lock(s->h->run_dir, vm);
 	bool was_guest = pid == s->guest;
 
-	if (was_guest)
+	if (was_guest) {
 		s->guest = -1;
-	else
+		guest_release_close(s);
+	} else {
 		s->fs = -1;
+	}
 	if (!state_owns(s->h->run_dir, vm, s->claim_fd)) {
 		/* Stopped by a remove: reap what it stopped. */
-		guest_stop_child(s->h, vm, &s->guest, "the guest");
-		guest_stop_child(s->h, vm, &s->fs, "the view daemon");
+		guest_stop_child(s->h, vm, &s->guest, STATE_GUEST);
+		guest_stop_child(s->h, vm, &s->fs, STATE_FS);
 	} else if (was_guest) {
 		guest_status_text(status, text, sizeof(text));
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && s->vm->restart && s->fs > 0) {
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && s->vm->restart &&
+		    (s->fs > 0 || s->view_released)) {
 			log_warnx("vm %s: the guest reset (%s); loading it again", vm, text);
-			going_on = guest_start_loader(s) == 0;
+			going_on = guest_restart(s) == 0;
+			if (!going_on)
+				guest_sup_teardown(s);
 		} else {
 			log_warnx("vm %s: the guest exited (%s)%s", vm, text,
 				  WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "; restart = no" : "");
 			guest_sup_retire(s, text);
 		}
-		if (!going_on && s->fs > 0)
-			guest_sup_teardown(s);
 	} else {
 		log_warnx("vm %s: the view daemon exited (%s); stopping the guest", vm,
 			  guest_status_text(status, text, sizeof(text)));
@@ -402,7 +555,20 @@ static void guest_supervise(struct guest_sup *s)
 	pid_t pid;
 
 	for (;;) {
-		if (read(s->sfd, &si, sizeof(si)) != sizeof(si)) {
+		/* A negative fd (no hand-off pending) is left out by poll. */
+		struct pollfd p[2] = { { .fd = s->sfd, .events = POLLIN },
+				       { .fd = s->release_fd, .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("vm %s: poll", s->vm->name);
+			si.ssi_signo = SIGTERM;
+		} else if (!(p[0].revents & POLLIN)) {
+			if (p[1].revents)
+				guest_release(s);
+			continue;
+		} else if (read(s->sfd, &si, sizeof(si)) != sizeof(si)) {
 			if (errno == EINTR)
 				continue;
 			log_warn("vm %s: signalfd", s->vm->name);
@@ -415,8 +581,8 @@ static void guest_supervise(struct guest_sup *s)
 			if (state_owns(s->h->run_dir, s->vm->name, s->claim_fd)) {
 				guest_sup_teardown(s);
 			} else {
-				guest_stop_child(s->h, s->vm->name, &s->guest, "the guest");
-				guest_stop_child(s->h, s->vm->name, &s->fs, "the view daemon");
+				guest_stop_child(s->h, s->vm->name, &s->guest, STATE_GUEST);
+				guest_stop_child(s->h, s->vm->name, &s->fs, STATE_FS);
 			}
 			if (lock >= 0)
 				state_unlock(s->h->run_dir, s->vm->name, lock);
@@ -430,8 +596,8 @@ static void guest_supervise(struct guest_sup *s)
 
 int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, int lock_fd)
 {
-	struct guest_sup s = { .h = h, .vm = vm, .d = d, .sfd = -1, .claim_fd = -1, .guest = -1,
-			       .fs = -1 };
+	struct guest_sup s = { .h = h, .vm = vm, .d = d, .sfd = -1, .claim_fd = -1,
+			       .release_fd = -1, .guest = -1, .fs = -1 };
 	sigset_t mask;
 	struct stat st;
 	int r;
@@ -483,6 +649,7 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 	if (r == 0)
 		guest_supervise(&s);
 	guest_args_free(&s.loader);
+	guest_release_close(&s);
 	if (s.claim_fd >= 0)
 		close(s.claim_fd);
 	if (s.devnull >= 0)
@@ -594,6 +761,7 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 			printf("\n");
 		else
 			printf(" >>%s/%s\n", dir, STATE_CONSOLE);
+		printf("on 'R' from fd 3: stop kvmload-fs, umount %s/%s, answer 'K'\n", dir, STATE_VIEW);
 		printf("on exit: %s\n", vm->restart ? "load again after a reset (status 0), else stop"
 						    : "stop");
 	}
@@ -607,7 +775,7 @@ void guest_plan_remove(const struct hotplug *h, const char *vm)
 
 	state_path(dir, sizeof(dir), h->run_dir, vm, NULL);
 	printf("vm %s: stop kvmload pid %d (SIGTERM, SIGKILL after %d s)\n", vm,
-	       (int)state_read_pid(h->run_dir, vm, STATE_GUEST), h->stop_timeout);
+	       (int)state_read_pid(h->run_dir, vm, STATE_GUEST), guest_stop_seconds(h, STATE_GUEST));
 	printf("vm %s: stop kvmload-fs pid %d\n", vm, (int)state_read_pid(h->run_dir, vm, STATE_FS));
 	printf("umount %s/%s\n", dir, STATE_VIEW);
 	printf("rm -r %s\n", dir);

@@ -279,6 +279,21 @@ int state_clear(const char *run, const char *vm)
 	return 0;
 }
 
+int state_view_gone(const char *run, const char *vm)
+{
+	char path[4096];
+
+	if (state_path(path, sizeof(path), run, vm, STATE_FS) < 0)
+		return -ENAMETOOLONG;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	if (state_path(path, sizeof(path), run, vm, STATE_VIEW) < 0)
+		return -ENAMETOOLONG;
+	if (rmdir(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 int state_retire(const char *run, const char *vm, const char *status)
 {
 	/* The supervisor's file goes last: until then nobody takes the VM for ended. */

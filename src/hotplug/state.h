@@ -11,9 +11,9 @@
  *   RUN/VM.lock            flock'd while a VM's state changes (mdadm's map lock)
  *   RUN/VM/hotplug.pid     the supervisor; flock'd by it for as long as it lives
  *   RUN/VM/kvmload.pid     "PID STARTTIME" of the guest
- *   RUN/VM/kvmload-fs.pid  "PID STARTTIME" of the view's daemon
+ *   RUN/VM/kvmload-fs.pid  "PID STARTTIME" of the view's daemon, while there is a view
  *   RUN/VM/device          the device node, then its whole disk's node
- *   RUN/VM/view/           the kvmload-fs mount
+ *   RUN/VM/view/           the kvmload-fs mount, until kvmload releases it for the guest
  *   RUN/VM/console.log     the guest's console
  *   RUN/VM/status          how the guest ended, once it has (console.log stays too)
  */
@@ -64,6 +64,13 @@ int state_device(const char *run, const char *vm, char *node, size_t nlen, char 
  * record, the console log and a status line until the disk goes.  0 or -errno.
  */
 int state_retire(const char *run, const char *vm, const char *status);
+
+/*
+ * The view was stopped for the guest (its daemon reaped, nothing mounted):
+ * remove RUN/VM/kvmload-fs.pid and RUN/VM/view.  0 or -errno (-EBUSY while
+ * something is still mounted there).
+ */
+int state_view_gone(const char *run, const char *vm);
 
 /* Remove RUN/VM and what it holds (the view must be unmounted). Returns 0 or -errno. */
 int state_clear(const char *run, const char *vm);

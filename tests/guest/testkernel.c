@@ -11,6 +11,7 @@
 #define PORT_PM1A_CNT 0x404
 #define PM1_SLP_S5    5                    /* SLP_TYP of S5 on kvmload's builtin machine */
 #define PM1_SLP_EN    0x2000
+#define PM1_PWRBTN    0x0100               /* PWRBTN_STS in PM1 status, PWRBTN_EN in PM1 enable */
 #define PORT_RESET    0xcf9
 #define RESET_HARD    0x06                 /* full reset | start */
 #define PORT_PVPANIC  0x505                /* QEMU's pvpanic ISA device */
@@ -85,6 +86,14 @@ static inline uint32_t tk_inl(uint16_t port)
 	uint32_t v;
 
 	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline uint16_t tk_inw(uint16_t port)
+{
+	uint16_t v;
+
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
 
@@ -333,10 +342,15 @@ struct tk_acpi {
 	uint32_t fadt_len, madt_len;
 };
 
-/* What poweroff writes; without ACPI, the port and S5 value of kvmload's builtin machine. */
+/*
+ * What poweroff writes; without ACPI, the port and S5 value of kvmload's
+ * builtin machine.  evt_sts and evt_en, the PM1a status and enable ports,
+ * come from the FADT only: 0 leaves spin deaf to the power button.
+ */
 struct tk_power {
 	uint16_t port;
 	uint8_t slp_typ;
+	uint16_t evt_sts, evt_en;
 };
 
 /*
@@ -432,6 +446,8 @@ static void tk_acpi_fadt(struct tk_acpi *a, struct tk_power *pw)
 	uint64_t facs = len >= 40 ? tk_le32(f + 36) : 0, xfacs = len >= 140 ? tk_le64(f + 132) : 0;
 	uint64_t dsdt_a = len >= 44 ? tk_le32(f + 40) : 0, xdsdt = len >= 148 ? tk_le64(f + 140) : 0;
 	uint32_t pm1a = len >= 68 ? tk_le32(f + 64) : 0;
+	/* PM1a_EVT_BLK: the status register, then the enable one PM1_EVT_LEN / 2 bytes on. */
+	uint32_t evt = len >= 60 ? tk_le32(f + 56) : 0, evt_len = len >= 89 ? f[88] : 0;
 	int slp;
 
 	/* The 64-bit fields usually repeat the 32-bit ones: print each table once. */
@@ -445,6 +461,10 @@ static void tk_acpi_fadt(struct tk_acpi *a, struct tk_power *pw)
 	if (xdsdt && xdsdt != dsdt_a && (t = tk_acpi_table(a, xdsdt, "DSDT", 1, &tlen))) {
 		dsdt = t;
 		dlen = tlen;
+	}
+	if (evt && evt_len >= 4 && evt + evt_len / 2 <= 0xffff) {
+		pw->evt_sts = (uint16_t)evt;
+		pw->evt_en = (uint16_t)(evt + evt_len / 2);
 	}
 	slp = dsdt ? tk_acpi_s5(dsdt, dlen) : -1;
 	if (pm1a && pm1a <= 0xffff && slp >= 0) {
@@ -593,14 +613,49 @@ static void tk_triplefault(void)
 	__asm__ volatile("lidt %0; ud2" : : "m"(null_idt));
 }
 
+static void tk_poweroff(const struct tk_power *pw)
+{
+	tk_printf("testkernel: poweroff\n");
+	tk_printf("testkernel: poweroff port=0x%x slp_typ=%x\n", pw->port, pw->slp_typ);
+	tk_outw(pw->port, (uint16_t)(pw->slp_typ << 10 | PM1_SLP_EN));
+}
+
+/*
+ * Spin; with the FADT's PM1a event block, poll it for the power button
+ * (interrupts stay off) and answer it as poweroff does.  QEMU sets
+ * PWRBTN_STS on system_powerdown only while PWRBTN_EN is set, so enable it
+ * before the line that tells the host the guest is spinning.
+ */
+static void tk_spin(const struct tk_power *pw)
+{
+	if (!pw->evt_sts) {
+		tk_printf("testkernel: spin\n");
+		for (;;)
+			__asm__ volatile("pause");
+	}
+	tk_outw(pw->evt_sts, PM1_PWRBTN); /* write 1 to clear a stale press */
+	tk_outw(pw->evt_en, (uint16_t)(tk_inw(pw->evt_en) | PM1_PWRBTN));
+	tk_printf("testkernel: spin\n");
+	while (!(tk_inw(pw->evt_sts) & PM1_PWRBTN))
+		__asm__ volatile("pause");
+	tk_printf("testkernel: power button\n");
+	tk_poweroff(pw);
+}
+
+/* x87 with CR0.EM/TS as the loader left them (SSE would need CR4.OSFXSR; x87 does not). */
+static void tk_fpu(void)
+{
+	static const uint16_t cw = 0x037f; /* the fninit default: all exceptions masked */
+
+	__asm__ volatile("fninit; fldcw %0" : : "m"(cw) : "memory");
+}
+
 static void tk_exit(const char *action, const struct tk_power *pw)
 {
 	if (!action)
 		action = "halt";
 	if (tk_streq(action, "poweroff")) {
-		tk_printf("testkernel: poweroff\n");
-		tk_printf("testkernel: poweroff port=0x%x slp_typ=%x\n", pw->port, pw->slp_typ);
-		tk_outw(pw->port, (uint16_t)(pw->slp_typ << 10 | PM1_SLP_EN));
+		tk_poweroff(pw);
 	} else if (tk_streq(action, "panic")) {
 		tk_printf("testkernel: panic\n");
 		tk_outb(PORT_PVPANIC, PVPANIC_PANIC);
@@ -611,9 +666,12 @@ static void tk_exit(const char *action, const struct tk_power *pw)
 		tk_printf("testkernel: triplefault\n");
 		tk_triplefault();
 	} else if (tk_streq(action, "spin")) {
-		tk_printf("testkernel: spin\n");
-		for (;;)
-			__asm__ volatile("pause");
+		tk_spin(pw);
+	} else if (tk_streq(action, "fpu")) {
+		tk_printf("testkernel: fpu\n");
+		tk_fpu();
+		tk_printf("testkernel: fpu ok\n");
+		tk_printf("testkernel: halt\n");
 	} else if (tk_streq(action, "halt")) {
 		tk_printf("testkernel: halt\n");
 	} else {
@@ -642,7 +700,7 @@ static void tk_entry_print(void)
 void tk_main(uint32_t modulep, uint32_t kernend)
 {
 	struct tk_boot b = { 0 };
-	struct tk_power pw = { PORT_PM1A_CNT, PM1_SLP_S5 };
+	struct tk_power pw = { PORT_PM1A_CNT, PM1_SLP_S5, 0, 0 };
 	const char *action = NULL;
 
 	tk_printf("testkernel: start modulep=0x%x kernend=0x%x\n", modulep, kernend);

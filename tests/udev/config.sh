@@ -1,6 +1,7 @@
 #!/bin/bash
 # config.sh: kvmload-hotplug --check: every configuration error as "file:line: message" (golden
-# text), exit 78 (EX_CONFIG); a good configuration passes; add refuses to act on a bad one.
+# text), exit 78 (EX_CONFIG); a good configuration passes; add refuses to act on a bad one;
+# --dry-run add shows the guest settings in kvmload's argv (as root, with a loop device).
 # usage: config.sh KVMLOAD-HOTPLUG
 . "$(dirname "$0")/lib.sh"
 HOTPLUG=$(realpath "$1")
@@ -23,6 +24,8 @@ memory = 1G
 env = autoboot_delay=3
 env = boot_verbose=YES
 restart = yes
+cpus = 2
+net = user
 
 ; an iSCSI LUN, found by its UFS volume name
 [vm lun7]
@@ -32,11 +35,19 @@ console = /dev/ttyS1
 loader-dir = /usr/local/lib/kvmload
 boot-part = disk0p2
 restart = no
+cpus = 255
+net = tap:vm_lun7.0-abcd
+accel = tcg
+ro = yes
 CONF
 cat >good/20-more.conf <<'CONF'
 [vm web]
 part-uuid = 809fc9a0-2d74-4e75-bd75-1360d5d6c0c9
 fs-uuid = 6b0389406b8b4567
+cpus = 1
+net = none
+accel = kvm
+ro = off
 CONF
 : >good/ignored.txt
 run good
@@ -89,6 +100,52 @@ bad/b.conf:11: syntax error (expected [vm NAME], NAME = VALUE or a comment)
 bad/a.conf:10: [vm empty] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid or serial)
 kvmload-hotplug: bad: 12 errors" "$out"
 
+# The guest settings kvmload runs the guest with: each bad value on its line, once.
+mkdir guest
+cat >guest/x.conf <<'CONF'
+[vm c0]
+serial = c0
+cpus = 0
+[vm c256]
+serial = c256
+cpus = 256
+[vm cx]
+serial = cx
+cpus = x
+net = tap:
+accel = xen
+ro = maybe
+[vm n1]
+serial = n1
+net = tap:a/b
+cpus = 2
+cpus = 3
+[vm n2]
+serial = n2
+net = bridge
+ro = yes
+ro = no
+CONF
+run guest
+check "guest settings: status (EX_CONFIG)" 78 "$st"
+check "guest settings: messages" "guest/x.conf:3: cpus '0': expected a number of vCPUs from 1 to 255
+guest/x.conf:6: cpus '256': expected a number of vCPUs from 1 to 255
+guest/x.conf:9: cpus 'x': expected a number of vCPUs from 1 to 255
+guest/x.conf:10: net 'tap:': tap interface name: use 1-15 of A-Z a-z 0-9 _ . -
+guest/x.conf:11: accel 'xen': expected kvm or tcg
+guest/x.conf:12: ro 'maybe': expected yes or no
+guest/x.conf:15: net 'tap:a/b': tap interface name: use 1-15 of A-Z a-z 0-9 _ . -
+guest/x.conf:17: 'cpus' given twice in [vm n1]
+guest/x.conf:20: net 'bridge': expected none, user or tap:IFNAME
+guest/x.conf:22: 'ro' given twice in [vm n2]
+kvmload-hotplug: guest: 10 errors" "$out"
+mkdir ifname
+printf '[vm a]\nserial = a\nnet = tap:0123456789abcdef\n' >ifname/x.conf
+run ifname
+check "tap name of 16: status" 78 "$st"
+check "tap name of 16: message" "ifname/x.conf:3: net 'tap:0123456789abcdef': tap interface name: use 1-15 of A-Z a-z 0-9 _ . -
+kvmload-hotplug: ifname: 1 error" "$out"
+
 mkdir same
 printf '[vm a]\nfs-label = root\n[vm b]\nfs-label = root\n' >same/x.conf
 run same
@@ -116,4 +173,43 @@ check "add with a bad configuration: last line" \
 
 out=$("$HOTPLUG" --check add /dev/sda 2>&1)
 check "usage error" 64 "$?"
+
+# --dry-run add needs a block device udev has a record of: a loop device, and a hand-made udev
+# database entry for it in a private mount namespace whose /run is a tmpfs, so neither the
+# host's udev database nor its /run sees anything.
+# dry_run CONF-DIR LABEL DEV: --dry-run add DEV, its udev record carrying ID_FS_LABEL=LABEL.
+dry_run() {
+	unshare -m --propagation private /bin/sh -s "$HOTPLUG" "$@" <<'SH'
+set -e
+hotplug=$1 conf=$2 label=$3 dev=$4
+mount -t tmpfs kvmload-test /run
+mkdir -p /run/udev/data
+IFS=: read -r ma mi <"/sys/class/block/$(basename "$dev")/dev"
+printf 'I:1\nE:ID_FS_TYPE=ufs\nE:ID_FS_LABEL=%s\n' "$label" >"/run/udev/data/b$ma:$mi"
+exec "$hotplug" --config-dir "$conf" --run-dir "$PWD/run" --kvmload /k --kvmload-fs /kfs \
+	--dry-run add "$dev"
+SH
+}
+if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null && command -v unshare >/dev/null; then
+	truncate -s 1M disk.img
+	if D=$(loop_attach disk.img); then
+		check "dry-run: lun7's settings in kvmload's argv" "vm lun7: $D matches (good/10-usb.conf:13)
+mkdir $PWD/run/lun7/view
+/kfs -f --disk $D --ready-fd 3 $PWD/run/lun7/view
+/k --view $PWD/run/lun7/view --view-release-fd 3 -d $D -m 512M -c /dev/ttyS1 --loader-dir /usr/local/lib/kvmload --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro lun7
+on 'R' from fd 3: stop kvmload-fs, umount $PWD/run/lun7/view, answer 'K'
+on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
+		mkdir plain
+		printf '[vm p]\nfs-label = plain\nro = no\n' >plain/x.conf
+		check "dry-run: no guest settings, none passed (ro = no passes nothing)" \
+			"/k --view $PWD/run/p/view --view-release-fd 3 -d $D p >>$PWD/run/p/console.log" \
+			"$(dry_run plain plain "$D" 2>&1 | sed -n 4p)"
+		check "dry-run: nothing created" "" "$(ls run 2>/dev/null)"
+		loop_detach "$D"
+	else
+		fail "losetup on disk.img"
+	fi
+else
+	echo "SKIP (part): --dry-run argv needs root, losetup and unshare"
+fi
 finish

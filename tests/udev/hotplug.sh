@@ -1,7 +1,8 @@
 #!/bin/bash
 # hotplug.sh: end to end with a real systemd-udevd started here: kvmload@.service's commands,
 # then kvmload-hotplug --monitor: attach boots the configured guest, detach stops it and cleans
-# up, a second add does nothing, coldplug, and 50 rapid attach/detach cycles leak nothing.
+# up, the view is released before the guest runs, a second add does nothing, coldplug, and 50
+# rapid attach/detach cycles leak nothing.
 # usage: hotplug.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO UNIT-FILE RULES-FILE
 . "$(dirname "$0")/lib.sh"
 HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") UNIT=$6 RULES=$7
@@ -55,12 +56,17 @@ part-uuid = $(uuid "$WORK/halt.img")
 memory = 128M
 loader-dir = $LOADER_DIR
 restart = no
+cpus = 1
+net = none
+accel = kvm
+ro = yes
 
 [vm spin]
 part-uuid = $(uuid "$WORK/spin.img")
 memory = 128M
 loader-dir = $LOADER_DIR
 env = testkernel.exit=spin
+ro = yes
 EOF
 "$HOTPLUG" --config-dir "$C" --check >/dev/null || { echo "test config rejected" >&2; exit 1; }
 
@@ -120,7 +126,8 @@ unit_cmd() { local args=${1#*/kvmload-hotplug }; echo "${args//%I/$inst}"; }
 check "dry-run add" "vm halt: ${H}p2 matches ($C/guests.conf:2)
 mkdir $R/halt/view
 $KVMLOAD_FS -f --disk $H --ready-fd 3 $R/halt/view
-$KVMLOAD --view $R/halt/view -d $H -m 128M --loader-dir $LOADER_DIR halt >>$R/halt/console.log
+$KVMLOAD --view $R/halt/view --view-release-fd 3 -d $H -m 128M --loader-dir $LOADER_DIR --cpus 1 --net none --accel kvm --ro halt >>$R/halt/console.log
+on 'R' from fd 3: stop kvmload-fs, umount $R/halt/view, answer 'K'
 on exit: stop" "$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${H}p2")"
 expect "dry-run add started nothing" gone "$R/halt"
 # The freebsd-boot partition names no VM: ignored, one debug line.
@@ -187,21 +194,28 @@ S=$(attach "$WORK/spin.img") || exit 1
 expect "monitor: spin guest running" wait_for 60 has_text "$R/spin/console.log" "testkernel: spin"
 gpid=$(cut -d' ' -f1 "$R/spin/kvmload.pid")
 expect "monitor: kvmload alive" pid_alive "$gpid"
-expect "monitor: view mounted" mounted "$R/spin/view"
-check "monitor: kvmload reads the mounted view" "--view" \
+# kvmload handed the view back before the guest ran: no view, no kvmload-fs.
+expect "monitor: view released for the guest" eval '! mounted "$R/spin/view"'
+expect "monitor: no kvmload-fs record once released" gone "$R/spin/kvmload-fs.pid"
+expect "monitor: release logged" grep -q "vm spin: kvmload released the view" "$LOG"
+check "monitor: kvmload read the view" "--view" \
 	"$(tr '\0' '\n' </proc/"$gpid"/cmdline | grep -x -- --view)"
+check "monitor: kvmload got its release socket as fd 3" "--view-release-fd 3" \
+	"$(tr '\0' '\n' </proc/"$gpid"/cmdline | grep -x -A1 -- --view-release-fd | paste -sd' ')"
 # A second add, as a second unit or a change storm would do it, is a no-op.
 "$HOTPLUG" "${OPTS[@]}" add "${S}p2" 2>"$WORK/second.err"
 check "second add: exit status" 0 $?
 check "second add: message" "kvmload-hotplug: vm spin: already running; nothing to do for ${S}p2" \
 	"$(cat "$WORK/second.err")"
 check "second add: same kvmload" "$gpid" "$(cut -d' ' -f1 "$R/spin/kvmload.pid")"
-check "dry-run remove" "vm spin: stop kvmload pid $gpid (SIGTERM, SIGKILL after 5 s)" \
+# kvmload gets at least 40 s: its own ACPI power-down wait is 30 s.
+check "dry-run remove" "vm spin: stop kvmload pid $gpid (SIGTERM, SIGKILL after 40 s)" \
 	"$("$HOTPLUG" "${OPTS[@]}" --dry-run remove "${S}p2" | head -1)"
 expect "dry-run remove changed nothing" pid_alive "$gpid"
 detach "$S"
-expect "monitor: detach stops kvmload" wait_for 30 pid_dead "$gpid"
-expect "monitor: detach removes the runtime directory" wait_for 30 gone "$R/spin"
+# The spin kernel ignores the ACPI power button: kvmload kills QEMU after its 30 s.
+expect "monitor: detach stops kvmload" wait_for 60 pid_dead "$gpid"
+expect "monitor: detach removes the runtime directory" wait_for 60 gone "$R/spin"
 expect "monitor: view unmounted" wait_for 10 eval '! mounted "$R/spin/view"'
 
 # Coldplug: a disk attached while no monitor runs is found when it starts.
