@@ -124,6 +124,27 @@ static void argv_net(struct argv_buf *a, const struct qemu_spec *s)
 	argv_add(a, "virtio-net-pci,netdev=net0");
 }
 
+/* $KVMLOAD_QEMU_ARGS: more QEMU options, split at spaces (debugging and bench/run's debugcon). */
+static void argv_extra(struct argv_buf *a)
+{
+	const char *e = getenv("KVMLOAD_QEMU_ARGS");
+
+	while (e && *e) {
+		size_t n = strcspn(e, " ");
+		char *w = strndup(e, n);
+
+		if (!w) {
+			a->oom = true;
+			return;
+		}
+		if (*w)
+			argv_add(a, w);
+		free(w);
+		e += n;
+		e += strspn(e, " ");
+	}
+}
+
 char **qemu_argv(const struct qemu_spec *s)
 {
 	struct argv_buf a = { 0 };
@@ -180,6 +201,7 @@ char **qemu_argv(const struct qemu_spec *s)
 	}
 	argv_disks(&a, s);
 	argv_net(&a, s);
+	argv_extra(&a);
 	if (a.oom) {
 		qemu_argv_free(a.v);
 		return NULL;
