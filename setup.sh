@@ -1,11 +1,12 @@
 #!/bin/sh
-# setup.sh: install the Debian 12 packages kvmload needs, then configure and build it in build/.
+# setup.sh: install the Debian 12 packages kvmload needs (QEMU included), then configure and build it in build/.
 set -eu
 cd "$(dirname "$0")"
 
 PKGS="build-essential pkg-config meson ninja-build binutils
 libfuse3-dev fuse3 libblkid-dev libudev-dev libinih-dev
-makefs gdisk util-linux udev xz-utils attr clang lld"
+makefs gdisk util-linux udev xz-utils attr clang lld
+qemu-system-x86 qemu-system-data"
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
