@@ -1,4 +1,4 @@
-/* guest.c: one VM's life: view mount, kvmload child, view release, restart on reset, stop and teardown, under the VM lock. */
+/* guest.c: one VM's life under its lock: view mount, kvmload child, view release, restart on reset, teardown. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
