@@ -254,6 +254,11 @@ int qemu_check(const struct qemu_spec *s, char *err, size_t errlen)
 			 "(or set KVMLOAD_FIRMWARE)", s->firmware, strerror(errno));
 		return -ENOENT;
 	}
+	if (s->accel == QEMU_ACCEL_KVM && access("/dev/kvm", R_OK | W_OK) < 0) {
+		snprintf(err, errlen, "--accel kvm: /dev/kvm: %s; use --accel tcg (QEMU's emulator) on a "
+			 "host without usable KVM", strerror(errno));
+		return -ENOENT;
+	}
 	if (access(s->stub, R_OK) < 0) {
 		snprintf(err, errlen, "%s: %s; kvmload's PVH entry stub is installed with kvmload "
 			 "(or set KVMLOAD_PVH_STUB)", s->stub, strerror(errno));

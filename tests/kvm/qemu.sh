@@ -145,6 +145,15 @@ expect_status $st 69 "no firmware"
 expect_text "$WORK/nofw.log.err" "qemu-system-data"
 expect_no_text "$WORK/nofw.log" "Booting"
 
+# -- without a usable /dev/kvm, the default --accel kvm is refused before anything is loaded
+if [ ! -w /dev/kvm ]; then
+	"$KVMLOAD" -l "$MINIBOOT" -h "$tree" $VM </dev/null >"$WORK/nokvm.log" 2>"$WORK/nokvm.log.err"; st=$?
+	expect_status $st 69 "--accel kvm without /dev/kvm"
+	expect_text "$WORK/nokvm.log.err" "kvmload: --accel kvm: /dev/kvm: "
+	expect_text "$WORK/nokvm.log.err" "use --accel tcg"
+	expect_no_text "$WORK/nokvm.log" "Booting"
+fi
+
 # -- bad options are usage errors naming themselves
 for c in "--accel xen|--accel xen: expected kvm or tcg" "--cpus 0|--cpus 0: expected 1 to 255" \
 	"--cpus 256|--cpus 256: expected 1 to 255" "--net bridge|--net bridge: expected none, user or tap:IFNAME" \
