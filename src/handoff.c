@@ -35,6 +35,7 @@ _Static_assert(sizeof(struct handoff_chunk) == HO_CHUNK_SIZE, "HO_CHUNK_SIZE");
 #define LONG_SEL_DATA 0x10
 #define LONG_GDT_LIMIT (3 * 8 - 1)
 #define RFLAGS_RESERVED 0x2
+#define I386_CR0 0x21ULL /* CR0_PE | CR0_NE */
 
 #define PG_P  0x1ULL
 #define PG_PS 0x80ULL
@@ -240,9 +241,10 @@ static void handoff_header(struct handoff_hdr *hd, const struct boot_regs *r)
 	hd->rip = r->rip;
 	hd->rsp = r->rsp;
 	hd->rflags = RFLAGS_RESERVED;
-	hd->cr0 = r->cr0;
+	/* i386: libvmmapi's vm_setup_freebsd_registers_i386 sets CR0 PE|NE and CR4 0, whatever the loader set. */
+	hd->cr0 = lm ? r->cr0 : I386_CR0;
 	hd->cr3 = r->cr3;
-	hd->cr4 = r->cr4;
+	hd->cr4 = lm ? r->cr4 : 0;
 	hd->efer = r->efer;
 	/* The GDTR as libvmmapi loads it: amd64 from setgdt's size, i386 over kvmload's four descriptors. */
 	hd->gdtr.base = r->gdt_base;

@@ -242,7 +242,9 @@ static void test_i386(void)
 	CHECK_EQ(hd.mode, HANDOFF_MODE_I386);
 	CHECK_EQ(hd.rip, 0x400100);
 	CHECK_EQ(hd.rsp, 0x1fdc);
+	CHECK_EQ(hd.cr0, 0x21); /* libvmmapi's PE|NE, not the loader's (unset) cr0 */
 	CHECK_EQ(hd.cr3, 0);
+	CHECK_EQ(hd.cr4, 0);
 	CHECK_EQ(hd.gdtr.base, 0x3000);
 	CHECK_EQ(hd.gdtr.limit, 31);
 	CHECK_EQ(hd.cs, 0x08);
