@@ -127,6 +127,40 @@ expect_line "$WORK/term.log" "testkernel: power button"
 expect_line "$WORK/term.log.err" "kvmload: the guest powered off"
 nothing_left "SIGTERM"
 
+# -- on a terminal: raw while the guest runs, restored however the run ends
+# tty_run NAME ACTION KILL: kvmload on a pty (script(1)); KILL: none, term (kvmload), qemu (QEMU).
+tty_run() {
+	rm -f "$WORK/tty.$1".*
+	script -qfec "stty -g >$WORK/tty.$1.before; tty >$WORK/tty.$1.name; \
+		$KVMLOAD -l $MINIBOOT --accel $ACCEL -h $tree -e testkernel.exit=$2 $VM; \
+		echo \$? >$WORK/tty.$1.st; stty -g >$WORK/tty.$1.after" /dev/null \
+		</dev/null >"$WORK/tty.$1.log" 2>&1 &
+	spid=$!
+	for _ in $(seq 200); do grep -q "testkernel: $2" "$WORK/tty.$1.log" 2>/dev/null && break; sleep 0.05; done
+	# script -> sh -> kvmload (the command line alone would also match script and sh).
+	kp=
+	for sh in $(pgrep -P $spid); do kp=$(pgrep -x kvmload -P "$sh"); [ -n "$kp" ] && break; done
+	# While the guest runs the terminal is raw (no echo, no canonical mode).
+	if [ -n "$kp" ] && stty -F "$(cat "$WORK/tty.$1.name")" -a 2>/dev/null | grep -q -- '-icanon.*-echo\|-echo.*-icanon\|-icanon'; then pass
+	else [ "$3" = none ] && pass || fail "tty $1: not in raw mode while the guest ran"; fi
+	case $3 in
+	term) [ -n "$kp" ] && kill -TERM "$kp" ;;
+	qemu) [ -n "$kp" ] && kill -KILL "$(pgrep -P "$kp" -x qemu-system-x86)" ;;
+	esac
+	# Bounded: a kvmload that did not end is a failure, not a hung suite.
+	for _ in $(seq 600); do kill -0 $spid 2>/dev/null || break; sleep 0.1; done
+	kill -0 $spid 2>/dev/null && { fail "tty $1: kvmload did not end"; kill -KILL $spid $kp 2>/dev/null; }
+	wait $spid
+}
+for c in "off poweroff none 1" "term spin term 1" "qemu spin qemu 4"; do
+	set -- $c
+	tty_run "$1" "$2" "$3"
+	expect_status "$(cat "$WORK/tty.$1.st" 2>/dev/null || echo 255)" "$4" "on a terminal, $1"
+	if [ -s "$WORK/tty.$1.before" ] && cmp -s "$WORK/tty.$1.before" "$WORK/tty.$1.after"; then pass
+	else fail "on a terminal, $1: the terminal settings were not restored"; fi
+done
+nothing_left "on a terminal"
+
 # -- the README's demo guest on QEMU: swap to its own lua plugin, the same kernel output as ever
 timeout 120 "$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" --accel $ACCEL demo \
 	</dev/null >"$WORK/demo.log" 2>&1; st=$?
