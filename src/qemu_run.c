@@ -38,6 +38,7 @@ struct qemu_sup {
 	int pidfd, qmp_fd, serial_fd, err_fd, log_fd, sig_fd;
 	struct qmp qmp;
 	bool qmp_ready, cmd_pending, exited;
+	bool want_powerdown; /* asked for before QMP was ready: sent once it is */
 	int wstatus;
 	char reason[64];   /* SHUTDOWN's reason */
 	bool panicked, triple;
@@ -65,11 +66,14 @@ static int64_t qemu_now_ms(void)
  * open, its own process group (a terminal's ^C is kvmload's to handle),
  * and death with kvmload.  Only async-signal-safe calls before exec.
  */
-static _Noreturn void qemu_child(char **argv, const int fds[5], int err_w, const sigset_t *mask)
+static _Noreturn void qemu_child(char **argv, const int fds[5], int err_w, const sigset_t *mask,
+				 pid_t parent)
 {
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), hi[5];
 
-	if (devnull < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || setpgid(0, 0) < 0)
+	/* A parent that died before the death signal was armed is noticed too. */
+	if (devnull < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
+	    setpgid(0, 0) < 0)
 		_exit(127);
 	/* All above the target numbers first, so no dup2 below overwrites a source. */
 	for (int i = 0; i < 5; i++) {
@@ -94,6 +98,7 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 	int qmp[2], serial[2], err[2], logp[2] = { -1, -1 };
 	char **argv = qemu_argv(s->spec);
 	int fds[5], r = 0;
+	pid_t self = getpid();
 
 	if (!argv)
 		return -ENOMEM;
@@ -116,7 +121,7 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 	}
 	s->pid = fork();
 	if (s->pid == 0)
-		qemu_child(argv, fds, err[1], oldmask);
+		qemu_child(argv, fds, err[1], oldmask, self);
 	if (s->pid < 0)
 		r = -errno;
 	qemu_argv_free(argv);
@@ -169,6 +174,16 @@ static void qemu_command(struct qemu_sup *s, const char *name, const char *args,
 		s->cmd_pending = true;
 }
 
+/* The ACPI power button, now or as soon as QMP is ready; QEMU_STOP_WAIT_MS later it is killed. */
+static void qemu_powerdown(struct qemu_sup *s)
+{
+	if (s->qmp_ready)
+		qemu_command(s, "system_powerdown", NULL, NULL);
+	else
+		s->want_powerdown = true;
+	s->kill_at = qemu_now_ms() + QEMU_STOP_WAIT_MS;
+}
+
 /* Ask once; QEMU_QUIT_MS later it is killed. */
 static void qemu_quit(struct qemu_sup *s)
 {
@@ -199,6 +214,8 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 		if (strcmp(m->id, "cap") == 0 && m->kind == QMP_RETURN) {
 			s->qmp_ready = true;
 			s->next_poll = qemu_now_ms() + QEMU_POLL_MS;
+			if (s->want_powerdown)
+				qemu_command(s, "system_powerdown", NULL, NULL);
 		} else if (strcmp(m->id, "regs") == 0 && m->text && qemu_all_halted(m->text) &&
 			   s->end == END_NONE) {
 			s->end = END_HALTED;
@@ -276,8 +293,7 @@ static bool qemu_from_guest(struct qemu_sup *s)
 		/* Nobody can see the guest any more: power it down rather than run it blind. */
 		log_warnx("console output closed (%s): powering the guest down", strerror(s->cons->out_err));
 		s->end = END_BLIND;
-		qemu_command(s, "system_powerdown", NULL, NULL);
-		s->kill_at = qemu_now_ms() + QEMU_STOP_WAIT_MS;
+		qemu_powerdown(s);
 	}
 	return true;
 }
@@ -318,8 +334,7 @@ static void qemu_on_signal(struct qemu_sup *s)
 	s->stop_sig = (int)si.ssi_signo;
 	log_warnx("%s: asking the guest to power off (ACPI); QEMU is killed in %d s or at a second signal",
 		  strsignal(s->stop_sig), QEMU_STOP_WAIT_MS / 1000);
-	qemu_command(s, "system_powerdown", NULL, NULL);
-	s->kill_at = qemu_now_ms() + QEMU_STOP_WAIT_MS;
+	qemu_powerdown(s);
 }
 
 /* bhyve's status for how the run ended, with the one line that says so. */
