@@ -399,18 +399,27 @@ void view_report_death(const struct view *v)
 
 static void view_reap(struct view *v)
 {
-	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	struct timespec tick = { 0, 0 };
+	long step_us = 500, waited_us = 0;
+	bool killed = false;
 	int status = 0;
 
 	kill(v->pid, SIGTERM);
-	for (int waited = 0;; waited += 10) {
+	/* Short steps first (the daemon usually leaves within milliseconds), then 10 ms ones. */
+	for (;;) {
 		pid_t r = waitpid(v->pid, &status, WNOHANG);
 
 		if (r == v->pid || (r < 0 && errno != EINTR))
 			break;
-		if (waited == VIEW_STOP_WAIT_MS)
+		if (!killed && waited_us >= VIEW_STOP_WAIT_MS * 1000L) {
 			kill(v->pid, SIGKILL);
+			killed = true;
+		}
+		tick.tv_nsec = step_us * 1000;
 		nanosleep(&tick, NULL);
+		waited_us += step_us;
+		if (step_us < 10000)
+			step_us *= 2;
 	}
 	view_record(v, status);
 }
