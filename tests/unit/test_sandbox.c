@@ -98,7 +98,7 @@ static void test_msg(void)
 	/* Size and header. */
 	memset(buf, 0, sizeof(buf));
 	CHECK_EQ(sandbox_msg_check(buf, sizeof(m) - 1, &test_gmem, &res, err, sizeof(err)), -EPROTO);
-	CHECK_STR(err, "239 bytes instead of 240");
+	CHECK_STR(err, "759 bytes instead of 760");
 	CHECK_EQ(sandbox_msg_check(buf, sizeof(m) + 1, &test_gmem, &res, err, sizeof(err)), -EPROTO);
 	memset(buf, 0xab, sizeof(buf));
 	CHECK_EQ(sandbox_msg_check(buf, sizeof(m), &test_gmem, &res, err, sizeof(err)), -EPROTO);
