@@ -29,7 +29,8 @@ void *mb_alloc(struct mb *mb, size_t size)
 	if (at > sizeof(mb->arena) || size > sizeof(mb->arena) - at)
 		return NULL;
 	mb->arena_used = at + size;
-	return mb->arena + at;
+	/* Zeroed as handed out, so a run only touches the arena pages it uses. */
+	return memset(mb->arena + at, 0, size);
 }
 
 void exit(int v)
@@ -45,7 +46,8 @@ void loader_main(struct loader_callbacks *cb, void *arg, int version, int ndisks
 	struct mb *mb = &mb_state;
 	const char *delay;
 
-	memset(mb, 0, sizeof(*mb));
+	/* Everything but the arena, which mb_alloc clears piecewise: 4 MiB of page faults saved. */
+	memset(mb, 0, offsetof(struct mb, arena));
 	mb->cb = cb;
 	mb->arg = arg;
 	mb->ndisks = ndisks < 0 ? 0 : ndisks;
