@@ -179,7 +179,9 @@ static void main_usage(FILE *f)
 		"      --boot-part NAME  the view directory served as host0: (e.g. disk0p2);\n"
 		"                        default host0 with -h, else the first partition\n"
 		"                        holding /boot/loader or /boot/kernel\n"
-		"  -m, --memory SIZE     guest memory (default 256M)\n"
+		"  -m, --memory SIZE     guest memory (default 256M): 2M to 64T in whole 4 KiB\n"
+		"                        pages; a K, M, G or T suffix (either case) scales by\n"
+		"                        1024s, a bare number below 1048576 is MiB, else bytes\n"
 		"  -C, --core            include guest memory in core dumps\n"
 		"  -S, --wire            lock guest memory into RAM\n"
 		"      --load-only       stop after the loader's exec and print the entry registers\n"
@@ -236,7 +238,8 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "view-release-fd", required_argument, NULL, OPT_RELEASE_FD },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch, r;
+	const char *why;
+	int ch;
 	char *end;
 	long n;
 
@@ -273,10 +276,9 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			o->loader = optarg;
 			break;
 		case 'm':
-			r = gmem_parse_size(optarg, &o->memsize);
-			if (r < 0)
-				errx(EX_USAGE, "-m %s: %s", optarg,
-				     r == -ERANGE ? "size too large" : "invalid memory size");
+			/* gmem's rule, the one kvmload-hotplug --check applies to memory = too. */
+			if (gmem_size_arg(optarg, &o->memsize, &why) < 0)
+				errx(EX_USAGE, "-m %s: %s", optarg, why);
 			break;
 		case 'C':
 			o->gmem_flags |= GMEM_F_INCORE;
@@ -733,12 +735,11 @@ int main(int argc, char **argv)
 		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
 	};
 
+	/* -m checked the size already (gmem_size_arg): what fails here is the host. */
 	r = gmem_init(&l.gmem, o.memsize, o.gmem_flags);
 	if (r < 0)
-		errx(r == -EINVAL ? EX_USAGE : EX_OSERR, "guest memory of %llu bytes: %s",
-		     (unsigned long long)o.memsize,
-		     r == -EINVAL ? "at least 2 MiB, in whole pages" :
-		     r == -ERANGE ? "more than 64 TiB, beyond what kvmload can map" : strerror(-r));
+		errx(EX_OSERR, "guest memory of %llu bytes: %s", (unsigned long long)o.memsize,
+		     strerror(-r));
 	if (!on_qemu) {
 		if (kvm_vm_create(&vm, &l.gmem) < 0 || kvm_vcpu_create(&vm) < 0)
 			exit(EX_OSERR);

@@ -35,6 +35,11 @@ const char *conf_id_property(enum conf_id id)
 
 enum conf_kind { K_ID, K_ENV, K_STRING, K_INT, K_BOOL };
 
+static const char *conf_disk_uuid_problem(const char *v);
+static const char *conf_part_uuid_problem(const char *v);
+static const char *conf_fs_label_problem(const char *v);
+static const char *conf_fs_uuid_problem(const char *v);
+static const char *conf_serial_problem(const char *v);
 static const char *conf_memory_problem(const char *v);
 static const char *conf_cpus_problem(const char *v);
 static const char *conf_net_problem(const char *v);
@@ -45,13 +50,13 @@ static const struct conf_key {
 	enum conf_kind kind;
 	int id;        /* K_ID */
 	size_t offset; /* K_STRING: the char * field; K_INT: the int; K_BOOL: the bool */
-	const char *(*problem)(const char *value); /* K_STRING, K_INT: why a value is bad, or NULL */
+	const char *(*problem)(const char *value); /* why a value is bad, or NULL */
 } conf_keys[] = {
-	{ "disk-uuid", K_ID, CONF_ID_DISK_UUID, 0, NULL },
-	{ "part-uuid", K_ID, CONF_ID_PART_UUID, 0, NULL },
-	{ "fs-label", K_ID, CONF_ID_FS_LABEL, 0, NULL },
-	{ "fs-uuid", K_ID, CONF_ID_FS_UUID, 0, NULL },
-	{ "serial", K_ID, CONF_ID_SERIAL, 0, NULL },
+	{ "disk-uuid", K_ID, CONF_ID_DISK_UUID, 0, conf_disk_uuid_problem },
+	{ "part-uuid", K_ID, CONF_ID_PART_UUID, 0, conf_part_uuid_problem },
+	{ "fs-label", K_ID, CONF_ID_FS_LABEL, 0, conf_fs_label_problem },
+	{ "fs-uuid", K_ID, CONF_ID_FS_UUID, 0, conf_fs_uuid_problem },
+	{ "serial", K_ID, CONF_ID_SERIAL, 0, conf_serial_problem },
 	{ "memory", K_STRING, 0, offsetof(struct conf_vm, memory), conf_memory_problem },
 	{ "env", K_ENV, 0, 0, NULL },
 	{ "console", K_STRING, 0, offsetof(struct conf_vm, console), NULL },
@@ -216,20 +221,101 @@ static bool conf_bool(const char *v, bool *out)
 	return false;
 }
 
+/*
+ * Identity values in the form udev prints them, so that a value that can never
+ * equal a device's property is a --check error instead of a VM that never starts.
+ */
+
+/* At least n hex digits at s (callers check what follows them). */
+static bool conf_hex(const char *s, size_t n)
+{
+	return strspn(s, "0123456789abcdefABCDEF") >= n;
+}
+
+/* A GUID as libblkid prints it, 8-4-4-4-12 hex digits (either case: see conf_ids). */
+static bool conf_guid(const char *s)
+{
+	static const unsigned char groups[] = { 8, 4, 4, 4, 12 };
+
+	for (size_t i = 0; i < sizeof(groups); i++) {
+		if (!conf_hex(s, groups[i]))
+			return false;
+		s += groups[i];
+		if (*s != (i + 1 < sizeof(groups) ? '-' : '\0'))
+			return false;
+		s += *s == '-';
+	}
+	return true;
+}
+
+/* libblkid prints an MBR disk signature as %08x. */
+static bool conf_mbr_signature(const char *s)
+{
+	return conf_hex(s, 8) && s[8] == '\0';
+}
+
+static const char *conf_disk_uuid_problem(const char *v)
+{
+	if (conf_guid(v) || conf_mbr_signature(v))
+		return NULL;
+	return "expected a GPT disk GUID (XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX) "
+	       "or an MBR disk signature (8 hex digits)";
+}
+
+/* An MBR slice has no GUID: libblkid makes ID_PART_ENTRY_UUID "%08x-%02x", signature-number. */
+static const char *conf_part_uuid_problem(const char *v)
+{
+	if (conf_guid(v) || (conf_hex(v, 8) && v[8] == '-' && conf_hex(v + 9, 2) && v[11] == '\0'))
+		return NULL;
+	return "expected a GPT partition GUID (XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX) "
+	       "or an MBR slice's XXXXXXXX-NN (signature-number, in hex)";
+}
+
+/* libblkid prints UFS's fs_id (two 32-bit words) as %08x%08x. */
+static const char *conf_fs_uuid_problem(const char *v)
+{
+	return conf_hex(v, 16) && v[16] == '\0' ? NULL
+						: "expected a UFS file system id (16 hex digits)";
+}
+
+/*
+ * fs_volname is 32 bytes (MAXVOLLEN).  udev's ID_FS_LABEL is blkid_safe_string's copy,
+ * with whitespace made '_', so a name with a space never matches; and FreeBSD makes the
+ * name a path, /dev/ufs/NAME, so it holds no '/'.  Bytes above 0x7f pass: udev keeps
+ * valid UTF-8.
+ */
+static const char *conf_fs_label_problem(const char *v)
+{
+	size_t n = strlen(v);
+	bool ok = n >= 1 && n <= 32;
+
+	for (const unsigned char *p = (const unsigned char *)v; ok && *p; p++)
+		ok = *p > ' ' && *p != 0x7f && *p != '/';
+	return ok ? NULL
+		  : "expected a UFS volume name: 1 to 32 bytes, printable, no '/' or whitespace "
+		    "(udev shows whitespace as '_')";
+}
+
+/*
+ * ID_SERIAL has no one format (usb_id, scsi_id, ata_id or a virtio disk's serial attribute
+ * build it, and the last may keep spaces), but udev replaces every control character.
+ * Bytes above 0x7f pass: udev keeps valid UTF-8.
+ */
+static const char *conf_serial_problem(const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < ' ' || *p == 0x7f)
+			return "expected printable characters (udev prints no control characters)";
+	return NULL;
+}
+
+/* gmem's rule and words, exactly what kvmload -m takes and says. */
 static const char *conf_memory_problem(const char *v)
 {
 	uint64_t size;
-	int r = gmem_parse_size(v, &size);
+	const char *why;
 
-	if (r == -ERANGE)
-		return "size too large";
-	if (r < 0)
-		return "invalid memory size (a number with an optional K, M, G or T suffix)";
-	if (size < GMEM_MIN_SIZE)
-		return "at least 2 MiB";
-	if (size % 4096)
-		return "not a whole number of 4 KiB pages";
-	return NULL;
+	return gmem_size_arg(v, &size, &why) < 0 ? why : NULL;
 }
 
 /* Digits only, so that what kvmload is given is exactly the number checked here. */

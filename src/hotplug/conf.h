@@ -9,9 +9,9 @@
 /* The stable disk identities a VM may name, each backed by one udev property. */
 enum conf_id {
 	CONF_ID_DISK_UUID, /* ID_PART_TABLE_UUID: GPT disk GUID or MBR signature */
-	CONF_ID_PART_UUID, /* ID_PART_ENTRY_UUID: GPT partition GUID */
+	CONF_ID_PART_UUID, /* ID_PART_ENTRY_UUID: GPT partition GUID, or MBR XXXXXXXX-NN */
 	CONF_ID_FS_LABEL,  /* ID_FS_LABEL: UFS volume name */
-	CONF_ID_FS_UUID,   /* ID_FS_UUID: UFS fs_id */
+	CONF_ID_FS_UUID,   /* ID_FS_UUID: UFS fs_id, 16 hex digits */
 	CONF_ID_SERIAL,    /* ID_SERIAL: the drive's serial */
 	CONF_ID_COUNT
 };
@@ -25,7 +25,7 @@ struct conf_vm {
 	char *file; /* where its [vm NAME] header is */
 	int line;
 	char *id[CONF_ID_COUNT]; /* NULL: not part of the identity */
-	char *memory;            /* as written; validated */
+	char *memory;            /* as written; validated by gmem_size_arg, as kvmload -m is */
 	char **env;              /* NAME=VALUE, in file order */
 	int nenv;
 	char *console;    /* NULL: the console log file */

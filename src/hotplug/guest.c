@@ -62,7 +62,11 @@ static void guest_args_free(struct guest_args *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* kvmload-fs in the foreground, so it is our child and dies with us; fd 3 reports the mount live. */
+/*
+ * kvmload-fs in the foreground, so it is our child and dies with us; fd 3 reports the mount live.
+ * libfuse mounts nosuid,nodev already; noexec too, since nothing is ever run from a guest's
+ * disk on the host (kvmload reads its userboot.so and maps it itself, from memory).
+ */
 static int guest_fs_args(const struct hotplug *h, const char *vm, const char *disk,
 			 struct guest_args *a)
 {
@@ -72,6 +76,8 @@ static int guest_fs_args(const struct hotplug *h, const char *vm, const char *di
 		return -ENAMETOOLONG;
 	guest_arg(a, h->kvmload_fs);
 	guest_arg(a, "-f");
+	guest_arg(a, "-o");
+	guest_arg(a, "noexec");
 	guest_arg(a, "--disk");
 	guest_arg(a, disk);
 	guest_arg(a, "--ready-fd");

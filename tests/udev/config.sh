@@ -5,6 +5,8 @@
 # usage: config.sh KVMLOAD-HOTPLUG
 . "$(dirname "$0")/lib.sh"
 HOTPLUG=$(realpath "$1")
+# kvmload-fs of the same build, for the view's mount options (skipped where it is not)
+KVMLOAD_FS=$(dirname "$HOTPLUG")/../../fusefs/kvmload-fs
 cd "$WORK" || exit 1
 
 # run DIR [ARGS...]: --check on DIR; output and status in $out and $st
@@ -49,10 +51,29 @@ net = none
 accel = kvm
 ro = off
 CONF
+# Every identity in each form udev prints it (kvmload.conf(5)), and the edges of memory =.
+cat >good/30-forms.conf <<'CONF'
+# MBR: the disk signature, and a slice's signature-number, as blkid prints them
+[vm mbr]
+disk-uuid = 1234abcd
+part-uuid = 1234ABCD-05
+memory = 2M
+# the longest UFS volume name, 32 bytes; a serial with a space, as virtio's may have
+[vm label32]
+fs-label = abcdefghijklmnopqrstuvwxyz012345
+serial = QEMU HARDDISK-0:1#+.=@_$%?,
+memory = 64T
+[vm fsid]
+fs-uuid = 6B0389406B8B4567
+memory = 2097152
+[vm hex]
+serial = hex
+memory = 4g
+CONF
 : >good/ignored.txt
 run good
 check "good: status" 0 "$st"
-check "good: summary" "good: 3 vms, no errors" "$out"
+check "good: summary" "good: 7 vms, no errors" "$out"
 
 mkdir bad
 cat >bad/a.conf <<'CONF'
@@ -88,7 +109,7 @@ run bad
 check "bad: status (EX_CONFIG)" 78 "$st"
 check "bad: messages" "bad/a.conf:3: unknown key 'memroy' in [vm demo]
 bad/a.conf:4: memory '12Q': invalid memory size (a number with an optional K, M, G or T suffix)
-bad/a.conf:8: memory '1K': at least 2 MiB
+bad/a.conf:8: memory '1K': too small (at least 2M)
 bad/a.conf:13: unknown section [global] (expected [vm NAME])
 bad/b.conf:1: key 'top' outside a [vm NAME] section
 bad/b.conf:2: duplicate vm name 'demo' (first defined at bad/a.conf:1)
@@ -139,6 +160,60 @@ guest/x.conf:17: 'cpus' given twice in [vm n1]
 guest/x.conf:20: net 'bridge': expected none, user or tap:IFNAME
 guest/x.conf:22: 'ro' given twice in [vm n2]
 kvmload-hotplug: guest: 10 errors" "$out"
+# Identity values that could never match a device: each names the format udev prints.
+mkdir ids
+{
+	printf '[vm d1]\nserial = d1\ndisk-uuid = not-a-uuid\n'
+	printf '[vm d2]\nserial = d2\ndisk-uuid = 1234abc\n'
+	printf '[vm d3]\nserial = d3\ndisk-uuid = 9B20A89E-E68F-49B2-8131-5838DD29E39\n'
+	printf '[vm d4]\nserial = d4\ndisk-uuid = 9B20A89E_E68F-49B2-8131-5838DD29E39F\n'
+	printf '[vm p1]\nserial = p1\npart-uuid = 1234abcd\n'
+	printf '[vm p2]\nserial = p2\npart-uuid = 1234abcd-1\n'
+	printf '[vm p3]\nserial = p3\npart-uuid = 809fc9a0-2d74-4e75-bd75-1360d5d6c0cg\n'
+	printf '[vm f1]\nserial = f1\nfs-uuid = zz\n'
+	printf '[vm f2]\nserial = f2\nfs-uuid = 6b0389406b8b456\n'
+	printf '[vm f3]\nserial = f3\nfs-uuid = 809fc9a0-2d74-4e75-bd75-1360d5d6c0c9\n'
+	printf '[vm l1]\nserial = l1\nfs-label = abcdefghijklmnopqrstuvwxyz0123456\n'
+	printf '[vm l2]\nserial = l2\nfs-label = boot/root\n'
+	printf '[vm l3]\nserial = l3\nfs-label = my root\n'
+	printf '[vm s1]\nfs-label = s1\nserial = bell\a\n'
+} >ids/x.conf
+run ids
+check "identities: status (EX_CONFIG)" 78 "$st"
+GUID=XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX
+check "identities: messages" "ids/x.conf:3: disk-uuid 'not-a-uuid': expected a GPT disk GUID ($GUID) or an MBR disk signature (8 hex digits)
+ids/x.conf:6: disk-uuid '1234abc': expected a GPT disk GUID ($GUID) or an MBR disk signature (8 hex digits)
+ids/x.conf:9: disk-uuid '9B20A89E-E68F-49B2-8131-5838DD29E39': expected a GPT disk GUID ($GUID) or an MBR disk signature (8 hex digits)
+ids/x.conf:12: disk-uuid '9B20A89E_E68F-49B2-8131-5838DD29E39F': expected a GPT disk GUID ($GUID) or an MBR disk signature (8 hex digits)
+ids/x.conf:15: part-uuid '1234abcd': expected a GPT partition GUID ($GUID) or an MBR slice's XXXXXXXX-NN (signature-number, in hex)
+ids/x.conf:18: part-uuid '1234abcd-1': expected a GPT partition GUID ($GUID) or an MBR slice's XXXXXXXX-NN (signature-number, in hex)
+ids/x.conf:21: part-uuid '809fc9a0-2d74-4e75-bd75-1360d5d6c0cg': expected a GPT partition GUID ($GUID) or an MBR slice's XXXXXXXX-NN (signature-number, in hex)
+ids/x.conf:24: fs-uuid 'zz': expected a UFS file system id (16 hex digits)
+ids/x.conf:27: fs-uuid '6b0389406b8b456': expected a UFS file system id (16 hex digits)
+ids/x.conf:30: fs-uuid '809fc9a0-2d74-4e75-bd75-1360d5d6c0c9': expected a UFS file system id (16 hex digits)
+ids/x.conf:33: fs-label 'abcdefghijklmnopqrstuvwxyz0123456': expected a UFS volume name: 1 to 32 bytes, printable, no '/' or whitespace (udev shows whitespace as '_')
+ids/x.conf:36: fs-label 'boot/root': expected a UFS volume name: 1 to 32 bytes, printable, no '/' or whitespace (udev shows whitespace as '_')
+ids/x.conf:39: fs-label 'my root': expected a UFS volume name: 1 to 32 bytes, printable, no '/' or whitespace (udev shows whitespace as '_')
+ids/x.conf:42: serial 'bell"$'\a'"': expected printable characters (udev prints no control characters)
+kvmload-hotplug: ids: 14 errors" "$out"
+
+# memory = takes exactly what kvmload -m takes, with kvmload's words (tests/kvm/cli.sh).
+mkdir mem
+for m in 1E 1P 128MB 65T 18446744073709551615 1K 2097153 64T; do
+	printf '[vm m%s]\nserial = m%s\nmemory = %s\n' "$m" "$m" "$m"
+done >mem/x.conf
+run mem
+check "memory: status (EX_CONFIG)" 78 "$st"
+SUFFIX="invalid memory size (a number with an optional K, M, G or T suffix)"
+check "memory: messages" "mem/x.conf:3: memory '1E': $SUFFIX
+mem/x.conf:6: memory '1P': $SUFFIX
+mem/x.conf:9: memory '128MB': $SUFFIX
+mem/x.conf:12: memory '65T': too large (kvmload maps at most 64T)
+mem/x.conf:15: memory '18446744073709551615': too large (kvmload maps at most 64T)
+mem/x.conf:18: memory '1K': too small (at least 2M)
+mem/x.conf:21: memory '2097153': not a whole number of 4 KiB pages
+kvmload-hotplug: mem: 7 errors" "$out"
+
 mkdir ifname
 printf '[vm a]\nserial = a\nnet = tap:0123456789abcdef\n' >ifname/x.conf
 run ifname
@@ -177,25 +252,27 @@ check "usage error" 64 "$?"
 # --dry-run add needs a block device udev has a record of: a loop device, and a hand-made udev
 # database entry for it in a private mount namespace whose /run is a tmpfs, so neither the
 # host's udev database nor its /run sees anything.
-# dry_run CONF-DIR LABEL DEV: --dry-run add DEV, its udev record carrying ID_FS_LABEL=LABEL.
+# dry_run CONF-DIR LABEL DEV: --dry-run add DEV, its udev record carrying ID_FS_LABEL=LABEL;
+# kvmload-fs is $KFS.
 dry_run() {
-	unshare -m --propagation private /bin/sh -s "$HOTPLUG" "$@" <<'SH'
+	unshare -m --propagation private /bin/sh -s "$HOTPLUG" "$KFS" "$@" <<'SH'
 set -e
-hotplug=$1 conf=$2 label=$3 dev=$4
+hotplug=$1 kfs=$2 conf=$3 label=$4 dev=$5
 mount -t tmpfs kvmload-test /run
 mkdir -p /run/udev/data
 IFS=: read -r ma mi <"/sys/class/block/$(basename "$dev")/dev"
 printf 'I:1\nE:ID_FS_TYPE=ufs\nE:ID_FS_LABEL=%s\n' "$label" >"/run/udev/data/b$ma:$mi"
-exec "$hotplug" --config-dir "$conf" --run-dir "$PWD/run" --kvmload /k --kvmload-fs /kfs \
+exec "$hotplug" --config-dir "$conf" --run-dir "$PWD/run" --kvmload /k --kvmload-fs "$kfs" \
 	--dry-run add "$dev"
 SH
 }
+KFS=/kfs
 if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null && command -v unshare >/dev/null; then
 	truncate -s 1M disk.img
 	if D=$(loop_attach disk.img); then
 		check "dry-run: lun7's settings in kvmload's argv" "vm lun7: $D matches (good/10-usb.conf:13)
 mkdir $PWD/run/lun7/view
-/kfs -f --disk $D --ready-fd 3 $PWD/run/lun7/view
+/kfs -f -o noexec --disk $D --ready-fd 3 $PWD/run/lun7/view
 /k --view $PWD/run/lun7/view --view-release-fd 3 -d $D -m 512M -c /dev/ttyS1 --loader-dir /usr/local/lib/kvmload --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro lun7
 on 'R' from fd 3: stop kvmload-fs, umount $PWD/run/lun7/view, answer 'K'
 on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
@@ -205,6 +282,33 @@ on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
 			"/k --view $PWD/run/p/view --view-release-fd 3 -d $D p >>$PWD/run/p/console.log" \
 			"$(dry_run plain plain "$D" 2>&1 | sed -n 4p)"
 		check "dry-run: nothing created" "" "$(ls run 2>/dev/null)"
+		# The view mounted as that command line mounts it (on a directory of ours): noexec
+		# as well as libfuse's nosuid,nodev.  hotplug.sh mounts real views but is slow.
+		if [ -x "$KVMLOAD_FS" ] && [ -c /dev/fuse ]; then
+			read -ra fs <<<"$(KFS=$(realpath "$KVMLOAD_FS") dry_run good lun7root "$D" 2>&1 |
+				sed -n 3p)"
+			mkdir view
+			fs[${#fs[@]}-1]=$PWD/view
+			"${fs[@]}" 3>/dev/null &
+			fspid=$!
+			on_exit "kill $fspid 2>/dev/null; wait $fspid; umount -l $PWD/view 2>/dev/null"
+			opts=
+			for _ in $(seq 50); do
+				opts=$(awk -v m="$PWD/view" '$2 == m { print $4 }' /proc/mounts)
+				[ -n "$opts" ] && break
+				sleep 0.1
+			done
+			for o in ro nosuid nodev noexec; do
+				case ",$opts," in
+				*",$o,"*) pass ;;
+				*) fail "view mount options '$opts': no $o" ;;
+				esac
+			done
+			kill "$fspid"
+			wait "$fspid"
+		else
+			echo "SKIP (part): the view's mount options need $KVMLOAD_FS and /dev/fuse"
+		fi
 		loop_detach "$D"
 	else
 		fail "losetup on disk.img"
