@@ -1,8 +1,10 @@
 #!/bin/sh
-# mkseeds.sh: writes a fuzz target's seed corpus from small fixtures made at test time (makefs, sgdisk, mkdisklabel, the built plugins).
+# mkseeds.sh: writes a fuzz target's seed corpus from small fixtures made at test time (makefs, sgdisk, mkdisklabel, the built plugins, printf).
 # usage: mkseeds.sh ufs|probe DIR MKDISKLABEL
 #        mkseeds.sh plugin DIR PLUGIN.so...
 #        mkseeds.sh conf DIR
+#        mkseeds.sh qmp DIR
+#        mkseeds.sh handoff DIR
 set -eu
 kind=$1 dir=$2
 shift 2
@@ -28,6 +30,38 @@ ufs() { # ufs OUT SIZE MAKEFS-OPTIONS...: a UFS image of the small tree
 	out=$1 size=$2
 	shift 2
 	makefs -t ffs -s "$size" "$@" "$out" "$(tree "$(basename "$out")" 9000)" > /dev/null
+}
+
+# le VALUE BYTES: VALUE as BYTES little-endian bytes (one printf, octal escapes; VALUE < 2^63).
+# (sh has no local variables: le's own are named so no caller's is overwritten.)
+le() {
+	le_v=$1 le_n=$2 le_s=
+	while [ "$le_n" -gt 0 ]; do
+		le_s="$le_s\\$((le_v >> 6 & 3))$((le_v >> 3 & 7))$((le_v & 7))"
+		le_v=$((le_v >> 8)) le_n=$((le_n - 1))
+	done
+	printf "$le_s"
+}
+
+zeros() {
+	head -c "$1" /dev/zero
+}
+
+# smap ENTRIES BASE LEN ...: a SMAP metadata record (MODINFO_METADATA | MODINFOMD_SMAP) of RAM
+# entries, padded to 8, then MODINFO_END.
+smap() {
+	n=$1
+	shift
+	le 0x9001 4
+	le $((20 * n)) 4
+	while [ $# -gt 0 ]; do
+		le "$1" 8
+		le "$2" 8
+		le 1 4
+		shift 2
+	done
+	zeros $(((8 - 20 * n % 8) % 8))
+	le 0 8
 }
 
 case $kind in
@@ -108,8 +142,66 @@ no equals sign
 ' \
 		> "$dir/errors"
 	;;
+qmp)
+	# What QEMU 7.2 sends (tests/unit/test_qmp.c): the greeting, returns, errors, events.
+	greeting='{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18+b3"}, "capabilities": ["oob"]}}'
+	status='{"return": {"status": "internal-error", "singlestep": false, "running": false}}'
+	hmc='{"return": "RAX=0000000000000000 RBX=...\r\nRIP=ffffffff80200000 RFL=00000002 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=1\r\n\"q\" \\ \t \/ \u00e9\u20ac\ud83d\ude00"}'
+	error='{"error": {"class": "GenericError", "desc": "Invalid parameter '"'x'"'"}}'
+	shutdown='{"timestamp": {"seconds": 1700000000, "microseconds": 5}, "event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-reset"}}'
+	panicked='{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "GUEST_PANICKED", "data": {"action": "pause", "info": {"type": "hyper-v", "arg1": 0, "arg2": -1.5e3, "list": [1, null, true, {"reason": "nested"}]}}}'
+	stop='{"timestamp": {"seconds": 1700000000, "microseconds": 5}, "event": "STOP"}'
+	reset='{"timestamp": {"seconds": 1, "microseconds": 5}, "event": "RESET", "data": {"guest": false, "reason": "host-qmp-system-reset"}}'
+	printf '%s\r\n' "$greeting" > "$dir/greeting"
+	printf '%s\r\n' "$hmc" > "$dir/return-hmc"
+	printf '%s\r\n' "$error" > "$dir/error"
+	printf '%s\r\n' "$shutdown" "$panicked" "$stop" "$reset" > "$dir/events"
+	# A whole session: capabilities, query-status with an id, a command QEMU does not know.
+	printf '%s\r\n' "$greeting" '{"return": {}}' \
+		'{"return": {"status": "running", "running": true}, "id": "s1"}' "$status" "$hmc" \
+		' {"id":"e2","error":{"desc":"no","class":"CommandNotFound"}} ' "$error" \
+		'{"return": [{"cpu-index": 0, "status": "x"}]}' '{"return": ""}' "$stop" "$shutdown" \
+		> "$dir/session"
+	# The edges test_qmp.c tries: control bytes escaped, numbers, names cut to their fields,
+	# 31 arrays inside "return" (the deepest accepted), then 32 (refused: the stream ends there).
+	open= close= i=0
+	while [ $i -lt 31 ]; do open="$open[" close="$close]" i=$((i + 1)); done
+	long=$(head -c 80 /dev/zero | tr '\0' 'N')
+	printf '%s\n' '{"return": "\u0001\u001f\b\f\u007f\u00ff"}' '{"return": [-0.5e+10, 0, 12E3, 1.25e-2]}' \
+		"{\"event\": \"$long\", \"data\": {\"reason\": \"$long\"}, \"id\": \"$long\"}" \
+		"{\"return\": $open$close}" "{\"return\": [$open$close]}" > "$dir/edges"
+	;;
+handoff)
+	# The 32-byte header fuzz_handoff.c reads, then the bytes for guest-physical 0x1000 on.
+	# userboot's elf64_exec: the stack at 0x1000 (modulep 0x6000 at 0x1004), identity page
+	# tables at 0x2000-0x4fff with 2 MiB pages, the GDT at 0x5000, the SMAP at 0x6000;
+	# footprint: 0x1000-0x5020, the metadata, the kernel at 2 MiB.
+	{
+		le 0x25 1; le 0 1; le 2 2; le 0x1000 4; le 0x5000 4; le 24 2; le 0x5000 2
+		le $((0x1000 / 128)) 2; le $((0x4020 / 16)) 2; le $((0x6000 / 128)) 2; le $((0x100 / 16)) 2
+		le $((0x200000 / 128)) 2; le $((0x10000 / 16)) 2; le 0 4
+		le 0 4; le 0x6000 4; le 0x210000 4; zeros $((4096 - 12))
+		i=0
+		while [ $i -lt 512 ]; do le 0x3003 8; i=$((i + 1)); done
+		i=0
+		while [ $i -lt 512 ]; do le 0x4003 8; i=$((i + 1)); done
+		i=0
+		while [ $i -lt 512 ]; do le $((i << 21 | 0x83)) 8; i=$((i + 1)); done
+		le 0 8; le 0x0020980000000000 8; le 0x0000920000000000 8; zeros $((4096 - 24))
+		smap 2 0 0xa0000 0x100000 $((0x800000 - 0x100000))
+	} > "$dir/userboot-long"
+	# elf32_exec: the stack page at 0x1000 (sp 0x1fdc, modulep 0x2000 at sp + 28), the SMAP
+	# at 0x2000, libvmmapi's GDT at 0x3000 (handoff_build writes it), paging off.
+	{
+		le 0x14 1; le 0 3; le 0x1fdc 4; le 0x3000 4; le 31 2; le 0x1000 2
+		le $((0x1000 / 128)) 2; le $((0x1000 / 16)) 2; le $((0x2000 / 128)) 2; le $((0x40 / 16)) 2
+		le 0 8
+		zeros $((0xff8)); le 0x2000 4; zeros 4
+		smap 1 0 0xa0000
+	} > "$dir/userboot-i386"
+	;;
 *)
-	echo "usage: mkseeds.sh ufs|probe|plugin|conf DIR ..." >&2
+	echo "usage: mkseeds.sh ufs|probe|plugin|conf|qmp|handoff DIR ..." >&2
 	exit 64
 	;;
 esac
