@@ -173,7 +173,7 @@ static int handoff_check_smap(struct handoff *h, const struct boot_regs *r, cons
 		span_le64(smap, off, &base);
 		span_le64(smap, off + 8, &len);
 		span_le32(smap, off + 16, &type);
-		if (type != FBSD_SMAP_TYPE_MEMORY || __builtin_add_overflow(base, len, &end))
+		if (type != FBSD_SMAP_TYPE_MEMORY || len == 0 || __builtin_add_overflow(base, len, &end))
 			continue;
 		if (base < ebda->start && end > ebda->start && end <= ebda->end) {
 			uint64_t cut = ebda->start - base;
@@ -208,7 +208,10 @@ static uint64_t handoff_walk(const struct gmem *g, uint64_t cr3, uint64_t va)
 		memcpy(&e, p, 8);
 		if (!(e & PG_P))
 			return UINT64_MAX;
-		if (level == 0 || ((level == 1 || level == 2) && (e & PG_PS)))
+		/* PS in a PML4 entry is reserved: the CPU would fault, so it maps nothing. */
+		if (level == 3 && (e & PG_PS))
+			return UINT64_MAX;
+		if (level == 0 || (e & PG_PS))
 			return (e & PG_ADDR & ~(page - 1)) | (va & (page - 1));
 		table = e & PG_ADDR;
 	}

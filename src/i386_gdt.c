@@ -24,7 +24,8 @@ int i386_gdt_write(struct gmem *g, uint64_t base)
 	void *p = gmem_ptr(g, base, sizeof(gdt));
 	uint32_t tss;
 
-	if (!p || base > UINT32_MAX - I386_TSS_OFFSET)
+	if (!p || base > UINT32_MAX - I386_TSS_OFFSET ||
+	    !gmem_ptr(g, base + I386_TSS_OFFSET, I386_TSS_LIMIT + 1))
 		return -EFAULT;
 	tss = (uint32_t)base + I386_TSS_OFFSET;
 	gdt[0] = 0;

@@ -197,6 +197,19 @@ static void test_refusals(void)
 	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "the loader's memory map gives the kernel [0xd0000, 0xe0000) as RAM, which holds "
 		  "firmware's ACPI tables [0xd0000, 0xf0000)");
+	/* A zero-length RAM entry covers nothing, wherever it starts. */
+	{
+		static const uint64_t empty_in_acpi[2][3] = { { 0, 0x9fc00, 1 }, { 0xd0000, 0, 1 } };
+
+		r = userboot_long(&fp);
+		put_smap(empty_in_acpi, 2);
+		CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), 0);
+		close(h.memfd);
+	}
+	/* PS in a PML4 entry is reserved: such tables map nothing. */
+	r = userboot_long(&fp);
+	put64(0x2000, 0x3000 | 0x83);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
 	/* Page tables that leave the stub unmapped. */
 	r = userboot_long(&fp);
 	put64(0x4000, 0);
