@@ -30,7 +30,8 @@ on_exit() { CLEANUPS="$1
 $CLEANUPS"; }
 lib_cleanup() {
 	set +e
-	printf '%s\n' "$CLEANUPS" | while IFS= read -r c; do [ -n "$c" ] && eval "$c"; done
+	# In this shell, not a pipeline's subshell: a cleanup's wait needs its own children.
+	while IFS= read -r c; do [ -n "$c" ] && eval "$c"; done <<<"$CLEANUPS"
 	for l in $LOOPS; do loop_detach "$l"; done
 	rm -rf "$WORK"
 }
