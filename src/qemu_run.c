@@ -21,6 +21,7 @@
 
 #define QEMU_POLL_MS 250    /* how often every vCPU is asked whether it halted for good */
 #define QEMU_QUIT_MS 5000   /* after "quit" or an end QEMU reported, before SIGKILL */
+#define QEMU_PRESS_MS 2000  /* the power button again: a guest that had not armed it yet missed the last press */
 #define QEMU_LINE 1024
 #define RFLAGS_IF 0x200
 
@@ -39,6 +40,7 @@ struct qemu_sup {
 	struct qmp qmp;
 	bool qmp_ready, cmd_pending, exited;
 	bool want_powerdown; /* asked for before QMP was ready: sent once it is */
+	int64_t next_press;  /* when the power button is pressed again; 0: not pressing */
 	int wstatus;
 	char reason[64];   /* SHUTDOWN's reason */
 	bool panicked, triple;
@@ -182,6 +184,7 @@ static void qemu_powerdown(struct qemu_sup *s)
 	else
 		s->want_powerdown = true;
 	s->kill_at = qemu_now_ms() + QEMU_STOP_WAIT_MS;
+	s->next_press = qemu_now_ms() + QEMU_PRESS_MS;
 }
 
 /* Ask once; QEMU_QUIT_MS later it is killed. */
@@ -429,6 +432,8 @@ static void qemu_loop(struct qemu_sup *s)
 
 		if (s->kill_at && s->kill_at < wake)
 			wake = s->kill_at;
+		if (s->next_press && s->next_press < wake)
+			wake = s->next_press;
 		timeout = wake > now ? (int)(wake - now) : 0;
 		if (poll(p, 7, timeout) < 0 && errno != EINTR)
 			break;
@@ -456,6 +461,11 @@ static void qemu_loop(struct qemu_sup *s)
 		if (s->kill_at && now >= s->kill_at) {
 			kill(s->pid, SIGKILL);
 			s->kill_at = 0;
+			s->next_press = 0;
+		}
+		if (s->next_press && now >= s->next_press && s->qmp_ready) {
+			qemu_command(s, "system_powerdown", NULL, NULL);
+			s->next_press = now + QEMU_PRESS_MS;
 		}
 		if (s->qmp_ready && !s->cmd_pending && now >= s->next_poll && s->end == END_NONE) {
 			qemu_command(s, "human-monitor-command", "{\"command-line\":\"info registers -a\"}",

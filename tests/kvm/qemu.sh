@@ -127,6 +127,19 @@ expect_line "$WORK/term.log" "testkernel: power button"
 expect_line "$WORK/term.log.err" "kvmload: the guest powered off"
 nothing_left "SIGTERM"
 
+# -- SIGTERM before the guest armed its power button: the button is pressed again until it is
+"$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL -h "$tree" -e testkernel.exit=spin $VM \
+	</dev/null >"$WORK/early.log" 2>"$WORK/early.log.err" &
+kpid=$!
+for _ in $(seq 200); do grep -q 'Booting' "$WORK/early.log" && break; sleep 0.01; done
+kill -TERM $kpid
+start=$(date +%s)
+wait $kpid; st=$?
+expect_status $st 1 "SIGTERM before the guest armed its power button"
+[ $(( $(date +%s) - start )) -lt 15 ] && pass || fail "early SIGTERM: the guest took until the kill to go"
+expect_line "$WORK/early.log" "testkernel: power button"
+nothing_left "early SIGTERM"
+
 # -- on a terminal: raw while the guest runs, restored however the run ends
 # tty_run NAME ACTION KILL: kvmload on a pty (script(1)); KILL: none, term (kvmload), qemu (QEMU).
 tty_run() {
