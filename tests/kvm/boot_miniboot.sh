@@ -1,7 +1,7 @@
 #!/bin/bash
 # boot_miniboot.sh: kvmload boots the test kernel through miniboot from -h, a raw UFS2 image and a GPT image.
 . "$(dirname "$0")/lib.sh"
-need_kvm
+need_machine
 need_tools makefs sgdisk
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
 
@@ -39,7 +39,7 @@ check_boot() {
 
 run() { # run LOG ARGS...: kvmload with stdin at EOF, console to LOG.
 	log=$1; shift
-	"$KVMLOAD" -l "$MINIBOOT" -m 128M -e user.first=one -e user.dup=first -e user.dup=second \
+	"$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 128M -e user.first=one -e user.dup=first -e user.dup=second \
 		"$@" </dev/null >"$log" 2>"$log.err"
 }
 
@@ -57,17 +57,21 @@ run "$WORK/gpt.log" -d "$WORK/gpt.img" testvm; st=$?
 check_boot "$WORK/gpt.log" $st "boot from a GPT+UFS2 image"
 expect_text "$WORK/gpt.log" "disk0p2"
 
-# --load-only stops at exec and prints the entry state.
-run "$WORK/lo.log" -h "$tree" --load-only testvm; st=$?
-expect_status $st 0 "--load-only"
-expect_no_text "$WORK/lo.log" "testkernel:"
-expect_line "$WORK/lo.log" "rsp 0x1000"
-expect_line "$WORK/lo.log" "cr3 0x2000"
-expect_line "$WORK/lo.log" "cr0 0x80000021"
-expect_line "$WORK/lo.log" "cr4 0x20"
-expect_line "$WORK/lo.log" "efer 0x500"
-entry=$(readelf -h "$KERNEL" | awk '/Entry point/ { print $4 }')
-expect_line "$WORK/lo.log" "rip $entry"
+# --load-only stops at exec and prints the entry state (the builtin machine's vCPU: /dev/kvm).
+if have_kvm; then
+	run "$WORK/lo.log" -h "$tree" --load-only testvm; st=$?
+	expect_status $st 0 "--load-only"
+	expect_no_text "$WORK/lo.log" "testkernel:"
+	expect_line "$WORK/lo.log" "rsp 0x1000"
+	expect_line "$WORK/lo.log" "cr3 0x2000"
+	expect_line "$WORK/lo.log" "cr0 0x80000021"
+	expect_line "$WORK/lo.log" "cr4 0x20"
+	expect_line "$WORK/lo.log" "efer 0x500"
+	entry=$(readelf -h "$KERNEL" | awk '/Entry point/ { print $4 }')
+	expect_line "$WORK/lo.log" "rip $entry"
+else
+	echo "skipped: --load-only needs /dev/kvm"
+fi
 
 # bhyve(8)'s exit statuses for the ways a guest stops.
 for pair in poweroff:1 reset:0 triplefault:3; do
@@ -76,6 +80,8 @@ for pair in poweroff:1 reset:0 triplefault:3; do
 	expect_status $st "$want" "guest $action"
 	expect_line "$WORK/$action.log" "testkernel: $action"
 done
-expect_text "$WORK/triplefault.log.err" "rip "
+# The builtin machine dumps the vCPU's registers; QEMU's end is said in one line.
+if on_qemu; then expect_line "$WORK/triplefault.log.err" "kvmload: the guest triple-faulted"
+else expect_text "$WORK/triplefault.log.err" "rip "; fi
 
 finish

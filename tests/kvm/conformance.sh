@@ -4,7 +4,7 @@
 [ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || { echo "SKIP: KVMLOAD_FREEBSD_ROOT is not set"; exit 77; }
 ROOT=$KVMLOAD_FREEBSD_ROOT
 [ -f "$ROOT/boot/userboot.so" ] || { echo "SKIP: no $ROOT/boot/userboot.so"; exit 77; }
-need_kvm
+need_machine
 need_tools makefs sgdisk
 KVMLOAD=$1 KERNEL=$2
 USERBOOT=$ROOT/boot/userboot.so
@@ -15,7 +15,7 @@ make_fbsd_tree "$tree" "$KERNEL"
 
 run() { # run LOG STDIN ARGS...
 	log=$1 in=$2; shift 2
-	timeout 60 "$KVMLOAD" -l "$USERBOOT" -m 256M -e LINES=1000 -e conformance.marker=yes "$@" \
+	timeout 120 "$KVMLOAD" "${MACHINE[@]}" -l "$USERBOOT" -m 256M -e LINES=1000 -e conformance.marker=yes "$@" \
 		<"$in" >"$log" 2>"$log.err"
 }
 

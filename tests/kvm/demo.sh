@@ -1,10 +1,10 @@
 #!/bin/bash
 # demo.sh: the README's demo: with only the default (4th) plugin on the host, the lua guest makes kvmload swap to its own lua plugin; with both on the host, lua is picked at once.
 . "$(dirname "$0")/lib.sh"
-need_kvm
+need_machine
 KVMLOAD=$1 DEMO=$2 LOADERDIR=$(dirname "$3") HOSTDIR=$(dirname "$4")
 
-"$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" demo \
+"$KVMLOAD" "${MACHINE[@]}" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" demo \
 	</dev/null >"$WORK/swap.log" 2>&1; st=$?
 expect_status $st 2 "demo guest, swap"
 lines_in_order "$WORK/swap.log" "using $HOSTDIR/userboot.so" "miniboot/amd64 userboot 4th" \
@@ -13,7 +13,7 @@ lines_in_order "$WORK/swap.log" "using $HOSTDIR/userboot.so" "miniboot/amd64 use
 	"testkernel: module name=/boot/kernel/demo.ko" \
 	"testkernel: kenv demo.greeting=hello from the demo guest" "testkernel: halt"
 
-"$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$LOADERDIR" demo </dev/null >"$WORK/demo.log" 2>&1; st=$?
+"$KVMLOAD" "${MACHINE[@]}" -m 128M -d "$DEMO" --loader-dir "$LOADERDIR" demo </dev/null >"$WORK/demo.log" 2>&1; st=$?
 expect_status $st 2 "demo guest, lua on the host"
 lines_in_order "$WORK/demo.log" "guest /boot/loader says lua: using $LOADERDIR/userboot_lua.so" \
 	"miniboot/amd64 userboot lua" "testkernel: halt"

@@ -6,9 +6,28 @@ pass() { PASSED=$((PASSED + 1)); }
 PASSED=0
 FAILED=0
 
-need_kvm() {
-	[ -c /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+# have_kvm: /dev/kvm is a character device this script can open for reading and writing.
+have_kvm() {
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && { : <>/dev/kvm; } 2>/dev/null
 }
+
+# need_machine: sets MACHINE, the kvmload options for the machine the guest runs on: the builtin
+# machine where /dev/kvm is usable (so it stays tested where it can run), else QEMU's emulator
+# (TCG); skips when neither can run. Says which on stdout.
+need_machine() {
+	local missing=
+	if have_kvm; then
+		MACHINE=(--run builtin)
+	else
+		command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="qemu-system-x86_64 (qemu-system-x86)"
+		[ -r /usr/share/qemu/qboot.rom ] || missing="${missing:+$missing and }/usr/share/qemu/qboot.rom (qemu-system-data)"
+		[ -z "$missing" ] || { echo "SKIP: no usable /dev/kvm for --run builtin, and no $missing for QEMU"; exit 77; }
+		MACHINE=(--accel tcg)
+	fi
+	echo "machine: ${MACHINE[*]}"
+}
+# on_qemu: the guest runs on QEMU (need_machine chose it).
+on_qemu() { [ "${MACHINE[0]}" != --run ]; }
 
 need_tools() {
 	for t in "$@"; do
@@ -74,12 +93,12 @@ make_fbsd_tree() {
 	printf 'accf_data_load="YES"\nbeastie_disable="YES"\n' >"$1/boot/loader.conf"
 }
 
-# start_at_prompt LOG CHILD ARGS...: kvmload (miniboot, $WORK/g.img, stdin the fifo $WORK/in, VM
-# $VM) in the background until its loader prompt shows; sets KPID, and CHILDPID to its child
+# start_at_prompt LOG CHILD ARGS...: kvmload (the MACHINE, miniboot, $WORK/g.img, stdin the fifo
+# $WORK/in, VM $VM) in the background until its loader prompt shows; sets KPID, and CHILDPID to its child
 # process named CHILD. One check: the prompt came and the child is there.
 start_at_prompt() {
 	log=$1 child=$2; shift 2
-	"$KVMLOAD" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$@" "$VM" <"$WORK/in" >"$log" 2>"$log.err" &
+	"$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$@" "$VM" <"$WORK/in" >"$log" 2>"$log.err" &
 	KPID=$!
 	for _ in $(seq 600); do
 		grep -q 'OK ' "$log" 2>/dev/null && break

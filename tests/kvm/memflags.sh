@@ -1,7 +1,7 @@
 #!/bin/bash
 # memflags.sh: -S locks guest memory (VmLck), -C keeps it in core dumps (no "dd" flag on its mapping).
 . "$(dirname "$0")/lib.sh"
-need_kvm
+need_machine
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
 
 tree=$WORK/guest
@@ -13,9 +13,9 @@ printf 'testkernel.exit="spin"\n' >"$tree/boot/loader.conf"
 spin() {
 	# A log left by the previous guest would satisfy the wait below before this one starts.
 	rm -f "$WORK/spin.log"
-	"$KVMLOAD" -l "$MINIBOOT" -m 64M -h "$tree" "$@" memvm </dev/null >"$WORK/spin.log" 2>&1 &
+	"$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" "$@" memvm </dev/null >"$WORK/spin.log" 2>&1 &
 	PID=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 600); do
 		grep -q "testkernel: spin" "$WORK/spin.log" 2>/dev/null && return 0
 		sleep 0.1
 	done

@@ -1,7 +1,7 @@
 #!/bin/bash
 # sandbox.sh: the plugin runs in a confined child: forbidden system calls kill it (status 1, the SIGSYS message), files outside the view stay out of reach, forged or bad results are refused, and the child holds no KVM descriptor, no privilege, no capability.
 . "$(dirname "$0")/lib.sh"
-need_kvm
+need_machine
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
 need_tools makefs sgdisk pgrep setsid ps
 KVMLOAD=$1 TP=$2 MINIBOOT=$3 KERNEL=$4
@@ -15,13 +15,15 @@ cp "$KERNEL" "$tree/boot/kernel/kernel"
 printf 'autoboot_delay="NO"\n' >"$tree/boot/loader.conf"
 
 no_leftovers() {
-	local p left=
+	local p left= args
 	if grep -qF " $RUN/view " /proc/mounts; then fail "$1: $RUN/view still mounted"; else pass; fi
 	if [ -e "$RUN" ]; then fail "$1: $RUN left behind"; else pass; fi
-	# The plugin's process is a fork of kvmload: its command line names $WORK too.
+	# The plugin's process is a fork of kvmload: its command line names $WORK too. (Read with
+	# builtins: a fork per process takes seconds on a loaded machine.)
 	for p in /proc/[0-9]*; do
 		[ "${p#/proc/}" = $$ ] && continue
-		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$WORK" && left="$left ${p#/proc/}"
+		mapfile -d '' args 2>/dev/null <"$p/cmdline" || continue
+		[[ "${args[*]}" == *"$WORK"* ]] && left="$left ${p#/proc/}"
 	done
 	if [ -z "$left" ]; then pass; else fail "$1: processes left:$left"; fi
 }
@@ -29,7 +31,7 @@ no_leftovers() {
 # tp MODE [ARGS...]: the attacking plugin through a view of the host tree, stdin at EOF.
 tp() {
 	local m=$1; shift
-	"$KVMLOAD" -l "$TP" -m 64M -h "$tree" -e tp.mode="$m" "$@" "$VM" \
+	"$KVMLOAD" "${MACHINE[@]}" -l "$TP" -m 64M -h "$tree" -e tp.mode="$m" "$@" "$VM" \
 		</dev/null >"$WORK/$m.log" 2>"$WORK/$m.log.err"
 	st=$?
 }
@@ -97,11 +99,14 @@ status=/proc/$CPID/status
 expect_line "$status" "NoNewPrivs:	1"
 expect_line "$status" "Seccomp:	2"
 for c in CapInh CapPrm CapEff CapBnd CapAmb; do expect_line "$status" "$c:	0000000000000000"; done
-# kvmload itself holds the VM (so looking for it can find it) ...
-if ls -l /proc/$KPID/fd | grep -q 'anon_inode:kvm-vm'; then pass; else fail "kvmload has no kvm-vm descriptor"; fi
-# ... the child has no KVM descriptor or mapping, only the console, the disk, the view directory
-# and its result pipe.
-if ls -l /proc/$CPID/fd | grep -qE '/dev/kvm|anon_inode:kvm'; then fail "the plugin's process holds a KVM descriptor"; else pass; fi
+# kvmload itself holds the VM (so looking for it can find it); on QEMU, which starts only after
+# the loader, the guest memory QEMU will get ...
+if on_qemu; then vmfd='/memfd:kvmload-guest' childfds='/dev/kvm|anon_inode:kvm|/memfd:kvmload-guest'
+else vmfd='anon_inode:kvm-vm' childfds='/dev/kvm|anon_inode:kvm'; fi
+if ls -l /proc/$KPID/fd | grep -qF "$vmfd"; then pass; else fail "kvmload has no $vmfd descriptor"; fi
+# ... the child has no KVM (or guest-memory) descriptor or KVM mapping, only the console, the disk,
+# the view directory and its result pipe.
+if ls -l /proc/$CPID/fd | grep -qE "$childfds"; then fail "the plugin's process holds a KVM descriptor"; else pass; fi
 if grep -qE '/dev/kvm|anon_inode:kvm' /proc/$CPID/maps; then fail "the plugin's process maps KVM memory"; else pass; fi
 ls -l /proc/$CPID/fd | grep -qF "$WORK/g.img" && pass || fail "the plugin's process lost its disk"
 [ "$(readlink /proc/$CPID/root)" = "$RUN/view/disk0p2" ] && pass || fail "the plugin's root is $(readlink /proc/$CPID/root), not the view directory"
@@ -114,7 +119,7 @@ no_leftovers "SIGTERM at the prompt"
 # A terminal's Ctrl-C reaches the whole foreground process group (kvmload and its plugin child,
 # which stays in it to read the terminal): everything goes, status 130.
 start_group() {
-	setsid "$KVMLOAD" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" <"$WORK/in" >"$WORK/p.log" 2>"$WORK/p.log.err" &
+	setsid "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" <"$WORK/in" >"$WORK/p.log" 2>"$WORK/p.log.err" &
 	KPID=$!
 	for _ in $(seq 600); do grep -q 'OK ' "$WORK/p.log" 2>/dev/null && break; sleep 0.05; done
 	CPID=$(pgrep -P $KPID -x kvmload-plugin)

@@ -4,7 +4,7 @@
 # only when the plugin it could start disagrees with the guest (host has just userboot.so, a marker
 # without its NUL, a mislabelled file).
 . "$(dirname "$0")/lib.sh"
-need_kvm
+need_machine
 KVMLOAD=$1 UB4TH=$2 UBLUA=$3 KERNEL=$4
 
 # A loader directory the way an installation has it: userboot.so is the 4th build.
@@ -31,7 +31,7 @@ printf 'loader binary$Interpreter:lua' >"$WORK/nonul/boot/loader" # the marker e
 
 run() { # run LOG ARGS...
 	log=$1; shift
-	"$KVMLOAD" -m 64M -e swap.env=kept "$@" </dev/null >"$log" 2>"$log.err"
+	"$KVMLOAD" "${MACHINE[@]}" -m 64M -e swap.env=kept "$@" </dev/null >"$log" 2>"$log.err"
 }
 banner4="miniboot/amd64 userboot 4th, Revision 1.0"
 bannerlua="miniboot/amd64 userboot lua, Revision 1.0"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # view.sh: kvmload reads host files through a kvmload-fs view (its own or --view) and picks the plugin the guest's /boot/loader names.
 . "$(dirname "$0")/lib.sh"
-need_kvm
+need_machine
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
 need_tools makefs sgdisk fusermount3
 KVMLOAD=$1 FS=$2 DEMO=$3 UB4TH=$4 UBLUA=$5 KERNEL=$6
@@ -32,7 +32,7 @@ guest() {
 
 run() { # run LOG ARGS...: kvmload with stdin at EOF
 	log=$1; shift
-	"$KVMLOAD" -m 64M "$@" </dev/null >"$log" 2>"$log.err"
+	"$KVMLOAD" "${MACHINE[@]}" -m 64M "$@" </dev/null >"$log" 2>"$log.err"
 }
 
 # no_leftovers WHAT: the runtime directory and the mount are gone.
@@ -46,7 +46,7 @@ plugin_starts() { grep -c 'Consoles: userboot' "$1"; }
 # 1. The demo guest, -d only: the lua /boot/loader picks userboot_lua.so at once (one plugin
 #    start), and host0: is the guest's boot partition, read through the view.
 printf 'ls host0:/boot/kernel\nboot\n' >"$WORK/ls.in"
-"$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$dir" -e autoboot_delay=NO "$VM" \
+"$KVMLOAD" "${MACHINE[@]}" -m 128M -d "$DEMO" --loader-dir "$dir" -e autoboot_delay=NO "$VM" \
 	<"$WORK/ls.in" >"$WORK/demo.log" 2>"$WORK/demo.log.err"; st=$?
 expect_status $st 2 "demo guest through the view"
 expect_text "$WORK/demo.log.err" "host0: is disk0p2 of the view ($RUN/view/disk0p2)"

@@ -4,7 +4,7 @@
 [ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || { echo "SKIP: KVMLOAD_FREEBSD_ROOT is not set"; exit 77; }
 ROOT=$KVMLOAD_FREEBSD_ROOT
 [ -f "$ROOT/boot/userboot.so" ] || { echo "SKIP: no $ROOT/boot/userboot.so"; exit 77; }
-need_kvm
+need_machine
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
 need_tools makefs sgdisk
 KVMLOAD=$1 KERNEL=$2
@@ -20,7 +20,7 @@ own=$RUN/view/disk0p2/boot/userboot.so
 
 run() { # run LOG STDIN ARGS...
 	log=$1 in=$2; shift 2
-	timeout 120 "$KVMLOAD" -m 256M -e LINES=1000 -e view.marker=yes "$@" "$VM" <"$in" >"$log" 2>"$log.err"
+	timeout 120 "$KVMLOAD" "${MACHINE[@]}" -m 256M -e LINES=1000 -e view.marker=yes "$@" "$VM" <"$in" >"$log" 2>"$log.err"
 }
 
 no_leftovers() {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # view_kill.sh: kvmload's view is taken down on every way out: its daemon dying mid-boot (status 4), SIGTERM/SIGINT/SIGHUP, SIGKILL; the runtime directory is locked.
 . "$(dirname "$0")/lib.sh"
-need_kvm
+need_machine
 [ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
 need_tools makefs sgdisk pgrep
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
@@ -39,7 +39,7 @@ no_leftovers() {
 start "$WORK/k.log"
 expect_text "$WORK/k.log" "currdev=disk0p2:"
 # While it runs, the runtime directory is locked: a second kvmload for the same vm is refused.
-"$KVMLOAD" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" </dev/null >"$WORK/lock.log" 2>"$WORK/lock.log.err"; st=$?
+"$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" </dev/null >"$WORK/lock.log" 2>"$WORK/lock.log.err"; st=$?
 expect_status $st 4 "second kvmload for the same vm"
 expect_text "$WORK/lock.log.err" "kvmload: $RUN/lock is held by another kvmload (pid $KPID) loading this vm"
 grep -qF " $RUN/view fuse.kvmload " /proc/mounts && pass || fail "the refused kvmload took the first one's view down"
