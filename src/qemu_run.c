@@ -220,8 +220,10 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 			if (s->want_powerdown)
 				qemu_command(s, "system_powerdown", NULL, NULL);
 		} else if (strcmp(m->id, "regs") == 0 && m->text && qemu_all_halted(m->text) &&
-			   s->end == END_NONE) {
-			s->end = END_HALTED;
+			   (s->end == END_NONE || s->end == END_BLIND)) {
+			/* A halted guest never answers the power button: stop now, not at the kill. */
+			if (s->end == END_NONE)
+				s->end = END_HALTED;
 			qemu_quit(s);
 		} else if (strcmp(m->id, "status") == 0 && m->status[0] &&
 			   strcmp(m->status, "running") != 0 && strcmp(m->status, "shutdown") != 0 &&
@@ -467,7 +469,8 @@ static void qemu_loop(struct qemu_sup *s)
 			qemu_command(s, "system_powerdown", NULL, NULL);
 			s->next_press = now + QEMU_PRESS_MS;
 		}
-		if (s->qmp_ready && !s->cmd_pending && now >= s->next_poll && s->end == END_NONE) {
+		if (s->qmp_ready && !s->cmd_pending && now >= s->next_poll &&
+		    (s->end == END_NONE || s->end == END_BLIND)) {
 			qemu_command(s, "human-monitor-command", "{\"command-line\":\"info registers -a\"}",
 				     "regs");
 			s->next_poll = now + QEMU_POLL_MS;
