@@ -14,7 +14,10 @@ struct blkdev {
 	const char *path;
 };
 
-/* A byte window [start, start + size) of a disk: one partition. */
+/*
+ * A byte window [start, start + size) of a disk: one partition.  It may reach
+ * past the end of a disk cut short; blkdev_read fails the reads out there.
+ */
 struct blkpart {
 	const struct blkdev *dev;
 	uint64_t start;

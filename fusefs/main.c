@@ -16,6 +16,8 @@
 #include "log.h"
 
 #define MAIN_MAXOPTS 32
+/* fuse.kvmload-fs in /proc/mounts; mount.fuse3 runs the program of that name for mount -o remount. */
+#define MAIN_SUBTYPE "kvmload-fs"
 
 struct main_opts {
 	const char *disks[TREE_MAXDISKS];
@@ -62,17 +64,36 @@ static int main_fd_arg(const char *s)
 	return (int)v;
 }
 
-/* The view is read-only whatever -o says. */
-static void main_check_fuse_opt(const char *opt)
+/* True when one of the -o lists holds the option `name`. */
+static bool main_has_fuse_opt(const struct main_opts *o, const char *name)
 {
-	char *copy = strdup(opt), *save = NULL;
+	bool found = false;
 
-	if (!copy)
-		err(EX_OSERR, "strdup");
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		if (strcmp(tok, "rw") == 0)
-			errx(EX_USAGE, "-o rw: the view is read-only");
-	free(copy);
+	for (unsigned i = 0; i < o->nfuse_opts && !found; i++) {
+		char *copy = strdup(o->fuse_opts[i]), *save = NULL;
+
+		if (!copy)
+			err(EX_OSERR, "strdup");
+		for (char *tok = strtok_r(copy, ",", &save); tok && !found; tok = strtok_r(NULL, ",", &save))
+			found = strcmp(tok, name) == 0;
+		free(copy);
+	}
+	return found;
+}
+
+/*
+ * mount(8) -o remount on our mount runs mount.fuse3, which runs the program
+ * named by the subtype, us, as "kvmload-fs SOURCE MOUNTPOINT -o OPTS,remount".
+ * The kernel would let a FUSE mount go rw; we refuse before it is asked.
+ */
+static void main_refuse_remount(int argc, char **argv, const struct main_opts *o)
+{
+	const char *mnt = optind < argc ? argv[argc - 1] : "mount point";
+
+	if (main_has_fuse_opt(o, "rw"))
+		errx(EX_USAGE, "%s: cannot remount read-write: %s (a kvmload-fs view is always read-only)", mnt,
+		     strerror(EROFS));
+	errx(EX_USAGE, "%s: cannot remount a kvmload-fs view: unmount it and start kvmload-fs again", mnt);
 }
 
 static void main_parse(int argc, char **argv, struct main_opts *o)
@@ -115,7 +136,6 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case 'o':
 			if (o->nfuse_opts == MAIN_MAXOPTS)
 				errx(EX_USAGE, "-o %s: too many -o options", optarg);
-			main_check_fuse_opt(optarg);
 			o->fuse_opts[o->nfuse_opts++] = optarg;
 			break;
 		case 'h':
@@ -129,6 +149,11 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			exit(EX_USAGE);
 		}
 	}
+	if (main_has_fuse_opt(o, "remount"))
+		main_refuse_remount(argc, argv, o);
+	/* The view is read-only whatever -o says. */
+	if (main_has_fuse_opt(o, "rw"))
+		errx(EX_USAGE, "-o rw: the view is read-only");
 	if (optind < argc)
 		o->mnt = argv[optind++];
 	if (optind < argc)
@@ -192,12 +217,115 @@ static void main_list(const struct tree *t)
 	for (size_t i = 0; i < t->nparts; i++) {
 		const struct tree_part *tp = t->parts[i];
 
-		printf("%-10s %-6s %-14s %12llu %12llu %-5s ", tp->p.name, probe_scheme_name(tp->p.scheme),
-		       tp->p.type, (unsigned long long)tp->p.start, (unsigned long long)tp->p.size,
-		       !tp->fs ? "none" : tp->info.version == 1 ? "ufs1" : "ufs2");
+		char start[24] = "-", size[24] = "-";
+
+		/* A refused entry serves nothing; what its table says went to stderr. */
+		if (!tp->p.refused) {
+			snprintf(start, sizeof(start), "%llu", (unsigned long long)tp->p.start);
+			snprintf(size, sizeof(size), "%llu", (unsigned long long)tp->p.size);
+		}
+		printf("%-10s %-6s %-14s %12s %12s %-5s ", tp->p.name, probe_scheme_name(tp->p.scheme), tp->p.type,
+		       start, size, !tp->fs ? "none" : tp->info.version == 1 ? "ufs1" : "ufs2");
 		main_print_label(tree_part_label(tp));
 		putchar('\n');
 	}
+}
+
+/* A mountinfo field with its \ooo escapes (space, tab, newline, backslash) undone, in place. */
+static void main_unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/*
+ * The mount point's absolute path, found without a stat() of it, which fails
+ * on a dead FUSE mount and hangs on a stuck one: only its parent is resolved,
+ * unless it ends in "." or ".." or is a symbolic link.  NULL with errno set.
+ */
+static char *main_abs_path(const char *mnt)
+{
+	char *copy = strdup(mnt), *slash, *dir, *res = NULL;
+	const char *base;
+	size_t n;
+	char c;
+
+	if (!copy)
+		return NULL;
+	for (n = strlen(copy); n > 1 && copy[n - 1] == '/'; n--)
+		copy[n - 1] = '\0';
+	slash = strrchr(copy, '/');
+	base = slash ? slash + 1 : copy;
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || readlink(copy, &c, 1) >= 0) {
+		res = realpath(copy, NULL);
+	} else {
+		if (slash && slash != copy)
+			*slash = '\0';
+		dir = realpath(!slash ? "." : slash == copy ? "/" : copy, NULL);
+		if (dir && asprintf(&res, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", base) < 0)
+			res = NULL;
+		free(dir);
+	}
+	free(copy);
+	return res;
+}
+
+/*
+ * A second kvmload-fs on a mount point would stack a second mount over the
+ * first.  The topmost mount there, from mountinfo (never a stat of the mount
+ * point, see main_abs_path), must not be ours; "fuse.kvmload" is what older
+ * versions mounted.
+ */
+static void main_check_not_mounted(const char *mnt)
+{
+	char *path = main_abs_path(mnt), *line = NULL, *type = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	if (!path)
+		return; /* the stat() that follows says what is wrong with it */
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		err(EX_OSERR, "/proc/self/mountinfo");
+	while (getline(&line, &cap, f) > 0) {
+		char *save = NULL, *tok, *point = NULL;
+		unsigned field = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
+			if (field == 4)
+				point = tok;
+			if (field > 5 && strcmp(tok, "-") == 0)
+				break;
+		}
+		tok = strtok_r(NULL, " ", &save);
+		if (!point || !tok)
+			continue;
+		main_unescape(point);
+		if (strcmp(point, path) != 0)
+			continue;
+		free(type);
+		type = strdup(tok);
+		if (!type)
+			err(EX_OSERR, "strdup");
+	}
+	fclose(f);
+	free(line);
+	if (type && (strcmp(type, "fuse." MAIN_SUBTYPE) == 0 || strcmp(type, "fuse.kvmload") == 0))
+		errx(EX_USAGE, "%s: already a kvmload-fs mount point (%s); unmount it first: fusermount3 -u %s", mnt,
+		     type, mnt);
+	free(type);
+	free(path);
 }
 
 /*
@@ -290,6 +418,8 @@ int main(int argc, char **argv)
 	main_parse(argc, argv, &o);
 	if (o.ready_fd >= 0 && fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC) < 0)
 		err(EX_OSERR, "--ready-fd");
+	if (!o.list)
+		main_check_not_mounted(o.mnt);
 	main_build(&t, &o);
 	if (o.list) {
 		main_list(&t);
@@ -303,7 +433,7 @@ int main(int argc, char **argv)
 
 	fargv[fargc++] = argv[0];
 	fargv[fargc++] = "-o";
-	fargv[fargc++] = "fsname=kvmload,subtype=kvmload,default_permissions";
+	fargv[fargc++] = "fsname=kvmload,subtype=" MAIN_SUBTYPE ",default_permissions";
 	for (unsigned i = 0; i < o.nfuse_opts; i++) {
 		fargv[fargc++] = "-o";
 		fargv[fargc++] = o.fuse_opts[i];

@@ -72,8 +72,14 @@ int tree_add_disk(struct tree *t, const char *path)
 		}
 		tp->p = pp[i];
 		t->parts[t->nparts++] = tp;
-		if (blkdev_window(bd, tp->p.start, tp->p.size, &tp->win) < 0)
+		if (tp->p.refused || blkdev_window(bd, tp->p.start, tp->p.size, &tp->win) < 0)
 			continue;
+		/*
+		 * Cut short by the end of the disk: the file system keeps the size
+		 * its table gives it, and blkdev_read fails reads past the end (EIO).
+		 */
+		if (tp->p.recorded > tp->win.size)
+			tp->win.size = tp->p.recorded;
 		r = tree_mount(tp);
 		if (r < 0)
 			break;

@@ -1,4 +1,4 @@
-/* mkdisklabel.c: test helper that writes MBR slice entries and FreeBSD BSD disklabels into disk images. */
+/* mkdisklabel.c: test helper that writes MBR slice entries and FreeBSD BSD disklabels into disk images, and moves GPT entries. */
 #include <err.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -120,18 +120,118 @@ static void do_bsd(int fd, int argc, char **argv)
 	rw_sector(fd, s, (uint64_t)start + 1, 1);
 }
 
+static uint32_t crc32(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xffffffff;
+
+	while (n--) {
+		c ^= *p++;
+		for (int k = 0; k < 8; k++)
+			c = c >> 1 ^ (0xedb88320 & -(c & 1));
+	}
+	return ~c;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint64_t num64(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 0);
+
+	if (end == s || *end)
+		errx(2, "%s: not a number", s);
+	return v;
+}
+
+/* Rewrite entries N in the GPT header at `lba` and its entry array, with both checksums redone. */
+static void gpt_edit(int fd, uint64_t lba, int argc, char **argv)
+{
+	uint8_t h[SECTOR], *e;
+	uint64_t elba;
+	uint32_t n, esz, hsz;
+	size_t len;
+
+	rw_sector(fd, h, lba, 0);
+	if (memcmp(h, "EFI PART", 8))
+		errx(1, "no GPT header at LBA %llu", (unsigned long long)lba);
+	hsz = get32(h + 12);
+	elba = get64(h + 72);
+	n = get32(h + 80);
+	esz = get32(h + 84);
+	if (hsz < 92 || hsz > SECTOR || esz < 128 || n == 0 || n > 1024)
+		errx(1, "GPT header at LBA %llu: odd sizes", (unsigned long long)lba);
+	len = ((size_t)n * esz + SECTOR - 1) / SECTOR * SECTOR;
+	if (!(e = calloc(1, len)))
+		err(1, "calloc");
+	for (size_t i = 0; i < len / SECTOR; i++)
+		rw_sector(fd, e + i * SECTOR, elba + i, 0);
+	for (int i = 0; i < argc; i++) {
+		char *f[3], *save = NULL, *arg = strdup(argv[i]), *a = arg;
+		uint32_t k;
+
+		for (int j = 0; j < 3; j++, a = NULL)
+			if (!(f[j] = strtok_r(a, ":", &save)))
+				errx(2, "entry spec is N:FIRST:LAST");
+		k = num(f[0]);
+		if (k < 1 || k > n)
+			errx(2, "%s: entry 1..%u", f[0], n);
+		put64(e + (size_t)(k - 1) * esz + 32, num64(f[1]));
+		put64(e + (size_t)(k - 1) * esz + 40, num64(f[2]));
+		free(arg);
+	}
+	for (size_t i = 0; i < len / SECTOR; i++)
+		rw_sector(fd, e + i * SECTOR, elba + i, 1);
+	put32(h + 88, crc32(e, (size_t)n * esz));
+	put32(h + 16, 0);
+	put32(h + 16, crc32(h, hsz));
+	rw_sector(fd, h, lba, 1);
+	free(e);
+}
+
+/* gpt IMAGE N:FIRST:LAST...  (LBAs; the primary table and, when the image holds it, the backup) */
+static void do_gpt(int fd, int argc, char **argv)
+{
+	uint8_t h[SECTOR];
+	off_t end = lseek(fd, 0, SEEK_END);
+	uint64_t alt;
+
+	rw_sector(fd, h, 1, 0);
+	alt = get64(h + 32);
+	gpt_edit(fd, 1, argc, argv);
+	if (end > 0 && alt < (uint64_t)end / SECTOR)
+		gpt_edit(fd, alt, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
 	int fd;
 
-	if (argc < 4 || (strcmp(argv[1], "mbr") && strcmp(argv[1], "bsd")))
+	if (argc < 4 || (strcmp(argv[1], "mbr") && strcmp(argv[1], "bsd") && strcmp(argv[1], "gpt")))
 		errx(2, "usage: mkdisklabel mbr IMAGE N:TYPE:START:SIZE...\n"
-			"       mkdisklabel bsd IMAGE SLICESTART SLICESIZE rel|abs L:OFF:SIZE:FSTYPE...");
+			"       mkdisklabel bsd IMAGE SLICESTART SLICESIZE rel|abs L:OFF:SIZE:FSTYPE...\n"
+			"       mkdisklabel gpt IMAGE N:FIRST:LAST...");
 	fd = open(argv[2], O_RDWR);
 	if (fd < 0)
 		err(1, "%s", argv[2]);
 	if (strcmp(argv[1], "mbr") == 0)
 		do_mbr(fd, argc - 3, argv + 3);
+	else if (strcmp(argv[1], "gpt") == 0)
+		do_gpt(fd, argc - 3, argv + 3);
 	else
 		do_bsd(fd, argc - 3, argv + 3);
 	if (close(fd) < 0)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_kvmload_fs.sh: kvmload-fs end to end: bare/GPT/MBR+BSD-label disks with UFS1, UFS2 and big-endian UFS2, host0, read-only guarantees.
+# test_kvmload_fs.sh: kvmload-fs end to end: bare/GPT/MBR+BSD-label disks with UFS1, UFS2 and big-endian UFS2, damaged tables, host0, read-only guarantees, mount point checks.
 # usage: test_kvmload_fs.sh KVMLOAD_FS MKDISKLABEL UFSPATCH
 set -u
 FS=$1
@@ -30,6 +30,14 @@ ok() { PASS=$((PASS + 1)); }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
 check() { # check DESCRIPTION EXPECTED ACTUAL
 	if [ "$2" = "$3" ]; then ok; else bad "$1"; diff <(echo "$2") <(echo "$3") >&2; fi
+}
+match() { # match DESCRIPTION GLOB ACTUAL
+	# shellcheck disable=SC2053
+	if [[ $3 == $2 ]]; then ok; else bad "$1: [$3] does not match [$2]"; fi
+}
+gone() { # gone MOUNTPOINT: true once it is no longer in /proc/mounts (5 s at most)
+	for _ in $(seq 50); do awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts || return 0; sleep 0.1; done
+	return 1
 }
 
 # ---- the source tree every file system is made from
@@ -121,6 +129,59 @@ if command -v losetup > /dev/null && LOOP=$(losetup -f --show -r $D1 2> /dev/nul
 	losetup -d $LOOP; LOOP=
 fi
 
+# ---- damaged partition tables: every entry listed, what is wrong with it on stderr, served where safe
+list() { # list DISK: --list output, columns squeezed; stderr in $T/list.err
+	$FS --list --disk "$1" 2> $T/list.err | tr -s ' ' | sed 's/ $//'
+}
+# Entries that cannot be served: over the GPT header, last LBA before the first, past the end.
+B=$T/badent.img; cp $D1 $B
+$MKLABEL gpt $B 1:1:551 3:9000:4096 4:50000:60000 || exit 1
+check "bad entries: --list" "NAME SCHEME TYPE START SIZE FS LABEL
+disk0p1 gpt freebsd-boot - - none gptboot0
+disk0p2 gpt freebsd-ufs 1048576 8388608 ufs2 rootfs
+disk0p3 gpt freebsd-swap - - none swap0
+disk0p4 gpt freebsd-ufs - - none rootfs" "$(list $B)"
+check "bad entries: messages" "kvmload-fs: $B: disk0p1: partition (LBAs 1..551) lies over the GPT header at LBA 1, not served
+kvmload-fs: $B: disk0p3: partition ends before it starts (first LBA 9000, last LBA 4096), not served
+kvmload-fs: $B: disk0p4: partition starts past the end of the disk (first LBA 50000, the disk has 40960 sectors), not served" "$(cat $T/list.err)"
+cp $D1 $B; $MKLABEL gpt $B 1:20:551 4:22528:50000 || exit 1
+list $B > /dev/null
+check "entries over the GPT entries and the backup" "kvmload-fs: $B: disk0p1: partition (LBAs 20..551) lies over the GPT entries at LBAs 2..33, not served
+kvmload-fs: $B: disk0p4: partition (LBAs 22528..50000) lies over the backup GPT header at LBA 40959 and runs past the end of the disk (40960 sectors), not served" "$(cat $T/list.err)"
+
+# A disk cut short (FreeBSD's loader still boots it): p4's UFS2 loses its second half.
+mkdir -p $T/cut/etc $T/cut/data
+echo 'hello from the guest' > $T/cut/etc/motd
+head -c 3000000 /dev/urandom > $T/cut/data/big
+makefs -t ffs -o version=2 -s 4m $T/cut.img $T/cut > /dev/null || exit 1
+C=$T/short.img; cp $D1 $C; put $T/cut.img $C 22528
+truncate -s $(((22528 + 4096) * 512)) $C
+check "cut short: --list" "NAME SCHEME TYPE START SIZE FS LABEL
+disk0p1 gpt freebsd-boot 20480 262144 none gptboot0
+disk0p2 gpt freebsd-ufs 1048576 8388608 ufs2 rootfs
+disk0p3 gpt freebsd-swap 9437184 2097152 none swap0
+disk0p4 gpt freebsd-ufs 11534336 2097152 ufs2 rootfs" "$(list $C)"
+check "cut short: messages" "kvmload-fs: $C: the GPT header puts its backup at LBA 40959, past the end of the disk (26624 sectors): the disk is shorter than its partition table says
+kvmload-fs: $C: disk0p4: partition runs past the end of the disk (LBAs 22528..32767, the disk has 26624 sectors): its first 2097152 bytes are served, reads past them fail with EIO" "$(cat $T/list.err)"
+
+# One bad GPT header: the backup is used; both bad: a bare disk, and a line naming both.
+H=$T/hdr.img; cp $D1 $H
+printf '\377' | dd of=$H bs=1 seek=$((512 + 16)) conv=notrunc status=none
+check "primary header bad: the backup's table" "$(list $D1)" "$(list $H)"
+match "primary header bad: message" "kvmload-fs: $H: GPT header at LBA 1: header checksum 0x*, computed 0x*; using the backup GPT header at LBA 40959" "$(cat $T/list.err)"
+printf '\377' | dd of=$H bs=1 seek=$((40959 * 512 + 16)) conv=notrunc status=none
+check "both headers bad: --list" "NAME SCHEME TYPE START SIZE FS LABEL
+disk0 none - 0 20971520 none -" "$(list $H)"
+match "both headers bad: message" "kvmload-fs: $H: GPT header at LBA 1: header checksum 0x*, computed 0x*; backup GPT header at LBA 40959: header checksum 0x*, computed 0x*; no partition table read" "$(cat $T/list.err)"
+
+# Disks too small to hold anything.
+: > $T/empty.img; printf x > $T/one.img
+check "empty disk: --list" "NAME SCHEME TYPE START SIZE FS LABEL
+disk0 none - 0 0 none -" "$(list $T/empty.img)"
+check "empty disk: message" "kvmload-fs: $T/empty.img: the disk is empty (0 bytes)" "$(cat $T/list.err)"
+list $T/one.img > /dev/null
+check "1-byte disk: message" "kvmload-fs: $T/one.img: the disk is too small for a partition table or a file system (1 byte)" "$(cat $T/list.err)"
+
 # ---- usage errors and exit codes
 err=$($FS --list --disk $T/nope.img 2>&1); rc=$?
 check "missing disk: exit 66" 66 $rc
@@ -145,7 +206,7 @@ my_vol -> ../disk2s2
 rootfs -> ../disk1p2
 rootfs_2 -> ../disk1p4" "$(cd $MNT/by-label && for l in *; do echo "$l -> $(readlink $l)"; done)"
 check "by-label resolves" "hello from the guest" "$(cat $MNT/by-label/rootfs_2/etc/motd)"
-check "mount entry" "kvmload $MNT fuse.kvmload ro" "$(awk -v m=$MNT '$2 == m { split($4, o, ","); print $1, $2, $3, o[1] }' /proc/mounts)"
+check "mount entry" "kvmload $MNT fuse.kvmload-fs ro" "$(awk -v m=$MNT '$2 == m { split($4, o, ","); print $1, $2, $3, o[1] }' /proc/mounts)"
 
 # Every entry: type, mode (with setuid/sticky), owner, links, mtime, size and link text (dirs: no size).
 describe() {
@@ -206,6 +267,42 @@ erofs "rmdir" rmdir $MNT/disk0/empty
 erofs "mv dir" mv $MNT/disk0/etc $MNT/disk0/etc2
 check "still intact" "hello from the guest" "$(cat $MNT/disk1p2/etc/motd)"
 
+# ---- a second kvmload-fs on the mount point is refused, however the point is spelt
+for m in $MNT $MNT/ $T/./mnt; do
+	$FS --disk $D0 $m 2> $T/second.err; rc=$?  # a file: a daemon that did start keeps its stderr
+	check "second mount on $m: exit 64" 64 $rc
+	check "second mount on $m: message" "kvmload-fs: $m: already a kvmload-fs mount point (fuse.kvmload-fs); unmount it first: fusermount3 -u $m" "$(cat $T/second.err)"
+done
+check "second mount: nothing stacked" 1 "$(awk -v m=$MNT '$2 == m' /proc/mounts | wc -l)"
+while [ "$(awk -v m=$MNT '$2 == m' /proc/mounts | wc -l)" -gt 1 ]; do umount $MNT || break; done
+# ... without asking the mount: a stopped daemon would hang a stat() of it.
+kill -STOP $DPID
+timeout -s KILL 10 $FS --disk $D0 $MNT 2> /dev/null; rc=$?
+kill -CONT $DPID
+check "second mount on a stuck mount: refused at once" 64 $rc
+while [ "$(awk -v m=$MNT '$2 == m' /proc/mounts | wc -l)" -gt 1 ]; do umount $MNT || break; done
+
+# ---- mount -o remount,rw: mount.fuse3 runs kvmload-fs (the subtype), which refuses; the mount stays ro
+err=$($FS kvmload $MNT -o rw,nosuid,nodev,relatime,remount 2>&1); rc=$?
+check "remount helper: exit 64" 64 $rc
+check "remount helper: message" "kvmload-fs: $MNT: cannot remount read-write: Read-only file system (a kvmload-fs view is always read-only)" "$err"
+err=$($FS kvmload $MNT -o ro,noexec,remount 2>&1); rc=$?
+check "remount ro helper: exit 64" 64 $rc
+check "remount ro helper: message" "kvmload-fs: $MNT: cannot remount a kvmload-fs view: unmount it and start kvmload-fs again" "$err"
+# mount(8) clears PATH: mount.fuse3's shell finds kvmload-fs in /usr/local/sbin, a private one here.
+if [ -d /usr/local/sbin ] && command -v unshare > /dev/null && unshare -m --propagation private true 2> /dev/null; then
+	mkdir -p $T/helper; ln -s "$(realpath $FS)" $T/helper/kvmload-fs
+	out=$(unshare -m --propagation private sh -c "mount --bind $T/helper /usr/local/sbin &&
+		mount -o remount,rw $MNT 2>&1; echo \"status \$?\"; awk -v m=$MNT '\$2 == m { split(\$4, o, \",\"); print o[1] }' /proc/mounts")
+	check "mount -o remount,rw" "kvmload-fs: $MNT: cannot remount read-write: Read-only file system (a kvmload-fs view is always read-only)
+status 64
+ro" "$out"
+else
+	echo "unshare -m unavailable: mount -o remount,rw through mount(8) not tried"
+fi
+check "remount: still ro" "ro" "$(awk -v m=$MNT '$2 == m { split($4, o, ","); print o[1] }' /proc/mounts)"
+check "remount: still answers" "hello from the guest" "$(cat $MNT/disk1p2/etc/motd)"
+
 # ---- unmount: the daemon exits 0 and the mount is gone
 fusermount3 -u $MNT; check "fusermount3 -u" 0 $?
 wait $DPID; check "daemon exit status" 0 $?
@@ -213,10 +310,11 @@ PIDS=
 check "no mount left" "" "$(awk -v m=$MNT '$2 == m' /proc/mounts)"
 check "daemon stderr" "" "$(cat $T/daemon.err)"
 
-# The background daemon's pid: the one process whose arguments end in $MNT.
+# The background daemon's pid: the one kvmload-fs whose arguments end in $MNT (not fusermount3's).
 daemon_pid() {
 	for p in /proc/[0-9]*; do
-		[ "$({ tr '\0' '\n' < $p/cmdline; } 2>/dev/null | tail -n 1)" = "$MNT" ] && echo ${p#/proc/}
+		[ "$(cat $p/comm 2>/dev/null)" = kvmload-fs ] &&
+			[ "$({ tr '\0' '\n' < $p/cmdline; } 2>/dev/null | tail -n 1)" = "$MNT" ] && echo ${p#/proc/}
 	done
 }
 
@@ -232,6 +330,37 @@ check "background daemon exits after unmount" "" "$(daemon_pid)"
 PIDS=
 touch $T/file
 $FS --disk $D1 $T/file 2>/dev/null; check "background, mount point is a file: exit 66" 66 $?
+
+# ---- a disk cut short: its last partition is served up to the end; reads past it fail with EIO
+$FS -f --ready-fd 3 --disk $C $MNT 3> $T/ready 2> $T/daemon.err &
+DPID=$!; PIDS="$DPID"
+read -r -n 1 -t 30 < $T/ready
+check "cut short: partitions shown" "by-label disk0p2 disk0p4" "$(ls $MNT | tr '\n' ' ' | sed 's/ $//')"
+check "cut short: a file inside the disk" "hello from the guest" "$(cat $MNT/disk0p4/etc/motd)"
+check "cut short: the start of a file running past the end" "$(head -c 100000 $T/cut/data/big | od -An -tx1)" \
+	"$(head -c 100000 $MNT/disk0p4/data/big | od -An -tx1)"
+check "cut short: past the end of the disk: EIO" "Input/output error" \
+	"$(cat $MNT/disk0p4/data/big 2>&1 > /dev/null | sed 's/.*: //')"
+fusermount3 -u $MNT
+wait $DPID; check "cut short: daemon exit status" 0 $?
+PIDS=
+
+# ---- a killed daemon: -o auto_unmount takes its mount with it; without, a second start is refused
+$FS -o auto_unmount --disk $D1 $MNT; check "auto_unmount: background start" 0 $?
+BPID=$(daemon_pid); PIDS="$BPID"
+check "auto_unmount: mounted" "hello from the guest" "$(cat $MNT/disk0p2/etc/motd)"
+kill -KILL $BPID
+if gone $MNT; then ok; else bad "auto_unmount: the mount outlived a SIGKILLed daemon"; fusermount3 -u -z $MNT; fi
+PIDS=
+$FS --disk $D1 $MNT; check "no auto_unmount: background start" 0 $?
+BPID=$(daemon_pid)
+kill -KILL $BPID
+for _ in $(seq 100); do [ -d /proc/$BPID ] || break; sleep 0.1; done
+check "no auto_unmount: the dead mount stays" "Transport endpoint is not connected" "$(ls $MNT 2>&1 | sed 's/.*: //')"
+timeout 10 $FS --disk $D1 $MNT 2> $T/second.err; rc=$?
+check "dead mount: second start refused" 64 $rc
+check "dead mount: message" "kvmload-fs: $MNT: already a kvmload-fs mount point (fuse.kvmload-fs); unmount it first: fusermount3 -u $MNT" "$(cat $T/second.err)"
+while awk -v m=$MNT '$2 == m { f = 1 } END { exit !f }' /proc/mounts; do fusermount3 -u -z $MNT || break; done
 
 # ---- corrupt metadata: EIO for that file, one log line naming the field, the rest still readable
 cp $T/ufs2.img $T/bad.img
