@@ -131,7 +131,8 @@ nothing_left "SIGTERM"
 "$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL -h "$tree" -e testkernel.exit=spin $VM \
 	</dev/null >"$WORK/early.log" 2>"$WORK/early.log.err" &
 kpid=$!
-for _ in $(seq 200); do grep -q 'Booting' "$WORK/early.log" && break; sleep 0.01; done
+# As soon as QEMU runs: the loader is done, the guest's kernel has not started yet.
+for _ in $(seq 500); do pgrep -P $kpid -x qemu-system-x86 >/dev/null && break; sleep 0.01; done
 kill -TERM $kpid
 start=$(date +%s)
 wait $kpid; st=$?

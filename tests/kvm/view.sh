@@ -119,7 +119,7 @@ run "$WORK/v2.log" --loader-dir "$dir" --view "$WORK/mnt" --boot-part disk0p2 -d
 expect_status $st 2 "--view --boot-part disk0p2"
 expect_text "$WORK/v2.log.err" "host0: is disk0p2 of the view ($WORK/mnt/disk0p2)"
 expect_text "$WORK/v2.log.err" "guest /boot/loader says 4th"
-if grep -qF " $WORK/mnt fuse.kvmload " /proc/mounts; then pass; else fail "--view: the view was unmounted"; fi
+if grep -qF " $WORK/mnt fuse.kvmload-fs " /proc/mounts; then pass; else fail "--view: the view was unmounted"; fi
 kill -0 $fspid 2>/dev/null && pass || fail "--view: the view's daemon is gone"
 [ -e "$RUN" ] && fail "--view made $RUN" || pass
 run "$WORK/vh.log" --view "$WORK/mnt" -h "$WORK/h" "$VM"; st=$?

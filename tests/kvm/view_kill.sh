@@ -42,7 +42,7 @@ expect_text "$WORK/k.log" "currdev=disk0p2:"
 "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" </dev/null >"$WORK/lock.log" 2>"$WORK/lock.log.err"; st=$?
 expect_status $st 4 "second kvmload for the same vm"
 expect_text "$WORK/lock.log.err" "kvmload: $RUN/lock is held by another kvmload (pid $KPID) loading this vm"
-grep -qF " $RUN/view fuse.kvmload " /proc/mounts && pass || fail "the refused kvmload took the first one's view down"
+grep -qF " $RUN/view fuse.kvmload-fs " /proc/mounts && pass || fail "the refused kvmload took the first one's view down"
 kill -KILL "$FSPID"
 wait $KPID; st=$?
 expect_status $st 4 "view daemon killed mid-boot"
