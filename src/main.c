@@ -608,6 +608,7 @@ static void main_qemu_spec(struct opts *o, char *stub, size_t len)
 {
 	const char *qemu = getenv("KVMLOAD_QEMU"), *fw = getenv("KVMLOAD_FIRMWARE");
 	char msg[512];
+	int r;
 
 	paths_find(stub, len, "KVMLOAD_PVH_STUB", VIEW_BUILD_DIR, QEMU_STUB_BUILD, NULL,
 		   QEMU_STUB_INSTALLED);
@@ -620,8 +621,9 @@ static void main_qemu_spec(struct opts *o, char *stub, size_t len)
 	for (int i = 0; i < o->ndisks; i++)
 		o->qemu.disks[i] = o->disks[i];
 	o->qemu.ndisks = o->ndisks;
-	if (qemu_check(&o->qemu, msg, sizeof(msg)) < 0)
-		errx(EX_UNAVAILABLE, "%s", msg);
+	r = qemu_check(&o->qemu, msg, sizeof(msg));
+	if (r < 0)
+		errx(r == -ERANGE ? EX_USAGE : EX_UNAVAILABLE, "%s", msg);
 }
 
 /*
@@ -708,8 +710,6 @@ int main(int argc, char **argv)
 	l.host_fd = -1;
 	memset(&vm, 0, sizeof(vm));
 	vm.sys_fd = vm.vm_fd = vm.vcpu_fd = -1;
-	if (on_qemu)
-		main_qemu_spec(&o, stub, sizeof(stub));
 
 	r = console_open(&l.cons, o.cons);
 	if (r < 0)
@@ -726,6 +726,9 @@ int main(int argc, char **argv)
 
 	main_open_disks(&l, &o);
 	main_check_host(&o);
+	/* After the usage checks (their errors come first), before anything is loaded. */
+	if (on_qemu)
+		main_qemu_spec(&o, stub, sizeof(stub));
 	r = env_build(&l, o.env, o.nenv);
 	if (r < 0)
 		errx(EX_OSERR, "environment: %s", strerror(-r));
