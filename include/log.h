@@ -11,4 +11,15 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed only when verbose. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * s made safe for a message: every byte outside printable ASCII as \xNN and a
+ * backslash as \\, so a name or path from the user or the guest cannot drive
+ * the terminal.  The result is one of LOG_ESC_SLOTS static buffers used in
+ * turn (so one message may show that many), cut at LOG_ESC_MAX bytes with
+ * "..." at the end.  Not for signal handlers.
+ */
+#define LOG_ESC_SLOTS 4
+#define LOG_ESC_MAX 8192
+const char *log_esc(const char *s);
+
 #endif

@@ -32,7 +32,7 @@ int cb_diskread(void *arg, int unit, uint64_t offset, void *dst, size_t size, si
 			if (e == EINTR)
 				continue;
 			/* The loader only sees EIO; say on the host which disk failed and where. */
-			log_warnx("disk%d (%s): read of %zu bytes at %llu: %s", unit, d->path, want - done,
+			log_warnx("disk%d (%s): read of %zu bytes at %llu: %s", unit, log_esc(d->path), want - done,
 				  (unsigned long long)(offset + done), strerror(e));
 			return freebsd_abi_errno(e);
 		}

@@ -74,11 +74,12 @@ void cb_swap_interpreter(void *arg, const char *interp)
 		char shown[40];
 		size_t i = 0;
 
-		/* Show what the plugin sent, made printable and short. */
+		/* Show what the plugin sent, short and escaped. */
 		for (; interp && interp[i] && i < sizeof(shown) - 1; i++)
-			shown[i] = interp[i] >= 0x20 && interp[i] < 0x7f ? interp[i] : '?';
+			shown[i] = interp[i];
 		shown[i] = '\0';
-		log_warnx("the loader asked for interpreter '%s': not a valid interpreter name", shown);
+		log_warnx("the loader asked for interpreter '%s': not a valid interpreter name",
+			  log_esc(shown));
 		l->leave = LEAVE_ERROR;
 		plugin_leave(&l->recover);
 	}

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -30,6 +29,7 @@ static int console_make_raw(struct console *c)
 	t.c_cc[VTIME] = 0;
 	if (tcsetattr(c->in_fd, TCSAFLUSH, &t) < 0)
 		return -errno;
+	c->raw_mode = t;
 	c->raw = true;
 	return 0;
 }
@@ -56,8 +56,6 @@ static bool console_hold(int fd, int flags)
 int console_open(struct console *c, const char *dev)
 {
 	bool in_closed, out_closed;
-
-	struct stat st;
 	int fd, r;
 
 	memset(c, 0, sizeof(*c));
@@ -72,10 +70,10 @@ int console_open(struct console *c, const char *dev)
 		fd = open(dev, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		/* bhyveload accepts only character devices for -c. */
-		if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		/* A terminal only: anything else (/dev/null, a file) would swallow the console. */
+		if (!isatty(fd)) {
 			close(fd);
-			return -ENOTSUP;
+			return -ENOTTY;
 		}
 		c->in_fd = c->out_fd = fd;
 		c->own_fds = true;
@@ -93,9 +91,40 @@ int console_open(struct console *c, const char *dev)
 void console_restore(struct console *c)
 {
 	/* Async-signal-safe: tcsetattr is on the POSIX list. */
+	c->stopped = false;
 	if (c->raw) {
 		tcsetattr(c->in_fd, TCSAFLUSH, &c->saved);
 		c->raw = false;
+	}
+}
+
+void console_suspend(struct console *c)
+{
+	if (c->raw) {
+		tcsetattr(c->in_fd, TCSANOW, &c->saved);
+		c->raw = false;
+		c->stopped = true;
+	}
+}
+
+void console_resume(struct console *c)
+{
+	pid_t fg;
+
+	if (!c->stopped)
+		return;
+	/*
+	 * Only in the foreground (or on a -c terminal that is not ours to
+	 * share): a job continued in the background would get SIGTTOU, and
+	 * will be continued again when it is brought back.  TCSANOW, so keys
+	 * typed since are not flushed.
+	 */
+	fg = tcgetpgrp(c->in_fd);
+	if (fg >= 0 && fg != getpgrp())
+		return;
+	if (tcsetattr(c->in_fd, TCSANOW, &c->raw_mode) == 0) {
+		c->raw = true;
+		c->stopped = false;
 	}
 }
 

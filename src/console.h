@@ -11,14 +11,17 @@ struct console {
 	int out_fd;
 	bool own_fds;     /* opened from -c, closed at console_close */
 	bool raw;         /* termios changed; restore on exit */
+	bool stopped;     /* raw mode taken back for a stop (^Z); console_resume puts it back */
 	bool eof;         /* input reached end of file */
 	int pending;      /* a byte console_poll read ahead, or -1 */
 	int out_err;      /* errno of the write that lost the output (EPIPE, EBADF, EIO ...); 0 while it works */
 	struct termios saved;
+	struct termios raw_mode; /* what console_open set, for console_resume */
 };
 
 /*
- * "stdio" (or NULL) uses fds 0/1; anything else must be a character device. Returns 0 or -errno.
+ * "stdio" (or NULL) uses fds 0/1; anything else must be a terminal (-ENOTTY if it is not).
+ * Returns 0 or -errno.
  * Also ignores SIGPIPE for the process, so an output whose reader went away ends the run
  * through out_err (message, terminal restored, documented status) instead of killing it,
  * and holds closed fds 0-2 with /dev/null (stdio then starts at EOF / with out_err EBADF).
@@ -26,6 +29,15 @@ struct console {
 int console_open(struct console *c, const char *dev);
 /* Restore the terminal (idempotent; also called from signal handlers and atexit). */
 void console_restore(struct console *c);
+/*
+ * Job control, async-signal-safe: console_suspend gives the terminal its
+ * settings back before the process stops (SIGTSTP, SIGTTIN, SIGTTOU);
+ * console_resume makes it raw again once continued, if the process is in
+ * the terminal's foreground then (else at the next continue).  Both do
+ * nothing after console_restore.
+ */
+void console_suspend(struct console *c);
+void console_resume(struct console *c);
 void console_close(struct console *c);
 
 /* Blocking read of one byte; -1 at end of input (c->eof is then set). */

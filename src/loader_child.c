@@ -70,7 +70,7 @@ static _Noreturn void child_main(struct loader *l, struct plugin *p, const char 
 	keep[nkeep++] = l->host_fd;
 	keep[nkeep++] = wfd;
 	if (sandbox_enter(sb, keep, nkeep, l->host_fd, err, sizeof(err)) < 0) {
-		log_warnx("%s: %s", path, err);
+		log_warnx("%s: %s", log_esc(path), log_esc(err));
 		_exit(CHILD_EX_SETUP);
 	}
 	cb_table_build(table, &p->gen);
@@ -78,9 +78,9 @@ static _Noreturn void child_main(struct loader *l, struct plugin *p, const char 
 	l->leave = LEAVE_NONE;
 	leave = LEAVE_ERROR;
 	if (plugin_run(p, table, l, l->ndisks, &l->recover) == 0)
-		log_warnx("%s: loader_main returned without booting", path);
+		log_warnx("%s: loader_main returned without booting", log_esc(path));
 	else if (l->leave == LEAVE_NONE)
-		log_warnx("%s: %s", path, plugin_fault() ? plugin_fault() : "left the loader");
+		log_warnx("%s: %s", log_esc(path), plugin_fault() ? plugin_fault() : "left the loader");
 	else
 		leave = l->leave;
 	sandbox_msg_pack(&m, leave, l->exit_value, l->swap_interp, &l->regs, &l->written);

@@ -34,6 +34,9 @@
 #ifndef KVMLOAD_LOADER_DIR
 #define KVMLOAD_LOADER_DIR "/usr/local/lib/kvmload"
 #endif
+#ifndef KVMLOAD_VERSION
+#define KVMLOAD_VERSION "unknown"
+#endif
 
 struct opts {
 	const char *cons;
@@ -46,6 +49,7 @@ struct opts {
 	const char *loader_dir;
 	const char *view;       /* --view: an existing view, not ours to unmount */
 	const char *boot_part;  /* --boot-part: the view directory host-file callbacks read */
+	bool loader_dir_given;  /* --loader-dir: must exist, unlike the installed default */
 	bool trust_guest;       /* --trust-guest-loader: needed for a guest's plugin only with --no-sandbox */
 	bool no_sandbox;        /* --no-sandbox: debugging only */
 	uint64_t memsize;
@@ -72,6 +76,7 @@ struct opts {
 static struct console *main_cons;
 static struct view *main_view;
 static volatile pid_t main_child = -1;
+static struct sigaction main_stop_sa; /* main_on_stop, put back after each stop */
 
 static void main_restore_console(void)
 {
@@ -115,6 +120,42 @@ static void main_on_sigchld(int sig)
 	_exit(MAIN_EX_VIEW);
 }
 
+/*
+ * ^Z, or the terminal read or written from the background: the terminal
+ * goes back to its own settings, then the process stops as it would by
+ * default (the plugin's process, in our process group, is stopped by the
+ * kernel with us).  Continued, it is raw again.  In an orphaned process
+ * group the kernel drops the stop and raise returns at once: raw again too.
+ */
+static void main_on_stop(int sig)
+{
+	int e = errno;
+	sigset_t one;
+
+	if (main_cons)
+		console_suspend(main_cons);
+	signal(sig, SIG_DFL);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+	sigaction(sig, &main_stop_sa, NULL);
+	if (main_cons)
+		console_resume(main_cons);
+	errno = e;
+}
+
+/* Continued after a stop we did not see (SIGSTOP): raw again. */
+static void main_on_cont(int sig)
+{
+	int e = errno;
+
+	(void)sig;
+	if (main_cons)
+		console_resume(main_cons);
+	errno = e;
+}
+
 /* Every handler blocks the others, so view_stop never runs twice at once. */
 static void main_handle(int sig, void (*fn)(int), int flags)
 {
@@ -124,8 +165,26 @@ static void main_handle(int sig, void (*fn)(int), int flags)
 	sa.sa_handler = fn;
 	sa.sa_flags = flags;
 	view_sigset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGTSTP);
+	sigaddset(&sa.sa_mask, SIGTTIN);
+	sigaddset(&sa.sa_mask, SIGTTOU);
+	sigaddset(&sa.sa_mask, SIGCONT);
 	if (sigaction(sig, &sa, NULL) < 0)
 		err(EX_OSERR, "sigaction");
+	if (fn == main_on_stop)
+		main_stop_sa = sa;
+}
+
+/* The stop signals, unless ignored from the start (a shell without job control). */
+static void main_job_control(void)
+{
+	static const int stops[] = { SIGTSTP, SIGTTIN, SIGTTOU };
+	struct sigaction old;
+
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		if (sigaction(stops[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			main_handle(stops[i], main_on_stop, SA_RESTART);
+	main_handle(SIGCONT, main_on_cont, SA_RESTART);
 }
 
 /* Outside handlers: with the signals held and the SIGCHLD watch off (our SIGTERM is no death). */
@@ -159,12 +218,15 @@ static void main_usage(FILE *f)
 		"               [--no-sandbox [--trust-guest-loader]] [--run qemu|builtin]\n"
 		"               [--accel kvm|tcg] [--cpus N] [--net none|user|tap:IFNAME] [--ro]\n"
 		"               [--view-release-fd N] [-v] vmname\n"
+		"       kvmload -V\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
 		"  -d, --disk PATH       guest disk image or block device, read-only (up to 32)\n"
 		"  -e, --env NAME=VALUE  loader environment variable (repeatable)\n"
 		"  -h, --host PATH       host directory shown to the loader as host0:\n"
-		"  -l, --loader PATH     the userboot plugin to run (no interpreter swap)\n"
+		"  -l, --loader PATH     the userboot plugin to run (no interpreter swap); a name\n"
+		"                        without a slash is looked for in the loader directory,\n"
+		"                        then in the current directory\n"
 		"      --loader-dir DIR  where userboot_<interp>.so and userboot.so are looked\n"
 		"                        for first (default %s),\n"
 		"                        then in the guest's own /boot\n"
@@ -176,6 +238,7 @@ static void main_usage(FILE *f)
 		"                        runs in the sandbox like any other)\n"
 		"      --view DIR        read host files through this existing kvmload-fs view\n"
 		"                        instead of starting one under %s/VMNAME\n"
+		"                        (not as root: $XDG_RUNTIME_DIR/kvmload/VMNAME)\n"
 		"      --boot-part NAME  the view directory served as host0: (e.g. disk0p2);\n"
 		"                        default host0 with -h, else the first partition\n"
 		"                        holding /boot/loader or /boot/kernel\n"
@@ -185,6 +248,7 @@ static void main_usage(FILE *f)
 		"  -C, --core            include guest memory in core dumps\n"
 		"  -S, --wire            lock guest memory into RAM\n"
 		"      --load-only       stop after the loader's exec and print the entry registers\n"
+		"                        on stdout (the loader's console then goes to stderr)\n"
 		"      --run MACHINE     qemu (default): the guest runs on QEMU; builtin: on\n"
 		"                        kvmload's own minimal machine (COM1 only, test kernels)\n"
 		"      --accel ACCEL     QEMU's accelerator: kvm (default) or tcg (emulation)\n"
@@ -195,6 +259,7 @@ static void main_usage(FILE *f)
 		"                        with --view: write 'R' to fd N once the loader is done and\n"
 		"                        wait for 'K' (the view is gone) before QEMU opens the disks\n"
 		"  -v, --verbose         print diagnostics\n"
+		"  -V, --version         print the version\n"
 		"      --help            this text\n",
 		KVMLOAD_LOADER_DIR, VIEW_RUN_BASE);
 }
@@ -223,6 +288,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "core", no_argument, NULL, 'C' },
 		{ "wire", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "load-only", no_argument, NULL, OPT_LOAD_ONLY },
 		{ "loader-dir", required_argument, NULL, OPT_LOADER_DIR },
 		{ "view", required_argument, NULL, OPT_VIEW },
@@ -238,6 +304,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "view-release-fd", required_argument, NULL, OPT_RELEASE_FD },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char shortopts[] = ":c:d:e:h:l:m:CSvV";
 	const char *why;
 	int ch;
 	char *end;
@@ -252,19 +319,21 @@ static void main_parse(int argc, char **argv, struct opts *o)
 	o->env = calloc((size_t)argc, sizeof(char *));
 	if (!o->env)
 		err(EX_OSERR, "calloc");
-	while ((ch = getopt_long(argc, argv, "c:d:e:h:l:m:CSv", longopts, NULL)) != -1) {
+	/* getopt's own messages would echo a bad option raw: ours escape it. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->cons = optarg;
 			break;
 		case 'd':
 			if (o->ndisks == LOADER_NDISKS)
-				errx(EX_USAGE, "-d %s: at most %d disks", optarg, LOADER_NDISKS);
+				errx(EX_USAGE, "-d %s: at most %d disks", log_esc(optarg), LOADER_NDISKS);
 			o->disks[o->ndisks++] = optarg;
 			break;
 		case 'e':
 			if (!env_valid(optarg))
-				errx(EX_USAGE, "-e '%s': expected name=value", optarg);
+				errx(EX_USAGE, "-e '%s': expected name=value", log_esc(optarg));
 			o->env[o->nenv++] = optarg;
 			break;
 		case 'h':
@@ -272,13 +341,13 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'l':
 			if (o->loader)
-				errx(EX_USAGE, "-l %s: only one loader may be given", optarg);
+				errx(EX_USAGE, "-l %s: only one loader may be given", log_esc(optarg));
 			o->loader = optarg;
 			break;
 		case 'm':
 			/* gmem's rule, the one kvmload-hotplug --check applies to memory = too. */
 			if (gmem_size_arg(optarg, &o->memsize, &why) < 0)
-				errx(EX_USAGE, "-m %s: %s", optarg, why);
+				errx(EX_USAGE, "-m %s: %s", log_esc(optarg), why);
 			break;
 		case 'C':
 			o->gmem_flags |= GMEM_F_INCORE;
@@ -289,11 +358,15 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		case 'v':
 			o->verbose++;
 			break;
+		case 'V':
+			printf("kvmload %s\n", KVMLOAD_VERSION);
+			exit(0);
 		case OPT_LOAD_ONLY:
 			o->load_only = true;
 			break;
 		case OPT_LOADER_DIR:
 			o->loader_dir = optarg;
+			o->loader_dir_given = true;
 			break;
 		case OPT_VIEW:
 			o->view = optarg;
@@ -314,25 +387,25 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			exit(0);
 		case OPT_RUN:
 			if (strcmp(optarg, "qemu") != 0 && strcmp(optarg, "builtin") != 0)
-				errx(EX_USAGE, "--run %s: expected qemu or builtin", optarg);
+				errx(EX_USAGE, "--run %s: expected qemu or builtin", log_esc(optarg));
 			o->builtin = strcmp(optarg, "builtin") == 0;
 			break;
 		case OPT_ACCEL:
 			if (strcmp(optarg, "kvm") != 0 && strcmp(optarg, "tcg") != 0)
-				errx(EX_USAGE, "--accel %s: expected kvm or tcg", optarg);
+				errx(EX_USAGE, "--accel %s: expected kvm or tcg", log_esc(optarg));
 			o->qemu.accel = strcmp(optarg, "tcg") == 0 ? QEMU_ACCEL_TCG : QEMU_ACCEL_KVM;
 			break;
 		case OPT_CPUS:
 			errno = 0;
 			n = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || n < 1 || n > QEMU_MAX_CPUS)
-				errx(EX_USAGE, "--cpus %s: expected 1 to %d", optarg, QEMU_MAX_CPUS);
+				errx(EX_USAGE, "--cpus %s: expected 1 to %d", log_esc(optarg), QEMU_MAX_CPUS);
 			o->qemu.cpus = (int)n;
 			break;
 		case OPT_NET:
 			if (!qemu_net_valid(optarg))
 				errx(EX_USAGE, "--net %s: expected none, user or tap:IFNAME (1-15 of "
-				     "A-Z a-z 0-9 _ . -)", optarg);
+				     "A-Z a-z 0-9 _ . -)", log_esc(optarg));
 			o->qemu.net = optarg;
 			break;
 		case OPT_RO:
@@ -342,10 +415,25 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			errno = 0;
 			n = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || n < 3 || n > 1024 || fcntl((int)n, F_GETFD) < 0)
-				errx(EX_USAGE, "--view-release-fd %s: not an open descriptor above 2", optarg);
+				errx(EX_USAGE, "--view-release-fd %s: not an open descriptor above 2",
+				     log_esc(optarg));
 			o->release_fd = (int)n;
 			break;
+		case ':':
+			warnx("option '%s' requires an argument", log_esc(argv[optind - 1]));
+			main_usage(stderr);
+			exit(EX_USAGE);
 		default:
+			/*
+			 * optopt: 0 for a long option unknown or ambiguous, a known
+			 * one's value when it was given an argument it does not take.
+			 */
+			if (optopt == 0)
+				warnx("unrecognized or ambiguous option '%s'", log_esc(argv[optind - 1]));
+			else if (optopt >= 256 || strchr(shortopts + 1, optopt))
+				warnx("option '%s' takes no argument", log_esc(argv[optind - 1]));
+			else
+				warnx("invalid option -- '%s'", log_esc((char[]){ (char)optopt, '\0' }));
 			main_usage(stderr);
 			exit(EX_USAGE);
 		}
@@ -357,7 +445,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 	o->vmname = argv[optind];
 	if (o->view && o->host)
 		errx(EX_USAGE, "-h %s: not with --view; the view's own host0 is used (or name a "
-		     "directory with --boot-part)", o->host);
+		     "directory with --boot-part)", log_esc(o->host));
 	if (o->release_fd >= 0 && !o->view)
 		errx(EX_USAGE, "--view-release-fd %d: only with --view (kvmload takes its own view down)",
 		     o->release_fd);
@@ -366,7 +454,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		errx(EX_USAGE, "--accel, --cpus, --net and --ro are QEMU's: not with --run builtin");
 	if (!main_vmname_ok(o->vmname))
 		errx(EX_USAGE, "vmname '%s': use 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -",
-		     o->vmname);
+		     log_esc(o->vmname));
 }
 
 static void main_open_disks(struct loader *l, const struct opts *o)
@@ -380,35 +468,45 @@ static void main_open_disks(struct loader *l, const struct opts *o)
 		/* Read-only, always: guest disks are never modified. */
 		d->fd = open(d->path, O_RDONLY | O_CLOEXEC);
 		if (d->fd < 0)
-			err(EX_USAGE, "-d %s", d->path);
+			err(EX_USAGE, "-d %s", log_esc(d->path));
 		if (fstat(d->fd, &st) < 0)
-			err(EX_OSERR, "-d %s: fstat", d->path);
+			err(EX_OSERR, "-d %s: fstat", log_esc(d->path));
 		d->secsize = 512;
 		if (S_ISREG(st.st_mode)) {
 			d->size = (uint64_t)st.st_size;
 		} else if (S_ISBLK(st.st_mode)) {
 			if (ioctl(d->fd, BLKGETSIZE64, &d->size) < 0)
-				err(EX_OSERR, "-d %s: BLKGETSIZE64", d->path);
+				err(EX_OSERR, "-d %s: BLKGETSIZE64", log_esc(d->path));
 			if (ioctl(d->fd, BLKSSZGET, &ssz) == 0 && ssz > 0)
 				d->secsize = (uint32_t)ssz;
 		} else {
-			errx(EX_USAGE, "-d %s: not a regular file or block device", d->path);
+			errx(EX_USAGE, "-d %s: not a regular file or block device", log_esc(d->path));
 		}
 		l->ndisks++;
 	}
 }
 
-/* -h is checked here, before any view exists, so a bad path is a usage error. */
-static void main_check_host(const struct opts *o)
+/*
+ * -h and --loader-dir are checked here, before any view exists, so a bad
+ * path is a usage error (a missing --loader-dir would silently leave only
+ * the guest's own plugins).
+ */
+static void main_check_dirs(const struct opts *o)
 {
 	int fd;
 
-	if (!o->host)
-		return;
-	fd = open(o->host, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		err(EX_USAGE, "-h %s", o->host);
-	close(fd);
+	if (o->host) {
+		fd = open(o->host, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			err(EX_USAGE, "-h %s", log_esc(o->host));
+		close(fd);
+	}
+	if (o->loader_dir_given) {
+		fd = open(o->loader_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			err(EX_USAGE, "--loader-dir %s", log_esc(o->loader_dir));
+		close(fd);
+	}
 }
 
 /*
@@ -429,7 +527,7 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 	if (o->view) {
 		r = view_attach(v, o->view);
 		if (r < 0)
-			errx(EX_USAGE, "--view %s: %s", o->view, strerror(-r));
+			errx(EX_USAGE, "--view %s: %s", log_esc(o->view), strerror(-r));
 		main_view = v;
 	} else if (o->host || o->ndisks) {
 		const struct view_spec spec = {
@@ -441,10 +539,11 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 		main_view = v; /* before anything exists, so every exit path takes it down */
 		r = view_start(v, &spec, msg, sizeof(msg));
 		if (r < 0)
-			errx(MAIN_EX_VIEW, "%s", msg);
+			errx(MAIN_EX_VIEW, "%s", log_esc(msg));
 		main_handle(SIGCHLD, main_on_sigchld, SA_NOCLDSTOP | SA_RESTART);
-		log_debug("view of %s%s%d disk(s) at %s (kvmload-fs pid %ld)", o->host ? o->host : "",
-			  o->host ? " and " : "", o->ndisks, v->mnt, (long)v->pid);
+		log_debug("view of %s%s%d disk(s) at %s (kvmload-fs pid %ld)",
+			  o->host ? log_esc(o->host) : "", o->host ? " and " : "", o->ndisks,
+			  log_esc(v->mnt), (long)v->pid);
 	} else {
 		return; /* nothing to show: host0: stays empty, as in bhyveload without -h */
 	}
@@ -453,15 +552,15 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 	r = view_boot_root(v, want, name, sizeof(name), msg, sizeof(msg));
 	if (r == -ENOENT && !want && o->loader) {
 		/* The user's plugin may read the disks itself (ZFS, say). */
-		log_warnx("%s; host0: stays empty", msg);
+		log_warnx("%s; host0: stays empty", log_esc(msg));
 		return;
 	}
 	if (r < 0)
-		errx(1, "%s%s", o->boot_part ? "--boot-part " : "", msg);
+		errx(1, "%s%s", o->boot_part ? "--boot-part " : "", log_esc(msg));
 	l->host_fd = r;
 	if ((size_t)snprintf(bootdir, len, "%s/%s", v->mnt, name) >= len)
-		errx(1, "%s/%s: path too long", v->mnt, name);
-	log_warnx("host0: is %s of the view (%s)", name, bootdir);
+		errx(1, "%s/%s: path too long", log_esc(v->mnt), log_esc(name));
+	log_warnx("host0: is %s of the view (%s)", log_esc(name), log_esc(bootdir));
 }
 
 /* "P: why; P2: why ..." for the candidates that were tried. */
@@ -500,14 +599,44 @@ static const struct loader_pick_cand *main_pick(const struct opts *o, const stru
 
 	if (i < 0) {
 		main_pick_tried(p, tried, sizeof(tried));
-		errx(1, "%s: %s", why, tried);
+		errx(1, "%s: %s", why, log_esc(tried));
 	}
 	/* Without the sandbox, code from the guest's disk needs the user's word. */
 	if (p->c[i].guest && o->no_sandbox && !o->trust_guest)
 		errx(1, "%s: the only plugin found is the guest's own %s, untrusted code that would run "
 		     "with kvmload's privileges under --no-sandbox; pass --trust-guest-loader to use it",
-		     why, p->c[i].path);
+		     why, log_esc(p->c[i].path));
 	return &p->c[i];
+}
+
+/*
+ * -l: a path as given; a bare name (no slash) in the loader directory first,
+ * where bhyveload's users keep userboot.so, then in the current directory.
+ */
+static void main_named_loader(const struct opts *o, char *path, size_t len)
+{
+	char tried[4 * (PATH_MAX + 64)];
+	struct loader_pick p = { .n = 0 };
+
+	if (strchr(o->loader, '/')) {
+		if ((size_t)snprintf(path, len, "%s", o->loader) >= len)
+			errx(EX_USAGE, "-l %s: path too long", log_esc(o->loader));
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct loader_pick_cand *c = &p.c[p.n++];
+		int n = snprintf(c->path, sizeof(c->path), "%s/%s", i == 0 ? o->loader_dir : ".", o->loader);
+
+		c->err = n < 0 || (size_t)n >= sizeof(c->path) ? ENAMETOOLONG
+			 : access(c->path, R_OK) < 0 ? errno : 0;
+		if (c->err == 0) {
+			snprintf(path, len, "%s", c->path);
+			return;
+		}
+	}
+	main_pick_tried(&p, tried, sizeof(tried));
+	errx(1, "-l %s: not in the loader directory or the current directory: %s", log_esc(o->loader),
+	     log_esc(tried));
 }
 
 /* The plugin to start with: -l, else the one the guest's /boot/loader asks for. */
@@ -519,8 +648,7 @@ static void main_initial_loader(const struct opts *o, const struct loader_pick_w
 	struct loader_pick p;
 
 	if (o->loader) {
-		if ((size_t)snprintf(path, len, "%s", o->loader) >= len)
-			errx(EX_USAGE, "-l %s: path too long", o->loader);
+		main_named_loader(o, path, len);
 		return;
 	}
 	switch (loader_pick_interp(w->guest_fd, interp)) {
@@ -536,7 +664,7 @@ static void main_initial_loader(const struct opts *o, const struct loader_pick_w
 		break;
 	}
 	c = main_pick(o, w, interp, false, why, &p);
-	log_warnx("%s: using %s (%s)", why, c->path,
+	log_warnx("%s: using %s (%s)", why, log_esc(c->path),
 		  main_pick_origin(o, c, interp, origin, sizeof(origin)));
 	snprintf(path, len, "%s", c->path);
 }
@@ -562,12 +690,12 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 		/* Read and mapped here, before the child is confined; no plugin code runs in this process. */
 		r = plugin_load(&p, path, msg, sizeof(msg));
 		if (r < 0)
-			errx(1, "%s: %s", path, msg);
-		log_warnx("loader %s: %s", path, p.gen.label);
+			errx(1, "%s", log_esc(msg)); /* msg names the path */
+		log_warnx("loader %s: %s", log_esc(path), p.gen.label);
 		r = loader_child_run(l, &p, path, sb, &main_child, &res, msg, sizeof(msg));
 		plugin_unload(&p);
 		if (r < 0)
-			errx(1, "%s", msg);
+			errx(1, "%s", log_esc(msg));
 		switch (res.leave) {
 		case LEAVE_EXEC:
 			l->regs = res.regs;
@@ -580,15 +708,15 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 		case LEAVE_SWAP:
 			if (o->loader)
 				errx(1, "requested loader interpreter does not match guest userboot "
-				     "(guest wants '%s'; -l %s forbids swapping)", res.interp, o->loader);
+				     "(guest wants '%s'; -l %s forbids swapping)", res.interp, log_esc(o->loader));
 			if (swaps++ > 0)
 				errx(1, "%s asked to swap to '%s' after a swap already happened",
-				     path, res.interp);
+				     log_esc(path), res.interp);
 			snprintf(why, sizeof(why), "guest wants interpreter '%s'", res.interp);
 			c = main_pick(o, w, res.interp, true, why, &pick);
 			snprintf(path, sizeof(path), "%s", c->path);
 			log_warnx("the guest's /boot/loader wants interpreter '%s': swapping to %s%s%s%s",
-				  res.interp, path, c->guest ? " (" : "",
+				  res.interp, log_esc(path), c->guest ? " (" : "",
 				  c->guest ? main_pick_origin(o, c, res.interp, origin, sizeof(origin)) : "",
 				  c->guest ? ")" : "");
 			/* A fresh plugin gets fresh guest memory, as after bhyveload's vm_reinit. */
@@ -623,7 +751,7 @@ static void main_qemu_spec(struct opts *o, char *stub, size_t len)
 	o->qemu.ndisks = o->ndisks;
 	r = qemu_check(&o->qemu, msg, sizeof(msg));
 	if (r < 0)
-		errx(r == -ERANGE ? EX_USAGE : EX_UNAVAILABLE, "%s", msg);
+		errx(r == -ERANGE ? EX_USAGE : EX_UNAVAILABLE, "%s", log_esc(msg));
 }
 
 /*
@@ -638,7 +766,7 @@ static void main_release_view(const struct opts *o)
 	if (o->release_fd < 0) {
 		if (o->view && !o->qemu.ro)
 			log_warnx("--view %s stays mounted while the guest writes its disks: its files may "
-				  "show stale data", o->view);
+				  "show stale data", log_esc(o->view));
 		return;
 	}
 	if (write(o->release_fd, &c, 1) != 1)
@@ -646,7 +774,7 @@ static void main_release_view(const struct opts *o)
 	c = 0;
 	if (poll(&p, 1, MAIN_RELEASE_WAIT_MS) != 1 || read(o->release_fd, &c, 1) != 1 || c != 'K')
 		errx(MAIN_EX_VIEW, "the view at %s was not released (no 'K' on --view-release-fd %d "
-		     "within %d s)", o->view, o->release_fd, MAIN_RELEASE_WAIT_MS / 1000);
+		     "within %d s)", log_esc(o->view), o->release_fd, MAIN_RELEASE_WAIT_MS / 1000);
 	close(o->release_fd);
 }
 
@@ -658,7 +786,7 @@ static enum vm_exit main_run_qemu(struct loader *l, const struct opts *o)
 	enum vm_exit why;
 
 	if (handoff_build(&h, &l->regs, &l->written, &l->gmem, msg, sizeof(msg)) < 0)
-		errx(MAIN_EX_VMM, "cannot hand the loaded guest to QEMU: %s", msg);
+		errx(MAIN_EX_VMM, "cannot hand the loaded guest to QEMU: %s", log_esc(msg));
 	log_debug("hand-off module: %llu bytes at 0x%llx, %u chunk(s), %llu loader bytes carried%s",
 		  (unsigned long long)h.size, (unsigned long long)h.addr, h.nchunks,
 		  (unsigned long long)h.carried, h.smap_trimmed ? "; SMAP cut at the EBDA" : "");
@@ -713,19 +841,24 @@ int main(int argc, char **argv)
 
 	r = console_open(&l.cons, o.cons);
 	if (r < 0)
-		errx(EX_USAGE, "-c %s: %s", o.cons,
-		     r == -ENOTSUP ? "not a character device" : strerror(-r));
+		errx(EX_USAGE, "-c %s: %s", log_esc(o.cons), r == -ENOTTY ? "not a terminal" : strerror(-r));
+	/* --load-only: standard output carries the registers alone; the loader's console goes to stderr. */
+	if (o.load_only && !l.cons.own_fds) {
+		l.cons.out_fd = STDERR_FILENO;
+		l.cons.out_err = 0;
+	}
 	main_cons = &l.cons;
 	atexit(main_at_exit);
 	main_handle(SIGINT, main_on_signal, 0);
 	main_handle(SIGTERM, main_on_signal, 0);
 	main_handle(SIGHUP, main_on_signal, 0);
 	main_handle(SIGQUIT, main_on_signal, 0);
+	main_job_control();
 	/* An inherited SIG_IGN would have the kernel reap the view daemon before we can. */
 	signal(SIGCHLD, SIG_DFL);
 
 	main_open_disks(&l, &o);
-	main_check_host(&o);
+	main_check_dirs(&o);
 	/* After the usage checks (their errors come first), before anything is loaded. */
 	if (on_qemu)
 		main_qemu_spec(&o, stub, sizeof(stub));

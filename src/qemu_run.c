@@ -91,7 +91,7 @@ static _Noreturn void qemu_child(char **argv, const int fds[5], int err_w, const
 	syscall(SYS_close_range, QEMU_FD_LOG + 1, ~0U, 0);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execvp(argv[0], argv);
-	dprintf(2, "kvmload: %s: %s\n", argv[0], strerror(errno));
+	dprintf(2, "kvmload: %s: %s\n", log_esc(argv[0]), strerror(errno));
 	_exit(127);
 }
 
@@ -118,7 +118,7 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 	fds[4] = logp[1];
 	if (s->spec->verbose) {
 		for (int i = 0; argv[i]; i++)
-			fprintf(stderr, "%s%s", i ? " " : "kvmload: starting ", argv[i]);
+			fprintf(stderr, "%s%s", i ? " " : "kvmload: starting ", log_esc(argv[i]));
 		fputc('\n', stderr);
 	}
 	s->pid = fork();
@@ -250,7 +250,8 @@ static void qemu_on_log_line(struct qemu_sup *s, const char *line)
 static void qemu_on_err_line(struct qemu_sup *s, const char *line)
 {
 	(void)s;
-	fprintf(stderr, "%s\n", line);
+	/* QEMU's own words, but never a way for it to drive the terminal. */
+	fprintf(stderr, "%s\n", log_esc(line));
 }
 
 /* Read what fd has and hand out whole lines; false at end of file. */
@@ -497,7 +498,7 @@ enum vm_exit qemu_run(const struct qemu_spec *spec, int memfd, int handoff_fd, s
 	s.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	r = s.sig_fd < 0 ? -errno : qemu_spawn(&s, memfd, handoff_fd, &old);
 	if (r < 0) {
-		log_warnx("starting %s: %s", spec->qemu, strerror(-r));
+		log_warnx("starting %s: %s", log_esc(spec->qemu), strerror(-r));
 		if (s.pid > 0) {
 			kill(s.pid, SIGKILL);
 			waitpid(s.pid, NULL, 0);

@@ -43,6 +43,7 @@ static const struct sandbox_call sandbox_table[] = {
 	SB_ANY(pread64, false, "diskread reads the -d disks at an offset"),
 	SB_ANY(poll, false, "poll asks whether a console key is waiting"),
 	SB_ANY(clock_nanosleep, false, "the delay callback sleeps"),
+	SB_ANY(restart_syscall, false, "a delay stopped by job control (^Z) resumes its sleep this way"),
 	SB_ANY(brk, false, "malloc: host-file handles and directory streams"),
 	SB_ARG(mmap, false, 2, PROT_EXEC, 0, "malloc's larger blocks; never executable memory"),
 	SB_ANY(munmap, false, "free of malloc's larger blocks"),

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "beneath.h"
+#include "log.h"
 #include "paths.h"
 #include "view.h"
 #include "build_paths.h"
@@ -106,24 +107,40 @@ static int view_lock(struct view *v, int dir, char *err, size_t errlen)
 	return view_err(err, errlen, EAGAIN, "%s/lock: it keeps being replaced", v->rundir);
 }
 
-/* VIEW_RUN_BASE/<vm>, mode 0700, ours, locked.  Only then is it ours to clean up. */
+const char *view_run_base(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() == 0 || !xdg || xdg[0] != '/' ||
+	    (size_t)snprintf(buf, len, "%s/kvmload", xdg) >= len)
+		snprintf(buf, len, "%s", VIEW_RUN_BASE);
+	return buf;
+}
+
+/* <base>/<vm>, mode 0700, ours, locked.  Only then is it ours to clean up. */
 static int view_rundir(struct view *v, const char *vmname, char *err, size_t errlen)
 {
+	char run[PATH_MAX];
+	const char *hint;
 	struct stat st;
 	int base, dir, r;
 
-	if ((size_t)snprintf(v->rundir, sizeof(v->rundir), "%s/%s", VIEW_RUN_BASE, vmname) >=
-	    sizeof(v->rundir))
-		return view_err(err, errlen, ENAMETOOLONG, "%s/%s: name too long", VIEW_RUN_BASE, vmname);
-	if (mkdir(VIEW_RUN_BASE, 0755) < 0 && errno != EEXIST)
-		return view_err(err, errlen, errno, "%s: %s", VIEW_RUN_BASE, strerror(errno));
-	base = open(VIEW_RUN_BASE, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	view_run_base(run, sizeof(run));
+	/* Not root and no $XDG_RUNTIME_DIR: /run/kvmload is likely root's, so say where else to look. */
+	hint = geteuid() != 0 && strcmp(run, VIEW_RUN_BASE) == 0
+		       ? " (not as root, the runtime directory is under $XDG_RUNTIME_DIR, which is unset)"
+		       : "";
+	if ((size_t)snprintf(v->rundir, sizeof(v->rundir), "%s/%s", run, vmname) >= sizeof(v->rundir))
+		return view_err(err, errlen, ENAMETOOLONG, "%s/%s: name too long", run, vmname);
+	if (mkdir(run, strcmp(run, VIEW_RUN_BASE) == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
+		return view_err(err, errlen, errno, "%s: %s%s", run, strerror(errno), hint);
+	base = open(run, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (base < 0)
-		return view_err(err, errlen, errno, "%s: %s", VIEW_RUN_BASE, strerror(errno));
+		return view_err(err, errlen, errno, "%s: %s%s", run, strerror(errno), hint);
 	if (mkdirat(base, vmname, 0700) < 0 && errno != EEXIST) {
 		r = errno;
 		close(base);
-		return view_err(err, errlen, r, "%s: %s", v->rundir, strerror(r));
+		return view_err(err, errlen, r, "%s: %s%s", v->rundir, strerror(r), hint);
 	}
 	dir = openat(base, vmname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	r = errno;
@@ -202,7 +219,7 @@ static _Noreturn void view_child(char **argv, int ready, pid_t parent)
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
 		_exit(127);
 	execv(argv[0], argv);
-	dprintf(STDERR_FILENO, "kvmload: %s: %s\n", argv[0], strerror(errno));
+	dprintf(STDERR_FILENO, "kvmload: %s: %s\n", log_esc(argv[0]), strerror(errno));
 	_exit(127);
 }
 

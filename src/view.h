@@ -1,4 +1,4 @@
-/* view.h: the file view the host-file callbacks read: a private kvmload-fs child under /run/kvmload/<vm>/, or a mount given with --view. */
+/* view.h: the file view the host-file callbacks read: a private kvmload-fs child under /run/kvmload/<vm>/ (not as root: $XDG_RUNTIME_DIR/kvmload/<vm>/), or a mount given with --view. */
 #ifndef KVMLOAD_VIEW_H
 #define KVMLOAD_VIEW_H
 
@@ -8,10 +8,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define VIEW_RUN_BASE "/run/kvmload"
+#define VIEW_RUN_BASE "/run/kvmload" /* root's; other users' is $XDG_RUNTIME_DIR/kvmload */
 
 struct view {
-	char rundir[PATH_MAX];  /* VIEW_RUN_BASE/<vm>: ours to remove; "" for --view */
+	char rundir[PATH_MAX];  /* view_run_base()/<vm>: ours to remove; "" for --view */
 	char mnt[PATH_MAX];     /* the view's root directory */
 	int root_fd;            /* O_PATH of mnt; -1 when there is no view */
 	int rundir_fd;          /* -1 unless we made the runtime directory */
@@ -41,7 +41,15 @@ void view_init(struct view *v);
 void view_fs_program(char *buf, size_t len);
 
 /*
- * Make VIEW_RUN_BASE/<vm> (mode 0700) and lock it, start spec->prog there as
+ * Where runtime directories go: VIEW_RUN_BASE as root; otherwise
+ * $XDG_RUNTIME_DIR/kvmload when that variable is an absolute path (the
+ * user's own, so kvmload works without root where FUSE mounts do), else
+ * VIEW_RUN_BASE.  Written to buf, which is returned.
+ */
+const char *view_run_base(char *buf, size_t len);
+
+/*
+ * Make view_run_base()/<vm> (mode 0700) and lock it, start spec->prog there as
  * a child, and return once the mount answers.  SIGINT, SIGTERM, SIGHUP,
  * SIGQUIT and SIGCHLD are held while v changes, so a handler calling
  * view_stop always sees what was made.  Returns 0, or -errno with a message

@@ -47,6 +47,35 @@ void log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *log_esc(const char *s)
+{
+	static char slots[LOG_ESC_SLOTS][LOG_ESC_MAX];
+	static unsigned next;
+	char *out = slots[next++ % LOG_ESC_SLOTS];
+	size_t at = 0;
+
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		/* Room for the longest form, \xNN, and "..." with its NUL after it. */
+		if (at + 4 + 4 > LOG_ESC_MAX) {
+			memcpy(out + at, "...", 3);
+			at += 3;
+			break;
+		}
+		if (c == '\\') {
+			out[at++] = '\\';
+			out[at++] = '\\';
+		} else if (c >= 0x20 && c < 0x7f) {
+			out[at++] = (char)c;
+		} else {
+			at += (size_t)snprintf(out + at, 5, "\\x%02x", c);
+		}
+	}
+	out[at] = '\0';
+	return out;
+}
+
 void log_debug(const char *fmt, ...)
 {
 	va_list ap;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # cli.sh: kvmload's command-line errors: each names what is wrong and exits with bhyveload's status.
 . "$(dirname "$0")/lib.sh"
-KVMLOAD=$1
+KVMLOAD=$(realpath "$1")
 
 # --run builtin: none of these reaches a machine, and the default (QEMU with --accel kvm) would
 # first refuse a host without QEMU or /dev/kvm (status 69).
@@ -31,12 +31,105 @@ check 64 "-l b: only one loader may be given" -l a -l b vm
 check 64 "-d /nonexistent.img: No such file or directory" -d /nonexistent.img vm
 check 64 "-d /tmp: not a regular file or block device" -d /tmp vm
 check 64 "-h /nonexistent: No such file or directory" -h /nonexistent vm
-check 64 "-c /etc/hostname: not a character device" -c /etc/hostname vm
+check 64 "-c /etc/hostname: not a terminal" -c /etc/hostname vm
+# A character device that is no terminal would swallow the console.
+check 64 "-c /dev/null: not a terminal" -c /dev/null vm
 check 64 "-e 'novalue': expected name=value" -e novalue vm
 check 64 "-e '=x': expected name=value" -e =x vm
 check 64 "vmname '../x'" ../x
-check 64 "unrecognized option '--bogus'" --bogus vm
+check 64 "unrecognized or ambiguous option '--bogus'" --bogus vm
+check 64 "option '--console' requires an argument" vm --console
+check 64 "option '--version=1' takes no argument" --version=1 vm
 "$KVMLOAD" --help >"$WORK/help" 2>&1; st=$?
 expect_status $st 0 "--help"
 expect_text "$WORK/help" "--load-only"
+# -V, as kvmload-fs and kvmload-hotplug have it: meson's project version.
+for v in -V --version; do
+	"$KVMLOAD" $v >"$WORK/version" 2>&1; st=$?
+	expect_status $st 0 "$v"
+	if grep -qxE 'kvmload [0-9]+\.[0-9]+\.[0-9]+' "$WORK/version"; then pass
+	else fail "$v: printed '$(cat "$WORK/version")', not 'kvmload VERSION'"; fi
+done
+
+# -- strings from the user or the guest are escaped in messages, never sent raw to the terminal
+esc_check() { # esc_check WHAT TEXT: stderr has TEXT and no ESC byte
+	expect_text "$WORK/err" "$2"
+	if grep -q $'\e' "$WORK/err"; then fail "$1: a raw ESC byte in the message"; else pass; fi
+}
+check 64 "vmname 'vm\x1b[31m':" $'vm\e[31m'
+esc_check vmname "vm\x1b[31m"
+check 64 "unrecognized or ambiguous option '--\x1b[1m'" $'--\e[1m' vm
+esc_check "an option" "--\x1b[1m"
+check 64 "-d /nonexistent\x1b]0;x\x07: No such file or directory" -d $'/nonexistent\e]0;x\a' vm
+esc_check "-d" "\x1b]0;x\x07"
+check 64 "-h /none\x1b[2J: No such file or directory" -h $'/none\e[2J' vm
+esc_check "-h" "/none\x1b[2J"
+check 64 "-c /none\x1b[2J: No such file or directory" -c $'/none\e[2J' vm
+esc_check "-c" "/none\x1b[2J"
+
+# These reach the loader: QEMU and its firmware only have to exist until a guest runs, and none
+# does here (so neither /dev/kvm nor QEMU is needed).
+lcheck() { # lcheck WANT_STATUS TEXT ARGS...: as check, up to the plugin's load
+	want=$1 text=$2; shift 2
+	KVMLOAD_QEMU=/bin/true KVMLOAD_FIRMWARE=/dev/null "$KVMLOAD" --accel tcg "$@" </dev/null \
+		>"$WORK/out" 2>"$WORK/err"; st=$?
+	expect_status $st "$want" "kvmload $*"
+	expect_text "$WORK/err" "$text"
+}
+lcheck 64 "--loader-dir /nonexistent: No such file or directory" --loader-dir /nonexistent vm
+lcheck 64 "--loader-dir /etc/hostname: Not a directory" --loader-dir /etc/hostname vm
+lcheck 64 "--loader-dir /none\x1b[2J: No such file or directory" --loader-dir $'/none\e[2J' vm
+esc_check "--loader-dir" "/none\x1b[2J"
+# A plugin that cannot be loaded is named once.
+cp /bin/ls "$WORK/ls.so"
+lcheck 1 "kvmload: $WORK/ls.so: PT_INTERP[" -l "$WORK/ls.so" vm
+[ "$(grep -o 'ls\.so' "$WORK/err" | wc -l)" = 1 ] && pass || fail "-l: the path is named more than once: $(cat "$WORK/err")"
+cp /bin/ls "$WORK/"$'ls\e[5m.so'
+lcheck 1 "kvmload: $WORK/ls\x1b[5m.so: PT_INTERP[" -l "$WORK/"$'ls\e[5m.so' vm
+esc_check "-l" "ls\x1b[5m.so"
+# -l NAME without a slash: the loader directory first, then the current directory.
+mkdir -p "$WORK/ldir" "$WORK/cwd"
+cp /bin/ls "$WORK/ldir/userboot.so"
+cp /bin/ls "$WORK/cwd/userboot.so"
+cp /bin/ls "$WORK/cwd/only_here.so"
+cd "$WORK/cwd" || exit 1
+lcheck 1 "kvmload: $WORK/ldir/userboot.so: PT_INTERP[" --loader-dir "$WORK/ldir" -l userboot.so vm
+lcheck 1 "kvmload: ./only_here.so: PT_INTERP[" --loader-dir "$WORK/ldir" -l only_here.so vm
+lcheck 1 "-l none.so: not in the loader directory or the current directory: $WORK/ldir/none.so: No such file or directory; ./none.so: No such file or directory" \
+	--loader-dir "$WORK/ldir" -l none.so vm
+cd / || exit 1
+
+# -- not as root, the runtime directory is $XDG_RUNTIME_DIR/kvmload/VM (/run/kvmload is root's)
+nb=$WORK/user
+mkdir -p "$nb/xdg" "$nb/tree"
+as=()
+if [ "$(id -u)" = 0 ]; then
+	if command -v setpriv >/dev/null; then
+		chmod 711 "$WORK"
+		chmod 755 "$nb" "$nb/tree"
+		chown 65534:65534 "$nb/xdg"
+		as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	fi
+fi
+if [ "$(id -u)" = 0 ] && [ ${#as[@]} = 0 ]; then
+	echo "skipped: the runtime directory of a non-root user needs setpriv"
+else
+	# -v names the view's mount; a user who may not mount FUSE gets the daemon's failure, which
+	# names it too. Either way the missing plugin (status 1) or the view (4) ends it.
+	XDG_RUNTIME_DIR=$nb/xdg KVMLOAD_QEMU=/bin/true KVMLOAD_FIRMWARE=/dev/null "${as[@]}" \
+		"$KVMLOAD" --accel tcg -v -l "$nb/none.so" -h "$nb/tree" xdgvm </dev/null >"$WORK/out" 2>"$WORK/err"; st=$?
+	[ $st = 1 ] || [ $st = 4 ] && pass || fail "not as root: exit status $st: $(cat "$WORK/err")"
+	expect_text "$WORK/err" "$nb/xdg/kvmload/xdgvm/view"
+	expect_no_text "$WORK/err" "/run/kvmload"
+	[ -e "$nb/xdg/kvmload/xdgvm" ] && fail "not as root: $nb/xdg/kvmload/xdgvm left behind" || pass
+	# Without XDG_RUNTIME_DIR, /run/kvmload it is, and the message says where else it would be.
+	env -u XDG_RUNTIME_DIR KVMLOAD_QEMU=/bin/true KVMLOAD_FIRMWARE=/dev/null "${as[@]}" \
+		"$KVMLOAD" --accel tcg -l "$nb/none.so" -h "$nb/tree" xdgvm </dev/null >"$WORK/out" 2>"$WORK/err"; st=$?
+	if "${as[@]}" sh -c '[ -w /run ] || [ -w /run/kvmload ]'; then
+		echo "skipped: this user may write /run/kvmload"
+	else
+		expect_status $st 4 "not as root, no XDG_RUNTIME_DIR"
+		expect_text "$WORK/err" "(not as root, the runtime directory is under \$XDG_RUNTIME_DIR, which is unset)"
+	fi
+fi
 finish

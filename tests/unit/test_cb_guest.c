@@ -182,7 +182,7 @@ static void test_exit_swap(struct loader *l)
 	test_stderr_begin();
 	TEST_LEAVES(l, cb_swap_interpreter(l, "lua\n"));
 	CHECK_STR(test_stderr_end(),
-		  "kvmload: the loader asked for interpreter 'lua?': not a valid interpreter name\n");
+		  "kvmload: the loader asked for interpreter 'lua\\x0a': not a valid interpreter name\n");
 }
 
 static void test_getmem(struct loader *l)
