@@ -354,12 +354,13 @@ static int main_background(void)
 	do
 		n = read(p[0], &byte, 1);
 	while (n < 0 && errno == EINTR);
+	/* _exit: the session and the mount belong to the child; nothing of them is the parent's to free. */
 	if (n == 1)
-		exit(0);
+		_exit(0);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			err(EX_OSERR, "waitpid");
-	exit(WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : EX_OSERR);
+	_exit(WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : EX_OSERR);
 }
 
 static void main_detach_stdio(void)
