@@ -8,6 +8,7 @@
 
 #include "kvm.h"
 
+struct argv;
 struct console;
 
 #define QEMU_MAX_DISKS 32
@@ -39,9 +40,8 @@ struct qemu_spec {
 	int verbose;
 };
 
-/* The argument vector (NULL-terminated, malloc'd strings in a malloc'd array), or NULL on ENOMEM. */
-char **qemu_argv(const struct qemu_spec *s);
-void qemu_argv_free(char **argv);
+/* QEMU's argument vector into out (the caller's to argv_free).  Returns 0 or -ENOMEM. */
+int qemu_argv(const struct qemu_spec *s, struct argv *out);
 
 /* --net's value: "none", "user" or "tap:" and an interface name of 1-15 of [A-Za-z0-9_.-]. */
 bool qemu_net_valid(const char *s);

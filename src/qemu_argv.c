@@ -1,63 +1,15 @@
 /* qemu_argv.c: QEMU's command line for a loaded guest (machine, shared memory, firmware, entry stub, devices, confinement) and the pre-flight check. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "qemu.h"
 
-struct argv_buf {
-	char **v;
-	int n, cap;
-	bool oom;
-};
-
-static void argv_add(struct argv_buf *a, const char *s)
-{
-	char **v;
-
-	if (a->oom)
-		return;
-	if (a->n + 2 > a->cap) {
-		v = realloc(a->v, (size_t)(a->cap + 32) * sizeof(*v));
-		if (!v) {
-			a->oom = true;
-			return;
-		}
-		a->v = v;
-		a->cap += 32;
-	}
-	a->v[a->n] = strdup(s);
-	if (!a->v[a->n]) {
-		a->oom = true;
-		return;
-	}
-	a->v[++a->n] = NULL;
-}
-
-static void argv_addf(struct argv_buf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void argv_addf(struct argv_buf *a, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		a->oom = true;
-		return;
-	}
-	argv_add(a, s);
-	free(s);
-}
-
 /* QEMU's option syntax: a comma inside a value is written twice. */
-static char *argv_escape(const char *s)
+static char *qemu_argv_escape(const char *s)
 {
 	size_t n = strlen(s), extra = 0;
 	char *out, *o;
@@ -91,10 +43,10 @@ bool qemu_net_valid(const char *s)
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
-static void argv_disks(struct argv_buf *a, const struct qemu_spec *s)
+static void qemu_argv_disks(struct argv *a, const struct qemu_spec *s)
 {
 	for (int i = 0; i < s->ndisks; i++) {
-		char *path = argv_escape(s->disks[i]);
+		char *path = qemu_argv_escape(s->disks[i]);
 
 		if (!path) {
 			a->oom = true;
@@ -110,7 +62,7 @@ static void argv_disks(struct argv_buf *a, const struct qemu_spec *s)
 	}
 }
 
-static void argv_net(struct argv_buf *a, const struct qemu_spec *s)
+static void qemu_argv_net(struct argv *a, const struct qemu_spec *s)
 {
 	if (!s->net || strcmp(s->net, "none") == 0)
 		return;
@@ -125,7 +77,7 @@ static void argv_net(struct argv_buf *a, const struct qemu_spec *s)
 }
 
 /* $KVMLOAD_QEMU_ARGS: more QEMU options, split at spaces (debugging and bench/run's debugcon). */
-static void argv_extra(struct argv_buf *a)
+static void qemu_argv_extra(struct argv *a)
 {
 	const char *e = getenv("KVMLOAD_QEMU_ARGS");
 
@@ -145,9 +97,9 @@ static void argv_extra(struct argv_buf *a)
 	}
 }
 
-char **qemu_argv(const struct qemu_spec *s)
+int qemu_argv(const struct qemu_spec *s, struct argv *out)
 {
-	struct argv_buf a = { 0 };
+	struct argv a = { 0 };
 
 	argv_add(&a, s->qemu);
 	argv_add(&a, "-nodefaults");
@@ -199,23 +151,15 @@ char **qemu_argv(const struct qemu_spec *s)
 		argv_add(&a, "-D");
 		argv_addf(&a, "/proc/self/fd/%d", QEMU_FD_LOG);
 	}
-	argv_disks(&a, s);
-	argv_net(&a, s);
-	argv_extra(&a);
+	qemu_argv_disks(&a, s);
+	qemu_argv_net(&a, s);
+	qemu_argv_extra(&a);
 	if (a.oom) {
-		qemu_argv_free(a.v);
-		return NULL;
+		argv_free(&a);
+		return -ENOMEM;
 	}
-	return a.v;
-}
-
-void qemu_argv_free(char **argv)
-{
-	if (!argv)
-		return;
-	for (int i = 0; argv[i]; i++)
-		free(argv[i]);
-	free(argv);
+	*out = a;
+	return 0;
 }
 
 /* A program name without a slash is looked up in PATH, as execvp will. */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "console.h"
 #include "log.h"
 #include "qemu.h"
@@ -98,18 +99,19 @@ static _Noreturn void qemu_child(char **argv, const int fds[5], int err_w, const
 static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigset_t *oldmask)
 {
 	int qmp[2], serial[2], err[2], logp[2] = { -1, -1 };
-	char **argv = qemu_argv(s->spec);
-	int fds[5], r = 0;
+	struct argv argv;
+	int fds[5], r = qemu_argv(s->spec, &argv);
 	pid_t self = getpid();
 
-	if (!argv)
-		return -ENOMEM;
+	if (r < 0)
+		return r;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, serial) < 0 ||
 	    pipe2(err, O_CLOEXEC) < 0 ||
 	    (s->spec->accel == QEMU_ACCEL_TCG && pipe2(logp, O_CLOEXEC) < 0)) {
-		qemu_argv_free(argv);
-		return -errno;
+		r = -errno;
+		argv_free(&argv);
+		return r;
 	}
 	fds[0] = memfd;
 	fds[1] = handoff_fd;
@@ -117,16 +119,16 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 	fds[3] = serial[1];
 	fds[4] = logp[1];
 	if (s->spec->verbose) {
-		for (int i = 0; argv[i]; i++)
-			fprintf(stderr, "%s%s", i ? " " : "kvmload: starting ", log_esc(argv[i]));
+		for (int i = 0; i < argv.n; i++)
+			fprintf(stderr, "%s%s", i ? " " : "kvmload: starting ", log_esc(argv.v[i]));
 		fputc('\n', stderr);
 	}
 	s->pid = fork();
 	if (s->pid == 0)
-		qemu_child(argv, fds, err[1], oldmask, self);
+		qemu_child(argv.v, fds, err[1], oldmask, self);
 	if (s->pid < 0)
 		r = -errno;
-	qemu_argv_free(argv);
+	argv_free(&argv);
 	close(qmp[1]);
 	close(serial[1]);
 	close(err[1]);

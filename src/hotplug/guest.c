@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "hotplug.h"
 #include "log.h"
 #include "state.h"
@@ -24,128 +25,90 @@
 /* kvmload's SIGTERM is an ACPI power-down with 30 s of its own before it kills QEMU. */
 #define GUEST_POWERDOWN_S 40
 
-/* An argument vector of owned strings, built once and used for exec or --dry-run. */
-struct guest_args {
-	char **v;
-	int n, cap;
-	bool oom;
-};
-
-static void guest_arg(struct guest_args *a, const char *s)
-{
-	char **v;
-
-	if (a->oom)
-		return;
-	if (a->n + 2 > a->cap) {
-		v = realloc(a->v, (size_t)(a->cap + 16) * sizeof(*v));
-		if (!v) {
-			a->oom = true;
-			return;
-		}
-		a->v = v;
-		a->cap += 16;
-	}
-	a->v[a->n] = strdup(s);
-	if (!a->v[a->n]) {
-		a->oom = true;
-		return;
-	}
-	a->v[++a->n] = NULL;
-}
-
-static void guest_args_free(struct guest_args *a)
-{
-	for (int i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-	memset(a, 0, sizeof(*a));
-}
-
 /*
  * kvmload-fs in the foreground, so it is our child and dies with us; fd 3 reports the mount live.
  * libfuse mounts nosuid,nodev already; noexec too, since nothing is ever run from a guest's
  * disk on the host (kvmload reads its userboot.so and maps it itself, from memory).
  */
 static int guest_fs_args(const struct hotplug *h, const char *vm, const char *disk,
-			 struct guest_args *a)
+			 struct argv *a)
 {
 	char view[4096];
 
 	if (state_path(view, sizeof(view), h->run_dir, vm, STATE_VIEW) < 0)
 		return -ENAMETOOLONG;
-	guest_arg(a, h->kvmload_fs);
-	guest_arg(a, "-f");
-	guest_arg(a, "-o");
-	guest_arg(a, "noexec");
-	guest_arg(a, "--disk");
-	guest_arg(a, disk);
-	guest_arg(a, "--ready-fd");
-	guest_arg(a, "3");
-	guest_arg(a, view);
+	argv_add(a, h->kvmload_fs);
+	argv_add(a, "-f");
+	argv_add(a, "-o");
+	argv_add(a, "noexec");
+	argv_add(a, "--disk");
+	argv_add(a, disk);
+	argv_add(a, "--ready-fd");
+	argv_add(a, "3");
+	argv_add(a, view);
 	return a->oom ? -ENOMEM : 0;
 }
 
 static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm, const char *disk,
-			     struct guest_args *a)
+			     struct argv *a)
 {
 	char view[4096];
 
 	if (state_path(view, sizeof(view), h->run_dir, vm->name, STATE_VIEW) < 0)
 		return -ENAMETOOLONG;
-	guest_arg(a, h->kvmload);
-	guest_arg(a, "--view");
-	guest_arg(a, view);
-	guest_arg(a, "--view-release-fd");
-	guest_arg(a, "3");
-	guest_arg(a, "-d");
-	guest_arg(a, disk);
+	argv_add(a, h->kvmload);
+	argv_add(a, "--view");
+	argv_add(a, view);
+	argv_add(a, "--view-release-fd");
+	argv_add(a, "3");
+	argv_add(a, "-d");
+	argv_add(a, disk);
 	if (vm->memory) {
-		guest_arg(a, "-m");
-		guest_arg(a, vm->memory);
+		argv_add(a, "-m");
+		argv_add(a, vm->memory);
 	}
 	if (vm->console) {
-		guest_arg(a, "-c");
-		guest_arg(a, vm->console);
+		argv_add(a, "-c");
+		argv_add(a, vm->console);
 	}
 	if (vm->loader) {
-		guest_arg(a, "-l");
-		guest_arg(a, vm->loader);
+		argv_add(a, "-l");
+		argv_add(a, vm->loader);
 	}
 	if (vm->loader_dir) {
-		guest_arg(a, "--loader-dir");
-		guest_arg(a, vm->loader_dir);
+		argv_add(a, "--loader-dir");
+		argv_add(a, vm->loader_dir);
 	}
 	if (vm->boot_part) {
-		guest_arg(a, "--boot-part");
-		guest_arg(a, vm->boot_part);
+		argv_add(a, "--boot-part");
+		argv_add(a, vm->boot_part);
 	}
 	if (vm->cpus) {
 		char n[16];
 
 		snprintf(n, sizeof(n), "%d", vm->cpus);
-		guest_arg(a, "--cpus");
-		guest_arg(a, n);
+		argv_add(a, "--cpus");
+		argv_add(a, n);
 	}
 	if (vm->net) {
-		guest_arg(a, "--net");
-		guest_arg(a, vm->net);
+		argv_add(a, "--net");
+		argv_add(a, vm->net);
 	}
 	if (vm->accel) {
-		guest_arg(a, "--accel");
-		guest_arg(a, vm->accel);
+		argv_add(a, "--accel");
+		argv_add(a, vm->accel);
 	}
 	if (vm->ro)
-		guest_arg(a, "--ro");
+		argv_add(a, "--ro");
 	for (int i = 0; i < vm->nenv; i++) {
-		guest_arg(a, "-e");
-		guest_arg(a, vm->env[i]);
+		argv_add(a, "-e");
+		argv_add(a, vm->env[i]);
 	}
-	guest_arg(a, vm->name);
+	argv_add(a, vm->name);
 	return a->oom ? -ENOMEM : 0;
 }
 
-static void guest_print_args(const struct guest_args *a)
+static void guest_print_args(const struct argv *a)
 {
 	for (int i = 0; i < a->n; i++)
 		printf("%s%s", i ? " " : "", a->v[i]);
@@ -157,7 +120,7 @@ static void guest_print_args(const struct guest_args *a)
  * The child gets the caller's original signal mask back and SIGTERM when
  * its parent dies, so a killed supervisor never leaves a guest behind.
  */
-static pid_t guest_spawn(const struct guest_args *a, int in_fd, int out_fd, int ready_fd,
+static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int ready_fd,
 			 const sigset_t *mask)
 {
 	pid_t parent = getpid();
@@ -291,7 +254,7 @@ struct guest_sup {
 	 * mounts a fresh one.
 	 */
 	bool view_released;
-	struct guest_args loader;
+	struct argv loader;
 };
 
 static void guest_release_close(struct guest_sup *s)
@@ -327,7 +290,7 @@ static void guest_sup_retire(struct guest_sup *s, const char *how)
 
 static int guest_start_fs(struct guest_sup *s)
 {
-	struct guest_args a = { 0 };
+	struct argv a = { 0 };
 	struct pollfd p;
 	char view[4096], byte;
 	int pipefd[2], r;
@@ -340,12 +303,12 @@ static int guest_start_fs(struct guest_sup *s)
 	if (r == 0 && pipe2(pipefd, O_CLOEXEC) < 0)
 		r = -errno;
 	if (r < 0) {
-		guest_args_free(&a);
+		argv_free(&a);
 		return r;
 	}
 	s->fs = guest_spawn(&a, s->devnull, s->devnull, pipefd[1], &s->oldmask);
 	close(pipefd[1]);
-	guest_args_free(&a);
+	argv_free(&a);
 	if (s->fs < 0) {
 		close(pipefd[0]);
 		return -errno;
@@ -654,7 +617,7 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 	state_unlock(h->run_dir, vm->name, lock_fd);
 	if (r == 0)
 		guest_supervise(&s);
-	guest_args_free(&s.loader);
+	argv_free(&s.loader);
 	guest_release_close(&s);
 	if (s.claim_fd >= 0)
 		close(s.claim_fd);
@@ -748,7 +711,7 @@ int guest_find(const struct hotplug *h, const char *node, bool also_disk, char *
 
 void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const struct dev *d)
 {
-	struct guest_args fs = { 0 }, loader = { 0 };
+	struct argv fs = { 0 }, loader = { 0 };
 	char dir[4096];
 
 	state_path(dir, sizeof(dir), h->run_dir, vm->name, NULL);
@@ -771,8 +734,8 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 		printf("on exit: %s\n", vm->restart ? "load again after a reset (status 0), else stop"
 						    : "stop");
 	}
-	guest_args_free(&fs);
-	guest_args_free(&loader);
+	argv_free(&fs);
+	argv_free(&loader);
 }
 
 void guest_plan_remove(const struct hotplug *h, const char *vm)
