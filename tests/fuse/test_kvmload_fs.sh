@@ -72,6 +72,10 @@ sb=8192; [ "$(od -An -tx4 -j $((65536 + 1372)) -N4 $T/ufs2.img | tr -d ' ')" = 1
 printf 'bare\0' | dd of=$T/ufs2.img bs=1 seek=$((sb + 680)) conv=notrunc status=none
 
 put() { dd if="$1" of="$2" bs=512 seek="$3" conv=notrunc status=none; }  # put IMAGE DISK SECTOR
+flip() { # flip DISK OFFSET: invert one byte (a fixed value would be a no-op where the byte already holds it)
+	local b; b=$(od -An -tu1 -j "$2" -N1 "$1")
+	printf "\\$(printf %03o $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
 
 D0=$T/d0.img; cp $T/ufs2.img $D0
 
@@ -166,10 +170,10 @@ kvmload-fs: $C: disk0p4: partition runs past the end of the disk (LBAs 22528..32
 
 # One bad GPT header: the backup is used; both bad: a bare disk, and a line naming both.
 H=$T/hdr.img; cp $D1 $H
-printf '\377' | dd of=$H bs=1 seek=$((512 + 16)) conv=notrunc status=none
+flip $H $((512 + 16))
 check "primary header bad: the backup's table" "$(list $D1)" "$(list $H)"
 match "primary header bad: message" "kvmload-fs: $H: GPT header at LBA 1: header checksum 0x*, computed 0x*; using the backup GPT header at LBA 40959" "$(cat $T/list.err)"
-printf '\377' | dd of=$H bs=1 seek=$((40959 * 512 + 16)) conv=notrunc status=none
+flip $H $((40959 * 512 + 16))
 check "both headers bad: --list" "NAME SCHEME TYPE START SIZE FS LABEL
 disk0 none - 0 20971520 none -" "$(list $H)"
 match "both headers bad: message" "kvmload-fs: $H: GPT header at LBA 1: header checksum 0x*, computed 0x*; backup GPT header at LBA 40959: header checksum 0x*, computed 0x*; no partition table read" "$(cat $T/list.err)"
