@@ -4,7 +4,7 @@
 #include <time.h>
 
 #include "cb.h"
-#include "interp.h"
+#include "plugin_interp.h"
 #include "loader.h"
 #include "log.h"
 
@@ -61,7 +61,7 @@ static bool interp_valid(const char *s, size_t max)
 	if (n == 0 || n >= max)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!interp_char_ok(s[i]))
+		if (!plugin_interp_char_ok(s[i]))
 			return false;
 	return true;
 }

@@ -20,8 +20,8 @@
 #include "cb.h"
 #include "kvm.h"
 #include "loader.h"
-#include "loader_child.h"
-#include "loader_pick.h"
+#include "plugin_child.h"
+#include "plugin_pick.h"
 #include "log.h"
 #include "paths.h"
 #include "plugin.h"
@@ -564,7 +564,7 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 }
 
 /* "P: why; P2: why ..." for the candidates that were tried. */
-static void main_pick_tried(const struct loader_pick *p, char *buf, size_t len)
+static void main_pick_tried(const struct plugin_pick *p, char *buf, size_t len)
 {
 	size_t at = 0;
 
@@ -575,7 +575,7 @@ static void main_pick_tried(const struct loader_pick *p, char *buf, size_t len)
 }
 
 /* Where a chosen plugin came from, for the message saying why it was chosen. */
-static const char *main_pick_origin(const struct opts *o, const struct loader_pick_cand *c,
+static const char *main_pick_origin(const struct opts *o, const struct plugin_pick_cand *c,
 				    const char *interp, char *buf, size_t len)
 {
 	if (c->guest)
@@ -590,12 +590,12 @@ static const char *main_pick_origin(const struct opts *o, const struct loader_pi
 }
 
 /* Phase 3: choose among the candidates, or end the load naming what was tried. */
-static const struct loader_pick_cand *main_pick(const struct opts *o, const struct loader_pick_where *w,
+static const struct plugin_pick_cand *main_pick(const struct opts *o, const struct plugin_pick_where *w,
 						 const char *interp, bool swap, const char *why,
-						 struct loader_pick *p)
+						 struct plugin_pick *p)
 {
 	char tried[4 * (PATH_MAX + 64)];
-	int i = loader_pick_find(p, w, interp, swap);
+	int i = plugin_pick_find(p, w, interp, swap);
 
 	if (i < 0) {
 		main_pick_tried(p, tried, sizeof(tried));
@@ -616,7 +616,7 @@ static const struct loader_pick_cand *main_pick(const struct opts *o, const stru
 static void main_named_loader(const struct opts *o, char *path, size_t len)
 {
 	char tried[4 * (PATH_MAX + 64)];
-	struct loader_pick p = { .n = 0 };
+	struct plugin_pick p = { .n = 0 };
 
 	if (strchr(o->loader, '/')) {
 		if ((size_t)snprintf(path, len, "%s", o->loader) >= len)
@@ -624,7 +624,7 @@ static void main_named_loader(const struct opts *o, char *path, size_t len)
 		return;
 	}
 	for (int i = 0; i < 2; i++) {
-		struct loader_pick_cand *c = &p.c[p.n++];
+		struct plugin_pick_cand *c = &p.c[p.n++];
 		int n = snprintf(c->path, sizeof(c->path), "%s/%s", i == 0 ? o->loader_dir : ".", o->loader);
 
 		c->err = n < 0 || (size_t)n >= sizeof(c->path) ? ENAMETOOLONG
@@ -640,25 +640,25 @@ static void main_named_loader(const struct opts *o, char *path, size_t len)
 }
 
 /* The plugin to start with: -l, else the one the guest's /boot/loader asks for. */
-static void main_initial_loader(const struct opts *o, const struct loader_pick_where *w,
+static void main_initial_loader(const struct opts *o, const struct plugin_pick_where *w,
 				char *path, size_t len)
 {
-	char interp[INTERP_MARKER_NAME_MAX + 1], why[128], origin[128];
-	const struct loader_pick_cand *c;
-	struct loader_pick p;
+	char interp[PLUGIN_INTERP_MAX + 1], why[128], origin[128];
+	const struct plugin_pick_cand *c;
+	struct plugin_pick p;
 
 	if (o->loader) {
 		main_named_loader(o, path, len);
 		return;
 	}
-	switch (loader_pick_interp(w->guest_fd, interp)) {
-	case LOADER_PICK_MARKER:
+	switch (plugin_pick_interp(w->guest_fd, interp)) {
+	case PLUGIN_PICK_MARKER:
 		snprintf(why, sizeof(why), "guest /boot/loader says %s", interp);
 		break;
-	case LOADER_PICK_NOMARKER:
+	case PLUGIN_PICK_NOMARKER:
 		snprintf(why, sizeof(why), "guest /boot/loader has no $Interpreter: marker, so 4th");
 		break;
-	case LOADER_PICK_NOLOADER:
+	case PLUGIN_PICK_NOLOADER:
 		snprintf(why, sizeof(why), "%s", w->guest_fd < 0 ? "no guest /boot to read"
 								 : "the guest has no /boot/loader");
 		break;
@@ -675,12 +675,12 @@ static void main_initial_loader(const struct opts *o, const struct loader_pick_w
  * Returns only on exec, with l->regs checked; every other way out of the
  * loader ends the process with bhyveload's status.
  */
-static void main_run_loader(struct loader *l, const struct opts *o, const struct loader_pick_where *w,
+static void main_run_loader(struct loader *l, const struct opts *o, const struct plugin_pick_where *w,
 			    const struct sandbox *sb)
 {
 	char path[PATH_MAX], msg[512], why[64], origin[128];
-	const struct loader_pick_cand *c;
-	struct loader_pick pick;
+	const struct plugin_pick_cand *c;
+	struct plugin_pick pick;
 	struct sandbox_result res;
 	struct plugin p;
 	int swaps = 0, r;
@@ -692,7 +692,7 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 		if (r < 0)
 			errx(1, "%s", log_esc(msg)); /* msg names the path */
 		log_warnx("loader %s: %s", log_esc(path), p.gen.label);
-		r = loader_child_run(l, &p, path, sb, &main_child, &res, msg, sizeof(msg));
+		r = plugin_child_run(l, &p, path, sb, &main_child, &res, msg, sizeof(msg));
 		plugin_unload(&p);
 		if (r < 0)
 			errx(1, "%s", log_esc(msg));
@@ -822,7 +822,7 @@ int main(int argc, char **argv)
 	struct uart uart;
 	enum vm_exit why;
 	char bootdir[PATH_MAX];
-	struct loader_pick_where where;
+	struct plugin_pick_where where;
 	struct sandbox sb;
 	char stub[PATH_MAX];
 	bool on_qemu;
@@ -867,7 +867,7 @@ int main(int argc, char **argv)
 		errx(EX_OSERR, "environment: %s", strerror(-r));
 
 	main_make_view(&l, &o, &v, bootdir, sizeof(bootdir));
-	where = (struct loader_pick_where){
+	where = (struct plugin_pick_where){
 		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
 	};
 
@@ -882,7 +882,7 @@ int main(int argc, char **argv)
 		/*
 		 * The VM exists before the loader runs, so a missing /dev/kvm or
 		 * memory KVM refuses is said first.  The plugin's process never
-		 * holds it: its descriptors are closed there (loader_child.c) and
+		 * holds it: its descriptors are closed there (plugin_child.c) and
 		 * the vCPU's shared kvm_run page is not inherited at all.
 		 */
 		if (madvise(vm.run, vm.run_size, MADV_DONTFORK) < 0)

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "interp.h"
+#include "plugin_interp.h"
 #include "plugin.h"
 #include "plugin_elf.h"
 
@@ -18,14 +18,14 @@
 #define REJECT(...) plugin_elf_error(err, errlen, ENOEXEC, __VA_ARGS__)
 
 /* "$Interpreter:" then 1..15 of [a-z0-9] and a NUL, anywhere in the file bytes. */
-static bool gen_marker(const struct plugin_elf *img, char interp[INTERP_MARKER_NAME_MAX + 1])
+static bool gen_marker(const struct plugin_elf *img, char interp[PLUGIN_INTERP_MAX + 1])
 {
 	for (unsigned i = 0; i < img->nseg; i++) {
 		const struct plugin_elf_seg *sg = &img->seg[i];
 		struct span s;
 
 		if (sg->filesz != 0 && plugin_elf_span(img, sg->vaddr, sg->filesz, 0, &s) == 0 &&
-		    interp_marker_find(s, interp))
+		    plugin_interp_find(s, interp))
 			return true;
 	}
 	return false;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "interp.h"
+#include "plugin_interp.h"
 #include "sandbox_msg.h"
 
 /* The bits a FreeBSD entry state may carry (userboot sets PG|PE|NE, PAE|VMXE, LME|LMA). */
@@ -133,7 +133,7 @@ static int msg_check_interp(const char *s, char *err, size_t errlen)
 		return msg_bad(err, errlen, "interpreter name of %zu bytes (1 to %d, NUL-terminated)", n,
 			       SANDBOX_MSG_INTERP - 1);
 	for (size_t i = 0; i < n; i++)
-		if (!interp_char_ok(s[i]))
+		if (!plugin_interp_char_ok(s[i]))
 			return msg_bad(err, errlen, "interpreter name with byte 0x%02x (only a-z 0-9)",
 				       (unsigned char)s[i]);
 	return 0;

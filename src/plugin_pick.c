@@ -1,4 +1,4 @@
-/* loader_pick.c: reading the guest's /boot/loader for its interpreter and searching the plugin directories in order. */
+/* plugin_pick.c: reading the guest's /boot/loader for its interpreter and searching the plugin directories in order. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "beneath.h"
-#include "interp.h"
-#include "loader_pick.h"
+#include "plugin_interp.h"
+#include "plugin_pick.h"
 #include "userboot.h"
 
 /* A regular file beneath root: 0, or the errno that rules it out. */
@@ -28,7 +28,7 @@ static int pick_regular(int root, const char *path, struct stat *st)
 	return e;
 }
 
-enum loader_pick_said loader_pick_interp(int root_fd, char interp[INTERP_MARKER_NAME_MAX + 1])
+enum plugin_pick_said plugin_pick_interp(int root_fd, char interp[PLUGIN_INTERP_MAX + 1])
 {
 	struct stat st;
 	uint8_t *buf;
@@ -38,11 +38,11 @@ enum loader_pick_said loader_pick_interp(int root_fd, char interp[INTERP_MARKER_
 
 	interp[0] = '\0';
 	if (root_fd < 0 || pick_regular(root_fd, "boot/loader", &st) != 0 ||
-	    (uint64_t)st.st_size > LOADER_PICK_LOADER_MAX)
-		return LOADER_PICK_NOLOADER;
+	    (uint64_t)st.st_size > PLUGIN_PICK_LOADER_MAX)
+		return PLUGIN_PICK_NOLOADER;
 	fd = beneath_open(root_fd, "boot/loader", O_RDONLY | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return LOADER_PICK_NOLOADER;
+		return PLUGIN_PICK_NOLOADER;
 	buf = malloc((size_t)st.st_size + 1);
 	while (buf && got < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
@@ -57,20 +57,20 @@ enum loader_pick_said loader_pick_interp(int root_fd, char interp[INTERP_MARKER_
 	/* As userboot: a loader that cannot be read whole is not looked into. */
 	if (!buf || got != (size_t)st.st_size) {
 		free(buf);
-		return LOADER_PICK_NOLOADER;
+		return PLUGIN_PICK_NOLOADER;
 	}
-	found = interp_marker_find(span_make(buf, got), interp);
+	found = plugin_interp_find(span_make(buf, got), interp);
 	free(buf);
 	if (found)
-		return LOADER_PICK_MARKER;
+		return PLUGIN_PICK_MARKER;
 	strcpy(interp, "4th");
-	return LOADER_PICK_NOMARKER;
+	return PLUGIN_PICK_NOMARKER;
 }
 
-static void pick_add(struct loader_pick *p, const struct loader_pick_where *w, bool guest,
+static void pick_add(struct plugin_pick *p, const struct plugin_pick_where *w, bool guest,
 		     const char *file)
 {
-	struct loader_pick_cand *c = &p->c[p->n];
+	struct plugin_pick_cand *c = &p->c[p->n];
 	char rel[64];
 	struct stat st;
 	int n;
@@ -92,13 +92,13 @@ static void pick_add(struct loader_pick *p, const struct loader_pick_where *w, b
 	p->n++;
 }
 
-int loader_pick_find(struct loader_pick *p, const struct loader_pick_where *w, const char *interp,
+int plugin_pick_find(struct plugin_pick *p, const struct plugin_pick_where *w, const char *interp,
 		     bool swap)
 {
-	char named[sizeof("userboot_.so") + INTERP_MARKER_NAME_MAX];
+	char named[sizeof("userboot_.so") + PLUGIN_INTERP_MAX];
 
 	p->n = 0;
-	snprintf(named, sizeof(named), "userboot_%.*s.so", INTERP_MARKER_NAME_MAX, interp);
+	snprintf(named, sizeof(named), "userboot_%.*s.so", PLUGIN_INTERP_MAX, interp);
 	for (int guest = 0; guest <= 1; guest++) {
 		if (*interp)
 			pick_add(p, w, guest, named);

@@ -1,12 +1,12 @@
-/* interp.c: finding the "$Interpreter:" marker, for the guest's /boot/loader and for a plugin's own bytes. */
+/* plugin_interp.c: finding the "$Interpreter:" marker, for the guest's /boot/loader and for a plugin's own bytes. */
 #include <string.h>
 
-#include "interp.h"
+#include "plugin_interp.h"
 #include "userboot.h"
 
 #define INTERP_MARKER_LEN (sizeof(USERBOOT_INTERP_MARKER) - 1)
 
-bool interp_marker_find(struct span s, char interp[INTERP_MARKER_NAME_MAX + 1])
+bool plugin_interp_find(struct span s, char interp[PLUGIN_INTERP_MAX + 1])
 {
 	const uint8_t *hit;
 	size_t pos = 0;
@@ -16,9 +16,9 @@ bool interp_marker_find(struct span s, char interp[INTERP_MARKER_NAME_MAX + 1])
 		size_t name = (size_t)(hit - s.p) + INTERP_MARKER_LEN, n = 0;
 		uint8_t c = 0;
 
-		while (n <= INTERP_MARKER_NAME_MAX && span_u8(s, name + n, &c) == 0 && interp_char_ok(c))
+		while (n <= PLUGIN_INTERP_MAX && span_u8(s, name + n, &c) == 0 && plugin_interp_char_ok(c))
 			n++;
-		if (n >= 1 && n <= INTERP_MARKER_NAME_MAX && span_u8(s, name + n, &c) == 0 && c == '\0') {
+		if (n >= 1 && n <= PLUGIN_INTERP_MAX && span_u8(s, name + n, &c) == 0 && c == '\0') {
 			memcpy(interp, s.p + name, n);
 			interp[n] = '\0';
 			return true;

@@ -1,4 +1,4 @@
-/* test_loader_pick.c: the $Interpreter: marker rule, reading /boot/loader beneath a root, and the plugin search order. */
+/* test_plugin_pick.c: the $Interpreter: marker rule, reading /boot/loader beneath a root, and the plugin search order. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "loader_pick.h"
+#include "plugin_pick.h"
 
-static char tmp[] = "/tmp/test_loader_pick.XXXXXX";
+static char tmp[] = "/tmp/test_plugin_pick.XXXXXX";
 
 static void put(const char *rel, const void *data, size_t len)
 {
@@ -38,9 +38,9 @@ static void dir(const char *rel)
 
 static const char *marker(const char *bytes, size_t len)
 {
-	static char out[INTERP_MARKER_NAME_MAX + 1];
+	static char out[PLUGIN_INTERP_MAX + 1];
 
-	return interp_marker_find(span_make(bytes, len), out) ? out : "(none)";
+	return plugin_interp_find(span_make(bytes, len), out) ? out : "(none)";
 }
 
 #define MARK(lit) marker(lit, sizeof(lit) - 1)
@@ -66,20 +66,20 @@ static void test_marker(void)
 
 static void test_interp(void)
 {
-	char interp[INTERP_MARKER_NAME_MAX + 1];
+	char interp[PLUGIN_INTERP_MAX + 1];
 	int root;
 
 	root = open(tmp, O_PATH | O_DIRECTORY);
 	CHECK(root >= 0);
-	CHECK_EQ(loader_pick_interp(-1, interp), LOADER_PICK_NOLOADER);
+	CHECK_EQ(plugin_pick_interp(-1, interp), PLUGIN_PICK_NOLOADER);
 	CHECK_STR(interp, "");
-	CHECK_EQ(loader_pick_interp(root, interp), LOADER_PICK_NOLOADER);
+	CHECK_EQ(plugin_pick_interp(root, interp), PLUGIN_PICK_NOLOADER);
 	dir("boot");
 	put("boot/loader", "ELF...$Interpreter:lua\0...", 26);
-	CHECK_EQ(loader_pick_interp(root, interp), LOADER_PICK_MARKER);
+	CHECK_EQ(plugin_pick_interp(root, interp), PLUGIN_PICK_MARKER);
 	CHECK_STR(interp, "lua");
 	put("boot/loader", "ELF without a marker", 20);
-	CHECK_EQ(loader_pick_interp(root, interp), LOADER_PICK_NOMARKER);
+	CHECK_EQ(plugin_pick_interp(root, interp), PLUGIN_PICK_NOMARKER);
 	CHECK_STR(interp, "4th");
 	/* A symlink out of the root is not followed. */
 	{
@@ -89,14 +89,14 @@ static void test_interp(void)
 		unlink(path);
 		CHECK_EQ(symlink("/etc/hostname", path), 0);
 	}
-	CHECK_EQ(loader_pick_interp(root, interp), LOADER_PICK_NOLOADER);
+	CHECK_EQ(plugin_pick_interp(root, interp), PLUGIN_PICK_NOLOADER);
 	close(root);
 }
 
 static void test_find(void)
 {
-	struct loader_pick p;
-	struct loader_pick_where w;
+	struct plugin_pick p;
+	struct plugin_pick_where w;
 	char host[PATH_MAX], guest[PATH_MAX];
 	int i;
 
@@ -111,7 +111,7 @@ static void test_find(void)
 	CHECK(w.guest_fd >= 0);
 
 	/* Nothing anywhere: four candidates in order, all ENOENT. */
-	i = loader_pick_find(&p, &w, "lua", false);
+	i = plugin_pick_find(&p, &w, "lua", false);
 	CHECK_EQ(i, -ENOENT);
 	CHECK_EQ(p.n, 4);
 	CHECK(strstr(p.c[0].path, "/host/userboot_lua.so") && !p.c[0].guest && !p.c[0].generic);
@@ -124,26 +124,26 @@ static void test_find(void)
 	/* The guest's named plugin before the guest's generic one. */
 	put("guest/boot/userboot.so", "x", 1);
 	put("guest/boot/userboot_lua.so", "x", 1);
-	CHECK_EQ(loader_pick_find(&p, &w, "lua", false), 2);
+	CHECK_EQ(plugin_pick_find(&p, &w, "lua", false), 2);
 	/* The host's generic one before anything of the guest's. */
 	put("host/userboot.so", "x", 1);
-	CHECK_EQ(loader_pick_find(&p, &w, "lua", false), 1);
+	CHECK_EQ(plugin_pick_find(&p, &w, "lua", false), 1);
 	/* ... but a swap wants the named plugin: the guest's. */
-	CHECK_EQ(loader_pick_find(&p, &w, "lua", true), 1);
+	CHECK_EQ(plugin_pick_find(&p, &w, "lua", true), 1);
 	CHECK_EQ(p.n, 2);
 	CHECK(p.c[1].guest && !p.c[1].generic);
 	put("host/userboot_lua.so", "x", 1);
-	CHECK_EQ(loader_pick_find(&p, &w, "lua", false), 0);
-	CHECK_EQ(loader_pick_find(&p, &w, "lua", true), 0);
+	CHECK_EQ(plugin_pick_find(&p, &w, "lua", false), 0);
+	CHECK_EQ(plugin_pick_find(&p, &w, "lua", true), 0);
 	/* No /boot/loader: userboot.so only. */
-	CHECK_EQ(loader_pick_find(&p, &w, "", false), 0);
+	CHECK_EQ(plugin_pick_find(&p, &w, "", false), 0);
 	CHECK_EQ(p.n, 2);
 	CHECK(p.c[0].generic && p.c[1].generic);
 
 	/* No guest tree: host candidates only. */
 	close(w.guest_fd);
 	w.guest_fd = -1;
-	CHECK_EQ(loader_pick_find(&p, &w, "4th", false), 1);
+	CHECK_EQ(plugin_pick_find(&p, &w, "4th", false), 1);
 	CHECK_EQ(p.n, 2);
 }
 

@@ -1,4 +1,4 @@
-/* loader_child.c: the plugin's child process (sandbox, loader_main, result on a pipe) and the parent's wait for it. */
+/* plugin_child.c: the plugin's child process (sandbox, loader_main, result on a pipe) and the parent's wait for it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cb.h"
-#include "loader_child.h"
+#include "plugin_child.h"
 #include "log.h"
 
 /* The child's status when it could not set the sandbox up (it says why itself). */
@@ -131,7 +131,7 @@ static bool parent_death(int status, const char *path, const struct sandbox *sb,
 	return true;
 }
 
-int loader_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
+int plugin_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
 		     volatile pid_t *pid, struct sandbox_result *res, char *err, size_t errlen)
 {
 	sigset_t all, old;

@@ -1,43 +1,43 @@
-/* loader_pick.h: which userboot plugin to start: the interpreter the guest's /boot/loader names, and where that plugin is found. */
+/* plugin_pick.h: which userboot plugin to start: the interpreter the guest's /boot/loader names, and where that plugin is found. */
 #ifndef KVMLOAD_LOADER_PICK_H
 #define KVMLOAD_LOADER_PICK_H
 
 #include <limits.h>
 #include <stdbool.h>
 
-#include "interp.h"
+#include "plugin_interp.h"
 
-#define LOADER_PICK_MAX 4         /* candidates in one search */
-#define LOADER_PICK_LOADER_MAX (64u << 20) /* a /boot/loader larger than this is not read */
+#define PLUGIN_PICK_MAX 4         /* candidates in one search */
+#define PLUGIN_PICK_LOADER_MAX (64u << 20) /* a /boot/loader larger than this is not read */
 
-enum loader_pick_said {
-	LOADER_PICK_MARKER,   /* /boot/loader carries "$Interpreter:<name>" */
-	LOADER_PICK_NOMARKER, /* /boot/loader without a usable marker: 4th */
-	LOADER_PICK_NOLOADER, /* no /boot/loader to read (or no guest tree at all) */
+enum plugin_pick_said {
+	PLUGIN_PICK_MARKER,   /* /boot/loader carries "$Interpreter:<name>" */
+	PLUGIN_PICK_NOMARKER, /* /boot/loader without a usable marker: 4th */
+	PLUGIN_PICK_NOLOADER, /* no /boot/loader to read (or no guest tree at all) */
 };
 
 /*
  * Read boot/loader beneath root_fd (-1: there is no guest tree).  interp
  * gets the marker's name, "4th" without a marker, "" without a loader.
  */
-enum loader_pick_said loader_pick_interp(int root_fd, char interp[INTERP_MARKER_NAME_MAX + 1]);
+enum plugin_pick_said plugin_pick_interp(int root_fd, char interp[PLUGIN_INTERP_MAX + 1]);
 
 /* Where plugins may come from. */
-struct loader_pick_where {
+struct plugin_pick_where {
 	const char *loader_dir; /* the host's (--loader-dir or the installed one): trusted */
 	int guest_fd;           /* the guest's boot directory in the view, -1 if none */
 	const char *guest_dir;  /* its path, for loading and for messages */
 };
 
-struct loader_pick_cand {
+struct plugin_pick_cand {
 	char path[PATH_MAX];
 	bool guest;   /* from the guest's /boot: untrusted code */
 	bool generic; /* userboot.so, not userboot_<interp>.so */
 	int err;      /* why it cannot be used (errno), 0 if it can */
 };
 
-struct loader_pick {
-	struct loader_pick_cand c[LOADER_PICK_MAX];
+struct plugin_pick {
+	struct plugin_pick_cand c[PLUGIN_PICK_MAX];
 	int n;
 };
 
@@ -48,7 +48,7 @@ struct loader_pick {
  * plugin is what asked); an empty interp for userboot.so only.  Returns the
  * index of the first usable candidate, or -ENOENT.
  */
-int loader_pick_find(struct loader_pick *p, const struct loader_pick_where *w, const char *interp,
+int plugin_pick_find(struct plugin_pick *p, const struct plugin_pick_where *w, const char *interp,
 		     bool swap);
 
 #endif

@@ -1,4 +1,4 @@
-/* loader_child.h: one userboot plugin run in a sandboxed child process, and its result taken back by the parent. */
+/* plugin_child.h: one userboot plugin run in a sandboxed child process, and its result taken back by the parent. */
 #ifndef KVMLOAD_LOADER_CHILD_H
 #define KVMLOAD_LOADER_CHILD_H
 
@@ -20,7 +20,7 @@
  * -ECHILD (the child died or exited without a result) / -EPROTO (it sent
  * something that is not a valid result) / -errno, with a message in err.
  */
-int loader_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
+int plugin_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
 		     volatile pid_t *pid, struct sandbox_result *res, char *err, size_t errlen);
 
 #endif

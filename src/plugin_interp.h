@@ -1,0 +1,20 @@
+/* plugin_interp.h: interpreter names: the "$Interpreter:" marker in loader binaries and the bytes a name may hold. */
+#ifndef KVMLOAD_PLUGIN_INTERP_H
+#define KVMLOAD_PLUGIN_INTERP_H
+
+#include <stdbool.h>
+
+#include "span.h"
+
+#define PLUGIN_INTERP_MAX 15 /* userboot's own limit for the marker's name */
+
+/* A name becomes part of a file name (userboot_<name>.so): only plain lower-case words. */
+static inline bool plugin_interp_char_ok(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* The first "$Interpreter:" in s followed by 1..15 of [a-z0-9] and a NUL; false if none. */
+bool plugin_interp_find(struct span s, char interp[PLUGIN_INTERP_MAX + 1]);
+
+#endif
