@@ -1,38 +1,22 @@
 /* blkdev.c: read-only disk handles (image files, block devices) and partition-confined reads. */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "blkdev.h"
+#include "disk.h"
 
 int blkdev_open(struct blkdev *bd, const char *path)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct disk_info d;
+	const char *what;
+	int r = disk_open(path, &d, &what);
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		goto fail;
-	if (S_ISREG(st.st_mode)) {
-		bd->size = (uint64_t)st.st_size;
-	} else if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, &bd->size) < 0)
-			goto fail;
-	} else {
-		close(fd);
-		return -ENODEV;
-	}
-	bd->fd = fd;
+	if (r < 0)
+		return r;
+	bd->fd = d.fd;
+	bd->size = d.size;
 	bd->path = path;
 	return 0;
-fail:;
-	int e = errno;
-	close(fd);
-	return -e;
 }
 
 void blkdev_close(struct blkdev *bd)

@@ -5,12 +5,10 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
-#include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +16,7 @@
 #include <unistd.h>
 
 #include "cb.h"
+#include "disk.h"
 #include "kvm.h"
 #include "loader.h"
 #include "plugin_child.h"
@@ -461,27 +460,22 @@ static void main_open_disks(struct loader *l, const struct opts *o)
 {
 	for (int i = 0; i < o->ndisks; i++) {
 		struct loader_disk *d = &l->disks[i];
-		struct stat st;
-		int ssz;
+		struct disk_info di;
+		const char *what;
+		int r;
 
 		d->path = o->disks[i];
-		/* Read-only, always: guest disks are never modified. */
-		d->fd = open(d->path, O_RDONLY | O_CLOEXEC);
-		if (d->fd < 0)
-			err(EX_USAGE, "-d %s", log_esc(d->path));
-		if (fstat(d->fd, &st) < 0)
-			err(EX_OSERR, "-d %s: fstat", log_esc(d->path));
-		d->secsize = 512;
-		if (S_ISREG(st.st_mode)) {
-			d->size = (uint64_t)st.st_size;
-		} else if (S_ISBLK(st.st_mode)) {
-			if (ioctl(d->fd, BLKGETSIZE64, &d->size) < 0)
-				err(EX_OSERR, "-d %s: BLKGETSIZE64", log_esc(d->path));
-			if (ioctl(d->fd, BLKSSZGET, &ssz) == 0 && ssz > 0)
-				d->secsize = (uint32_t)ssz;
-		} else {
+		r = disk_open(d->path, &di, &what);
+		if (r == -ENODEV)
 			errx(EX_USAGE, "-d %s: not a regular file or block device", log_esc(d->path));
-		}
+		errno = -r;
+		if (r < 0 && !strcmp(what, "open"))
+			err(EX_USAGE, "-d %s", log_esc(d->path));
+		if (r < 0)
+			err(EX_OSERR, "-d %s: %s", log_esc(d->path), what);
+		d->fd = di.fd;
+		d->size = di.size;
+		d->secsize = di.secsize;
 		l->ndisks++;
 	}
 }
