@@ -15,6 +15,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "boot_part.h"
 #include "cb.h"
 #include "disk.h"
 #include "kvm.h"
@@ -541,9 +542,9 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 	} else {
 		return; /* nothing to show: host0: stays empty, as in bhyveload without -h */
 	}
-	if (!want && (o->host || (o->view && view_has(v, "host0"))))
+	if (!want && (o->host || (o->view && boot_part_has(v->root_fd, "host0"))))
 		want = "host0";
-	r = view_boot_root(v, want, name, sizeof(name), msg, sizeof(msg));
+	r = boot_part_open(v->root_fd, v->mnt, want, name, sizeof(name), msg, sizeof(msg));
 	if (r == -ENOENT && !want && o->loader) {
 		/* The user's plugin may read the disks itself (ZFS, say). */
 		log_warnx("%s; host0: stays empty", log_esc(msg));

@@ -1,5 +1,4 @@
 /* view.c: the kvmload-fs child in its locked runtime directory (start, ready, stop, unmount) and the boot directory of a view. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,14 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "beneath.h"
 #include "log.h"
 #include "paths.h"
 #include "view.h"
 #include "build_paths.h"
 
 #define VIEW_STOP_WAIT_MS 5000 /* a daemon that ignores SIGTERM this long gets SIGKILL */
-#define VIEW_MAX_PARTS 256
 
 static int view_err(char *err, size_t errlen, int e, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -466,139 +463,4 @@ void view_stop(struct view *v)
 	v->lock_fd = -1;
 	/* Fails, harmlessly, when something else was put there. */
 	rmdir(v->rundir);
-}
-
-bool view_has(const struct view *v, const char *name)
-{
-	struct stat st;
-
-	return v->root_fd >= 0 && fstatat(v->root_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISDIR(st.st_mode);
-}
-
-struct view_part {
-	char name[NAME_MAX + 1];
-	unsigned long disk;
-	unsigned pos;
-};
-
-static int view_part_cmp(const void *a, const void *b)
-{
-	const struct view_part *x = a, *y = b;
-
-	if (x->disk != y->disk)
-		return x->disk < y->disk ? -1 : 1;
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-/*
- * The top-level directories of the view in its own order, "disk<N>..."
- * ones stably sorted by N; names lists them all for messages.
- */
-static int view_parts(const struct view *v, struct view_part *parts, unsigned *nparts,
-		      char *names, size_t namelen)
-{
-	struct dirent *d;
-	DIR *dir;
-	size_t at = 0;
-	int fd;
-
-	*nparts = 0;
-	names[0] = '\0';
-	fd = openat(v->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
-	while ((d = readdir(dir))) {
-		const char *nm = d->d_name;
-		char *end;
-
-		if (nm[0] == '.' || strcmp(nm, "by-label") == 0)
-			continue;
-		at += (size_t)snprintf(names + at, at < namelen ? namelen - at : 0, "%s%s",
-				       at ? " " : "", nm);
-		if (at >= namelen)
-			at = namelen - 1;
-		if (strncmp(nm, "disk", 4) != 0 || nm[4] < '0' || nm[4] > '9' ||
-		    *nparts == VIEW_MAX_PARTS || strlen(nm) > NAME_MAX)
-			continue;
-		parts[*nparts].disk = strtoul(nm + 4, &end, 10);
-		parts[*nparts].pos = *nparts;
-		strcpy(parts[*nparts].name, nm);
-		(*nparts)++;
-	}
-	closedir(dir);
-	qsort(parts, *nparts, sizeof(*parts), view_part_cmp);
-	return 0;
-}
-
-static bool view_part_boots(const struct view *v, const char *name)
-{
-	static const char *const marks[] = { "boot/loader", "boot/kernel" };
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
-		int fd;
-
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", name, marks[i]) >= sizeof(path))
-			return false;
-		fd = beneath_open(v->root_fd, path, O_PATH);
-		if (fd >= 0) {
-			close(fd);
-			return true;
-		}
-	}
-	return false;
-}
-
-int view_boot_root(const struct view *v, const char *want, char *name, size_t namelen,
-		   char *err, size_t errlen)
-{
-	struct view_part *parts;
-	char names[1024];
-	unsigned nparts;
-	int fd, r;
-
-	parts = calloc(VIEW_MAX_PARTS, sizeof(*parts));
-	if (!parts)
-		return view_err(err, errlen, ENOMEM, "out of memory");
-	r = view_parts(v, parts, &nparts, names, sizeof(names));
-	if (r < 0) {
-		free(parts);
-		return view_err(err, errlen, -r, "%s: %s", v->mnt, strerror(-r));
-	}
-	if (want) {
-		free(parts);
-		fd = beneath_open(v->root_fd, want, O_PATH | O_DIRECTORY);
-		if (fd < 0) {
-			r = errno == EXDEV ? EPERM : errno;
-			return view_err(err, errlen, r, "%s: %s (the view has: %s)", want,
-					r == EPERM ? "not inside the view" : strerror(r),
-					*names ? names : "nothing");
-		}
-		snprintf(name, namelen, "%s", want);
-		return fd;
-	}
-	for (unsigned i = 0; i < nparts; i++) {
-		if (!view_part_boots(v, parts[i].name))
-			continue;
-		fd = beneath_open(v->root_fd, parts[i].name, O_PATH | O_DIRECTORY);
-		if (fd < 0) {
-			r = view_err(err, errlen, errno, "%s: %s", parts[i].name, strerror(errno));
-			free(parts);
-			return r;
-		}
-		snprintf(name, namelen, "%s", parts[i].name);
-		free(parts);
-		return fd;
-	}
-	free(parts);
-	return view_err(err, errlen, ENOENT,
-			"no UFS partition of the disks has /boot/loader or /boot/kernel "
-			"(the view has: %s); name one with --boot-part",
-			*names ? names : "nothing");
 }

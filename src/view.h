@@ -77,19 +77,6 @@ void view_report_death(const struct view *v);
  */
 void view_stop(struct view *v);
 
-/*
- * Open (O_PATH|O_DIRECTORY) the directory of the view the host-file
- * callbacks read: want when given (a top-level name such as "host0" or
- * "disk0p2", or "by-label/NAME"), else the first UFS partition, disks in
- * order, holding /boot/loader or /boot/kernel.  The chosen name goes to
- * name.  Returns the fd, or -errno with a message in err (-ENOENT: none).
- */
-int view_boot_root(const struct view *v, const char *want, char *name, size_t namelen,
-		   char *err, size_t errlen);
-
-/* True when the view has a top-level directory called name. */
-bool view_has(const struct view *v, const char *name);
-
 /* The signals that end a boot and stop the view (kvmload's handlers block them all). */
 void view_sigset(sigset_t *s);
 
