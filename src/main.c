@@ -27,6 +27,7 @@
 #include "plugin.h"
 #include "qemu.h"
 #include "uart.h"
+#include "rundir.h"
 #include "view.h"
 #include "build_paths.h"
 #include "handoff.h"
@@ -261,7 +262,7 @@ static void main_usage(FILE *f)
 		"  -v, --verbose         print diagnostics\n"
 		"  -V, --version         print the version\n"
 		"      --help            this text\n",
-		KVMLOAD_LOADER_DIR, VIEW_RUN_BASE);
+		KVMLOAD_LOADER_DIR, RUNDIR_BASE);
 }
 
 /* VM names become file names later (runtime directories): keep them plain. */
@@ -538,7 +539,7 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 		main_handle(SIGCHLD, main_on_sigchld, SA_NOCLDSTOP | SA_RESTART);
 		log_debug("view of %s%s%d disk(s) at %s (kvmload-fs pid %ld)",
 			  o->host ? log_esc(o->host) : "", o->host ? " and " : "", o->ndisks,
-			  log_esc(v->mnt), (long)v->pid);
+			  log_esc(v->mnt), (long)v->d.pid);
 	} else {
 		return; /* nothing to show: host0: stays empty, as in bhyveload without -h */
 	}

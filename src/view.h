@@ -1,4 +1,4 @@
-/* view.h: the file view the host-file callbacks read: a private kvmload-fs child under /run/kvmload/<vm>/ (not as root: $XDG_RUNTIME_DIR/kvmload/<vm>/), or a mount given with --view. */
+/* view.h: the file view the host-file callbacks read: a private kvmload-fs child in the VM's runtime directory (include/rundir.h), or a mount given with --view. */
 #ifndef KVMLOAD_VIEW_H
 #define KVMLOAD_VIEW_H
 
@@ -8,18 +8,18 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define VIEW_RUN_BASE "/run/kvmload" /* root's; other users' is $XDG_RUNTIME_DIR/kvmload */
+#include "viewd.h"
 
+/* The view: its daemon and, when we hold the VM, our claim on its runtime directory (include/rundir.h). */
 struct view {
-	char rundir[PATH_MAX];  /* view_run_base()/<vm>: ours to remove; "" for --view */
+	char base[PATH_MAX];    /* rundir_base(): where our runtime directory is */
+	char vmname[NAME_MAX + 1];
+	char rundir[PATH_MAX];  /* base/<vm>: ours to remove; "" for --view */
 	char mnt[PATH_MAX];     /* the view's root directory */
 	int root_fd;            /* O_PATH of mnt; -1 when there is no view */
-	int rundir_fd;          /* -1 unless we made the runtime directory */
-	int lock_fd;            /* flock(LOCK_EX) on rundir/lock for as long as we live */
-	pid_t pid;              /* the kvmload-fs child; -1 when none was started */
-	bool reaped;            /* pid has been waited for; status holds how it ended */
-	int status;
-	bool mounted;           /* our child may have left a mount at mnt */
+	int rundir_fd;          /* -1 unless we hold the runtime directory */
+	int claim_fd;           /* the holder file, flock'd for as long as we live */
+	struct viewd d;         /* the kvmload-fs child, when we started one */
 };
 
 /* What the child shows: host0 from host (may be NULL), disk0.. from disks. */
@@ -41,20 +41,13 @@ void view_init(struct view *v);
 void view_fs_program(char *buf, size_t len);
 
 /*
- * Where runtime directories go: VIEW_RUN_BASE as root; otherwise
- * $XDG_RUNTIME_DIR/kvmload when that variable is an absolute path (the
- * user's own, so kvmload works without root where FUSE mounts do), else
- * VIEW_RUN_BASE.  Written to buf, which is returned.
- */
-const char *view_run_base(char *buf, size_t len);
-
-/*
- * Make view_run_base()/<vm> (mode 0700) and lock it, start spec->prog there as
- * a child, and return once the mount answers.  SIGINT, SIGTERM, SIGHUP,
- * SIGQUIT and SIGCHLD are held while v changes, so a handler calling
- * view_stop always sees what was made.  Returns 0, or -errno with a message
- * in err (-EBUSY: another live kvmload holds the lock).  Whatever was made
- * is removed by view_stop.
+ * Hold the VM's runtime directory (rundir_claim as "kvmload"), start
+ * spec->prog on its view/ as a child, and return once the mount answers.
+ * SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGCHLD are held while v changes, so
+ * a handler calling view_stop always sees what was made.  Returns 0, or
+ * -errno with a message in err (-EBUSY: another live process, kvmload or
+ * kvmload-hotplug, holds the VM, or a live daemon still serves its view).
+ * Whatever was made is removed by view_stop.
  */
 int view_start(struct view *v, const struct view_spec *spec, char *err, size_t errlen);
 
@@ -72,7 +65,7 @@ void view_report_death(const struct view *v);
 
 /*
  * Stop the child (SIGTERM, SIGKILL after 5 s), reap it, unmount what it
- * left, remove the runtime directory and drop the lock.  Idempotent and
+ * left, remove the runtime directory and let the VM go.  Idempotent and
  * async-signal-safe, so signal handlers and atexit can both call it.
  */
 void view_stop(struct view *v);

@@ -19,6 +19,7 @@
 #include "hotplug.h"
 #include "log.h"
 #include "state.h"
+#include "viewd.h"
 
 #define GUEST_READY_MS 30000 /* the view must answer within this */
 #define GUEST_KILL_MS 5000   /* after SIGKILL */
@@ -26,27 +27,19 @@
 #define GUEST_POWERDOWN_S 40
 
 /*
- * kvmload-fs in the foreground, so it is our child and dies with us; fd 3 reports the mount live.
- * libfuse mounts nosuid,nodev already; noexec too, since nothing is ever run from a guest's
- * disk on the host (kvmload reads its userboot.so and maps it itself, from memory).
+ * The view's daemon on the whole disk.  libfuse mounts nosuid,nodev already;
+ * noexec too, since nothing is ever run from a guest's disk on the host
+ * (kvmload reads its userboot.so and maps it itself, from memory).  mnt
+ * (PATH_MAX) receives the mount point the spec points to.
  */
-static int guest_fs_args(const struct hotplug *h, const char *vm, const char *disk,
-			 struct argv *a)
+static int guest_fs_spec(const struct hotplug *h, const char *vm, const char *const *disk,
+			 char *mnt, struct viewd_spec *spec)
 {
-	char view[4096];
-
-	if (state_path(view, sizeof(view), h->run_dir, vm, STATE_VIEW) < 0)
+	if (rundir_path(mnt, PATH_MAX, h->run_dir, vm, RUNDIR_VIEW) < 0)
 		return -ENAMETOOLONG;
-	argv_add(a, h->kvmload_fs);
-	argv_add(a, "-f");
-	argv_add(a, "-o");
-	argv_add(a, "noexec");
-	argv_add(a, "--disk");
-	argv_add(a, disk);
-	argv_add(a, "--ready-fd");
-	argv_add(a, "3");
-	argv_add(a, view);
-	return a->oom ? -ENOMEM : 0;
+	*spec = (struct viewd_spec){ .prog = h->kvmload_fs, .mnt = mnt, .disks = disk, .ndisks = 1,
+				     .noexec = true };
+	return 0;
 }
 
 static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm, const char *disk,
@@ -54,7 +47,7 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm, 
 {
 	char view[4096];
 
-	if (state_path(view, sizeof(view), h->run_dir, vm->name, STATE_VIEW) < 0)
+	if (rundir_path(view, sizeof(view), h->run_dir, vm->name, RUNDIR_VIEW) < 0)
 		return -ENAMETOOLONG;
 	argv_add(a, h->kvmload);
 	argv_add(a, "--view");
@@ -115,12 +108,12 @@ static void guest_print_args(const struct argv *a)
 }
 
 /*
- * fork and exec with stdin/stdout given and, if ready_fd >= 0, that fd as 3
- * (kvmload-fs's ready pipe, kvmload's view-release socket).
+ * fork and exec kvmload with stdin/stdout given and release_fd as 3 (its
+ * view-release socket).
  * The child gets the caller's original signal mask back and SIGTERM when
  * its parent dies, so a killed supervisor never leaves a guest behind.
  */
-static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int ready_fd,
+static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int release_fd,
 			 const sigset_t *mask)
 {
 	pid_t parent = getpid();
@@ -135,59 +128,38 @@ static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int ready_
 		_exit(127);
 	if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0)
 		_exit(127);
-	if (ready_fd == 3) {
-		if (fcntl(3, F_SETFD, 0) < 0)
-			_exit(127);
-	} else if (ready_fd >= 0 && dup2(ready_fd, 3) < 0) {
+	/* dup2 leaves the new descriptor without FD_CLOEXEC; fd 3 itself needs it cleared. */
+	if (release_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(release_fd, 3) < 0)
 		_exit(127);
-	}
 	execv(a->v[0], a->v);
 	dprintf(STDERR_FILENO, "kvmload-hotplug: %s: %s\n", a->v[0], strerror(errno));
 	_exit(127);
 }
 
-static const char *guest_what(const char *leaf)
+/* SIGTERM to SIGKILL: kvmload's SIGTERM is a power-down with 30 s of its own. */
+static int guest_stop_seconds(const struct hotplug *h)
 {
-	return strcmp(leaf, STATE_GUEST) == 0 ? "the guest" : "the view daemon";
+	return h->stop_timeout < GUEST_POWERDOWN_S ? GUEST_POWERDOWN_S : h->stop_timeout;
 }
 
-/* SIGTERM to SIGKILL: the view daemon gets the stop timeout, kvmload time for its power-down too. */
-static int guest_stop_seconds(const struct hotplug *h, const char *leaf)
-{
-	if (strcmp(leaf, STATE_GUEST) == 0 && h->stop_timeout < GUEST_POWERDOWN_S)
-		return GUEST_POWERDOWN_S;
-	return h->stop_timeout;
-}
-
-/* SIGTERM, then SIGKILL after guest_stop_seconds; returns once the process has exited. */
-static void guest_stop_pidfd(const struct hotplug *h, const char *vm, int pidfd, const char *leaf)
+/* SIGTERM to the guest's kvmload, then SIGKILL; returns once it has exited. */
+static void guest_stop_pidfd(const struct hotplug *h, const char *vm, int pidfd)
 {
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-	int seconds = guest_stop_seconds(h, leaf);
+	int seconds = guest_stop_seconds(h);
 
 	if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) < 0 && errno == ESRCH)
 		return;
 	if (poll(&p, 1, seconds * 1000) > 0)
 		return;
-	log_warnx("vm %s: %s did not stop within %d s; killing it", vm, guest_what(leaf), seconds);
+	log_warnx("vm %s: the guest did not stop within %d s; killing it", vm, seconds);
 	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 	if (poll(&p, 1, GUEST_KILL_MS) <= 0)
-		log_warnx("vm %s: %s survived SIGKILL", vm, guest_what(leaf));
+		log_warnx("vm %s: the guest survived SIGKILL", vm);
 }
 
-/* Stop a process recorded in the VM's directory by someone (maybe another process). */
-static void guest_stop_recorded(const struct hotplug *h, const char *vm, const char *leaf)
-{
-	int fd = state_pidfd(h->run_dir, vm, leaf);
-
-	if (fd < 0)
-		return;
-	guest_stop_pidfd(h, vm, fd, leaf);
-	close(fd);
-}
-
-/* Stop and reap one of our own children; leaf says which (STATE_GUEST or STATE_FS). */
-static void guest_stop_child(const struct hotplug *h, const char *vm, pid_t *pid, const char *leaf)
+/* Stop and reap our own kvmload child. */
+static void guest_stop_loader(const struct hotplug *h, const char *vm, pid_t *pid)
 {
 	int fd;
 
@@ -195,7 +167,7 @@ static void guest_stop_child(const struct hotplug *h, const char *vm, pid_t *pid
 		return;
 	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
 	if (fd >= 0) {
-		guest_stop_pidfd(h, vm, fd, leaf);
+		guest_stop_pidfd(h, vm, fd);
 		close(fd);
 	}
 	while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
@@ -203,40 +175,42 @@ static void guest_stop_child(const struct hotplug *h, const char *vm, pid_t *pid
 	*pid = -1;
 }
 
-/* Detach whatever is mounted on the view; nothing there is fine.  0 or -errno (logged). */
-static int guest_view_unmount(const struct hotplug *h, const char *vm)
+/* Stop our own view daemon; viewd detaches its mount.  0 or -errno (logged). */
+static int guest_stop_fs(const struct hotplug *h, const char *vm, struct viewd *fs)
 {
-	char view[4096];
-	int r;
+	int r = viewd_stop(fs, h->stop_timeout * 1000);
 
-	if (state_path(view, sizeof(view), h->run_dir, vm, STATE_VIEW) < 0)
-		return -ENAMETOOLONG;
-	if (umount2(view, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) {
-		r = -errno;
-		log_warn("vm %s: unmounting %s", vm, view);
-		return r;
-	}
-	return 0;
+	if (r == 1)
+		log_warnx("vm %s: the view daemon did not stop within %d s; killed it", vm,
+			  h->stop_timeout);
+	else if (r < 0)
+		log_warnx("vm %s: unmounting the view: %s", vm, strerror(-r));
+	return r < 0 ? r : 0;
 }
 
-/* With the view's daemon gone: detach whatever mount is left and remove RUN/VM. */
-static int guest_unmount_clear(const struct hotplug *h, const char *vm)
-{
-	int r;
-
-	guest_view_unmount(h, vm);
-	r = state_clear(h->run_dir, vm);
-	if (r < 0)
-		log_warnx("vm %s: removing %s/%s: %s", vm, h->run_dir, vm, strerror(-r));
-	return r;
-}
-
-/* Teardown from the records alone; the VM lock is held. */
+/*
+ * Teardown from the records alone, by whichever process (a remove, or an add
+ * finding what an ended supervisor left); the VM lock is held.  The guest
+ * first, then the view by rundir's rule, then the directory.
+ */
 static int guest_teardown(const struct hotplug *h, const char *vm)
 {
-	guest_stop_recorded(h, vm, STATE_GUEST);
-	guest_stop_recorded(h, vm, STATE_FS);
-	return guest_unmount_clear(h, vm);
+	int fd = rundir_pidfd(h->run_dir, vm, STATE_GUEST), r;
+	pid_t fs = -1;
+
+	if (fd >= 0) {
+		guest_stop_pidfd(h, vm, fd);
+		close(fd);
+	}
+	r = rundir_clear_view(h->run_dir, vm, h->stop_timeout * 1000, &fs);
+	if (r == -EBUSY)
+		log_warnx("vm %s: its view is still served by kvmload-fs (pid %ld), which does not stop;"
+			  " leaving %s/%s", vm, (long)fs, h->run_dir, vm);
+	if (r == 0)
+		r = state_clear(h->run_dir, vm);
+	if (r < 0 && r != -EBUSY)
+		log_warnx("vm %s: removing %s/%s: %s", vm, h->run_dir, vm, strerror(-r));
+	return r;
 }
 
 /* A supervisor's state: everything guest_add started and must stop. */
@@ -247,7 +221,8 @@ struct guest_sup {
 	sigset_t oldmask;
 	int sfd, claim_fd, lock_fd, devnull;
 	int release_fd; /* our end of kvmload's --view-release-fd socket, -1 once done with */
-	pid_t guest, fs;
+	pid_t guest;
+	struct viewd fs;
 	/*
 	 * kvmload said 'R' and the view was stopped for it: no view and no
 	 * kvmload-fs on purpose, which is not a view that died.  A restart
@@ -266,9 +241,15 @@ static void guest_release_close(struct guest_sup *s)
 
 static void guest_sup_teardown(struct guest_sup *s)
 {
-	guest_stop_child(s->h, s->vm->name, &s->guest, STATE_GUEST);
-	guest_stop_child(s->h, s->vm->name, &s->fs, STATE_FS);
-	guest_unmount_clear(s->h, s->vm->name);
+	int r;
+
+	guest_stop_loader(s->h, s->vm->name, &s->guest);
+	if (guest_stop_fs(s->h, s->vm->name, &s->fs) < 0)
+		return; /* a view that may still be mounted keeps its directory */
+	r = state_clear(s->h->run_dir, s->vm->name);
+	if (r < 0)
+		log_warnx("vm %s: removing %s/%s: %s", s->vm->name, s->h->run_dir, s->vm->name,
+			  strerror(-r));
 }
 
 /* The guest ended on its own: unmount, but leave the console log for whoever wants to know why. */
@@ -277,8 +258,8 @@ static void guest_sup_retire(struct guest_sup *s, const char *how)
 	char line[128];
 	int r;
 
-	guest_stop_child(s->h, s->vm->name, &s->fs, STATE_FS);
-	guest_view_unmount(s->h, s->vm->name);
+	if (guest_stop_fs(s->h, s->vm->name, &s->fs) < 0)
+		return;
 	snprintf(line, sizeof(line), "exited: %s\n", how);
 	r = state_retire(s->h->run_dir, s->vm->name, line);
 	if (r < 0)
@@ -290,41 +271,26 @@ static void guest_sup_retire(struct guest_sup *s, const char *how)
 
 static int guest_start_fs(struct guest_sup *s)
 {
-	struct argv a = { 0 };
-	struct pollfd p;
-	char view[4096], byte;
-	int pipefd[2], r;
+	const char *disk = s->d->disknode;
+	struct viewd_spec spec;
+	char mnt[PATH_MAX];
+	sigset_t now;
+	int r;
 
-	r = state_path(view, sizeof(view), s->h->run_dir, s->vm->name, STATE_VIEW);
-	if (r == 0 && mkdir(view, 0755) < 0)
+	r = guest_fs_spec(s->h, s->vm->name, &disk, mnt, &spec);
+	if (r == 0 && mkdir(mnt, 0755) < 0)
 		r = -errno;
-	if (r == 0)
-		r = guest_fs_args(s->h, s->vm->name, s->d->disknode, &a);
-	if (r == 0 && pipe2(pipefd, O_CLOEXEC) < 0)
-		r = -errno;
-	if (r < 0) {
-		argv_free(&a);
+	if (r < 0)
 		return r;
-	}
-	s->fs = guest_spawn(&a, s->devnull, s->devnull, pipefd[1], &s->oldmask);
-	close(pipefd[1]);
-	argv_free(&a);
-	if (s->fs < 0) {
-		close(pipefd[0]);
-		return -errno;
-	}
-	p = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
-	do
-		r = poll(&p, 1, GUEST_READY_MS);
-	while (r < 0 && errno == EINTR);
-	r = r > 0 && read(pipefd[0], &byte, 1) == 1 ? 0 : r == 0 ? -ETIMEDOUT : -EIO;
-	close(pipefd[0]);
-	if (r < 0) {
-		log_warnx("vm %s: the view of %s did not come up (%s)", s->vm->name, s->d->disknode,
+	/* Our signals stay blocked while we wait: they are read from the signalfd. */
+	sigprocmask(SIG_SETMASK, NULL, &now);
+	r = viewd_start(&s->fs, &spec, &s->oldmask, &now, GUEST_READY_MS);
+	if (r == -ETIMEDOUT || r == -EIO)
+		log_warnx("vm %s: the view of %s did not come up (%s)", s->vm->name, disk,
 			  r == -ETIMEDOUT ? "timed out" : "kvmload-fs failed");
+	if (r < 0)
 		return r;
-	}
-	return state_write_pid(s->h->run_dir, s->vm->name, STATE_FS, s->fs);
+	return rundir_write_pid(s->h->run_dir, s->vm->name, RUNDIR_FS, s->fs.pid);
 }
 
 static int guest_start_loader(struct guest_sup *s)
@@ -333,7 +299,7 @@ static int guest_start_loader(struct guest_sup *s)
 	int out = s->devnull, sv[2], r;
 
 	if (!s->vm->console) {
-		r = state_path(path, sizeof(path), s->h->run_dir, s->vm->name, STATE_CONSOLE);
+		r = rundir_path(path, sizeof(path), s->h->run_dir, s->vm->name, STATE_CONSOLE);
 		if (r < 0)
 			return r;
 		out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -357,7 +323,7 @@ static int guest_start_loader(struct guest_sup *s)
 	else
 		close(sv[0]);
 	if (r == 0)
-		r = state_write_pid(s->h->run_dir, s->vm->name, STATE_GUEST, s->guest);
+		r = rundir_write_pid(s->h->run_dir, s->vm->name, STATE_GUEST, s->guest);
 	if (r == 0)
 		log_warnx("vm %s: guest started from %s (kvmload pid %d)", s->vm->name, s->d->node,
 			  (int)s->guest);
@@ -373,8 +339,7 @@ static int guest_view_stop(struct guest_sup *s)
 {
 	int r;
 
-	guest_stop_child(s->h, s->vm->name, &s->fs, STATE_FS);
-	r = guest_view_unmount(s->h, s->vm->name);
+	r = guest_stop_fs(s->h, s->vm->name, &s->fs);
 	if (r == 0)
 		r = state_view_gone(s->h->run_dir, s->vm->name);
 	return r;
@@ -407,8 +372,8 @@ static void guest_release(struct guest_sup *s)
 		guest_release_close(s);
 		return;
 	}
-	lock = state_lock(s->h->run_dir, vm);
-	if (!state_owns(s->h->run_dir, vm, s->claim_fd)) {
+	lock = rundir_lock(s->h->run_dir, vm);
+	if (!rundir_owns(s->h->run_dir, vm, s->claim_fd)) {
 		log_debug("vm %s: a remove is stopping it; the view is not released", vm);
 	} else if ((r = guest_view_stop(s)) < 0) {
 		log_warnx("vm %s: the view could not be stopped (%s); kvmload will not start the guest",
@@ -421,7 +386,7 @@ static void guest_release(struct guest_sup *s)
 			log_warn("vm %s: answering kvmload's view release", vm);
 	}
 	if (lock >= 0)
-		state_unlock(s->h->run_dir, vm, lock);
+		rundir_unlock(s->h->run_dir, vm, lock);
 	guest_release_close(s);
 }
 
@@ -445,9 +410,12 @@ static int guest_restart(struct guest_sup *s)
 /* Everything up to a running guest; the VM lock is held. */
 static int guest_start(struct guest_sup *s)
 {
+	struct rundir_holder who;
 	int r;
 
-	s->claim_fd = state_claim(s->h->run_dir, s->vm->name, s->d->node, s->d->disknode);
+	s->claim_fd = state_claim(s->h->run_dir, s->vm->name, s->d->node, s->d->disknode, &who);
+	if (s->claim_fd == -EBUSY)
+		log_warnx("vm %s: held by %s (pid %ld)", s->vm->name, log_esc(who.prog), (long)who.pid);
 	if (s->claim_fd < 0)
 		return s->claim_fd;
 	r = guest_loader_args(s->h, s->vm, s->d->disknode, &s->loader);
@@ -481,23 +449,23 @@ static bool guest_child_ended(struct guest_sup *s, pid_t pid, int status)
 	const char *vm = s->vm->name;
 	bool going_on = false;
 	char text[64];
-	int lock = state_lock(s->h->run_dir, vm);
+	int lock = rundir_lock(s->h->run_dir, vm);
 	bool was_guest = pid == s->guest;
 
 	if (was_guest) {
 		s->guest = -1;
 		guest_release_close(s);
 	} else {
-		s->fs = -1;
+		viewd_reaped(&s->fs, status);
 	}
-	if (!state_owns(s->h->run_dir, vm, s->claim_fd)) {
+	if (!rundir_owns(s->h->run_dir, vm, s->claim_fd)) {
 		/* Stopped by a remove: reap what it stopped. */
-		guest_stop_child(s->h, vm, &s->guest, STATE_GUEST);
-		guest_stop_child(s->h, vm, &s->fs, STATE_FS);
+		guest_stop_loader(s->h, vm, &s->guest);
+		guest_stop_fs(s->h, vm, &s->fs);
 	} else if (was_guest) {
 		guest_status_text(status, text, sizeof(text));
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && s->vm->restart &&
-		    (s->fs > 0 || s->view_released)) {
+		    ((s->fs.pid > 0 && !s->fs.reaped) || s->view_released)) {
 			log_warnx("vm %s: the guest reset (%s); loading it again", vm, text);
 			going_on = guest_restart(s) == 0;
 			if (!going_on)
@@ -513,7 +481,7 @@ static bool guest_child_ended(struct guest_sup *s, pid_t pid, int status)
 		guest_sup_teardown(s);
 	}
 	if (lock >= 0)
-		state_unlock(s->h->run_dir, vm, lock);
+		rundir_unlock(s->h->run_dir, vm, lock);
 	return going_on;
 }
 
@@ -544,21 +512,21 @@ static void guest_supervise(struct guest_sup *s)
 			si.ssi_signo = SIGTERM;
 		}
 		if (si.ssi_signo != SIGCHLD) {
-			int lock = state_lock(s->h->run_dir, s->vm->name);
+			int lock = rundir_lock(s->h->run_dir, s->vm->name);
 
 			log_warnx("vm %s: stopping on signal %u", s->vm->name, si.ssi_signo);
-			if (state_owns(s->h->run_dir, s->vm->name, s->claim_fd)) {
+			if (rundir_owns(s->h->run_dir, s->vm->name, s->claim_fd)) {
 				guest_sup_teardown(s);
 			} else {
-				guest_stop_child(s->h, s->vm->name, &s->guest, STATE_GUEST);
-				guest_stop_child(s->h, s->vm->name, &s->fs, STATE_FS);
+				guest_stop_loader(s->h, s->vm->name, &s->guest);
+				guest_stop_fs(s->h, s->vm->name, &s->fs);
 			}
 			if (lock >= 0)
-				state_unlock(s->h->run_dir, s->vm->name, lock);
+				rundir_unlock(s->h->run_dir, s->vm->name, lock);
 			return;
 		}
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			if ((pid == s->guest || pid == s->fs) && !guest_child_ended(s, pid, status))
+			if ((pid == s->guest || pid == s->fs.pid) && !guest_child_ended(s, pid, status))
 				return;
 	}
 }
@@ -566,38 +534,52 @@ static void guest_supervise(struct guest_sup *s)
 int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, int lock_fd)
 {
 	struct guest_sup s = { .h = h, .vm = vm, .d = d, .sfd = -1, .claim_fd = -1,
-			       .release_fd = -1, .guest = -1, .fs = -1 };
+			       .release_fd = -1, .guest = -1 };
 	sigset_t mask;
 	struct stat st;
 	int r;
 
 	if (lock_fd < 0)
-		lock_fd = state_lock(h->run_dir, vm->name);
+		lock_fd = rundir_lock(h->run_dir, vm->name);
 	if (lock_fd < 0) {
 		log_warnx("vm %s: lock in %s: %s", vm->name, h->run_dir, strerror(-lock_fd));
 		return lock_fd;
 	}
 	s.lock_fd = lock_fd;
+	viewd_init(&s.fs);
 	if (state_exists(h->run_dir, vm->name)) {
-		if (state_supervised(h->run_dir, vm->name)) {
-			log_warnx("vm %s: already running; nothing to do for %s", vm->name, d->node);
-			state_unlock(h->run_dir, vm->name, lock_fd);
-			return 0;
-		}
+		struct rundir_holder who;
 		char path[4096];
 
-		if (state_path(path, sizeof(path), h->run_dir, vm->name, STATE_STATUS) == 0 &&
+		r = rundir_holder(h->run_dir, vm->name, &who);
+		if (r == 1 && strcmp(who.prog, STATE_PROG) == 0) {
+			log_warnx("vm %s: already running; nothing to do for %s", vm->name, d->node);
+			rundir_unlock(h->run_dir, vm->name, lock_fd);
+			return 0;
+		}
+		if (r == 1) {
+			/* A kvmload started by hand, say: its view and its guest are not ours to touch. */
+			log_warnx("vm %s: held by %s (pid %ld); not starting it for %s", vm->name,
+				  log_esc(who.prog), (long)who.pid, d->node);
+			rundir_unlock(h->run_dir, vm->name, lock_fd);
+			return -EBUSY;
+		}
+		if (rundir_path(path, sizeof(path), h->run_dir, vm->name, STATE_STATUS) == 0 &&
 		    access(path, F_OK) == 0)
 			log_warnx("vm %s: its last guest ended; starting a new one", vm->name);
 		else
-			log_warnx("vm %s: clearing what an ended supervisor left in %s", vm->name,
+			log_warnx("vm %s: clearing what an ended holder left in %s", vm->name,
 				  h->run_dir);
-		guest_teardown(h, vm->name);
+		r = guest_teardown(h, vm->name);
+		if (r < 0) {
+			rundir_unlock(h->run_dir, vm->name, lock_fd);
+			return r;
+		}
 	}
 	/* The event may be old: start only for the device that is there now. */
 	if (stat(d->node, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != d->devnum || !d->disknode) {
 		log_warnx("vm %s: %s is gone; not starting", vm->name, d->node);
-		state_unlock(h->run_dir, vm->name, lock_fd);
+		rundir_unlock(h->run_dir, vm->name, lock_fd);
 		return 0;
 	}
 	sigemptyset(&mask);
@@ -614,7 +596,7 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 		if (s.claim_fd >= 0)
 			guest_sup_teardown(&s);
 	}
-	state_unlock(h->run_dir, vm->name, lock_fd);
+	rundir_unlock(h->run_dir, vm->name, lock_fd);
 	if (r == 0)
 		guest_supervise(&s);
 	argv_free(&s.loader);
@@ -634,7 +616,7 @@ static int guest_remove_locked(struct hotplug *h, const char *vm)
 	int r = 0;
 
 	if (state_exists(h->run_dir, vm)) {
-		pid_t pid = state_read_pid(h->run_dir, vm, STATE_GUEST);
+		pid_t pid = rundir_read_pid(h->run_dir, vm, STATE_GUEST);
 
 		if (pid > 0)
 			log_warnx("vm %s: stopping the guest (kvmload pid %d)", vm, (int)pid);
@@ -658,7 +640,7 @@ static int guest_remove_one(const char *vm, void *arg)
 {
 	struct guest_node_arg *a = arg;
 	char node[4096], disk[4096];
-	int lock = state_lock(a->h->run_dir, vm), found = 0;
+	int lock = rundir_lock(a->h->run_dir, vm), found = 0;
 
 	if (lock < 0)
 		return 0;
@@ -667,14 +649,14 @@ static int guest_remove_one(const char *vm, void *arg)
 		found = 1;
 		a->r = guest_remove_locked(a->h, vm);
 	}
-	state_unlock(a->h->run_dir, vm, lock);
+	rundir_unlock(a->h->run_dir, vm, lock);
 	return found;
 }
 
 int guest_remove_node(struct hotplug *h, const char *node, bool also_disk)
 {
 	struct guest_node_arg a = { h, node, also_disk, 0 };
-	int r = state_each(h->run_dir, guest_remove_one, &a);
+	int r = rundir_each(h->run_dir, guest_remove_one, &a);
 
 	if (r < 0)
 		return r;
@@ -706,23 +688,28 @@ int guest_find(const struct hotplug *h, const char *node, bool also_disk, char *
 {
 	struct guest_find_arg f = { h, node, also_disk, vm, len };
 
-	return state_each(h->run_dir, guest_find_one, &f) == 1 ? 0 : -ENOENT;
+	return rundir_each(h->run_dir, guest_find_one, &f) == 1 ? 0 : -ENOENT;
 }
 
 void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const struct dev *d)
 {
+	const char *disk = d->disknode ? d->disknode : "?";
 	struct argv fs = { 0 }, loader = { 0 };
-	char dir[4096];
+	struct rundir_holder who;
+	struct viewd_spec spec;
+	char dir[4096], mnt[PATH_MAX];
 
-	state_path(dir, sizeof(dir), h->run_dir, vm->name, NULL);
+	rundir_path(dir, sizeof(dir), h->run_dir, vm->name, NULL);
 	printf("vm %s: %s matches (%s:%d)\n", vm->name, d->node, vm->file, vm->line);
-	if (state_supervised(h->run_dir, vm->name)) {
-		printf("vm %s: already running; nothing to do\n", vm->name);
+	if (rundir_holder(h->run_dir, vm->name, &who) == 1) {
+		printf(strcmp(who.prog, STATE_PROG) == 0 ? "vm %s: already running; nothing to do\n"
+							  : "vm %s: held by %s (pid %ld); not starting\n",
+		       vm->name, log_esc(who.prog), (long)who.pid);
 		return;
 	}
-	if (guest_fs_args(h, vm->name, d->disknode ? d->disknode : "?", &fs) == 0 &&
-	    guest_loader_args(h, vm, d->disknode ? d->disknode : "?", &loader) == 0) {
-		printf("mkdir %s/%s\n", dir, STATE_VIEW);
+	if (guest_fs_spec(h, vm->name, &disk, mnt, &spec) == 0 && viewd_argv(&spec, &fs) == 0 &&
+	    guest_loader_args(h, vm, disk, &loader) == 0) {
+		printf("mkdir %s/%s\n", dir, RUNDIR_VIEW);
 		guest_print_args(&fs);
 		printf("\n");
 		guest_print_args(&loader);
@@ -730,7 +717,7 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 			printf("\n");
 		else
 			printf(" >>%s/%s\n", dir, STATE_CONSOLE);
-		printf("on 'R' from fd 3: stop kvmload-fs, umount %s/%s, answer 'K'\n", dir, STATE_VIEW);
+		printf("on 'R' from fd 3: stop kvmload-fs, umount %s/%s, answer 'K'\n", dir, RUNDIR_VIEW);
 		printf("on exit: %s\n", vm->restart ? "load again after a reset (status 0), else stop"
 						    : "stop");
 	}
@@ -742,10 +729,10 @@ void guest_plan_remove(const struct hotplug *h, const char *vm)
 {
 	char dir[4096];
 
-	state_path(dir, sizeof(dir), h->run_dir, vm, NULL);
+	rundir_path(dir, sizeof(dir), h->run_dir, vm, NULL);
 	printf("vm %s: stop kvmload pid %d (SIGTERM, SIGKILL after %d s)\n", vm,
-	       (int)state_read_pid(h->run_dir, vm, STATE_GUEST), guest_stop_seconds(h, STATE_GUEST));
-	printf("vm %s: stop kvmload-fs pid %d\n", vm, (int)state_read_pid(h->run_dir, vm, STATE_FS));
-	printf("umount %s/%s\n", dir, STATE_VIEW);
+	       (int)rundir_read_pid(h->run_dir, vm, STATE_GUEST), guest_stop_seconds(h));
+	printf("vm %s: stop kvmload-fs pid %d\n", vm, (int)rundir_read_pid(h->run_dir, vm, RUNDIR_FS));
+	printf("umount %s/%s\n", dir, RUNDIR_VIEW);
 	printf("rm -r %s\n", dir);
 }

@@ -73,32 +73,30 @@ static bool monitor_seen_add(struct monitor *m, const char *syspath, const char 
 	return true;
 }
 
-/* Fork a supervisor that inherits the VM lock, so events for one VM keep their order. */
+/*
+ * Fork a supervisor that inherits the VM lock, so events for one VM keep their
+ * order; guest_add decides under it whether the VM is free (rundir's holder).
+ */
 static void monitor_start(struct monitor *m, const struct conf_vm *vm, const struct dev *d)
 {
 	pid_t *kids, pid;
-	int lock = state_lock(m->h->run_dir, vm->name);
+	int lock = rundir_lock(m->h->run_dir, vm->name);
 
 	if (lock < 0) {
 		log_warnx("vm %s: lock in %s: %s", vm->name, m->h->run_dir, strerror(-lock));
 		return;
 	}
-	if (state_supervised(m->h->run_dir, vm->name)) {
-		log_warnx("vm %s: already running; nothing to do for %s", vm->name, d->node);
-		state_unlock(m->h->run_dir, vm->name, lock);
-		return;
-	}
 	kids = realloc(m->kids, (m->nkids + 1) * sizeof(*kids));
 	if (!kids) {
 		log_warnx("vm %s: out of memory", vm->name);
-		state_unlock(m->h->run_dir, vm->name, lock);
+		rundir_unlock(m->h->run_dir, vm->name, lock);
 		return;
 	}
 	m->kids = kids;
 	pid = fork();
 	if (pid < 0) {
 		log_warn("vm %s: fork", vm->name);
-		state_unlock(m->h->run_dir, vm->name, lock);
+		rundir_unlock(m->h->run_dir, vm->name, lock);
 		return;
 	}
 	if (pid == 0) {

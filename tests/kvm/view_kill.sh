@@ -38,10 +38,10 @@ no_leftovers() {
 # 1. The view daemon is killed while the loader waits at the prompt.
 start "$WORK/k.log"
 expect_text "$WORK/k.log" "currdev=disk0p2:"
-# While it runs, the runtime directory is locked: a second kvmload for the same vm is refused.
+# While it runs, kvmload holds the vm: a second kvmload for the same vm is refused with its pid.
 "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" </dev/null >"$WORK/lock.log" 2>"$WORK/lock.log.err"; st=$?
 expect_status $st 4 "second kvmload for the same vm"
-expect_text "$WORK/lock.log.err" "kvmload: $RUN/lock is held by another kvmload (pid $KPID) loading this vm"
+expect_text "$WORK/lock.log.err" "kvmload: vm $VM is held by kvmload (pid $KPID, $RUN/holder)"
 grep -qF " $RUN/view fuse.kvmload-fs " /proc/mounts && pass || fail "the refused kvmload took the first one's view down"
 kill -KILL "$FSPID"
 wait $KPID; st=$?

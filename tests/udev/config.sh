@@ -272,7 +272,7 @@ if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null && command -v unshare >
 	if D=$(loop_attach disk.img); then
 		check "dry-run: lun7's settings in kvmload's argv" "vm lun7: $D matches (good/10-usb.conf:13)
 mkdir $PWD/run/lun7/view
-/kfs -f -o noexec --disk $D --ready-fd 3 $PWD/run/lun7/view
+/kfs -f -o noexec --ready-fd 3 --disk $D $PWD/run/lun7/view
 /k --view $PWD/run/lun7/view --view-release-fd 3 -d $D -m 512M -c /dev/ttyS1 --loader-dir /usr/local/lib/kvmload --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro lun7
 on 'R' from fd 3: stop kvmload-fs, umount $PWD/run/lun7/view, answer 'K'
 on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"

@@ -1,0 +1,66 @@
+/* viewd.h: the one way to start and stop kvmload-fs as a child: foreground, ready byte on fd 3, PDEATHSIG, detach on stop. */
+#ifndef KVMLOAD_VIEWD_H
+#define KVMLOAD_VIEWD_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "argv.h"
+
+/* What the daemon shows and where. */
+struct viewd_spec {
+	const char *prog;          /* the kvmload-fs executable */
+	const char *mnt;           /* the mount point, an existing directory */
+	const char *host;          /* --host, or NULL */
+	const char *const *disks;  /* --disk each */
+	int ndisks;
+	bool noexec;               /* -o noexec (libfuse adds nosuid,nodev itself) */
+};
+
+/* One running daemon; filled by viewd_start, emptied by viewd_stop. */
+struct viewd {
+	pid_t pid;                 /* -1 when none */
+	bool reaped;               /* pid was waited for; status says how it ended */
+	int status;
+	char mnt[PATH_MAX];
+};
+
+void viewd_init(struct viewd *d);
+
+/*
+ * Fork and exec `prog -f [-o noexec] --ready-fd 3 [--host H] [--disk D]...
+ * MNT` in its own process group (a terminal's Ctrl-C reaches the parent
+ * alone, which stops the daemon in order), stdin and stdout on /dev/null,
+ * PR_SET_PDEATHSIG(SIGTERM) (a parent killed outright still gets its mount
+ * removed by the daemon), the signal mask *mask.  Then wait up to
+ * timeout_ms for the ready byte; *wait_mask is the mask during that wait
+ * (so the caller's handlers may run) and is the one restored after it.
+ * 0, or -errno with d->pid set while the child lives: -ETIMEDOUT, -EIO (it
+ * ended first: d->reaped and d->status say how).
+ */
+int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *mask,
+		const sigset_t *wait_mask, int timeout_ms);
+
+/* The argument vector viewd_start runs (for --dry-run plans).  0 or -ENOMEM. */
+int viewd_argv(const struct viewd_spec *s, struct argv *a);
+
+/* The caller reaped the daemon itself (a waitpid(-1) loop) with status. */
+void viewd_reaped(struct viewd *d, int status);
+
+/* Async-signal-safe: true when the daemon has died (reaped here if need be). */
+bool viewd_died(struct viewd *d);
+
+/* "exited with status N" / "was killed by signal N (NAME)" for d->status. */
+void viewd_how(const struct viewd *d, char *buf, size_t len);
+
+/*
+ * Async-signal-safe and idempotent: SIGTERM, reap (SIGKILL after wait_ms),
+ * then detach the mount unless the daemon exited 0 (it unmounted itself)
+ * and we are not root (as root a second lazy umount2 costs nothing).
+ * Returns 1 when SIGKILL was needed, 0, or -errno from the unmount.
+ */
+int viewd_stop(struct viewd *d, int wait_ms);
+
+#endif

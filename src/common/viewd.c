@@ -1,0 +1,205 @@
+/* viewd.c: kvmload-fs as a supervised child, for kvmload's own view and kvmload-hotplug's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "argv.h"
+#include "log.h"
+#include "rundir.h"
+#include "viewd.h"
+
+void viewd_init(struct viewd *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->pid = -1;
+}
+
+int viewd_argv(const struct viewd_spec *s, struct argv *a)
+{
+	argv_add(a, s->prog);
+	argv_add(a, "-f");
+	if (s->noexec) {
+		argv_add(a, "-o");
+		argv_add(a, "noexec");
+	}
+	argv_add(a, "--ready-fd");
+	argv_add(a, "3");
+	if (s->host) {
+		argv_add(a, "--host");
+		argv_add(a, s->host);
+	}
+	for (int i = 0; i < s->ndisks; i++) {
+		argv_add(a, "--disk");
+		argv_add(a, s->disks[i]);
+	}
+	argv_add(a, s->mnt);
+	return a->oom ? -ENOMEM : 0;
+}
+
+static _Noreturn void viewd_child(char **argv, int ready, pid_t parent, const sigset_t *mask)
+{
+	int null;
+
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(127);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	/* dup2 leaves the new descriptor without FD_CLOEXEC; fd 3 itself needs it cleared. */
+	if (ready == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(ready, 3) < 0)
+		_exit(127);
+	/* A guest's console is not the daemon's: it keeps only stderr. */
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
+		_exit(127);
+	execv(argv[0], argv);
+	dprintf(STDERR_FILENO, "%s: %s\n", log_esc(argv[0]), strerror(errno));
+	_exit(127);
+}
+
+void viewd_reaped(struct viewd *d, int status)
+{
+	d->status = status;
+	d->reaped = true;
+}
+
+/* The ready byte within timeout_ms: 0, -ETIMEDOUT, or -EIO (end of file: the daemon ended). */
+static int viewd_ready(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct timespec start, now;
+	char byte;
+	int r, left = timeout_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		r = poll(&p, 1, left);
+		if (r > 0)
+			break;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
+					  (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0)
+			return -ETIMEDOUT;
+	}
+	do
+		r = (int)read(fd, &byte, 1);
+	while (r < 0 && errno == EINTR);
+	return r == 1 ? 0 : -EIO;
+}
+
+int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *mask,
+		const sigset_t *wait_mask, int timeout_ms)
+{
+	struct argv a = { 0 };
+	sigset_t held;
+	pid_t parent = getpid();
+	int p[2], r, status = 0;
+
+	if ((size_t)snprintf(d->mnt, sizeof(d->mnt), "%s", s->mnt) >= sizeof(d->mnt))
+		return -ENAMETOOLONG;
+	if (access(s->prog, X_OK) < 0)
+		return -errno;
+	r = viewd_argv(s, &a);
+	if (r == 0 && pipe2(p, O_CLOEXEC) < 0)
+		r = -errno;
+	if (r < 0) {
+		argv_free(&a);
+		return r;
+	}
+	fflush(NULL);
+	d->pid = fork();
+	if (d->pid == 0)
+		viewd_child(a.v, p[1], parent, mask);
+	r = d->pid < 0 ? -errno : 0;
+	close(p[1]);
+	argv_free(&a);
+	if (r == 0) {
+		/* The only wait: a signal now may stop the child through the caller's handler. */
+		sigprocmask(SIG_SETMASK, wait_mask, &held);
+		r = viewd_ready(p[0], timeout_ms);
+		sigprocmask(SIG_SETMASK, &held, NULL);
+	}
+	close(p[0]);
+	if (r == -EIO && !d->reaped) {
+		while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		viewd_reaped(d, status);
+	}
+	return r;
+}
+
+bool viewd_died(struct viewd *d)
+{
+	int status;
+
+	if (d->pid <= 0 || d->reaped)
+		return false;
+	if (waitpid(d->pid, &status, WNOHANG) != d->pid)
+		return false;
+	viewd_reaped(d, status);
+	return true;
+}
+
+void viewd_how(const struct viewd *d, char *buf, size_t len)
+{
+	if (WIFEXITED(d->status))
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(d->status));
+	else
+		snprintf(buf, len, "was killed by signal %d (%s)", WTERMSIG(d->status),
+			 strsignal(WTERMSIG(d->status)));
+}
+
+/* SIGTERM, then wait in growing steps from 0.5 ms (the daemon usually leaves within milliseconds). */
+static bool viewd_reap(struct viewd *d, int wait_ms)
+{
+	struct timespec tick = { 0, 0 };
+	long step_us = 500, waited_us = 0;
+	bool killed = false;
+	int status = 0;
+
+	kill(d->pid, SIGTERM);
+	for (;;) {
+		pid_t r = waitpid(d->pid, &status, WNOHANG);
+
+		if (r == d->pid || (r < 0 && errno != EINTR))
+			break;
+		if (!killed && waited_us >= wait_ms * 1000L) {
+			kill(d->pid, SIGKILL);
+			killed = true;
+		}
+		tick.tv_nsec = step_us * 1000;
+		nanosleep(&tick, NULL);
+		waited_us += step_us;
+		if (step_us < 10000)
+			step_us *= 2;
+	}
+	viewd_reaped(d, status);
+	return killed;
+}
+
+int viewd_stop(struct viewd *d, int wait_ms)
+{
+	bool killed = false;
+	int r = 0;
+
+	if (d->pid <= 0)
+		return 0;
+	if (!d->reaped)
+		killed = viewd_reap(d, wait_ms);
+	if (geteuid() == 0 || !WIFEXITED(d->status) || WEXITSTATUS(d->status) != 0)
+		r = rundir_unmount(d->mnt);
+	d->pid = -1;
+	d->reaped = false;
+	return r < 0 ? r : killed;
+}
