@@ -7,8 +7,9 @@
 #include <sys/types.h>
 
 /*
- * Layout under BASE (/run/kvmload as root, else $XDG_RUNTIME_DIR/kvmload;
- * kvmload-hotplug may be given another with --run-dir):
+ * Layout under BASE (rundir_base(): /run/kvmload as root, else
+ * $XDG_RUNTIME_DIR/kvmload; $KVMLOAD_RUN_DIR for both programs, or
+ * kvmload-hotplug's --run-dir):
  *   BASE/VM.lock            flock'd while anyone changes VM's state (mdadm's map lock:
  *                           unlinked on unlock, so a waiter that wakes on it tries again)
  *   BASE/VM/holder          "PID PROGRAM": the one process that holds VM (kvmload or
@@ -36,7 +37,8 @@ struct rundir_holder {
 };
 
 /*
- * The base for this user: RUNDIR_BASE as root; otherwise $XDG_RUNTIME_DIR/kvmload
+ * The base, the same for every program: $KVMLOAD_RUN_DIR when it is an
+ * absolute path; else RUNDIR_BASE as root; otherwise $XDG_RUNTIME_DIR/kvmload
  * when that is an absolute path (the user's own, so kvmload works without root
  * where FUSE mounts do), else RUNDIR_BASE.  Written to buf, which is returned.
  */

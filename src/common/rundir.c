@@ -18,8 +18,10 @@
 
 const char *rundir_base(char *buf, size_t len)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *set = getenv("KVMLOAD_RUN_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
 
+	if (set && set[0] == '/' && (size_t)snprintf(buf, len, "%s", set) < len)
+		return buf;
 	if (geteuid() == 0 || !xdg || xdg[0] != '/' ||
 	    (size_t)snprintf(buf, len, "%s/kvmload", xdg) >= len)
 		snprintf(buf, len, "%s", RUNDIR_BASE);

@@ -9,6 +9,7 @@
 
 #include "hotplug.h"
 #include "log.h"
+#include "rundir.h"
 
 #ifndef KVMLOAD_PATH
 #define KVMLOAD_PATH "/usr/local/sbin/kvmload"
@@ -17,7 +18,6 @@
 #define KVMLOAD_FS_PATH "/usr/local/bin/kvmload-fs"
 #endif
 #define MAIN_CONFIG_DIR "/etc/kvmload"
-#define MAIN_RUN_DIR "/run/kvmload"
 
 enum main_mode { MODE_NONE, MODE_ADD, MODE_REMOVE, MODE_MONITOR, MODE_CHECK };
 
@@ -45,14 +45,14 @@ static void main_usage(FILE *f)
 		"  --check              validate the configuration and exit\n"
 		"  --dry-run            print what add or remove would do, do nothing\n"
 		"  --config-dir DIR     VM definitions, DIR/*.conf (default %s)\n"
-		"  --run-dir DIR        runtime state and locks (default %s)\n"
+		"  --run-dir DIR        runtime state and locks (default $KVMLOAD_RUN_DIR, else %s)\n"
 		"  --kvmload PATH       the loader (default %s)\n"
 		"  --kvmload-fs PATH    the view daemon (default %s)\n"
 		"  --stop-timeout SEC   SIGTERM to SIGKILL delay when stopping a guest (default 10)\n"
 		"  -v, --verbose        also log ignored disks and every udev event\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        print the version\n",
-		MAIN_CONFIG_DIR, MAIN_RUN_DIR, KVMLOAD_PATH, KVMLOAD_FS_PATH);
+		MAIN_CONFIG_DIR, RUNDIR_BASE, KVMLOAD_PATH, KVMLOAD_FS_PATH);
 }
 
 static int main_seconds(const char *s)
@@ -186,7 +186,8 @@ static int main_add(struct hotplug *h, const char *node)
 	else
 		r = guest_add(h, vm, &d, -1);
 	dev_free(&d);
-	return r < 0 ? EX_SOFTWARE : 0;
+	/* Another process holds the VM: worth another try once it lets go. */
+	return r == -EBUSY ? EX_TEMPFAIL : r < 0 ? EX_SOFTWARE : 0;
 }
 
 static int main_remove(struct hotplug *h, const char *node)
@@ -209,8 +210,9 @@ static int main_remove(struct hotplug *h, const char *node)
 
 int main(int argc, char **argv)
 {
+	char run[4096];
 	struct hotplug h = {
-		.run_dir = MAIN_RUN_DIR,
+		.run_dir = rundir_base(run, sizeof(run)), /* kvmload's own rule: they must meet */
 		.kvmload = KVMLOAD_PATH,
 		.kvmload_fs = KVMLOAD_FS_PATH,
 		.stop_timeout = 10,

@@ -3,9 +3,9 @@
 # then kvmload-hotplug --monitor: attach boots the configured guest, detach stops it and cleans
 # up, the view is released before the guest runs, a second add does nothing, coldplug, and 50
 # rapid attach/detach cycles leak nothing.
-# usage: hotplug.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO UNIT-FILE RULES-FILE
+# usage: hotplug.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO UNIT-FILE RULES-FILE TP-DELAY.SO
 . "$(dirname "$0")/lib.sh"
-HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") UNIT=$6 RULES=$7
+HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") UNIT=$6 RULES=$7 TP_DELAY=$(realpath "$8")
 UDEVD=/lib/systemd/systemd-udevd
 need_root
 need_tools udevadm losetup partx sgdisk
@@ -62,13 +62,14 @@ ours() {
 	} | grep -vx "$$" || true
 }
 
-# ---- two guests: "halt" (the demo guest, halts) and "spin" (the same image whose kernel
-# spins until stopped, so it is alive when its disk goes), each with new GUIDs: no other copy
-# of the demo image on this machine names our VMs.
-cp "$DEMO" "$WORK/halt.img"
-cp "$DEMO" "$WORK/spin.img"
-sgdisk -G "$WORK/halt.img" >/dev/null
-sgdisk -G "$WORK/spin.img" >/dev/null
+# ---- three guests: "halt" (the demo guest, halts), "spin" (the same image whose kernel
+# spins until stopped, so it is alive when its disk goes) and "slow" (a plugin that sleeps 3 s
+# with the view mounted, then quits), each with new GUIDs: no other copy of the demo image on
+# this machine names our VMs.
+for vm in halt spin slow; do
+	cp "$DEMO" "$WORK/$vm.img"
+	sgdisk -G "$WORK/$vm.img" >/dev/null
+done
 uuid() { sgdisk -i 2 "$1" | sed -n 's/^Partition unique GUID: //p'; }
 mkdir -p "$C"
 cat >"$C/guests.conf" <<EOF
@@ -82,6 +83,13 @@ cpus = 1
 net = none
 accel = $ACCEL
 ro = yes
+
+[vm slow]
+part-uuid = $(uuid "$WORK/slow.img")
+memory = 128M
+loader = $TP_DELAY
+accel = $ACCEL
+restart = no
 
 [vm spin]
 part-uuid = $(uuid "$WORK/spin.img")
@@ -191,6 +199,49 @@ check "ExecStart ends after ExecStop" 0 $?
 expect "spin (unit): kvmload stopped" pid_dead "$gpid"
 expect "spin (unit): runtime directory removed" gone "$R/spin"
 detach "$S"
+
+# ---- one holder per VM, whichever program holds it: a kvmload started by hand with the name of
+# a supervised VM is refused and touches nothing, and so is a supervisor for a VM that a kvmload
+# started by hand holds.  KVMLOAD_RUN_DIR puts kvmload's runtime directories where --run-dir
+# puts ours.  The "slow" plugin keeps its view mounted for 3 s.
+L=$(attach "$WORK/slow.img") || exit 1
+BYHAND=(--accel "$ACCEL" -m 128M -l "$TP_DELAY" -d "$WORK/slow.img" slow)
+"$HOTPLUG" "${OPTS[@]}" add "${L}p2" 2>>"$LOG" &
+main=$!
+expect "slow (supervised): its plugin runs with the view mounted" wait_for 30 eval \
+	'mounted "$R/slow/view" && has_text "$R/slow/console.log" "."'
+sup=$(cut -d' ' -f1 "$R/slow/holder") gpid=$(cut -d' ' -f1 "$R/slow/kvmload.pid")
+KVMLOAD_RUN_DIR=$R "$KVMLOAD" "${BYHAND[@]}" </dev/null >"$WORK/byhand.out" 2>"$WORK/byhand.err"
+check "kvmload on a supervised vm: status" 4 $?
+check "kvmload on a supervised vm: message" \
+	"kvmload: vm slow is held by kvmload-hotplug (pid $sup, $R/slow/holder)" "$(cat "$WORK/byhand.err")"
+expect "kvmload on a supervised vm: the supervised view stays mounted" mounted "$R/slow/view"
+expect "kvmload on a supervised vm: the supervised guest keeps running" pid_alive "$gpid"
+check "kvmload on a supervised vm: the holder stays" "$sup kvmload-hotplug" "$(cat "$R/slow/holder")"
+wait "$main"
+check "slow (supervised): the supervisor ends with its guest" 0 $?
+check "slow (supervised): the guest ran its whole plugin" "exited: status 3, triple fault" \
+	"$(cat "$R/slow/status" 2>&1)"
+"$HOTPLUG" "${OPTS[@]}" remove "${L}p2" 2>>"$LOG"
+expect "slow (supervised): runtime directory removed" gone "$R/slow"
+
+KVMLOAD_RUN_DIR=$R "$KVMLOAD" "${BYHAND[@]}" </dev/null >"$WORK/first.out" 2>"$WORK/first.err" &
+kpid=$!
+expect "slow (by hand): its plugin runs with the view mounted" wait_for 30 eval \
+	'mounted "$R/slow/view" && has_text "$WORK/first.out" "."'
+"$HOTPLUG" "${OPTS[@]}" add "${L}p2" 2>"$WORK/refused.err"
+check "add on a vm kvmload holds: exit status (EX_TEMPFAIL)" 75 $?
+check "add on a vm kvmload holds: message" \
+	"kvmload-hotplug: vm slow: held by kvmload (pid $kpid); not starting it for ${L}p2" \
+	"$(cat "$WORK/refused.err")"
+expect "add on a vm kvmload holds: kvmload's view stays mounted" mounted "$R/slow/view"
+expect "add on a vm kvmload holds: kvmload keeps running" pid_alive "$kpid"
+check "add on a vm kvmload holds: no record of ours" "" "$(ls "$R/slow" | grep -v -x -e holder -e view -e kvmload-fs.pid)"
+wait "$kpid"
+check "slow (by hand): kvmload ends as its plugin says" 3 $?
+expect "slow (by hand): runtime directory removed" gone "$R/slow"
+expect "slow (by hand): view unmounted" eval '! mounted "$R/slow/view"'
+detach "$L"
 
 # ---- kvmload-hotplug --monitor
 start_monitor() {
