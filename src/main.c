@@ -506,7 +506,7 @@ static void main_check_dirs(const struct opts *o)
 }
 
 /*
- * Phase 2: the view and the directory of it that the host-file callbacks
+ * Phase 5: the view and the directory of it that the host-file callbacks
  * read (l->host_fd).  bootdir gets that directory's path; "" when there is
  * none (no -h, -d or --view; or -l and no partition to boot from).
  */
@@ -585,7 +585,7 @@ static const char *main_pick_origin(const struct opts *o, const struct plugin_pi
 	return "host loader directory";
 }
 
-/* Phase 3: choose among the candidates, or end the load naming what was tried. */
+/* Phase 6: choose among the candidates, or end the load naming what was tried. */
 static const struct plugin_pick_cand *main_pick(const struct opts *o, const struct plugin_pick_where *w,
 						 const char *interp, bool swap, const char *why,
 						 struct plugin_pick *p)
