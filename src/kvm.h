@@ -1,4 +1,4 @@
-/* kvm.h: the KVM backend seen from main.c: one VM, its memory slots, one vCPU and its run loop. */
+/* kvm.h: the KVM backend seen from main.c: one VM, its memory and ports, one vCPU, its run loop. */
 #ifndef KVMLOAD_KVM_H
 #define KVMLOAD_KVM_H
 
@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kvm_io.h"
+
 struct gmem;
 struct boot_regs;
-struct uart;
+struct console;
 struct kvm_run;
 
 /* Where KVM keeps its real-mode helpers (Intel): inside the 3-4 GiB MMIO hole, never RAM. */
@@ -30,8 +32,8 @@ struct kvm_vm {
 	 * not lost.
 	 */
 	volatile sig_atomic_t *stop;
-	/* I/O ports already reported as unhandled (each is logged once). */
-	uint64_t port_logged[65536 / 64];
+	/* The port map: devices register in it after kvm_vm_create (uart_register, chipset_register). */
+	struct kvm_io io;
 };
 
 /* bhyve(8)'s exit statuses, returned by the run loop. */
@@ -59,9 +61,11 @@ int kvm_vcpu_create(struct kvm_vm *vm);
 int kvm_x86_apply(struct kvm_vm *vm, const struct boot_regs *r, struct gmem *g);
 /*
  * Run vCPU 0 (after kvm_vcpu_create and kvm_x86_apply) until the guest
- * stops; the UART serves COM1.  Logs the reason for triple faults and errors.
+ * stops; port I/O goes to the devices registered in vm->io.  Once cons has
+ * lost its output the guest is stopped (VM_EXIT_ERROR): nobody could see it.
+ * Logs the reason for triple faults and errors.
  */
-enum vm_exit kvm_vcpu_run(struct kvm_vm *vm, struct uart *u);
+enum vm_exit kvm_vcpu_run(struct kvm_vm *vm, const struct console *cons);
 /* Async-signal-safe: make the current or next KVM_RUN return at once with EINTR. */
 void kvm_vcpu_kick(struct kvm_vm *vm);
 /*

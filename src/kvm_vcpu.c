@@ -1,4 +1,4 @@
-/* kvm_vcpu.c: vCPU 0: creation with KVM's CPUID, the run loop and its port I/O, the register dump. */
+/* kvm_vcpu.c: vCPU 0: creation with KVM's CPUID, the run loop on the port map, register dump. */
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
@@ -9,19 +9,8 @@
 
 #include "console.h"
 #include "kvm.h"
+#include "kvm_io.h"
 #include "log.h"
-#include "uart.h"
-
-#define PORT_POST       0x80  /* BIOS POST codes: ignored */
-#define PORT_KBC_CMD    0x64  /* keyboard controller: 0xfe pulses the reset line */
-#define KBC_CMD_RESET   0xfe
-#define PORT_RESET_CTL  0xcf9 /* PCI reset control: bit 2 starts the reset */
-#define RESET_CTL_RST   0x04
-/* bhyve's ACPI PM1a control register: SLP_EN with SLP_TYP 5 is S5, power off. */
-#define PORT_PM1A_CNT   0x404
-#define PM1_SLP_EN      0x2000
-#define PM1_SLP_TYP(v)  (((v) >> 10) & 7)
-#define PM1_SLP_TYP_S5  5
 
 static int kvm_vcpu_set_cpuid(struct kvm_vm *vm)
 {
@@ -92,78 +81,6 @@ void kvm_vcpu_kick(struct kvm_vm *vm)
 		vm->run->immediate_exit = 1;
 }
 
-static void kvm_vcpu_unknown_port(struct kvm_vm *vm, uint16_t port, bool out, uint32_t v, int size)
-{
-	uint64_t bit = 1ULL << (port % 64);
-
-	if (vm->port_logged[port / 64] & bit)
-		return;
-	vm->port_logged[port / 64] |= bit;
-	if (out)
-		log_debug("guest wrote 0x%x (%d bytes) to unhandled port 0x%x; ignored further",
-			  v, size, port);
-	else
-		log_debug("guest read %d bytes from unhandled port 0x%x; ignored further", size, port);
-}
-
-/*
- * One port access of the given size.  Returns -1 to keep running, else
- * the vm_exit it causes.
- */
-static int kvm_vcpu_port(struct kvm_vm *vm, struct uart *u, uint16_t port, bool out,
-			 uint8_t *data, int size)
-{
-	uint32_t v = 0;
-
-	if (port == PORT_POST)
-		return -1;
-	/* UART registers are byte wide; a wider access reaches the first one only. */
-	if (!out) {
-		memset(data, 0, (size_t)size);
-		if (uart_io(u, port, false, &data[0]))
-			return -1;
-		memset(data, 0xff, (size_t)size);
-		kvm_vcpu_unknown_port(vm, port, false, 0, size);
-		return -1;
-	}
-	if (uart_io(u, port, true, &data[0]))
-		return -1;
-	memcpy(&v, data, (size_t)size);
-	if (port == PORT_RESET_CTL && (v & RESET_CTL_RST))
-		return VM_EXIT_RESET;
-	if (port == PORT_KBC_CMD && (v & 0xff) == KBC_CMD_RESET)
-		return VM_EXIT_RESET;
-	if (port == PORT_PM1A_CNT && size == 2 && (v & PM1_SLP_EN) &&
-	    PM1_SLP_TYP(v) == PM1_SLP_TYP_S5)
-		return VM_EXIT_POWEROFF;
-	if (port != PORT_RESET_CTL && port != PORT_PM1A_CNT)
-		kvm_vcpu_unknown_port(vm, port, true, v, size);
-	return -1;
-}
-
-static int kvm_vcpu_io(struct kvm_vm *vm, struct uart *u)
-{
-	struct kvm_run *run = vm->run;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	bool out = run->io.direction == KVM_EXIT_IO_OUT;
-	int size = run->io.size;
-	uint32_t i;
-	int r;
-
-	if (size != 1 && size != 2 && size != 4)
-		return VM_EXIT_ERROR;
-	if (run->io.data_offset > vm->run_size ||
-	    (uint64_t)run->io.count * (uint64_t)size > vm->run_size - run->io.data_offset)
-		return VM_EXIT_ERROR;
-	/* A string instruction (rep outsb/insb) hands over several accesses at once. */
-	for (i = 0; i < run->io.count; i++, data += size) {
-		r = kvm_vcpu_port(vm, u, run->io.port, out, data, size);
-		if (r >= 0)
-			return r;
-	}
-	return -1;
-}
-
 static const char *kvm_vcpu_exit_name(uint32_t reason)
 {
 	switch (reason) {
@@ -209,7 +126,34 @@ static enum vm_exit kvm_vcpu_fail(struct kvm_vm *vm)
 	return VM_EXIT_ERROR;
 }
 
-enum vm_exit kvm_vcpu_run(struct kvm_vm *vm, struct uart *u)
+/*
+ * One KVM_EXIT_IO, each of its accesses looked up in the port map.
+ * Returns KVM_IO_RUN or the vm_exit that ends the guest.
+ */
+static int kvm_vcpu_io(struct kvm_vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	int size = run->io.size;
+	uint32_t i;
+	int r;
+
+	if (size != 1 && size != 2 && size != 4)
+		return kvm_vcpu_fail(vm);
+	if (run->io.data_offset > vm->run_size ||
+	    (uint64_t)run->io.count * (uint64_t)size > vm->run_size - run->io.data_offset)
+		return kvm_vcpu_fail(vm);
+	/* A string instruction (rep outsb/insb) hands over several accesses at once. */
+	for (i = 0; i < run->io.count; i++, data += size) {
+		r = kvm_io_dispatch(&vm->io, run->io.port, out, data, size);
+		if (r != KVM_IO_RUN)
+			return r;
+	}
+	return KVM_IO_RUN;
+}
+
+enum vm_exit kvm_vcpu_run(struct kvm_vm *vm, const struct console *cons)
 {
 	int r;
 
@@ -229,15 +173,13 @@ enum vm_exit kvm_vcpu_run(struct kvm_vm *vm, struct uart *u)
 		}
 		switch (vm->run->exit_reason) {
 		case KVM_EXIT_IO:
-			r = kvm_vcpu_io(vm, u);
-			if (r == VM_EXIT_ERROR)
-				return kvm_vcpu_fail(vm);
+			r = kvm_vcpu_io(vm);
 			if (r >= 0)
 				return (enum vm_exit)r;
 			/* Nobody can see the guest any more: stop it rather than run it blind. */
-			if (u->cons->out_err) {
+			if (cons->out_err) {
 				log_warnx("console output closed (%s): stopping the guest",
-					  strerror(u->cons->out_err));
+					  strerror(cons->out_err));
 				return VM_EXIT_ERROR;
 			}
 			break;

@@ -17,6 +17,7 @@
 
 #include "boot_part.h"
 #include "cb.h"
+#include "chipset.h"
 #include "disk.h"
 #include "kvm.h"
 #include "loader.h"
@@ -908,7 +909,12 @@ int main(int argc, char **argv)
 		why = 0;
 	} else {
 		uart_init(&uart, &l.cons);
-		why = kvm_vcpu_run(&vm, &uart);
+		r = uart_register(&uart, &vm.io);
+		if (r == 0)
+			r = chipset_register(&vm.io);
+		if (r < 0)
+			errx(EX_SOFTWARE, "builtin machine ports: %s", strerror(-r));
+		why = kvm_vcpu_run(&vm, &l.cons);
 	}
 	kvm_vm_destroy(&vm);
 	main_close(&l, &o);

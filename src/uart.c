@@ -1,7 +1,9 @@
 /* uart.c: the 16550A register file at COM1, polled only, bytes to and from the console. */
 #include <stddef.h>
+#include <string.h>
 
 #include "console.h"
+#include "kvm_io.h"
 #include "uart.h"
 
 /*
@@ -207,16 +209,21 @@ static uint8_t uart_read(struct uart *u, unsigned reg)
 	}
 }
 
-bool uart_io(struct uart *u, uint16_t port, bool is_write, uint8_t *val)
+/* The registers are byte wide: a wider access reaches the first one only (the rest reads 0). */
+static int uart_io(void *dev, uint16_t off, bool out, uint8_t *data, int size)
 {
-	unsigned reg;
+	struct uart *u = dev;
 
-	if (port < UART_COM1_BASE || port >= UART_COM1_BASE + UART_NPORTS)
-		return false;
-	reg = port - UART_COM1_BASE;
-	if (is_write)
-		uart_write(u, reg, *val);
-	else
-		*val = uart_read(u, reg);
-	return true;
+	if (out) {
+		uart_write(u, off, data[0]);
+	} else {
+		memset(data, 0, (size_t)size);
+		data[0] = uart_read(u, off);
+	}
+	return KVM_IO_RUN;
+}
+
+int uart_register(struct uart *u, struct kvm_io *io)
+{
+	return kvm_io_register(io, UART_COM1_BASE, UART_NPORTS, uart_io, u);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 struct console;
+struct kvm_io;
 
 #define UART_COM1_BASE 0x3f8
 #define UART_NPORTS    8
@@ -24,10 +25,7 @@ struct uart {
 
 /* Reset to power-on state (divisor 1 = 115200 baud, 8N1 is left to the guest). */
 void uart_init(struct uart *u, struct console *cons);
-/*
- * Handle a 1-byte port access.  Returns false when the port is not the
- * UART's; for reads *val receives the register value.
- */
-bool uart_io(struct uart *u, uint16_t port, bool is_write, uint8_t *val);
+/* Give COM1's eight ports to u.  Returns 0 or kvm_io_register's -errno. */
+int uart_register(struct uart *u, struct kvm_io *io);
 
 #endif

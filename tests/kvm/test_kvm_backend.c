@@ -15,6 +15,7 @@
 
 #include "../unit/check.h"
 #include "boot_regs.h"
+#include "chipset.h"
 #include "console.h"
 #include "freebsd_abi.h"
 #include "gmem.h"
@@ -280,6 +281,8 @@ static int machine_start(struct machine *m)
 	uart_init(&m->uart, &m->cons);
 	if (kvm_vm_create(&m->vm, &m->g) < 0)
 		return -1;
+	if (uart_register(&m->uart, &m->vm.io) < 0 || chipset_register(&m->vm.io) < 0)
+		return -1;
 	return kvm_vcpu_create(&m->vm);
 }
 
@@ -329,7 +332,7 @@ static void test_boot(const struct kernel_file *k, const char *action, enum vm_e
 		sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART: KVM_RUN must see EINTR */
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
-	got = kvm_vcpu_run(&m.vm, &m.uart);
+	got = kvm_vcpu_run(&m.vm, &m.cons);
 	if (m.vm.stop) {
 		struct itimerval off = { { 0, 0 }, { 0, 0 } };
 
@@ -436,7 +439,7 @@ static void test_i386(void)
 		fputs(dump, stderr);
 	free(dump);
 
-	CHECK_EQ(kvm_vcpu_run(&m.vm, &m.uart), VM_EXIT_HALT);
+	CHECK_EQ(kvm_vcpu_run(&m.vm, &m.cons), VM_EXIT_HALT);
 	out = console_output(&m.cons);
 	CHECK_STR(out, "OK");
 	free(out);
@@ -461,7 +464,7 @@ static enum vm_exit run_i386(const uint8_t *code, size_t len, char **out)
 	memcpy(gpa(&m.g, 0x200000, len), code, len);
 	memcpy(gpa(&m.g, 0x300000, 3), "abc", 3);
 	if (kvm_x86_apply(&m.vm, &r, &m.g) == 0)
-		got = kvm_vcpu_run(&m.vm, &m.uart);
+		got = kvm_vcpu_run(&m.vm, &m.cons);
 	*out = console_output(&m.cons);
 	machine_stop(&m);
 	return got;

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "console.h"
+#include "kvm_io.h"
 #include "uart.h"
 
 /* Test double of the console (console.c is not part of this test). */
@@ -32,17 +33,18 @@ void console_putc(struct console *c, int ch)
 		abort();
 }
 
-static uint8_t rd(struct uart *u, unsigned reg)
+/* The guest's view: a byte access to COM1's port reg, through the port map. */
+static uint8_t rd(struct kvm_io *io, unsigned reg)
 {
 	uint8_t v = 0xee;
 
-	CHECK(uart_io(u, (uint16_t)(UART_COM1_BASE + reg), false, &v));
+	CHECK_EQ(kvm_io_dispatch(io, (uint16_t)(UART_COM1_BASE + reg), false, &v, 1), KVM_IO_RUN);
 	return v;
 }
 
-static void wr(struct uart *u, unsigned reg, uint8_t v)
+static void wr(struct kvm_io *io, unsigned reg, uint8_t v)
 {
-	CHECK(uart_io(u, (uint16_t)(UART_COM1_BASE + reg), true, &v));
+	CHECK_EQ(kvm_io_dispatch(io, (uint16_t)(UART_COM1_BASE + reg), true, &v, 1), KVM_IO_RUN);
 }
 
 static off_t out_len(struct console *c)
@@ -54,101 +56,104 @@ int main(void)
 {
 	struct console c = { 0 };
 	struct uart u;
+	struct kvm_io io = { 0 };
 	int in[2];
 	char buf[8] = { 0 };
-	uint8_t v;
 
 	if (pipe(in) < 0)
 		return 1;
 	c.in_fd = in[0];
 	c.out_fd = memfd_create("uart-out", MFD_CLOEXEC);
 	uart_init(&u, &c);
+	CHECK_EQ(uart_register(&u, &io), 0);
 
 	/* Only COM1's eight ports are the UART's. */
-	CHECK(!uart_io(&u, 0x3f7, false, &v));
-	CHECK(!uart_io(&u, 0x400, true, &v));
-	CHECK(!uart_io(&u, 0x2f8, false, &v));
+	CHECK(kvm_io_find(&io, 0x3f8) != NULL && kvm_io_find(&io, 0x3f8)->len == UART_NPORTS);
+	CHECK(kvm_io_find(&io, 0x3f8)->dev == &u);
+	CHECK(kvm_io_find(&io, 0x3f7) == NULL);
+	CHECK(kvm_io_find(&io, 0x400) == NULL);
+	CHECK(kvm_io_find(&io, 0x2f8) == NULL);
 
 	/* Idle: transmitter empty, no data, modem lines DCD|DSR|CTS, no interrupt pending. */
-	CHECK_EQ(rd(&u, 5), 0x60);
-	CHECK_EQ(rd(&u, 6), 0xb0);
-	CHECK_EQ(rd(&u, 2), 0x01);
-	CHECK_EQ(rd(&u, 0), 0); /* RBR with nothing waiting returns at once */
+	CHECK_EQ(rd(&io, 5), 0x60);
+	CHECK_EQ(rd(&io, 6), 0xb0);
+	CHECK_EQ(rd(&io, 2), 0x01);
+	CHECK_EQ(rd(&io, 0), 0); /* RBR with nothing waiting returns at once */
 
 	/* THR writes reach the console byte for byte. */
-	wr(&u, 0, 'h');
-	wr(&u, 0, 'i');
+	wr(&io, 0, 'h');
+	wr(&io, 0, 'i');
 	CHECK_EQ(pread(c.out_fd, buf, sizeof(buf), 0), 2);
 	CHECK_STR(buf, "hi");
 
 	/* Input: LSR.DR follows the console, RBR hands the byte over once. */
 	CHECK_EQ(write(in[1], "zq", 2), 2);
-	CHECK_EQ(rd(&u, 5), 0x61);
-	CHECK_EQ(rd(&u, 0), 'z');
-	CHECK_EQ(rd(&u, 5), 0x61);
-	CHECK_EQ(rd(&u, 0), 'q');
-	CHECK_EQ(rd(&u, 5), 0x60);
+	CHECK_EQ(rd(&io, 5), 0x61);
+	CHECK_EQ(rd(&io, 0), 'z');
+	CHECK_EQ(rd(&io, 5), 0x61);
+	CHECK_EQ(rd(&io, 0), 'q');
+	CHECK_EQ(rd(&io, 5), 0x60);
 
 	/* DLAB switches ports 0/1 to the divisor latch; data written there is not sent. */
-	wr(&u, 3, 0x83);
-	CHECK_EQ(rd(&u, 0), 1); /* power-on divisor: 115200 baud */
-	wr(&u, 0, 0x0c);
-	wr(&u, 1, 0x00);
-	CHECK_EQ(rd(&u, 0), 0x0c);
-	CHECK_EQ(rd(&u, 1), 0x00);
-	CHECK_EQ(rd(&u, 3), 0x83);
+	wr(&io, 3, 0x83);
+	CHECK_EQ(rd(&io, 0), 1); /* power-on divisor: 115200 baud */
+	wr(&io, 0, 0x0c);
+	wr(&io, 1, 0x00);
+	CHECK_EQ(rd(&io, 0), 0x0c);
+	CHECK_EQ(rd(&io, 1), 0x00);
+	CHECK_EQ(rd(&io, 3), 0x83);
 	CHECK_EQ(out_len(&c), 2);
-	wr(&u, 3, 0x03);
-	CHECK_EQ(rd(&u, 3), 0x03);
+	wr(&io, 3, 0x03);
+	CHECK_EQ(rd(&io, 3), 0x03);
 
 	/* Scratch register round trip; IER and MCR keep only their defined bits. */
-	wr(&u, 7, 0x5a);
-	CHECK_EQ(rd(&u, 7), 0x5a);
-	wr(&u, 1, 0xff);
-	CHECK_EQ(rd(&u, 1), 0x0f);
-	wr(&u, 1, 0);
-	wr(&u, 4, 0xff);
-	CHECK_EQ(rd(&u, 4), 0x1f);
-	wr(&u, 4, 0x0b);
+	wr(&io, 7, 0x5a);
+	CHECK_EQ(rd(&io, 7), 0x5a);
+	wr(&io, 1, 0xff);
+	CHECK_EQ(rd(&io, 1), 0x0f);
+	wr(&io, 1, 0);
+	wr(&io, 4, 0xff);
+	CHECK_EQ(rd(&io, 4), 0x1f);
+	wr(&io, 4, 0x0b);
 
 	/* FIFO enable shows in IIR bits 6-7; the reset bits do not stick. */
-	wr(&u, 2, 0x07);
-	CHECK_EQ(rd(&u, 2), 0xc1);
+	wr(&io, 2, 0x07);
+	CHECK_EQ(rd(&io, 2), 0xc1);
 
 	/* THRE condition: raised by enabling it, cleared by reading IIR, raised again by a send. */
-	wr(&u, 1, 0x02);
-	CHECK_EQ(rd(&u, 2), 0xc2);
-	CHECK_EQ(rd(&u, 2), 0xc1);
-	wr(&u, 0, '!');
-	CHECK_EQ(rd(&u, 2), 0xc2);
-	CHECK_EQ(rd(&u, 2), 0xc1);
+	wr(&io, 1, 0x02);
+	CHECK_EQ(rd(&io, 2), 0xc2);
+	CHECK_EQ(rd(&io, 2), 0xc1);
+	wr(&io, 0, '!');
+	CHECK_EQ(rd(&io, 2), 0xc2);
+	CHECK_EQ(rd(&io, 2), 0xc1);
 	/* Received data outranks THRE. */
-	wr(&u, 1, 0x03);
+	wr(&io, 1, 0x03);
 	CHECK_EQ(write(in[1], "r", 1), 1);
-	CHECK_EQ(rd(&u, 2), 0xc4);
-	CHECK_EQ(rd(&u, 0), 'r');
-	wr(&u, 1, 0);
+	CHECK_EQ(rd(&io, 2), 0xc4);
+	CHECK_EQ(rd(&io, 0), 'r');
+	wr(&io, 1, 0);
 
 	/* Loopback: sent bytes come back on RBR, not on the console; MSR mirrors MCR. */
-	wr(&u, 4, 0x10 | 0x03); /* LOOP|RTS|DTR */
-	CHECK_EQ(rd(&u, 6), 0x30);
-	wr(&u, 4, 0x10 | 0x0c); /* LOOP|OUT2|OUT1 */
-	CHECK_EQ(rd(&u, 6), 0xc0);
-	wr(&u, 0, 'L');
-	wr(&u, 0, 'b');
+	wr(&io, 4, 0x10 | 0x03); /* LOOP|RTS|DTR */
+	CHECK_EQ(rd(&io, 6), 0x30);
+	wr(&io, 4, 0x10 | 0x0c); /* LOOP|OUT2|OUT1 */
+	CHECK_EQ(rd(&io, 6), 0xc0);
+	wr(&io, 0, 'L');
+	wr(&io, 0, 'b');
 	CHECK_EQ(out_len(&c), 3);
-	CHECK_EQ(rd(&u, 5), 0x61);
-	CHECK_EQ(rd(&u, 0), 'L');
-	CHECK_EQ(rd(&u, 0), 'b');
-	CHECK_EQ(rd(&u, 5), 0x60);
+	CHECK_EQ(rd(&io, 5), 0x61);
+	CHECK_EQ(rd(&io, 0), 'L');
+	CHECK_EQ(rd(&io, 0), 'b');
+	CHECK_EQ(rd(&io, 5), 0x60);
 	for (int i = 0; i < UART_LOOP_FIFO + 4; i++)
-		wr(&u, 0, (uint8_t)('a' + i));
+		wr(&io, 0, (uint8_t)('a' + i));
 	for (int i = 0; i < UART_LOOP_FIFO; i++)
-		CHECK_EQ(rd(&u, 0), 'a' + i); /* overrun drops the extra bytes */
-	CHECK_EQ(rd(&u, 5), 0x60);
-	wr(&u, 4, 0x0b);
-	CHECK_EQ(rd(&u, 6), 0xb0);
-	wr(&u, 0, '.');
+		CHECK_EQ(rd(&io, 0), 'a' + i); /* overrun drops the extra bytes */
+	CHECK_EQ(rd(&io, 5), 0x60);
+	wr(&io, 4, 0x0b);
+	CHECK_EQ(rd(&io, 6), 0xb0);
+	wr(&io, 0, '.');
 	CHECK_EQ(pread(c.out_fd, buf, sizeof(buf), 0), 4);
 	CHECK_STR(buf, "hi!.");
 
