@@ -25,14 +25,13 @@ static uint32_t chipset_value(const uint8_t *data, int size)
 	return v;
 }
 
-/* POST codes are for a BIOS debug card: nobody listens.  A read leaves the buffer as it was. */
+/* POST codes are for a BIOS debug card: nobody listens.  A read gets all ones, as from no device. */
 static int chipset_post(void *dev, uint16_t off, bool out, uint8_t *data, int size)
 {
 	(void)dev;
 	(void)off;
-	(void)out;
-	(void)data;
-	(void)size;
+	if (!out)
+		memset(data, 0xff, (size_t)size);
 	return KVM_IO_RUN;
 }
 
