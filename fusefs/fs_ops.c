@@ -106,6 +106,12 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/*
+	 * O_TRUNC as a SETATTR, which fs_setattr refuses: with zero-message opens an
+	 * atomic O_TRUNC never reaches us, and on a mount made rw behind our back
+	 * (mount -i -o remount,rw) the kernel would empty its cached copy of the file.
+	 */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	/* Host files revalidate after FS_HOST_TIMEOUT; drop their cached pages when they changed. */
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
