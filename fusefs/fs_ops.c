@@ -13,7 +13,7 @@ static struct fs_ctx *fs_ctx(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-/* The one place a node id is taken apart (tree.h numbers them); squashfuse's sqfs_ll_iget. */
+/* The one place a node id is mapped to its backend (tree.h numbers them), as squashfuse's sqfs_ll_iget. */
 int fs_resolve(struct fs_ctx *c, uint64_t ino, struct fs_node *n)
 {
 	uint32_t b = TREE_BACKEND(ino);
@@ -149,7 +149,13 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs_node n;
 	int r;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+	/*
+	 * On the ro mount the kernel refuses write opens itself.  This answers them
+	 * on a mount made rw behind our back, until the first ENOSYS below: from
+	 * then on the kernel opens without asking, and each write gets EROFS.  O_TRUNC
+	 * never comes here: it is a SETATTR (see fs_init).
+	 */
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
@@ -307,7 +313,14 @@ static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &sv);
 }
 
-/* Every operation that would change anything. */
+/*
+ * Every operation that would change anything.  On the ro mount the kernel
+ * answers them all with EROFS and none reaches us; these answer on a mount made
+ * rw behind our back (mount -i -o remount,rw skips mount.fuse3, which would
+ * refuse), where libfuse's ENOSYS would otherwise be the reply
+ * (tests/fuse/test_erofs.sh).  create and copy_file_range are left out: after
+ * one ENOSYS the kernel makes a file with mknod and copies with writes.
+ */
 static void fs_erofs(fuse_req_t req)
 {
 	fuse_reply_err(req, EROFS);
@@ -363,12 +376,6 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	fs_erofs(req);
 }
 
-static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
-{
-	(void)parent, (void)name, (void)mode, (void)fi;
-	fs_erofs(req);
-}
-
 static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
 			int flags)
 {
@@ -386,15 +393,6 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			 struct fuse_file_info *fi)
 {
 	(void)ino, (void)mode, (void)offset, (void)length, (void)fi;
-	fs_erofs(req);
-}
-
-static void fs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in,
-			       fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len,
-			       int flags)
-{
-	(void)ino_in, (void)off_in, (void)fi_in, (void)ino_out, (void)off_out, (void)fi_out, (void)len,
-		(void)flags;
 	fs_erofs(req);
 }
 
@@ -422,9 +420,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.rename = fs_rename,
 	.link = fs_link,
 	.write = fs_write,
-	.create = fs_create,
 	.setxattr = fs_setxattr,
 	.removexattr = fs_removexattr,
 	.fallocate = fs_fallocate,
-	.copy_file_range = fs_copy_file_range,
 };

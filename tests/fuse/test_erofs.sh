@@ -103,7 +103,7 @@ read ok" "$(python3 $OPS $MNT/disk0 $f $f - - open-wronly read)"
 		# shellcheck disable=SC2086
 		check "rw $d: the daemon answers EROFS" "$(expect EROFS $RW_OPS)" "$out"
 	done
-	echo "rw: write-type requests the daemon answered: $(sent $T/rw.log | tr '\n' ' ')"
+	echo "rw: write-type requests the daemon was sent: $(sent $T/rw.log | tr '\n' ' ')"
 	check "rw: they reached the daemon" "yes" "$([ -n "$(sent $T/rw.log)" ] && echo yes)"
 	check "rw: still intact" "hello from the guest" "$(cat $MNT/disk0/etc/motd)"
 else
