@@ -51,10 +51,12 @@ start() { # start LOG: mount the view in the foreground with libfuse's request l
 	DPID=$!
 	read -r -n 1 -t 30 < $T/ready || { echo "kvmload-fs did not start: $(cat "$1")" >&2; exit 1; }
 }
-stop() { # stop DESCRIPTION
+stop() { # stop DESCRIPTION LOG
 	fusermount3 -u $MNT; check "$1: unmounted" 0 $?
 	wait $DPID; check "$1: daemon exit status" 0 $?
 	DPID=
+	# Besides libfuse's log: a message of ours, or a sanitizer's report.
+	check "$1: nothing else on the daemon's stderr" "" "$(grep -E '^kvmload-fs:|Sanitizer|runtime error:' "$2")"
 }
 expect() { # expect RESULT OP...: one "OP RESULT" line per OP
 	local r=$1; shift
@@ -70,19 +72,15 @@ FILE_OPS="open-wronly open-rdwr open-trunc write fallocate copy_file_range trunc
 # ---- ro: every operation fails with EROFS, and no write-type request (nor any open) reaches the daemon
 start $T/ro.log
 for d in disk0 host0; do
-	# shellcheck disable=SC2086
 	out=$(python3 $OPS $MNT/$d $MNT/$d/etc/motd $MNT/$d/etc/motd $MNT/$d/etc/other $MNT/$d/empty $FILE_OPS $PATH_OPS)
-	# shellcheck disable=SC2086
 	check "ro $d: every operation fails with EROFS" "$(expect EROFS $FILE_OPS $PATH_OPS)" "$out"
 done
 # The view's root holds directories and by-label links, no regular file.
-# shellcheck disable=SC2086
 out=$(python3 $OPS $MNT $MNT/by-label/guest - - $MNT/by-label $PATH_OPS)
-# shellcheck disable=SC2086
 check "ro root: every operation fails with EROFS" "$(expect EROFS $PATH_OPS)" "$out"
 check "ro: the kernel answered, the daemon was sent none of them" "" "$(sent $T/ro.log "$WRITE_OPCODES|^OPEN$")"
 check "ro: still intact" "hello from the guest" "$(cat $MNT/disk0/etc/motd)"
-stop "ro"
+stop "ro" $T/ro.log
 
 # ---- rw behind kvmload-fs's back: mount -i skips mount.fuse3 (which would run kvmload-fs,
 # which refuses) and lifts the kernel's ro flag; the daemon itself answers EROFS.
@@ -98,9 +96,7 @@ read ok" "$(python3 $OPS $MNT/disk0 $f $f - - open-wronly read)"
 	RW_OPS="write fallocate copy_file_range truncate open-trunc $PATH_OPS"
 	for d in disk0 host0; do
 		f=$MNT/$d/etc/motd
-		# shellcheck disable=SC2086
 		out=$(python3 $OPS $MNT/$d $f $f $MNT/$d/etc/other $MNT/$d/empty $RW_OPS)
-		# shellcheck disable=SC2086
 		check "rw $d: the daemon answers EROFS" "$(expect EROFS $RW_OPS)" "$out"
 	done
 	echo "rw: write-type requests the daemon was sent: $(sent $T/rw.log | tr '\n' ' ')"
@@ -109,7 +105,7 @@ read ok" "$(python3 $OPS $MNT/disk0 $f $f - - open-wronly read)"
 else
 	echo "mount -i -o remount,rw did not make the mount rw ($(cat $T/remount.err)): the daemon's own EROFS replies not tried"
 fi
-stop "rw"
+stop "rw" $T/rw.log
 
 check "disk image and host tree unchanged" "$BEFORE" "$(sums)"
 
