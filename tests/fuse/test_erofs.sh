@@ -5,12 +5,8 @@ set -u
 FS=$1
 UFSPATCH=$2
 OPS=$(dirname "$0")/write_ops.py
-
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
-for p in makefs fusermount3 python3 mount; do
-	command -v $p >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
-done
+. "$(dirname "$0")/lib.sh"
+need makefs fusermount3 python3 mount
 
 T=$(mktemp -d /tmp/kvmload-fs-erofs.XXXXXX)
 MNT=$T/mnt
@@ -21,13 +17,6 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
-check() { # check DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then ok; else bad "$1"; diff <(echo "$2") <(echo "$3") >&2; fi
-}
 
 # ---- a UFS2 disk and a host tree holding the same files
 S=$T/src
@@ -109,5 +98,4 @@ stop "rw" $T/rw.log
 
 check "disk image and host tree unchanged" "$BEFORE" "$(sums)"
 
-echo "$PASS passed, $FAIL failed"
-[ $FAIL -eq 0 ]
+finish
