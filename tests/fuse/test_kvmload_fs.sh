@@ -5,12 +5,8 @@ set -u
 FS=$1
 MKLABEL=$2
 UFSPATCH=$3
-
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
-for p in makefs sgdisk fusermount3 sha256sum; do
-	command -v $p >/dev/null || { echo "SKIP: $p not installed"; exit 77; }
-done
+. "$(dirname "$0")/lib.sh"
+need makefs sgdisk fusermount3 sha256sum
 
 T=$(mktemp -d /tmp/kvmload-fs-test.XXXXXX)
 MNT=$T/mnt
@@ -25,12 +21,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
-check() { # check DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then ok; else bad "$1"; diff <(echo "$2") <(echo "$3") >&2; fi
-}
 match() { # match DESCRIPTION GLOB ACTUAL
 	# shellcheck disable=SC2053
 	if [[ $3 == $2 ]]; then ok; else bad "$1: [$3] does not match [$2]"; fi
@@ -383,5 +373,4 @@ case $(cat $T/daemon.err) in *"di_db[0]"*) ok ;; *) bad "no log line names di_db
 
 check "disk images unchanged" "" "$(sha256sum --quiet -c $T/sums 2>&1)"
 
-echo "$PASS passed, $FAIL failed"
-[ $FAIL -eq 0 ]
+finish
