@@ -18,6 +18,7 @@
 #include "boot_part.h"
 #include "cb.h"
 #include "disk.h"
+#include "env_var.h"
 #include "kvm.h"
 #include "loader.h"
 #include "plugin_child.h"
@@ -332,7 +333,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			o->disks[o->ndisks++] = optarg;
 			break;
 		case 'e':
-			if (!env_valid(optarg))
+			if (!env_var_valid(optarg))
 				errx(EX_USAGE, "-e '%s': expected name=value", log_esc(optarg));
 			o->env[o->nenv++] = optarg;
 			break;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "env_var.h"
 #include "gmem.h"
 
 static const struct {
@@ -349,13 +350,6 @@ static const char *conf_accel_problem(const char *v)
 	return strcmp(v, "kvm") == 0 || strcmp(v, "tcg") == 0 ? NULL : "expected kvm or tcg";
 }
 
-static bool conf_env_ok(const char *v)
-{
-	const char *eq = strchr(v, '=');
-
-	return eq && eq != v;
-}
-
 static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
 {
 	struct conf_vm *vm = p->cur;
@@ -368,7 +362,7 @@ static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *
 	}
 	switch (k->kind) {
 	case K_ENV:
-		if (!conf_env_ok(value)) {
+		if (!env_var_valid(value)) {
 			conf_error(p->c, p->file, p->lineno, "env '%s': expected NAME=VALUE", value);
 			return 0;
 		}
