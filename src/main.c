@@ -24,6 +24,7 @@
 #include "plugin_child.h"
 #include "plugin_pick.h"
 #include "log.h"
+#include "memsize.h"
 #include "paths.h"
 #include "plugin.h"
 #include "qemu.h"
@@ -346,8 +347,8 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			o->loader = optarg;
 			break;
 		case 'm':
-			/* gmem's rule, the one kvmload-hotplug --check applies to memory = too. */
-			if (gmem_size_arg(optarg, &o->memsize, &why) < 0)
+			/* The rule kvmload-hotplug --check applies to memory = too. */
+			if (memsize_arg(optarg, &o->memsize, &why) < 0)
 				errx(EX_USAGE, "-m %s: %s", log_esc(optarg), why);
 			break;
 		case 'C':
@@ -867,7 +868,7 @@ int main(int argc, char **argv)
 		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
 	};
 
-	/* -m checked the size already (gmem_size_arg): what fails here is the host. */
+	/* -m checked the size already (memsize_arg): what fails here is the host. */
 	r = gmem_init(&l.gmem, o.memsize, o.gmem_flags);
 	if (r < 0)
 		errx(EX_OSERR, "guest memory of %llu bytes: %s", (unsigned long long)o.memsize,

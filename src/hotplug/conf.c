@@ -11,7 +11,7 @@
 
 #include "conf.h"
 #include "env_var.h"
-#include "gmem.h"
+#include "memsize.h"
 
 static const struct {
 	const char *key, *property;
@@ -310,13 +310,13 @@ static const char *conf_serial_problem(const char *v)
 	return NULL;
 }
 
-/* gmem's rule and words, exactly what kvmload -m takes and says. */
+/* The rule and words of kvmload -m (memsize.h), exactly what kvmload takes and says. */
 static const char *conf_memory_problem(const char *v)
 {
 	uint64_t size;
 	const char *why;
 
-	return gmem_size_arg(v, &size, &why) < 0 ? why : NULL;
+	return memsize_arg(v, &size, &why) < 0 ? why : NULL;
 }
 
 /* Digits only, so that what kvmload is given is exactly the number checked here. */

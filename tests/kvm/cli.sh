@@ -14,7 +14,7 @@ check() { # check WANT_STATUS TEXT ARGS...: stderr names the problem
 
 check 64 "usage: kvmload"
 check 64 "usage: kvmload" vm1 vm2
-# -m: gmem_size_arg's rule and words, the same as kvmload-hotplug --check's for memory = (config.sh).
+# -m: memsize_arg's rule and words, the same as kvmload-hotplug --check's for memory = (config.sh).
 SUFFIX="invalid memory size (a number with an optional K, M, G or T suffix)"
 check 64 "-m 12X: $SUFFIX" -m 12X vm
 check 64 "-m 1P: $SUFFIX" -m 1P vm
