@@ -5,8 +5,10 @@
 /*
  * openat2(root, path, flags | O_CLOEXEC) with RESOLVE_BENEATH |
  * RESOLVE_NO_MAGICLINKS: "..", absolute symlinks and magic links
- * (/proc/self/root) cannot leave root.  Returns the fd, or -1 with errno
- * (EXDEV or ELOOP for an escape).
+ * (/proc/self/root) cannot leave root.  Returns the fd, or -1 with errno.
+ * An attempt to leave root fails with EPERM (openat2 says EXDEV, which
+ * would read as "another device" to a user or a plugin); a magic link with
+ * ELOOP.
  */
 int beneath_open(int root, const char *path, int flags);
 

@@ -19,7 +19,7 @@ static int pick_regular(int root, const char *path, struct stat *st)
 	int fd = beneath_open(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK), e = 0;
 
 	if (fd < 0)
-		return errno == EXDEV ? EPERM : errno;
+		return errno;
 	if (fstat(fd, st) < 0)
 		e = errno;
 	else if (!S_ISREG(st->st_mode))
