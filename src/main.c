@@ -609,45 +609,48 @@ static const struct plugin_pick_cand *main_pick(const struct opts *o, const stru
 /*
  * -l: a path as given; a bare name (no slash) in the loader directory first,
  * where bhyveload's users keep userboot.so, then in the current directory.
+ * Returns the plugin's fd, opened once: what is found is what is loaded.
  */
-static void main_named_loader(const struct opts *o, char *path, size_t len)
+static int main_named_loader(const struct opts *o, char *path, size_t len)
 {
 	char tried[4 * (PATH_MAX + 64)];
 	struct plugin_pick p = { .n = 0 };
+	int fd;
 
 	if (strchr(o->loader, '/')) {
 		if ((size_t)snprintf(path, len, "%s", o->loader) >= len)
 			errx(EX_USAGE, "-l %s: path too long", log_esc(o->loader));
-		return;
+		fd = plugin_pick_open(path);
+		if (fd < 0)
+			errx(1, "%s: %s", log_esc(path), strerror(-fd));
+		return fd;
 	}
 	for (int i = 0; i < 2; i++) {
 		struct plugin_pick_cand *c = &p.c[p.n++];
 		int n = snprintf(c->path, sizeof(c->path), "%s/%s", i == 0 ? o->loader_dir : ".", o->loader);
 
-		c->err = n < 0 || (size_t)n >= sizeof(c->path) ? ENAMETOOLONG
-			 : access(c->path, R_OK) < 0 ? errno : 0;
-		if (c->err == 0) {
+		fd = n < 0 || (size_t)n >= sizeof(c->path) ? -ENAMETOOLONG : plugin_pick_open(c->path);
+		if (fd >= 0) {
 			snprintf(path, len, "%s", c->path);
-			return;
+			return fd;
 		}
+		c->err = -fd;
 	}
 	main_pick_tried(&p, tried, sizeof(tried));
 	errx(1, "-l %s: not in the loader directory or the current directory: %s", log_esc(o->loader),
 	     log_esc(tried));
 }
 
-/* The plugin to start with: -l, else the one the guest's /boot/loader asks for. */
-static void main_initial_loader(const struct opts *o, const struct plugin_pick_where *w,
-				char *path, size_t len)
+/* The plugin to start with, opened: -l, else the one the guest's /boot/loader asks for. */
+static int main_initial_loader(const struct opts *o, const struct plugin_pick_where *w,
+			       char *path, size_t len)
 {
 	char interp[PLUGIN_INTERP_MAX + 1], why[128], origin[128];
 	const struct plugin_pick_cand *c;
 	struct plugin_pick p;
 
-	if (o->loader) {
-		main_named_loader(o, path, len);
-		return;
-	}
+	if (o->loader)
+		return main_named_loader(o, path, len);
 	switch (plugin_pick_interp(w->guest_fd, interp)) {
 	case PLUGIN_PICK_MARKER:
 		snprintf(why, sizeof(why), "guest /boot/loader says %s", interp);
@@ -664,6 +667,7 @@ static void main_initial_loader(const struct opts *o, const struct plugin_pick_w
 	log_warnx("%s: using %s (%s)", why, log_esc(c->path),
 		  main_pick_origin(o, c, interp, origin, sizeof(origin)));
 	snprintf(path, len, "%s", c->path);
+	return c->fd;
 }
 
 /*
@@ -680,12 +684,16 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 	struct plugin_pick pick;
 	struct sandbox_result res;
 	struct plugin p;
-	int swaps = 0, r;
+	int swaps = 0, fd, r;
 
-	main_initial_loader(o, w, path, sizeof(path));
+	fd = main_initial_loader(o, w, path, sizeof(path));
 	for (;;) {
-		/* Read and mapped here, before the child is confined; no plugin code runs in this process. */
-		r = plugin_load(&p, path, msg, sizeof(msg));
+		/*
+		 * Read through the descriptor the choice opened and mapped here, before the
+		 * child is confined; no plugin code runs in this process.
+		 */
+		r = plugin_load_fd(&p, fd, path, msg, sizeof(msg));
+		close(fd);
 		if (r < 0)
 			errx(1, "%s", log_esc(msg)); /* msg names the path */
 		log_warnx("loader %s: %s", log_esc(path), p.gen.label);
@@ -712,6 +720,7 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 			snprintf(why, sizeof(why), "guest wants interpreter '%s'", res.interp);
 			c = main_pick(o, w, res.interp, true, why, &pick);
 			snprintf(path, sizeof(path), "%s", c->path);
+			fd = c->fd;
 			log_warnx("the guest's /boot/loader wants interpreter '%s': swapping to %s%s%s%s",
 				  res.interp, log_esc(path), c->guest ? " (" : "",
 				  c->guest ? main_pick_origin(o, c, res.interp, origin, sizeof(origin)) : "",
