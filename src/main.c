@@ -557,7 +557,7 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 	l->host_fd = r;
 	if ((size_t)snprintf(bootdir, len, "%s/%s", v->mnt, name) >= len)
 		errx(1, "%s/%s: path too long", log_esc(v->mnt), log_esc(name));
-	log_warnx("host0: is %s of the view (%s)", log_esc(name), log_esc(bootdir));
+	log_info("host0: is %s of the view (%s)", log_esc(name), log_esc(bootdir));
 }
 
 /* "P: why; P2: why ..." for the candidates that were tried. */
@@ -664,8 +664,8 @@ static int main_initial_loader(const struct opts *o, const struct plugin_pick_wh
 		break;
 	}
 	c = main_pick(o, w, interp, false, why, &p);
-	log_warnx("%s: using %s (%s)", why, log_esc(c->path),
-		  main_pick_origin(o, c, interp, origin, sizeof(origin)));
+	log_info("%s: using %s (%s)", why, log_esc(c->path),
+		 main_pick_origin(o, c, interp, origin, sizeof(origin)));
 	snprintf(path, len, "%s", c->path);
 	return c->fd;
 }
@@ -696,7 +696,7 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 		close(fd);
 		if (r < 0)
 			errx(1, "%s", log_esc(msg)); /* msg names the path */
-		log_warnx("loader %s: %s", log_esc(path), p.gen.label);
+		log_info("loader %s: %s", log_esc(path), p.gen.label);
 		r = plugin_child_run(l, &p, path, sb, &main_child, &res, msg, sizeof(msg));
 		plugin_unload(&p);
 		if (r < 0)
@@ -721,10 +721,10 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 			c = main_pick(o, w, res.interp, true, why, &pick);
 			snprintf(path, sizeof(path), "%s", c->path);
 			fd = c->fd;
-			log_warnx("the guest's /boot/loader wants interpreter '%s': swapping to %s%s%s%s",
-				  res.interp, log_esc(path), c->guest ? " (" : "",
-				  c->guest ? main_pick_origin(o, c, res.interp, origin, sizeof(origin)) : "",
-				  c->guest ? ")" : "");
+			log_info("the guest's /boot/loader wants interpreter '%s': swapping to %s%s%s%s",
+				 res.interp, log_esc(path), c->guest ? " (" : "",
+				 c->guest ? main_pick_origin(o, c, res.interp, origin, sizeof(origin)) : "",
+				 c->guest ? ")" : "");
 			/* A fresh plugin gets fresh guest memory, as after bhyveload's vm_reinit. */
 			if (gmem_reset(&l->gmem) < 0)
 				err(EX_OSERR, "resetting guest memory");
