@@ -227,7 +227,7 @@ static void main_usage(FILE *f)
 		"  -e, --env NAME=VALUE  loader environment variable (repeatable)\n"
 		"  -h, --host PATH       host directory shown to the loader as host0:\n"
 		"  -l, --loader PATH     the userboot plugin to run (no interpreter swap); a name\n"
-		"                        without a slash is looked for in the loader directory,\n"
+		"                        without a slash is looked for in the plugin directory,\n"
 		"                        then in the current directory\n"
 		"      --loader-dir DIR  where userboot_<interp>.so and userboot.so are looked\n"
 		"                        for first (default %s),\n"
@@ -343,7 +343,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'l':
 			if (o->loader)
-				errx(EX_USAGE, "-l %s: only one loader may be given", log_esc(optarg));
+				errx(EX_USAGE, "-l %s: only one plugin may be given", log_esc(optarg));
 			o->loader = optarg;
 			break;
 		case 'm':
@@ -580,10 +580,10 @@ static const char *main_pick_origin(const struct opts *o, const struct plugin_pi
 				       "--trust-guest-loader"
 				     : "the guest's own /boot: untrusted, confined by the sandbox";
 	if (c->generic && *interp) {
-		snprintf(buf, len, "host loader directory, which has no userboot_%s.so", interp);
+		snprintf(buf, len, "host plugin directory, which has no userboot_%s.so", interp);
 		return buf;
 	}
-	return "host loader directory";
+	return "host plugin directory";
 }
 
 /* Phase 3: choose among the candidates, or end the load naming what was tried. */
@@ -607,7 +607,7 @@ static const struct plugin_pick_cand *main_pick(const struct opts *o, const stru
 }
 
 /*
- * -l: a path as given; a bare name (no slash) in the loader directory first,
+ * -l: a path as given; a bare name (no slash) in the plugin directory first,
  * where bhyveload's users keep userboot.so, then in the current directory.
  * Returns the plugin's fd, opened once: what is found is what is loaded.
  */
@@ -637,7 +637,7 @@ static int main_named_loader(const struct opts *o, char *path, size_t len)
 		c->err = -fd;
 	}
 	main_pick_tried(&p, tried, sizeof(tried));
-	errx(1, "-l %s: not in the loader directory or the current directory: %s", log_esc(o->loader),
+	errx(1, "-l %s: not in the plugin directory or the current directory: %s", log_esc(o->loader),
 	     log_esc(tried));
 }
 
@@ -696,7 +696,7 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 		close(fd);
 		if (r < 0)
 			errx(1, "%s", log_esc(msg)); /* msg names the path */
-		log_info("loader %s: %s", log_esc(path), p.gen.label);
+		log_info("plugin %s: %s", log_esc(path), p.gen.label);
 		r = plugin_child_run(l, &p, path, sb, &main_child, &res, msg, sizeof(msg));
 		plugin_unload(&p);
 		if (r < 0)

@@ -552,7 +552,7 @@ static void test_corrupt_dynamic(const uint8_t *orig, size_t len, struct tf *f)
 	REJECT(f->b, len, "DT_TEXTREL: text relocations would need writable code (W^X)");
 	tf_fresh(orig, len, f);
 	tf_dyn(f, DT_SONAME)->d_tag = DT_INIT;
-	REJECT(f->b, len, "DT_INIT: the plugin has constructors, which no userboot build has and this loader does not run");
+	REJECT(f->b, len, "DT_INIT: the plugin has constructors, which no userboot build has and kvmload does not run");
 	tf_fresh(orig, len, f);
 	tf_dyn(f, DT_SONAME)->d_tag = DT_REL;
 	REJECT(f->b, len, "DT_REL: REL relocations are not used on x86-64 (RELA only)");
