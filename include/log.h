@@ -1,4 +1,4 @@
-/* log.h: diagnostics to stderr, shared by kvmload and kvmload-fs. */
+/* log.h: diagnostics and progress to stderr, shared by kvmload, kvmload-fs and kvmload-hotplug. */
 #ifndef KVMLOAD_LOG_H
 #define KVMLOAD_LOG_H
 
@@ -8,6 +8,12 @@ void log_init(const char *progname, int verbose);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: message" */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * "prog: message" on stderr too, for progress (what was chosen, what
+ * happens next) rather than trouble.  Always printed: -v only adds
+ * log_debug, and no program has a switch to hush these.
+ */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Printed only when verbose. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

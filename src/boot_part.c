@@ -135,7 +135,7 @@ int boot_part_open(int root_fd, const char *mnt, const char *want, char *name, s
 		free(parts);
 		fd = beneath_open(root_fd, want, O_PATH | O_DIRECTORY);
 		if (fd < 0) {
-			r = errno == EXDEV ? EPERM : errno;
+			r = errno;
 			return boot_part_err(err, errlen, r, "%s: %s (the view has: %s)", want,
 					r == EPERM ? "not inside the view" : strerror(r),
 					*names ? names : "nothing");

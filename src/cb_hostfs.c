@@ -46,10 +46,8 @@ int cb_open(void *arg, const char *filename, void **h_return)
 
 	/* O_NONBLOCK keeps a FIFO in the tree from hanging the loader; the type is checked below. */
 	fd = beneath_open(l->host_fd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		/* openat2 says EXDEV when a path tries to leave the root: refuse it as such. */
-		return errno == EXDEV ? FBSD_EPERM : fbsd_err(errno);
-	}
+	if (fd < 0)
+		return fbsd_err(errno); /* FBSD_EPERM for a path that tries to leave the root */
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
 		close(fd);

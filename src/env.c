@@ -3,19 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "env_var.h"
 #include "loader.h"
 
 /* What bhyveload always adds; the guest sees a serial console and a bhyve-like SMBIOS vendor. */
 static const char *const env_defaults[] = { "boot_serial=1", "smbios.bios.vendor=BHYVE" };
 #define ENV_NDEFAULTS (int)(sizeof(env_defaults) / sizeof(env_defaults[0]))
-
-bool env_valid(const char *s)
-{
-	const char *eq = strchr(s, '=');
-
-	/* The loader's putenv splits at '=': without one, or with no name, nothing sensible is set. */
-	return eq && eq != s;
-}
 
 int env_build(struct loader *l, char *const *user, int nuser)
 {
@@ -25,7 +18,7 @@ int env_build(struct loader *l, char *const *user, int nuser)
 	if (nuser < 0)
 		return -EINVAL;
 	for (int i = 0; i < nuser; i++)
-		if (!env_valid(user[i]))
+		if (!env_var_valid(user[i]))
 			return -EINVAL;
 	env = calloc((size_t)nuser + ENV_NDEFAULTS + 1, sizeof(*env));
 	if (!env)

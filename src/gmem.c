@@ -1,80 +1,12 @@
 /* gmem.c: guest-physical memory as one memfd, bhyve's 3 GiB lowmem split, and the checked accessor. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "gmem.h"
-
-int gmem_parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned shift = 0;
-	char *end;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (*end == '\0') {
-		/* bhyveload's compatibility rule: small bare numbers are MiB. */
-		if (v < (1ULL << 20))
-			shift = 20;
-	} else {
-		switch (tolower((unsigned char)*end)) {
-		case 'k': shift = 10; break;
-		case 'm': shift = 20; break;
-		case 'g': shift = 30; break;
-		case 't': shift = 40; break;
-		default: return -EINVAL;
-		}
-		/* No "MB": kvmload(8) and kvmload.conf(5) document the bare letter only. */
-		if (end[1] != '\0')
-			return -EINVAL;
-	}
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-int gmem_check_size(uint64_t memsize)
-{
-	/* Too large first: 2^64-1 is also not whole pages, but its size is what is wrong. */
-	if (memsize > GMEM_MAX_SIZE)
-		return -ERANGE;
-	if (memsize < GMEM_MIN_SIZE || memsize % GMEM_PAGE_SIZE != 0)
-		return -EINVAL;
-	return 0;
-}
-
-int gmem_size_arg(const char *s, uint64_t *out, const char **why)
-{
-	uint64_t size = 0;
-	int r = gmem_parse_size(s, &size);
-
-	if (r == -EINVAL) {
-		*why = "invalid memory size (a number with an optional K, M, G or T suffix)";
-		return r;
-	}
-	if (r == 0)
-		r = gmem_check_size(size);
-	if (r == -ERANGE)
-		*why = "too large (kvmload maps at most 64T)";
-	else if (r < 0 && size < GMEM_MIN_SIZE)
-		*why = "too small (at least 2M)";
-	else if (r < 0)
-		*why = "not a whole number of 4 KiB pages";
-	if (r < 0)
-		return r;
-	*out = size;
-	return 0;
-}
+#include "memsize.h"
 
 int gmem_init(struct gmem *g, uint64_t memsize, unsigned flags)
 {
@@ -82,7 +14,7 @@ int gmem_init(struct gmem *g, uint64_t memsize, unsigned flags)
 
 	memset(g, 0, sizeof(*g));
 	g->memfd = -1;
-	err = gmem_check_size(memsize);
+	err = memsize_check(memsize);
 	if (err < 0)
 		return err;
 	g->lowmem = memsize > GMEM_LOWMEM_LIMIT ? GMEM_LOWMEM_LIMIT : memsize;

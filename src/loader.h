@@ -53,9 +53,8 @@ struct loader {
 };
 
 /* env.c: the loader environment in bhyveload's order: boot_serial=1, smbios.bios.vendor=BHYVE, then -e values reversed. */
+/* Every user string must pass env_var_valid (env_var.h); env_build refuses others with -EINVAL. */
 int env_build(struct loader *l, char *const *user, int nuser);
-/* True for a usable -e string: name=value with a non-empty name (env_build refuses others with -EINVAL). */
-bool env_valid(const char *s);
 void env_free(struct loader *l);
 
 #endif

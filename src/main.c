@@ -19,11 +19,13 @@
 #include "cb.h"
 #include "chipset.h"
 #include "disk.h"
+#include "env_var.h"
 #include "kvm.h"
 #include "loader.h"
 #include "plugin_child.h"
 #include "plugin_pick.h"
 #include "log.h"
+#include "memsize.h"
 #include "paths.h"
 #include "plugin.h"
 #include "qemu.h"
@@ -227,7 +229,7 @@ static void main_usage(FILE *f)
 		"  -e, --env NAME=VALUE  loader environment variable (repeatable)\n"
 		"  -h, --host PATH       host directory shown to the loader as host0:\n"
 		"  -l, --loader PATH     the userboot plugin to run (no interpreter swap); a name\n"
-		"                        without a slash is looked for in the loader directory,\n"
+		"                        without a slash is looked for in the plugin directory,\n"
 		"                        then in the current directory\n"
 		"      --loader-dir DIR  where userboot_<interp>.so and userboot.so are looked\n"
 		"                        for first (default %s),\n"
@@ -334,7 +336,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			o->disks[o->ndisks++] = optarg;
 			break;
 		case 'e':
-			if (!env_valid(optarg))
+			if (!env_var_valid(optarg))
 				errx(EX_USAGE, "-e '%s': expected name=value", log_esc(optarg));
 			o->env[o->nenv++] = optarg;
 			break;
@@ -343,12 +345,12 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'l':
 			if (o->loader)
-				errx(EX_USAGE, "-l %s: only one loader may be given", log_esc(optarg));
+				errx(EX_USAGE, "-l %s: only one plugin may be given", log_esc(optarg));
 			o->loader = optarg;
 			break;
 		case 'm':
-			/* gmem's rule, the one kvmload-hotplug --check applies to memory = too. */
-			if (gmem_size_arg(optarg, &o->memsize, &why) < 0)
+			/* The rule kvmload-hotplug --check applies to memory = too. */
+			if (memsize_arg(optarg, &o->memsize, &why) < 0)
 				errx(EX_USAGE, "-m %s: %s", log_esc(optarg), why);
 			break;
 		case 'C':
@@ -557,7 +559,7 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 	l->host_fd = r;
 	if ((size_t)snprintf(bootdir, len, "%s/%s", v->mnt, name) >= len)
 		errx(1, "%s/%s: path too long", log_esc(v->mnt), log_esc(name));
-	log_warnx("host0: is %s of the view (%s)", log_esc(name), log_esc(bootdir));
+	log_info("host0: is %s of the view (%s)", log_esc(name), log_esc(bootdir));
 }
 
 /* "P: why; P2: why ..." for the candidates that were tried. */
@@ -580,10 +582,10 @@ static const char *main_pick_origin(const struct opts *o, const struct plugin_pi
 				       "--trust-guest-loader"
 				     : "the guest's own /boot: untrusted, confined by the sandbox";
 	if (c->generic && *interp) {
-		snprintf(buf, len, "host loader directory, which has no userboot_%s.so", interp);
+		snprintf(buf, len, "host plugin directory, which has no userboot_%s.so", interp);
 		return buf;
 	}
-	return "host loader directory";
+	return "host plugin directory";
 }
 
 /* Phase 6: choose among the candidates, or end the load naming what was tried. */
@@ -607,47 +609,50 @@ static const struct plugin_pick_cand *main_pick(const struct opts *o, const stru
 }
 
 /*
- * -l: a path as given; a bare name (no slash) in the loader directory first,
+ * -l: a path as given; a bare name (no slash) in the plugin directory first,
  * where bhyveload's users keep userboot.so, then in the current directory.
+ * Returns the plugin's fd, opened once: what is found is what is loaded.
  */
-static void main_named_loader(const struct opts *o, char *path, size_t len)
+static int main_named_loader(const struct opts *o, char *path, size_t len)
 {
 	char tried[4 * (PATH_MAX + 64)];
 	struct plugin_pick p = { .n = 0 };
+	int fd;
 
 	if (strchr(o->loader, '/')) {
 		if ((size_t)snprintf(path, len, "%s", o->loader) >= len)
 			errx(EX_USAGE, "-l %s: path too long", log_esc(o->loader));
-		return;
+		fd = plugin_pick_open(path);
+		if (fd < 0)
+			errx(1, "%s: %s", log_esc(path), strerror(-fd));
+		return fd;
 	}
 	for (int i = 0; i < 2; i++) {
 		struct plugin_pick_cand *c = &p.c[p.n++];
 		int n = snprintf(c->path, sizeof(c->path), "%s/%s", i == 0 ? o->loader_dir : ".", o->loader);
 
-		c->err = n < 0 || (size_t)n >= sizeof(c->path) ? ENAMETOOLONG
-			 : access(c->path, R_OK) < 0 ? errno : 0;
-		if (c->err == 0) {
+		fd = n < 0 || (size_t)n >= sizeof(c->path) ? -ENAMETOOLONG : plugin_pick_open(c->path);
+		if (fd >= 0) {
 			snprintf(path, len, "%s", c->path);
-			return;
+			return fd;
 		}
+		c->err = -fd;
 	}
 	main_pick_tried(&p, tried, sizeof(tried));
-	errx(1, "-l %s: not in the loader directory or the current directory: %s", log_esc(o->loader),
+	errx(1, "-l %s: not in the plugin directory or the current directory: %s", log_esc(o->loader),
 	     log_esc(tried));
 }
 
-/* The plugin to start with: -l, else the one the guest's /boot/loader asks for. */
-static void main_initial_loader(const struct opts *o, const struct plugin_pick_where *w,
-				char *path, size_t len)
+/* The plugin to start with, opened: -l, else the one the guest's /boot/loader asks for. */
+static int main_initial_loader(const struct opts *o, const struct plugin_pick_where *w,
+			       char *path, size_t len)
 {
 	char interp[PLUGIN_INTERP_MAX + 1], why[128], origin[128];
 	const struct plugin_pick_cand *c;
 	struct plugin_pick p;
 
-	if (o->loader) {
-		main_named_loader(o, path, len);
-		return;
-	}
+	if (o->loader)
+		return main_named_loader(o, path, len);
 	switch (plugin_pick_interp(w->guest_fd, interp)) {
 	case PLUGIN_PICK_MARKER:
 		snprintf(why, sizeof(why), "guest /boot/loader says %s", interp);
@@ -661,9 +666,10 @@ static void main_initial_loader(const struct opts *o, const struct plugin_pick_w
 		break;
 	}
 	c = main_pick(o, w, interp, false, why, &p);
-	log_warnx("%s: using %s (%s)", why, log_esc(c->path),
-		  main_pick_origin(o, c, interp, origin, sizeof(origin)));
+	log_info("%s: using %s (%s)", why, log_esc(c->path),
+		 main_pick_origin(o, c, interp, origin, sizeof(origin)));
 	snprintf(path, len, "%s", c->path);
+	return c->fd;
 }
 
 /*
@@ -680,15 +686,19 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 	struct plugin_pick pick;
 	struct sandbox_result res;
 	struct plugin p;
-	int swaps = 0, r;
+	int swaps = 0, fd, r;
 
-	main_initial_loader(o, w, path, sizeof(path));
+	fd = main_initial_loader(o, w, path, sizeof(path));
 	for (;;) {
-		/* Read and mapped here, before the child is confined; no plugin code runs in this process. */
-		r = plugin_load(&p, path, msg, sizeof(msg));
+		/*
+		 * Read through the descriptor the choice opened and mapped here, before the
+		 * child is confined; no plugin code runs in this process.
+		 */
+		r = plugin_load_fd(&p, fd, path, msg, sizeof(msg));
+		close(fd);
 		if (r < 0)
 			errx(1, "%s", log_esc(msg)); /* msg names the path */
-		log_warnx("loader %s: %s", log_esc(path), p.gen.label);
+		log_info("plugin %s: %s", log_esc(path), p.gen.label);
 		r = plugin_child_run(l, &p, path, sb, &main_child, &res, msg, sizeof(msg));
 		plugin_unload(&p);
 		if (r < 0)
@@ -712,10 +722,11 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 			snprintf(why, sizeof(why), "guest wants interpreter '%s'", res.interp);
 			c = main_pick(o, w, res.interp, true, why, &pick);
 			snprintf(path, sizeof(path), "%s", c->path);
-			log_warnx("the guest's /boot/loader wants interpreter '%s': swapping to %s%s%s%s",
-				  res.interp, log_esc(path), c->guest ? " (" : "",
-				  c->guest ? main_pick_origin(o, c, res.interp, origin, sizeof(origin)) : "",
-				  c->guest ? ")" : "");
+			fd = c->fd;
+			log_info("the guest's /boot/loader wants interpreter '%s': swapping to %s%s%s%s",
+				 res.interp, log_esc(path), c->guest ? " (" : "",
+				 c->guest ? main_pick_origin(o, c, res.interp, origin, sizeof(origin)) : "",
+				 c->guest ? ")" : "");
 			/* A fresh plugin gets fresh guest memory, as after bhyveload's vm_reinit. */
 			if (gmem_reset(&l->gmem) < 0)
 				err(EX_OSERR, "resetting guest memory");
@@ -868,7 +879,7 @@ int main(int argc, char **argv)
 		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
 	};
 
-	/* -m checked the size already (gmem_size_arg): what fails here is the host. */
+	/* -m checked the size already (memsize_arg): what fails here is the host. */
 	r = gmem_init(&l.gmem, o.memsize, o.gmem_flags);
 	if (r < 0)
 		errx(EX_OSERR, "guest memory of %llu bytes: %s", (unsigned long long)o.memsize,

@@ -1,14 +1,12 @@
-/* plugin.c: loading a plugin file, running loader_main under the recovery point, and the imports that leave through it. */
+/* plugin.c: loading a plugin from its open file, running loader_main under the recovery point, and the imports that leave through it. */
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "beneath.h"
 #include "plugin.h"
 #include "plugin_elf.h"
 
@@ -55,57 +53,7 @@ fail:
 	return r;
 }
 
-static int plugin_read(const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return plugin_elf_error(err, errlen, errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		e = errno;
-		close(fd);
-		return plugin_elf_error(err, errlen, e, "%s: %s", path, strerror(e));
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return plugin_elf_error(err, errlen, EINVAL, "%s: not a regular file", path);
-	}
-	if ((uint64_t)st.st_size > PLUGIN_MAX_FILE) {
-		close(fd);
-		return plugin_elf_error(err, errlen, EFBIG, "%s: %lld bytes is more than the %llu MiB a plugin may have",
-					path, (long long)st.st_size, PLUGIN_MAX_FILE >> 20);
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return plugin_elf_error(err, errlen, ENOMEM, "%s: no memory for %lld bytes", path,
-					(long long)st.st_size);
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			e = n < 0 ? errno : EIO;
-			close(fd);
-			free(buf);
-			return plugin_elf_error(err, errlen, e, "%s: read: %s", path,
-						n < 0 ? strerror(e) : "file shrank while being read");
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*len = got;
-	return 0;
-}
-
-int plugin_load(struct plugin *p, const char *path, char *err, size_t errlen)
+int plugin_load_fd(struct plugin *p, int fd, const char *name, char *err, size_t errlen)
 {
 	char why[512];
 	uint8_t *buf = NULL;
@@ -113,12 +61,20 @@ int plugin_load(struct plugin *p, const char *path, char *err, size_t errlen)
 	int r;
 
 	memset(p, 0, sizeof(*p));
-	if ((r = plugin_read(path, &buf, &len, err, errlen)) != 0)
-		return r;
+	r = beneath_read_fd(fd, PLUGIN_MAX_FILE, &buf, &len);
+	if (r == -EINVAL)
+		return plugin_elf_error(err, errlen, EINVAL, "%s: not a regular file", name);
+	if (r == -EFBIG)
+		return plugin_elf_error(err, errlen, EFBIG, "%s: %zu bytes is more than the %llu MiB a plugin may have",
+					name, len, PLUGIN_MAX_FILE >> 20);
+	if (r == -ENOMEM)
+		return plugin_elf_error(err, errlen, ENOMEM, "%s: no memory for %zu bytes", name, len);
+	if (r < 0)
+		return plugin_elf_error(err, errlen, -r, "%s: read: %s", name, strerror(-r));
 	r = plugin_load_mem(p, buf, len, why, sizeof(why));
 	free(buf);
 	if (r != 0)
-		plugin_elf_error(err, errlen, -r, "%s: %s", path, why);
+		plugin_elf_error(err, errlen, -r, "%s: %s", name, why);
 	return r;
 }
 

@@ -37,10 +37,11 @@ struct plugin {
  */
 int plugin_load_mem(struct plugin *p, const uint8_t *buf, size_t len, char *err, size_t errlen);
 /*
- * The same from a file path (a regular file of at most 256 MiB); every
- * message starts with the path.
+ * The same from the regular file open at fd (at most 256 MiB), read whole
+ * through that descriptor: what was chosen and opened is what is mapped,
+ * whatever happens to its path.  name (the path) starts every message.
  */
-int plugin_load(struct plugin *p, const char *path, char *err, size_t errlen);
+int plugin_load_fd(struct plugin *p, int fd, const char *name, char *err, size_t errlen);
 void plugin_unload(struct plugin *p);
 
 /* The single recovery point: exit, exec, swap_interpreter and abort() leave through it. */

@@ -389,11 +389,11 @@ static int elf_check_dynamic(struct elf_parse *ps, char *err, size_t errlen)
 		case DT_RELR: case DT_RELRSZ: case DT_RELRENT:
 			return REJECT("DT_RELR: packed relative relocations are not supported");
 		case DT_INIT: case DT_PREINIT_ARRAY:
-			return REJECT("%s: the plugin has constructors, which no userboot build has and this loader does not run",
+			return REJECT("%s: the plugin has constructors, which no userboot build has and kvmload does not run",
 				      tag == DT_INIT ? "DT_INIT" : "DT_PREINIT_ARRAY");
 		case DT_INIT_ARRAYSZ:
 			if (val)
-				return REJECT("DT_INIT_ARRAYSZ: the plugin has constructors, which no userboot build has and this loader does not run");
+				return REJECT("DT_INIT_ARRAYSZ: the plugin has constructors, which no userboot build has and kvmload does not run");
 			break;
 		default:
 			/* SONAME, SYMBOLIC, FLAGS_1, RELACOUNT, PLTGOT, DEBUG, FINI*, versions: no action. */

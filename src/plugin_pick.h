@@ -34,6 +34,7 @@ struct plugin_pick_cand {
 	bool guest;   /* from the guest's /boot: untrusted code */
 	bool generic; /* userboot.so, not userboot_<interp>.so */
 	int err;      /* why it cannot be used (errno), 0 if it can */
+	int fd;       /* the usable candidate, open: what is loaded (plugin_load_fd); else -1 */
 };
 
 struct plugin_pick {
@@ -42,13 +43,22 @@ struct plugin_pick {
 };
 
 /*
- * List and test the candidates for interp in search order: the host
- * directory's userboot_<interp>.so and userboot.so, then the same two in the
- * guest's boot/.  A swap looks for userboot_<interp>.so only (the generic
- * plugin is what asked); an empty interp for userboot.so only.  Returns the
- * index of the first usable candidate, or -ENOENT.
+ * Try the candidates for interp in search order until one opens: the host
+ * directory's userboot_<interp>.so and userboot.so (any file that opens for
+ * reading), then the same two in the guest's boot/ (regular files beneath
+ * guest_fd only, opened through it, never by path).  A swap looks for
+ * userboot_<interp>.so only (the generic plugin is what asked); an empty
+ * interp for userboot.so only.  Returns the index of the usable candidate,
+ * the last one listed, whose fd the caller loads and closes; or -ENOENT
+ * with every candidate listed and no fd open.
  */
 int plugin_pick_find(struct plugin_pick *p, const struct plugin_pick_where *w, const char *interp,
 		     bool swap);
+
+/*
+ * A plugin file of the host (the plugin directory, -l), opened read-only as
+ * plugin_pick_find opens the host's candidates.  Returns the fd or -errno.
+ */
+int plugin_pick_open(const char *path);
 
 #endif

@@ -47,6 +47,15 @@ void log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(fmt, ap, NULL);
+	va_end(ap);
+}
+
 const char *log_esc(const char *s)
 {
 	static char slots[LOG_ESC_SLOTS][LOG_ESC_MAX];

@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "gmem.h"
+#include "env_var.h"
+#include "memsize.h"
 
 static const struct {
 	const char *key, *property;
@@ -309,13 +310,13 @@ static const char *conf_serial_problem(const char *v)
 	return NULL;
 }
 
-/* gmem's rule and words, exactly what kvmload -m takes and says. */
+/* The rule and words of kvmload -m (memsize.h), exactly what kvmload takes and says. */
 static const char *conf_memory_problem(const char *v)
 {
 	uint64_t size;
 	const char *why;
 
-	return gmem_size_arg(v, &size, &why) < 0 ? why : NULL;
+	return memsize_arg(v, &size, &why) < 0 ? why : NULL;
 }
 
 /* Digits only, so that what kvmload is given is exactly the number checked here. */
@@ -349,13 +350,6 @@ static const char *conf_accel_problem(const char *v)
 	return strcmp(v, "kvm") == 0 || strcmp(v, "tcg") == 0 ? NULL : "expected kvm or tcg";
 }
 
-static bool conf_env_ok(const char *v)
-{
-	const char *eq = strchr(v, '=');
-
-	return eq && eq != v;
-}
-
 static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
 {
 	struct conf_vm *vm = p->cur;
@@ -368,7 +362,7 @@ static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *
 	}
 	switch (k->kind) {
 	case K_ENV:
-		if (!conf_env_ok(value)) {
+		if (!env_var_valid(value)) {
 			conf_error(p->c, p->file, p->lineno, "env '%s': expected NAME=VALUE", value);
 			return 0;
 		}

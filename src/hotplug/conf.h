@@ -25,7 +25,7 @@ struct conf_vm {
 	char *file; /* where its [vm NAME] header is */
 	int line;
 	char *id[CONF_ID_COUNT]; /* NULL: not part of the identity */
-	char *memory;            /* as written; validated by gmem_size_arg, as kvmload -m is */
+	char *memory;            /* as written; validated by memsize_arg, as kvmload -m is */
 	char **env;              /* NAME=VALUE, in file order */
 	int nenv;
 	char *console;    /* NULL: the console log file */

@@ -46,7 +46,7 @@ static void main_usage(FILE *f)
 		"  --dry-run            print what add or remove would do, do nothing\n"
 		"  --config-dir DIR     VM definitions, DIR/*.conf (default %s)\n"
 		"  --run-dir DIR        runtime state and locks (default $KVMLOAD_RUN_DIR, else %s)\n"
-		"  --kvmload PATH       the loader (default %s)\n"
+		"  --kvmload PATH       the kvmload binary (default %s)\n"
 		"  --kvmload-fs PATH    the view daemon (default %s)\n"
 		"  --stop-timeout SEC   SIGTERM to SIGKILL delay when stopping a guest (default 10)\n"
 		"  -v, --verbose        also log ignored disks and every udev event\n"

@@ -14,7 +14,7 @@ check() { # check WANT_STATUS TEXT ARGS...: stderr names the problem
 
 check 64 "usage: kvmload"
 check 64 "usage: kvmload" vm1 vm2
-# -m: gmem_size_arg's rule and words, the same as kvmload-hotplug --check's for memory = (config.sh).
+# -m: memsize_arg's rule and words, the same as kvmload-hotplug --check's for memory = (config.sh).
 SUFFIX="invalid memory size (a number with an optional K, M, G or T suffix)"
 check 64 "-m 12X: $SUFFIX" -m 12X vm
 check 64 "-m 1P: $SUFFIX" -m 1P vm
@@ -27,7 +27,7 @@ check 64 "-m 99999999999999999999999: too large (kvmload maps at most 64T)" \
 check 64 "-m 65T: too large (kvmload maps at most 64T)" -m 65T vm
 check 64 "-m 1K: too small (at least 2M)" -m 1K vm
 check 64 "-m 2097153: not a whole number of 4 KiB pages" -m 2097153 vm
-check 64 "-l b: only one loader may be given" -l a -l b vm
+check 64 "-l b: only one plugin may be given" -l a -l b vm
 check 64 "-d /nonexistent.img: No such file or directory" -d /nonexistent.img vm
 check 64 "-d /tmp: not a regular file or block device" -d /tmp vm
 check 64 "-h /nonexistent: No such file or directory" -h /nonexistent vm
@@ -87,7 +87,7 @@ lcheck 1 "kvmload: $WORK/ls.so: PT_INTERP[" -l "$WORK/ls.so" vm
 cp /bin/ls "$WORK/"$'ls\e[5m.so'
 lcheck 1 "kvmload: $WORK/ls\x1b[5m.so: PT_INTERP[" -l "$WORK/"$'ls\e[5m.so' vm
 esc_check "-l" "ls\x1b[5m.so"
-# -l NAME without a slash: the loader directory first, then the current directory.
+# -l NAME without a slash: the plugin directory first, then the current directory.
 mkdir -p "$WORK/ldir" "$WORK/cwd"
 cp /bin/ls "$WORK/ldir/userboot.so"
 cp /bin/ls "$WORK/cwd/userboot.so"
@@ -95,7 +95,7 @@ cp /bin/ls "$WORK/cwd/only_here.so"
 cd "$WORK/cwd" || exit 1
 lcheck 1 "kvmload: $WORK/ldir/userboot.so: PT_INTERP[" --loader-dir "$WORK/ldir" -l userboot.so vm
 lcheck 1 "kvmload: ./only_here.so: PT_INTERP[" --loader-dir "$WORK/ldir" -l only_here.so vm
-lcheck 1 "-l none.so: not in the loader directory or the current directory: $WORK/ldir/none.so: No such file or directory; ./none.so: No such file or directory" \
+lcheck 1 "-l none.so: not in the plugin directory or the current directory: $WORK/ldir/none.so: No such file or directory; ./none.so: No such file or directory" \
 	--loader-dir "$WORK/ldir" -l none.so vm
 cd / || exit 1
 

@@ -7,7 +7,7 @@
 need_machine
 KVMLOAD=$1 UB4TH=$2 UBLUA=$3 KERNEL=$4
 
-# A loader directory the way an installation has it: userboot.so is the 4th build.
+# A plugin directory the way an installation has it: userboot.so is the 4th build.
 dir=$WORK/loaders
 mkdir -p "$dir"
 cp "$UB4TH" "$dir/userboot_4th.so"
@@ -41,7 +41,7 @@ run "$WORK/1.log" --loader-dir "$dir" -h "$WORK/lua" swapvm; st=$?
 expect_status $st 2 "lua guest, host has userboot_lua.so"
 [ "$(grep -c 'Consoles: userboot' "$WORK/1.log")" -eq 1 ] && pass || fail "lua guest: expected one plugin start"
 expect_line "$WORK/1.log" "$bannerlua"
-expect_text "$WORK/1.log.err" "guest /boot/loader says lua: using $dir/userboot_lua.so (host loader directory)"
+expect_text "$WORK/1.log.err" "guest /boot/loader says lua: using $dir/userboot_lua.so (host plugin directory)"
 expect_line "$WORK/1.log" "testkernel: kenv swap.test=yes"
 
 # The host has only userboot.so (4th): it starts, the guest asks for lua, and the swap finds
@@ -54,7 +54,7 @@ run "$WORK/1b.log" --loader-dir "$WORK/hostonly" -h "$WORK/lua_own" swapvm; st=$
 expect_status $st 2 "host userboot.so swaps to the guest's userboot_lua.so"
 lines_in_order "$WORK/1b.log" "$banner4" "$bannerlua" "testkernel: halt"
 [ "$(grep -c 'Consoles: userboot' "$WORK/1b.log")" -eq 2 ] && pass || fail "expected exactly two plugin starts"
-expect_text "$WORK/1b.log.err" "guest /boot/loader says lua: using $WORK/hostonly/userboot.so (host loader directory, which has no userboot_lua.so)"
+expect_text "$WORK/1b.log.err" "guest /boot/loader says lua: using $WORK/hostonly/userboot.so (host plugin directory, which has no userboot_lua.so)"
 expect_text "$WORK/1b.log.err" "wants interpreter 'lua': swapping to /run/kvmload/swapvm/view/host0/boot/userboot_lua.so (the guest's own /boot: untrusted, confined by the sandbox)"
 expect_line "$WORK/1b.log" "testkernel: kenv swap.env=kept"
 expect_line "$WORK/1b.log" "testkernel: kenv boot_serial=1"

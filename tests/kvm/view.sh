@@ -8,7 +8,7 @@ KVMLOAD=$1 FS=$2 DEMO=$3 UB4TH=$4 UBLUA=$5 KERNEL=$6
 VM=viewtest-$$
 RUN=/run/kvmload/$VM
 
-# The host's loader directory as installed: userboot.so is the 4th build.
+# The host's plugin directory as installed: userboot.so is the 4th build.
 dir=$WORK/loaders
 mkdir -p "$dir" "$WORK/empty"
 cp "$UB4TH" "$dir/userboot_4th.so"
@@ -50,7 +50,7 @@ printf 'ls host0:/boot/kernel\nboot\n' >"$WORK/ls.in"
 	<"$WORK/ls.in" >"$WORK/demo.log" 2>"$WORK/demo.log.err"; st=$?
 expect_status $st 2 "demo guest through the view"
 expect_text "$WORK/demo.log.err" "host0: is disk0p2 of the view ($RUN/view/disk0p2)"
-expect_text "$WORK/demo.log.err" "guest /boot/loader says lua: using $dir/userboot_lua.so (host loader directory)"
+expect_text "$WORK/demo.log.err" "guest /boot/loader says lua: using $dir/userboot_lua.so (host plugin directory)"
 [ "$(plugin_starts "$WORK/demo.log")" -eq 1 ] && pass || fail "demo: expected one plugin start"
 expect_line "$WORK/demo.log" "$bannerlua"
 expect_no_text "$WORK/demo.log" "$banner4"
@@ -64,7 +64,7 @@ make_gpt_ufs2 "$WORK/g" "$WORK/g.img"
 sum=$(sha256sum <"$WORK/g.img")
 run "$WORK/d.log" --loader-dir "$dir" -d "$WORK/g.img" "$VM"; st=$?
 expect_status $st 2 "-d only"
-expect_text "$WORK/d.log.err" "guest /boot/loader says 4th: using $dir/userboot_4th.so (host loader directory)"
+expect_text "$WORK/d.log.err" "guest /boot/loader says 4th: using $dir/userboot_4th.so (host plugin directory)"
 expect_line "$WORK/d.log" "$banner4"
 expect_text "$WORK/d.log" "testkernel: module name=host0:/boot/modules/viewmod.ko type=elf obj module"
 expect_line "$WORK/d.log" "testkernel: kenv view.test=yes"
@@ -100,7 +100,7 @@ guest "$WORK/h" '$Interpreter:lua\0'
 run "$WORK/h.log" --loader-dir "$dir" -h "$WORK/h" "$VM"; st=$?
 expect_status $st 2 "-h only"
 expect_text "$WORK/h.log.err" "host0: is host0 of the view ($RUN/view/host0)"
-expect_text "$WORK/h.log.err" "guest /boot/loader says lua: using $dir/userboot_lua.so (host loader directory)"
+expect_text "$WORK/h.log.err" "guest /boot/loader says lua: using $dir/userboot_lua.so (host plugin directory)"
 [ "$(plugin_starts "$WORK/h.log")" -eq 1 ] && pass || fail "-h lua: expected one plugin start"
 expect_text "$WORK/h.log" "testkernel: module name=host0:/boot/modules/viewmod.ko"
 no_leftovers "-h only"
@@ -164,7 +164,7 @@ no_leftovers "guest plugin without the sandbox"
 # The host's plugin wins over the guest's.
 run "$WORK/o3.log" --loader-dir "$dir" -d "$WORK/own.img" "$VM"; st=$?
 expect_status $st 2 "host plugin before the guest's"
-expect_text "$WORK/o3.log.err" "using $dir/userboot_4th.so (host loader directory)"
+expect_text "$WORK/o3.log.err" "using $dir/userboot_4th.so (host plugin directory)"
 
 # 6. No plugin anywhere: every place looked is named.
 run "$WORK/none.log" --loader-dir "$WORK/empty" -d "$WORK/g.img" "$VM"; st=$?

@@ -53,7 +53,7 @@ no_leftovers "refused guest loader"
 run "$WORK/t.log" /dev/null --loader-dir "$WORK/empty" -d "$WORK/gpt.img" -e autoboot_delay=0; st=$?
 expect_status $st 2 "the guest's userboot.so in the sandbox"
 expect_text "$WORK/t.log.err" "kvmload: guest /boot/loader has no \$Interpreter: marker, so 4th: using $own (the guest's own /boot: untrusted, confined by the sandbox)"
-expect_text "$WORK/t.log.err" "kvmload: loader $own: FreeBSD 10.0-11.2 (version 3, old stat, no diskwrite)"
+expect_text "$WORK/t.log.err" "kvmload: plugin $own: FreeBSD 10.0-11.2 (version 3, old stat, no diskwrite)"
 expect_text "$WORK/t.log" "FreeBSD/amd64 User boot, Revision 1.1"
 expect_text "$WORK/t.log" "testkernel: module name=/boot/kernel/accf_data.ko type=elf obj module"
 expect_line "$WORK/t.log" "testkernel: halt"

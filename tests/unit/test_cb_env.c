@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "env_var.h"
 #include "plugin.h"
 #include "test_cb.h"
 
@@ -106,10 +107,10 @@ static void test_env(struct loader *l)
 	CHECK_EQ(env_build(l, bad2, 1), -EINVAL);
 	CHECK_EQ(l->nenv, 0);
 	CHECK(cb_getenv(l, 0) == NULL);
-	CHECK(!env_valid("x"));
-	CHECK(!env_valid("=x"));
-	CHECK(env_valid("x="));
-	CHECK(env_valid("x=a=b"));
+	CHECK(!env_var_valid("x"));
+	CHECK(!env_var_valid("=x"));
+	CHECK(env_var_valid("x="));
+	CHECK(env_var_valid("x=a=b"));
 	CHECK_EQ(env_build(l, okempty, 1), 0);
 	CHECK_STR(cb_getenv(l, 2), "a=");
 	env_free(l);

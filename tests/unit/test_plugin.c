@@ -1,6 +1,7 @@
 /* test_plugin.c: the plugin loader on the test plugins: runs, imports, faults, fresh state, generations, and one message per corrupted field. */
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "plugin.h"
@@ -550,7 +552,7 @@ static void test_corrupt_dynamic(const uint8_t *orig, size_t len, struct tf *f)
 	REJECT(f->b, len, "DT_TEXTREL: text relocations would need writable code (W^X)");
 	tf_fresh(orig, len, f);
 	tf_dyn(f, DT_SONAME)->d_tag = DT_INIT;
-	REJECT(f->b, len, "DT_INIT: the plugin has constructors, which no userboot build has and this loader does not run");
+	REJECT(f->b, len, "DT_INIT: the plugin has constructors, which no userboot build has and kvmload does not run");
 	tf_fresh(orig, len, f);
 	tf_dyn(f, DT_SONAME)->d_tag = DT_REL;
 	REJECT(f->b, len, "DT_REL: REL relocations are not used on x86-64 (RELA only)");
@@ -691,22 +693,49 @@ static void test_corrupt_gnu_hash(void)
 	free(f.b);
 }
 
-static void test_load_path(void)
+/* plugin_load_fd: the file is read through the descriptor given, whatever its path becomes. */
+static void test_load_fd(void)
 {
 	char err[512], path[4096];
 	struct plugin p;
+	int fd;
 
-	CHECK_EQ(plugin_load(&p, "/nonexistent/userboot.so", err, sizeof(err)), -ENOENT);
-	CHECK_STR(err, "/nonexistent/userboot.so: No such file or directory");
-	CHECK_EQ(plugin_load(&p, tp_dir, err, sizeof(err)), -EINVAL);
+	fd = open(tp_dir, O_RDONLY | O_DIRECTORY);
+	CHECK(fd >= 0);
+	CHECK_EQ(plugin_load_fd(&p, fd, tp_dir, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, fmt("%s: not a regular file", tp_dir));
+	close(fd);
 	snprintf(path, sizeof(path), "%s/tp_gen_noslot.so", tp_dir);
-	CHECK_EQ(plugin_load(&p, path, err, sizeof(err)), -ENOEXEC);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK_EQ(plugin_load_fd(&p, fd, path, err, sizeof(err)), -ENOEXEC);
 	CHECK_STR(err, fmt("%s: exit: cannot tell the callback layout: exit uses no slot 0x98/0xa0", path));
-	snprintf(path, sizeof(path), "%s/tp_basic.so", tp_dir);
-	CHECK_EQ(plugin_load(&p, path, err, sizeof(err)), 0);
-	CHECK(p.base != NULL && p.entry != NULL);
-	plugin_unload(&p);
+	close(fd);
+	/*
+	 * A copy opened, then its path given to other bytes: the open file is
+	 * what is loaded, from its start (the fd's offset is at its end).
+	 */
+	{
+		char tmp[] = "/tmp/test_plugin.XXXXXX";
+		size_t len;
+		uint8_t *b = read_file("tp_basic.so", &len);
+		int junk;
+
+		fd = mkstemp(tmp);
+		CHECK(fd >= 0);
+		CHECK_EQ(write(fd, b, len), (ssize_t)len);
+		CHECK_EQ(unlink(tmp), 0);
+		junk = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		CHECK(junk >= 0);
+		CHECK_EQ(write(junk, "not an ELF", 10), 10);
+		close(junk);
+		CHECK_EQ(plugin_load_fd(&p, fd, tmp, err, sizeof(err)), 0);
+		CHECK(p.base != NULL && p.entry != NULL);
+		plugin_unload(&p);
+		close(fd);
+		unlink(tmp);
+		free(b);
+	}
 }
 
 int main(int argc, char **argv)
@@ -737,7 +766,7 @@ int main(int argc, char **argv)
 	}
 	test_gen_rejects();
 	test_corrupt_gnu_hash();
-	test_load_path();
+	test_load_fd();
 
 	orig = read_file("tp_basic.so", &len);
 	f.b = malloc(len);

@@ -93,11 +93,37 @@ static void test_interp(void)
 	close(root);
 }
 
+/* plugin_pick_find's answer, its chosen candidate's fd checked (open on that one only) and closed. */
+static int found(struct plugin_pick *p, int i)
+{
+	for (int k = 0; k < p->n; k++)
+		if (k != i && p->c[k].fd != -1)
+			return -1000;
+	if (i >= 0) {
+		if (i != p->n - 1 || p->c[i].fd < 0 || p->c[i].err != 0)
+			return -1001;
+		close(p->c[i].fd);
+	}
+	return i;
+}
+
+#define FIND(interp, swap) found(&p, plugin_pick_find(&p, &w, interp, swap))
+
+/* The bytes of the candidate's fd. */
+static const char *cand_bytes(const struct plugin_pick_cand *c)
+{
+	static char b[64];
+	ssize_t n = pread(c->fd, b, sizeof(b) - 1, 0);
+
+	b[n > 0 ? n : 0] = '\0';
+	return b;
+}
+
 static void test_find(void)
 {
 	struct plugin_pick p;
 	struct plugin_pick_where w;
-	char host[PATH_MAX], guest[PATH_MAX];
+	char host[PATH_MAX], guest[PATH_MAX], path[PATH_MAX];
 	int i;
 
 	dir("host");
@@ -111,8 +137,7 @@ static void test_find(void)
 	CHECK(w.guest_fd >= 0);
 
 	/* Nothing anywhere: four candidates in order, all ENOENT. */
-	i = plugin_pick_find(&p, &w, "lua", false);
-	CHECK_EQ(i, -ENOENT);
+	CHECK_EQ(FIND("lua", false), -ENOENT);
 	CHECK_EQ(p.n, 4);
 	CHECK(strstr(p.c[0].path, "/host/userboot_lua.so") && !p.c[0].guest && !p.c[0].generic);
 	CHECK(strstr(p.c[1].path, "/host/userboot.so") && !p.c[1].guest && p.c[1].generic);
@@ -124,26 +149,55 @@ static void test_find(void)
 	/* The guest's named plugin before the guest's generic one. */
 	put("guest/boot/userboot.so", "x", 1);
 	put("guest/boot/userboot_lua.so", "x", 1);
-	CHECK_EQ(plugin_pick_find(&p, &w, "lua", false), 2);
-	/* The host's generic one before anything of the guest's. */
+	CHECK_EQ(FIND("lua", false), 2);
+	/* The host's generic one before anything of the guest's; the search stops there. */
 	put("host/userboot.so", "x", 1);
-	CHECK_EQ(plugin_pick_find(&p, &w, "lua", false), 1);
+	CHECK_EQ(FIND("lua", false), 1);
+	CHECK_EQ(p.n, 2);
 	/* ... but a swap wants the named plugin: the guest's. */
-	CHECK_EQ(plugin_pick_find(&p, &w, "lua", true), 1);
+	CHECK_EQ(FIND("lua", true), 1);
 	CHECK_EQ(p.n, 2);
 	CHECK(p.c[1].guest && !p.c[1].generic);
 	put("host/userboot_lua.so", "x", 1);
-	CHECK_EQ(plugin_pick_find(&p, &w, "lua", false), 0);
-	CHECK_EQ(plugin_pick_find(&p, &w, "lua", true), 0);
-	/* No /boot/loader: userboot.so only. */
-	CHECK_EQ(plugin_pick_find(&p, &w, "", false), 0);
-	CHECK_EQ(p.n, 2);
-	CHECK(p.c[0].generic && p.c[1].generic);
+	CHECK_EQ(FIND("lua", false), 0);
+	CHECK_EQ(FIND("lua", true), 0);
+	/* No /boot/loader: userboot.so only, the host's first. */
+	CHECK_EQ(FIND("", false), 0);
+	CHECK_EQ(p.n, 1);
+	CHECK(p.c[0].generic && !p.c[0].guest);
 
-	/* No guest tree: host candidates only. */
+	/*
+	 * A guest candidate is opened beneath the guest's tree only, and what
+	 * is loaded is what was opened: a later change of the path does not
+	 * reach it.
+	 */
+	snprintf(path, sizeof(path), "%s/host/userboot_lua.so", tmp);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/host/userboot.so", tmp);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/guest/boot/userboot_lua.so", tmp);
+	unlink(path);
+	CHECK_EQ(symlink("/etc/hostname", path), 0);
+	CHECK_EQ(FIND("lua", true), -ENOENT);
+	CHECK_EQ(p.c[1].err, EPERM); /* an escape, as beneath_open says it */
+	unlink(path);
+	CHECK_EQ(mkdir(path, 0755), 0);
+	CHECK_EQ(FIND("lua", true), -ENOENT);
+	CHECK_EQ(p.c[1].err, EISDIR);
+	rmdir(path);
+	put("guest/boot/userboot_lua.so", "checked", 7);
+	i = plugin_pick_find(&p, &w, "lua", true);
+	CHECK_EQ(i, 1);
+	unlink(path);
+	CHECK_EQ(symlink("/etc/hostname", path), 0);
+	CHECK_STR(cand_bytes(&p.c[i]), "checked");
+	CHECK_EQ(found(&p, i), 1);
+
+	/* No guest tree: host candidates only (a host path is the host's: anything that opens). */
 	close(w.guest_fd);
 	w.guest_fd = -1;
-	CHECK_EQ(plugin_pick_find(&p, &w, "4th", false), 1);
+	put("host/userboot.so", "x", 1);
+	CHECK_EQ(FIND("4th", false), 1);
 	CHECK_EQ(p.n, 2);
 }
 
