@@ -1,9 +1,12 @@
-#!/bin/sh
+#!/bin/bash
 # test_corrupt.sh: the corruption suite, in-process: 1,000 seeded mutations of UFS1/UFS2/GPT/MBR images, each probed and walked twice by the corrupt driver.
 # usage: test_corrupt.sh CORRUPT MKDISKLABEL [SEED [COUNT]]
-set -u
+. "$(dirname "$0")/../lib.sh"
 corrupt=$1 mklabel=$2 seed=${3:-20261123} count=${4:-1000}
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvmload-corrupt.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+on_exit 'rm -rf "$T"'
 "$(dirname "$0")/mkbases.sh" "$T" "$mklabel" || exit $?
-"$corrupt" "$seed" "$count" "$T/ufs1.img" "$T/ufs2.img" "$T/ufs2be.img" "$T/gpt.img" "$T/mbr.img"
+if "$corrupt" "$seed" "$count" "$T/ufs1.img" "$T/ufs2.img" "$T/ufs2be.img" \
+	"$T/gpt.img" "$T/mbr.img"; then ok
+else bad "corrupt: a contract violation or a hang (above)"; fi
+lib_done

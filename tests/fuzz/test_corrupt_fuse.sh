@@ -1,23 +1,19 @@
 #!/bin/bash
 # test_corrupt_fuse.sh: the corruption suite, mounted: mutated images served by kvmload-fs and walked; the daemon never dies, bad data gives EIO, never a hang.
 # usage: test_corrupt_fuse.sh KVMLOAD_FS CORRUPT MKDISKLABEL [SEED [COUNT]]
-set -u
+. "$(dirname "$0")/../lib.sh"
 FS=$1 CORRUPT=$2 MKLABEL=$3 SEED=${4:-777} COUNT=${5:-50}
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
-command -v fusermount3 > /dev/null || { echo "SKIP: fusermount3 not installed"; exit 77; }
+need_root
+[ -c /dev/fuse ] || skip "no /dev/fuse"
+need_tools fusermount3
 
 T=$(mktemp -d /tmp/kvmload-corrupt-fuse.XXXXXX)
 MNT=$T/mnt
 DPID=
-cleanup() {
-	grep -q " $MNT fuse" /proc/mounts && fusermount3 -u -z "$MNT"
-	[ -n "$DPID" ] && kill "$DPID" 2> /dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-PASS=0 FAIL=0 CLEAN=0 EIO=0 REFUSED=0
-bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
+on_exit 'rm -rf "$T"'
+on_exit '[ -n "$DPID" ] && kill "$DPID" 2> /dev/null'
+on_exit 'grep -q " $MNT fuse" /proc/mounts && fusermount3 -u -z "$MNT"'
+CLEAN=0 EIO=0 REFUSED=0
 
 "$(dirname "$0")/mkbases.sh" "$T/base" "$MKLABEL" || exit $?
 mkdir "$T/mut" "$MNT"
@@ -37,7 +33,7 @@ for img in "$T"/mut/*; do
 		wait "$DPID"; rc=$?; DPID=
 		if [ $rc -eq 65 ] || [ $rc -eq 74 ] && grep -q '^kvmload-fs: ' "$T/daemon.err" &&
 			! grep -Eq "$SANITIZER" "$T/daemon.err"; then
-			REFUSED=$((REFUSED + 1)); PASS=$((PASS + 1)); continue
+			REFUSED=$((REFUSED + 1)); ok; continue
 		fi
 		bad "$name: kvmload-fs did not start (status $rc): $(head -c 2000 "$T/daemon.err")"
 		continue
@@ -49,7 +45,7 @@ for img in "$T"/mut/*; do
 	elif grep -Evq "$ALLOWED" "$T/walk.err"; then bad "$name: walk errors: $(grep -Ev "$ALLOWED" "$T/walk.err" | head -n 5)"
 	elif ! kill -0 "$DPID" 2> /dev/null || ! ls "$MNT" > /dev/null; then bad "$name: the daemon died"
 	else
-		PASS=$((PASS + 1))
+		ok
 		if [ -s "$T/walk.err" ]; then EIO=$((EIO + 1)); else CLEAN=$((CLEAN + 1)); fi
 	fi
 	fusermount3 -u "$MNT" || fusermount3 -u -z "$MNT"
@@ -60,5 +56,4 @@ for img in "$T"/mut/*; do
 done
 tail -n 3 "$T/corrupt.out"
 echo "$COUNT mutated images mounted: $CLEAN walked without error, $EIO with EIO (or ENOENT) on some entries, $REFUSED refused at start"
-echo "$PASS passed, $FAIL failed"
-[ $FAIL -eq 0 ]
+lib_done
