@@ -429,7 +429,7 @@ static void check_boot(const struct mb_host *h, const char *currdev)
 		struct fbsd_bios_smap s[3];
 		unsigned want = h->highmem ? 3 : 2;
 
-		CHECK_EQ(m->size, want * sizeof(s[0]));
+		CHECK_EQ(m->size, want * 20); /* FreeBSD's packed struct bios_smap: base, length, type */
 		memcpy(s, h->mem + m->at, want * sizeof(s[0]));
 		CHECK_EQ(s[0].base, 0);
 		CHECK_EQ(s[0].length, 640 << 10);
