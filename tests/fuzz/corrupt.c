@@ -430,7 +430,7 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[args], "--min-walked") == 0)
 			min_walked = atoi(argv[args + 1]);
 		else
-			break;
+			args = argc; /* an unknown option: the usage below */
 	}
 	if (argc - args < 3 || min_walked < 0 || min_walked > 100) {
 		fprintf(stderr, "usage: corrupt [--write DIR] [--min-walked PERCENT] SEED COUNT IMAGE...\n");
