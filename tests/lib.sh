@@ -10,6 +10,7 @@
 #   skip MSG              the test cannot run here: "SKIP: MSG", exit 77 (meson: skipped)
 #   skip_part MSG         a part of it cannot run here: "SKIP (part): MSG", counted, the test goes on
 #   need_root             skip unless run as root
+#   need_fuse             skip unless /dev/fuse is there
 #   need_tools TOOL...    skip unless each TOOL is installed
 #   on_exit CMD           run CMD in this shell when the test ends (the last one registered first)
 #   lib_done              the end of the test
@@ -43,6 +44,7 @@ match() {
 skip() { echo "SKIP: $*"; exit 77; }
 skip_part() { echo "SKIP (part): $*"; SKIPPED=$((SKIPPED + 1)); }
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
+need_fuse() { [ -c /dev/fuse ] || skip "no /dev/fuse"; }
 need_tools() {
 	local t
 	for t in "$@"; do

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib.sh"
 FS=$1 FAULTFS=$2
 need_root
-[ -c /dev/fuse ] || skip "no /dev/fuse"
+need_fuse
 need_tools makefs sgdisk fusermount3 timeout
 T=$(mktemp -d /tmp/kvmload-fault-fs.XXXXXX)
 FFS=$T/ffs MNT=$T/mnt FPID= DPID=

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../kvm/lib.sh"
 need_machine
 need_tools makefs sgdisk fusermount3 timeout
-[ -c /dev/fuse ] || skip "no /dev/fuse"
+need_fuse
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3 FAULTFS=$4 PIPECLOSE=$5
 FFS=$WORK/ffs FPID=
 on_exit '[ -n "$FPID" ] && kill "$FPID" 2> /dev/null'

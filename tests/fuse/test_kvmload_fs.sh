@@ -7,7 +7,7 @@ MKLABEL=$2
 UFSPATCH=$3
 
 need_root
-[ -c /dev/fuse ] || skip "no /dev/fuse"
+need_fuse
 need_tools makefs sgdisk fusermount3 sha256sum
 
 T=$(mktemp -d /tmp/kvmload-fs-test.XXXXXX)

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 FS=$1 CORRUPT=$2 MKLABEL=$3 SEED=${4:-777} COUNT=${5:-50}
 need_root
-[ -c /dev/fuse ] || skip "no /dev/fuse"
+need_fuse
 need_tools fusermount3
 
 T=$(mktemp -d /tmp/kvmload-corrupt-fuse.XXXXXX)

@@ -2,7 +2,7 @@
 # sandbox.sh: the plugin runs in a confined child: forbidden system calls kill it (status 1, the SIGSYS message), files outside the view stay out of reach, forged or bad results are refused, and the child holds no KVM descriptor, no privilege, no capability.
 . "$(dirname "$0")/lib.sh"
 need_machine
-[ -c /dev/fuse ] || skip "no /dev/fuse"
+need_fuse
 need_tools makefs sgdisk pgrep setsid ps
 KVMLOAD=$1 TP=$2 MINIBOOT=$3 KERNEL=$4
 VM=sandbox-$$

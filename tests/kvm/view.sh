@@ -2,7 +2,7 @@
 # view.sh: kvmload reads host files through a kvmload-fs view (its own or --view) and picks the plugin the guest's /boot/loader names.
 . "$(dirname "$0")/lib.sh"
 need_machine
-[ -c /dev/fuse ] || skip "no /dev/fuse"
+need_fuse
 need_tools makefs sgdisk fusermount3
 KVMLOAD=$1 FS=$2 DEMO=$3 UB4TH=$4 UBLUA=$5 KERNEL=$6
 VM=viewtest-$$

@@ -5,7 +5,7 @@
 ROOT=$KVMLOAD_FREEBSD_ROOT
 [ -f "$ROOT/boot/userboot.so" ] || skip "no $ROOT/boot/userboot.so"
 need_machine
-[ -c /dev/fuse ] || skip "no /dev/fuse"
+need_fuse
 need_tools makefs sgdisk
 KVMLOAD=$1 KERNEL=$2
 VM=viewfbsd-$$

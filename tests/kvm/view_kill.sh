@@ -2,7 +2,7 @@
 # view_kill.sh: kvmload's view is taken down on every way out: its daemon dying mid-boot (status 4), SIGTERM/SIGINT/SIGHUP, SIGKILL; the runtime directory is locked.
 . "$(dirname "$0")/lib.sh"
 need_machine
-[ -c /dev/fuse ] || skip "no /dev/fuse"
+need_fuse
 need_tools makefs sgdisk pgrep
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
 VM=viewkill-$$

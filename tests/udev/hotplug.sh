@@ -21,7 +21,7 @@ else
 	ACCEL=tcg
 fi
 echo "accel: $ACCEL"
-[ -c /dev/fuse ] || skip "no /dev/fuse"
+need_fuse
 [ -r "$DEMO" ] || skip "no demo guest $DEMO"
 # Another udevd (the host's) would see our devices with rules we do not control.
 if udevadm control --ping 2>/dev/null; then skip "a systemd-udevd runs already"; fi
