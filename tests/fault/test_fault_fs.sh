@@ -1,25 +1,16 @@
 #!/bin/bash
 # test_fault_fs.sh: kvmload-fs on a disk whose reads fail (faultfs): EIO for the affected files, the rest still served, a clean unmount; an unreadable partition table ends with status 74.
 # usage: test_fault_fs.sh KVMLOAD_FS FAULTFS
-set -u
+. "$(dirname "$0")/../lib.sh"
 FS=$1 FAULTFS=$2
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
-for p in makefs sgdisk fusermount3 timeout; do
-	command -v $p > /dev/null || { echo "SKIP: $p not installed"; exit 77; }
-done
+need_root
+need_fuse
+need_tools makefs sgdisk fusermount3 timeout
 T=$(mktemp -d /tmp/kvmload-fault-fs.XXXXXX)
 FFS=$T/ffs MNT=$T/mnt FPID= DPID=
-cleanup() {
-	for m in "$MNT" "$FFS"; do grep -q " $m fuse" /proc/mounts && fusermount3 -u -z "$m"; done
-	for p in $DPID $FPID; do kill "$p" 2> /dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
-check() { if [ "$2" = "$3" ]; then ok; else bad "$1: expected [$2], got [$3]"; fi; }
+on_exit 'rm -rf "$T"'
+on_exit 'for p in $DPID $FPID; do kill "$p" 2> /dev/null; done'
+on_exit 'for m in "$MNT" "$FFS"; do grep -q " $m fuse" /proc/mounts && fusermount3 -u -z "$m"; done'
 
 # A GPT disk: p1 UFS2 with a kernel whose blocks are easy to find, p2 UFS1.
 S=$T/src
@@ -98,6 +89,4 @@ timeout 30 "$FS" --list --disk "$FFS/disk.img" > /dev/null 2>&1
 check "table: --list exit status" 74 $?
 unfault
 check "faultfs unmounted" "" "$(awk -v m="$FFS" '$2 == m' /proc/mounts)"
-
-echo "$PASS passed, $FAIL failed"
-[ $FAIL -eq 0 ]
+lib_done

@@ -4,15 +4,11 @@
 . "$(dirname "$0")/../kvm/lib.sh"
 need_machine
 need_tools makefs sgdisk fusermount3 timeout
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+need_fuse
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3 FAULTFS=$4 PIPECLOSE=$5
 FFS=$WORK/ffs FPID=
-cleanup() {
-	grep -q " $FFS fuse" /proc/mounts && fusermount3 -u -z "$FFS"
-	[ -n "$FPID" ] && kill "$FPID" 2> /dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+on_exit '[ -n "$FPID" ] && kill "$FPID" 2> /dev/null'
+on_exit 'grep -q " $FFS fuse" /proc/mounts && fusermount3 -u -z "$FFS"'
 
 tree=$WORK/guest
 mkdir -p "$tree/boot/kernel" "$tree/boot/defaults" "$FFS"
@@ -40,10 +36,10 @@ unfault() {
 	FPID=
 }
 no_view_mount() {
-	if grep -q " /run/kvmload/faulttest/" /proc/mounts; then fail "a view mount left behind"; else pass; fi
+	if grep -q " /run/kvmload/faulttest/" /proc/mounts; then bad "a view mount left behind"; else ok; fi
 }
 check_mounts() {
-	if grep -q " $FFS fuse" /proc/mounts; then fail "faultfs mount left behind"; else pass; fi
+	if grep -q " $FFS fuse" /proc/mounts; then bad "faultfs mount left behind"; else ok; fi
 	no_view_mount
 }
 # leftovers WHAT: no process still runs with our scratch directory in its arguments but faultfs.
@@ -55,7 +51,7 @@ leftovers() {
 		mapfile -d '' args 2> /dev/null < "$p/cmdline" || continue
 		[[ "${args[*]}" == *"$WORK"* ]] && left="$left ${p#/proc/}"
 	done
-	if [ -z "$left" ]; then pass; else fail "$1: processes left:$left"; fi
+	if [ -z "$left" ]; then ok; else bad "$1: processes left:$left"; fi
 }
 
 # run NAME WANT-STATUS ARGS...: kvmload with stdin at EOF, bounded to 120 s.
@@ -63,7 +59,7 @@ run() {
 	local name=$1 want=$2; shift 2
 	timeout 120 "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" "$@" faulttest < /dev/null > "$WORK/$name.out" 2> "$WORK/$name.err"
 	st=$?
-	[ $st -eq 124 ] && fail "$name: kvmload hung"
+	[ $st -eq 124 ] && bad "$name: kvmload hung"
 	expect_status $st "$want" "$name"
 	leftovers "$name"
 }
@@ -143,4 +139,4 @@ else expect_line "$WORK/pipe-late.err" "kvmload: console output closed (Broken p
 expect_text "$WORK/pipe-late.out" "testkernel: start"
 leftovers "reader gone while the guest runs"
 
-finish
+lib_done

@@ -1,22 +1,20 @@
 #!/bin/bash
 # test_erofs.sh: who answers EROFS to each write-type operation on kvmload-fs: the kernel on the ro mount (the daemon sees none of them), the daemon once root lifts the kernel's ro flag with mount -i -o remount,rw.
 # usage: test_erofs.sh KVMLOAD_FS UFSPATCH
-set -u
+. "$(dirname "$0")/../lib.sh"
 FS=$1
 UFSPATCH=$2
 OPS=$(dirname "$0")/write_ops.py
-. "$(dirname "$0")/lib.sh"
-need makefs fusermount3 python3 mount
+need_root
+need_fuse
+need_tools makefs fusermount3 python3 mount
 
 T=$(mktemp -d /tmp/kvmload-fs-erofs.XXXXXX)
 MNT=$T/mnt
 DPID=
-cleanup() {
-	grep -q " $MNT fuse" /proc/mounts && fusermount3 -u -z "$MNT"
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+on_exit 'rm -rf "$T"'
+on_exit '[ -n "$DPID" ] && kill "$DPID" 2>/dev/null'
+on_exit 'grep -q " $MNT fuse" /proc/mounts && fusermount3 -u -z "$MNT"'
 
 # ---- a UFS2 disk and a host tree holding the same files
 S=$T/src
@@ -98,4 +96,4 @@ stop "rw" $T/rw.log
 
 check "disk image and host tree unchanged" "$BEFORE" "$(sums)"
 
-finish
+lib_done

@@ -1,30 +1,22 @@
 #!/bin/bash
 # test_kvmload_fs.sh: kvmload-fs end to end: bare/GPT/MBR+BSD-label disks with UFS1, UFS2 and big-endian UFS2, damaged tables, host0, read-only guarantees, mount point checks.
 # usage: test_kvmload_fs.sh KVMLOAD_FS MKDISKLABEL UFSPATCH
-set -u
+. "$(dirname "$0")/../lib.sh"
 FS=$1
 MKLABEL=$2
 UFSPATCH=$3
-. "$(dirname "$0")/lib.sh"
-need makefs sgdisk fusermount3 sha256sum
+
+need_root
+need_fuse
+need_tools makefs sgdisk fusermount3 sha256sum
 
 T=$(mktemp -d /tmp/kvmload-fs-test.XXXXXX)
 MNT=$T/mnt
 PIDS= LOOP=
-cleanup() {
-	for m in "$MNT"; do
-		grep -q " $m fuse" /proc/mounts && fusermount3 -u -z "$m"
-	done
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	[ -n "$LOOP" ] && losetup -d "$LOOP"
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-match() { # match DESCRIPTION GLOB ACTUAL
-	# shellcheck disable=SC2053
-	if [[ $3 == $2 ]]; then ok; else bad "$1: [$3] does not match [$2]"; fi
-}
+on_exit 'rm -rf "$T"'
+on_exit '[ -n "$LOOP" ] && losetup -d "$LOOP"'
+on_exit 'for p in $PIDS; do kill "$p" 2>/dev/null; done'
+on_exit 'grep -q " $MNT fuse" /proc/mounts && fusermount3 -u -z "$MNT"'
 gone() { # gone MOUNTPOINT: true once it is no longer in /proc/mounts (5 s at most)
 	for _ in $(seq 50); do awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts || return 0; sleep 0.1; done
 	return 1
@@ -372,5 +364,4 @@ PIDS=
 case $(cat $T/daemon.err) in *"di_db[0]"*) ok ;; *) bad "no log line names di_db[0]: $(cat $T/daemon.err)" ;; esac
 
 check "disk images unchanged" "" "$(sha256sum --quiet -c $T/sums 2>&1)"
-
-finish
+lib_done

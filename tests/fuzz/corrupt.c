@@ -1,8 +1,9 @@
-/* corrupt.c: the corruption suite's driver: seeded mutations of UFS/GPT/MBR images, aimed at their metadata, each probed and walked in-process. */
+/* corrupt.c: the corruption suite's driver: seeded mutations of UFS/GPT/MBR images, aimed at their metadata, each probed and walked in-process; --min-walked fails a run whose share of walked images is too small. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ struct corrupt_image {
 };
 
 struct corrupt_tally {
-	unsigned images, parts, opened, clean, with_errors, rejected, no_ufs, probe_refused;
+	unsigned images, walked, parts, opened, clean, with_errors, rejected, no_ufs, probe_refused;
 	unsigned hits[R_KINDS];
 	uint64_t errors, bytes;
 };
@@ -419,15 +420,20 @@ int main(int argc, char **argv)
 	struct corrupt_tally t = { 0 };
 	struct corrupt_image *ims;
 	uint64_t seed, s;
-	int count, nims, args = 1, failed = 0;
+	int count, nims, args = 1, failed = 0, min_walked = 0;
+	bool too_few;
 	char why[512];
 
-	if (argc > 2 && strcmp(argv[1], "--write") == 0) {
-		outdir = argv[2];
-		args = 3;
+	for (; args + 1 < argc && strncmp(argv[args], "--", 2) == 0; args += 2) {
+		if (strcmp(argv[args], "--write") == 0)
+			outdir = argv[args + 1];
+		else if (strcmp(argv[args], "--min-walked") == 0)
+			min_walked = atoi(argv[args + 1]);
+		else
+			args = argc; /* an unknown option: the usage below */
 	}
-	if (argc - args < 3) {
-		fprintf(stderr, "usage: corrupt [--write DIR] SEED COUNT IMAGE...\n");
+	if (argc - args < 3 || min_walked < 0 || min_walked > 100) {
+		fprintf(stderr, "usage: corrupt [--write DIR] [--min-walked PERCENT] SEED COUNT IMAGE...\n");
 		return 64;
 	}
 	seed = strtoull(argv[args], NULL, 0);
@@ -452,6 +458,7 @@ int main(int argc, char **argv)
 		const struct corrupt_image *im = &ims[i % nims];
 		uint8_t *img = malloc(im->size);
 		int nmut = 1 + (int)corrupt_rnd_below(&s, 8);
+		unsigned opened = t.opened;
 
 		if (!img)
 			return 1;
@@ -467,6 +474,7 @@ int main(int argc, char **argv)
 			printf("FAIL: mutation %d (seed %" PRIu64 ", of %s): %s\n", i, seed, im->path, why);
 			failed++;
 		}
+		t.walked += t.opened > opened;
 		alarm(0);
 		free(img);
 	}
@@ -479,6 +487,19 @@ int main(int argc, char **argv)
 	printf("mutations by target:");
 	for (int k = 0; k < R_KINDS; k++)
 		printf(" %s %u%s", region_names[k], t.hits[k], k + 1 < R_KINDS ? "," : "\n");
+	/*
+	 * Mutations every image refuses at its door (probe or superblock) would
+	 * leave the walk, and with it the reader's deeper checks, untested.
+	 */
+	printf("%u of %u mutated images walked (%u%%", t.walked, t.images,
+	       t.images ? 100 * t.walked / t.images : 0);
+	if (min_walked)
+		printf("; at least %d%% required", min_walked);
+	printf("), the rest refused by the probe or at open\n");
+	too_few = t.images == 0 || (uint64_t)t.walked * 100 < (uint64_t)min_walked * t.images;
+	if (too_few)
+		printf("FAIL: %u of %u mutated images walked, under the floor of %d%%\n", t.walked,
+		       t.images, min_walked);
 	printf("%d violations\n", failed);
 	for (int i = 0; i < nims; i++) {
 		free(ims[i].base);
@@ -486,5 +507,5 @@ int main(int argc, char **argv)
 			free(ims[i].rg.v[k]);
 	}
 	free(ims);
-	return failed ? 1 : 0;
+	return failed || too_few ? 1 : 0;
 }

@@ -87,6 +87,10 @@ int main(int argc, char **argv)
 		if (S_ISDIR(st.st_mode) ? replay_dir(argv[i], &count) : (count++, replay_file(argv[i])))
 			return 1;
 	}
+	if (count == 0) {
+		fprintf(stderr, "no input to replay: a replay of nothing tests nothing\n");
+		return 1;
+	}
 	printf("%u inputs replayed, none crashed\n", count);
 	return 0;
 }

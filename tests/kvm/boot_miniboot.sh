@@ -50,7 +50,7 @@ make_ufs2 "$tree" "$WORK/raw.img"
 sum=$(sha256sum <"$WORK/raw.img")
 run "$WORK/raw.log" -d "$WORK/raw.img" testvm; st=$?
 check_boot "$WORK/raw.log" $st "boot from a raw UFS2 image"
-[ "$sum" = "$(sha256sum <"$WORK/raw.img")" ] && pass || fail "raw image was modified"
+[ "$sum" = "$(sha256sum <"$WORK/raw.img")" ] && ok || bad "raw image was modified"
 
 make_gpt_ufs2 "$tree" "$WORK/gpt.img"
 run "$WORK/gpt.log" -d "$WORK/gpt.img" testvm; st=$?
@@ -70,7 +70,7 @@ if have_kvm; then
 	entry=$(readelf -h "$KERNEL" | awk '/Entry point/ { print $4 }')
 	expect_line "$WORK/lo.log" "rip $entry"
 else
-	echo "skipped: --load-only needs /dev/kvm"
+	skip_part "--load-only needs /dev/kvm"
 fi
 
 # bhyve(8)'s exit statuses for the ways a guest stops.
@@ -84,4 +84,4 @@ done
 if on_qemu; then expect_line "$WORK/triplefault.log.err" "kvmload: the guest triple-faulted"
 else expect_text "$WORK/triplefault.log.err" "rip "; fi
 
-finish
+lib_done

@@ -65,22 +65,22 @@ jc_stop() {
 	kill) kill -TSTP -- "-$KP" ;;
 	key) printf '\032' >&$JC_IN ;;
 	esac
-	if until_ok 20 count stops "$3"; then pass; else fail "$2: kvmload did not stop on ^Z ($1)"; fi
-	stopped "$KP" && pass || fail "$2: kvmload is not stopped"
-	cooked && pass || fail "$2: the terminal is still raw while kvmload is stopped"
-	[ -z "${CP:-}" ] || { stopped "$CP" && pass || fail "$2: the plugin's process is not stopped"; }
+	if until_ok 20 count stops "$3"; then ok; else bad "$2: kvmload did not stop on ^Z ($1)"; fi
+	stopped "$KP" && ok || bad "$2: kvmload is not stopped"
+	cooked && ok || bad "$2: the terminal is still raw while kvmload is stopped"
+	[ -z "${CP:-}" ] || { stopped "$CP" && ok || bad "$2: the plugin's process is not stopped"; }
 	echo go >&$JC_GO
 	# The shell has made the terminal cooked again, as an interactive one does, then runs fg.
 	until_ok 10 count fgs "$3"
-	if until_ok 10 raw; then pass; else fail "$2: the terminal is not raw again after fg"; fi
-	stopped "$KP" && fail "$2: kvmload still stopped after fg" || pass
+	if until_ok 10 raw; then ok; else bad "$2: the terminal is not raw again after fg"; fi
+	stopped "$KP" && bad "$2: kvmload still stopped after fg" || ok
 }
 
 # jc_end WHAT STATUS: the shell and script end, with kvmload's status STATUS and the terminal cooked.
 jc_end() {
-	until_ok 60 test -s "$WORK/$JC.st" || fail "$1: kvmload did not end"
+	until_ok 60 test -s "$WORK/$JC.st" || bad "$1: kvmload did not end"
 	expect_status "$(cat "$WORK/$JC.st" 2>/dev/null || echo 255)" "$2" "$1"
-	grep -qE '(^| )icanon( |$)' "$WORK/$JC.end" 2>/dev/null && pass || fail "$1: the terminal was left raw"
+	grep -qE '(^| )icanon( |$)' "$WORK/$JC.end" 2>/dev/null && ok || bad "$1: the terminal was left raw"
 	exec {JC_IN}>&- {JC_GO}>&-
 	until_ok 10 eval '! kill -0 $JC_SPID 2>/dev/null' || kill -KILL $JC_SPID
 	wait $JC_SPID 2>/dev/null
@@ -88,16 +88,16 @@ jc_end() {
 
 # -- 1. at the loader's prompt: stopped with its plugin process, raw again after fg, keys reach it
 jc_start ldr "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -e autoboot_delay=NO "$VM"
-if until_ok 60 grep -q 'OK ' "$WORK/ldr.log"; then pass; else fail "no loader prompt on the terminal"; fi
+if until_ok 60 grep -q 'OK ' "$WORK/ldr.log"; then ok; else bad "no loader prompt on the terminal"; fi
 CP=$(pgrep -P "$KP" -x kvmload-plugin)
-[ -n "$CP" ] && pass || fail "no plugin process under kvmload $KP"
-raw && pass || fail "the terminal is not raw at the loader's prompt"
+[ -n "$CP" ] && ok || bad "no plugin process under kvmload $KP"
+raw && ok || bad "the terminal is not raw at the loader's prompt"
 jc_stop kill "loader, TSTP" 1
 printf 'show autoboot_delay\r' >&$JC_IN
-if until_ok 10 in_log NO; then pass; else fail "keys typed after fg did not reach the loader"; fi
+if until_ok 10 in_log NO; then ok; else bad "keys typed after fg did not reach the loader"; fi
 jc_stop key "loader, typed ^Z" 2
 printf 'show console\r' >&$JC_IN
-if until_ok 10 in_log userboot; then pass; else fail "keys typed after the second fg did not reach the loader"; fi
+if until_ok 10 in_log userboot; then ok; else bad "keys typed after the second fg did not reach the loader"; fi
 printf 'quit\r' >&$JC_IN
 jc_end "quit after two stops" 1
 CP=
@@ -105,15 +105,15 @@ CP=
 # -- 2. while the guest runs (QEMU relays the console; or the builtin machine)
 if [ -c /dev/fuse ]; then
 	jc_start run "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" -e testkernel.exit=spin "$VM"
-	if until_ok 120 grep -q 'testkernel: spin' "$WORK/run.log"; then pass; else fail "the guest did not start"; fi
-	raw && pass || fail "the terminal is not raw while the guest runs"
+	if until_ok 120 grep -q 'testkernel: spin' "$WORK/run.log"; then ok; else bad "the guest did not start"; fi
+	raw && ok || bad "the terminal is not raw while the guest runs"
 	jc_stop kill "guest, TSTP" 1
 	kill -TERM "$KP"
 	# On QEMU the signal powers the guest off (1); the builtin machine dies of it (143).
 	if on_qemu; then want=1; else want=143; fi
 	jc_end "SIGTERM after a stop while the guest runs" $want
 else
-	echo "skipped: ^Z while the guest runs needs /dev/fuse (the view of -h)"
+	skip_part "^Z while the guest runs needs /dev/fuse (the view of -h)"
 fi
 
 # -- 3. the plugin's process stopped in a delay (an autoboot countdown) resumes it: restart_syscall
@@ -142,7 +142,7 @@ for c in HUP:129 INT:130 QUIT:131 TERM:143; do
 	kill -$sig $kp
 	wait $kp 2>/dev/null; st=$?
 	expect_status $st "$want" "SIG$sig at the loader's prompt"
-	[ -n "$cp" ] && [ -e "/proc/$cp" ] && fail "SIG$sig: the plugin's process $cp remains" || pass
+	[ -n "$cp" ] && [ -e "/proc/$cp" ] && bad "SIG$sig: the plugin's process $cp remains" || ok
 done
 exec {SIG_IN}>&-
 
@@ -152,13 +152,13 @@ if have_kvm && [ -c /dev/fuse ]; then
 		</dev/null >"$WORK/lo.out" 2>"$WORK/lo.err"; st=$?
 	expect_status $st 0 "--load-only"
 	expect_line "$WORK/lo.out" "rsp 0x1000"
-	if grep -qvE '^[a-z0-9]+ [^ ]' "$WORK/lo.out"; then fail "--load-only: stdout has more than registers"
-	else pass; fi
+	if grep -qvE '^[a-z0-9]+ [^ ]' "$WORK/lo.out"; then bad "--load-only: stdout has more than registers"
+	else ok; fi
 	expect_no_text "$WORK/lo.out" "miniboot"
 	expect_text "$WORK/lo.err" "miniboot/amd64 userboot 4th"
 else
-	echo "skipped: --load-only needs /dev/kvm (the builtin machine's vCPU) and /dev/fuse"
+	skip_part "--load-only needs /dev/kvm (the builtin machine's vCPU) and /dev/fuse"
 fi
 
-pgrep -f -- "$VM" >/dev/null && fail "processes of $VM left behind" || pass
-finish
+pgrep -f -- "$VM" >/dev/null && bad "processes of $VM left behind" || ok
+lib_done

@@ -1,9 +1,9 @@
 #!/bin/bash
 # conformance.sh: the real FreeBSD 10.2 userboot.so boots our test kernel from -h, a raw UFS2 image and a GPT image.
 . "$(dirname "$0")/lib.sh"
-[ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || { echo "SKIP: KVMLOAD_FREEBSD_ROOT is not set"; exit 77; }
+[ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || skip "KVMLOAD_FREEBSD_ROOT is not set"
 ROOT=$KVMLOAD_FREEBSD_ROOT
-[ -f "$ROOT/boot/userboot.so" ] || { echo "SKIP: no $ROOT/boot/userboot.so"; exit 77; }
+[ -f "$ROOT/boot/userboot.so" ] || skip "no $ROOT/boot/userboot.so"
 need_machine
 need_tools makefs sgdisk
 KVMLOAD=$1 KERNEL=$2
@@ -67,4 +67,4 @@ expect_status $st 1 "stdin at EOF at the prompt"
 expect_text "$WORK/eof.log.err" "console input"
 
 cp "$WORK/host.log" "${KVMLOAD_TRANSCRIPT:-/dev/null}" 2>/dev/null || true
-finish
+lib_done

@@ -1,12 +1,12 @@
 #!/bin/bash
 # conformance_kernel.sh: a stock FreeBSD kernel, loaded by the real 10.2 userboot.so from a UFS2 disk, runs on QEMU to a single-user shell, answers, and powers off.
 . "$(dirname "$0")/lib.sh"
-[ -n "${KVMLOAD_FREEBSD_KERNEL:-}" ] || { echo "SKIP: KVMLOAD_FREEBSD_KERNEL (a stock amd64 kernel with options FFS) is not set"; exit 77; }
-[ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || { echo "SKIP: KVMLOAD_FREEBSD_ROOT is not set"; exit 77; }
-[ -n "${KVMLOAD_FREEBSD_MAKEFS:-}" ] || { echo "SKIP: KVMLOAD_FREEBSD_MAKEFS (FreeBSD's own makefs) is not set"; exit 77; }
+[ -n "${KVMLOAD_FREEBSD_KERNEL:-}" ] || skip "KVMLOAD_FREEBSD_KERNEL (a stock amd64 kernel with options FFS) is not set"
+[ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || skip "KVMLOAD_FREEBSD_ROOT is not set"
+[ -n "${KVMLOAD_FREEBSD_MAKEFS:-}" ] || skip "KVMLOAD_FREEBSD_MAKEFS (FreeBSD's own makefs) is not set"
 ROOT=$KVMLOAD_FREEBSD_ROOT
 for f in "$ROOT/boot/userboot.so" "$ROOT/bin/sh" "$ROOT/sbin/init" "$KVMLOAD_FREEBSD_KERNEL"; do
-	[ -f "$f" ] || { echo "SKIP: no $f"; exit 77; }
+	[ -f "$f" ] || skip "no $f"
 done
 need_tools qemu-system-x86_64
 KVMLOAD=$1
@@ -41,10 +41,10 @@ step() {
 		sleep 0.1
 	done
 	if tr -d '\r' <"$log" | grep -qF -- "$1"; then
-		pass
+		ok
 		echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms: $1"
 	else
-		fail "no '$1' on the console within $2 s"
+		bad "no '$1' on the console within $2 s"
 	fi
 }
 
@@ -68,6 +68,6 @@ echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms: kvmload exited $st"
 expect_status $st 1 "halt -p"
 expect_line "$log" "kvmload: the guest powered off"
 expect_text "$log" "host0: is disk0 of the view"
-[ -e /run/kvmload/fbsd ] && fail "runtime directory left behind" || pass
+[ -e /run/kvmload/fbsd ] && bad "runtime directory left behind" || ok
 [ $FAILED -eq 0 ] || tr -d '\r' <"$log" | tail -40 >&2
-finish
+lib_done

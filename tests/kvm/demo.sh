@@ -18,4 +18,4 @@ expect_status $st 2 "demo guest, lua on the host"
 lines_in_order "$WORK/demo.log" "guest /boot/loader says lua: using $LOADERDIR/userboot_lua.so" \
 	"miniboot/amd64 userboot lua" "testkernel: halt"
 expect_no_text "$WORK/demo.log" "miniboot/amd64 userboot 4th"
-finish
+lib_done

@@ -2,7 +2,7 @@
 # i386.sh: FreeBSD's i386 entry end to end on QEMU: tp_i386.so loads i386k as userboot's elf32_exec does (stack at 0x1000, GDT at 0x3000, cr3 0), the stub enters it in flat protected mode, i386k reports what it got and powers off.
 . "$(dirname "$0")/lib.sh"
 need_tools qemu-system-x86_64
-[ -r /usr/share/qemu/qboot.rom ] || { echo "SKIP: no /usr/share/qemu/qboot.rom (qemu-system-data)"; exit 77; }
+[ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
 KVMLOAD=$1 TP=$2
 VM=i386test
 
@@ -24,4 +24,4 @@ expect_line "$log" "i386k: es=0x10 fs=0x10 gs=0x10 ldtr=0x0 cr4=0x0 gdtr=0x3000/
 # userboot's 0-640 KiB entry, cut at the EBDA by kvmload.
 expect_line "$log" "i386k: smap0 len=0x9fc00"
 expect_no_text "$log" "kvmload-pvh:"
-finish
+lib_done

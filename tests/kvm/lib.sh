@@ -1,10 +1,7 @@
-# lib.sh: shared helpers for the kvm suite's shell tests (sourced, not run).
-set -u
-
-fail() { echo "FAIL: $*" >&2; FAILED=$((FAILED + 1)); }
-pass() { PASSED=$((PASSED + 1)); }
-PASSED=0
-FAILED=0
+# lib.sh: the kvm suite's helpers (sourced, not run): the machine a guest runs on, console
+# expectations, guest images; counting and clean-up are tests/lib.sh's.
+# shellcheck shell=bash
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # have_kvm: /dev/kvm is a character device this script can open for reading and writing.
 have_kvm() {
@@ -21,7 +18,7 @@ need_machine() {
 	else
 		command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="qemu-system-x86_64 (qemu-system-x86)"
 		[ -r /usr/share/qemu/qboot.rom ] || missing="${missing:+$missing and }/usr/share/qemu/qboot.rom (qemu-system-data)"
-		[ -z "$missing" ] || { echo "SKIP: no usable /dev/kvm for --run builtin, and no $missing for QEMU"; exit 77; }
+		[ -z "$missing" ] || skip "no usable /dev/kvm for --run builtin, and no $missing for QEMU"
 		MACHINE=(--accel tcg)
 	fi
 	echo "machine: ${MACHINE[*]}"
@@ -29,41 +26,30 @@ need_machine() {
 # on_qemu: the guest runs on QEMU (need_machine chose it).
 on_qemu() { [ "${MACHINE[0]}" != --run ]; }
 
-need_tools() {
-	for t in "$@"; do
-		command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
-	done
-}
-
 # Scratch space removed on exit.
 WORK=$(mktemp -d /tmp/kvmload-test.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+on_exit 'rm -rf "$WORK"'
 
 # expect_line FILE TEXT: FILE has a line equal to TEXT (console lines end in CRLF).
 expect_line() {
-	if tr -d '\r' <"$1" | grep -qxF -- "$2"; then pass; else fail "$1: no line '$2'"; fi
+	if tr -d '\r' <"$1" | grep -qxF -- "$2"; then ok; else bad "$1: no line '$2'"; fi
 }
 # expect_text FILE TEXT: TEXT occurs somewhere in FILE.
 expect_text() {
-	if tr -d '\r' <"$1" | grep -qF -- "$2"; then pass; else fail "$1: no text '$2'"; fi
+	if tr -d '\r' <"$1" | grep -qF -- "$2"; then ok; else bad "$1: no text '$2'"; fi
 }
 expect_no_text() {
-	if tr -d '\r' <"$1" | grep -qF -- "$2"; then fail "$1: unexpected text '$2'"; else pass; fi
+	if tr -d '\r' <"$1" | grep -qF -- "$2"; then bad "$1: unexpected text '$2'"; else ok; fi
 }
 expect_status() {
-	if [ "$1" -eq "$2" ]; then pass; else fail "$3: exit status $1, expected $2"; fi
+	if [ "$1" -eq "$2" ]; then ok; else bad "$3: exit status $1, expected $2"; fi
 }
 # lines_in_order FILE A B ...: each text occurs after the previous one.
 lines_in_order() {
 	f=$1; shift
 	if tr -d '\r' <"$f" | awk -v n=$# 'BEGIN { for (i = 1; i < ARGC; i++) want[i] = ARGV[i]; ARGC = 1; k = 1 }
-		k <= n && index($0, want[k]) { k++ } END { exit !(k > n) }' "$@"; then pass
-	else fail "$f: not in order: $*"; fi
-}
-
-finish() {
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+		k <= n && index($0, want[k]) { k++ } END { exit !(k > n) }' "$@"; then ok
+	else bad "$f: not in order: $*"; fi
 }
 
 # make_ufs2 TREE IMG: a raw UFS2 image of TREE.
@@ -106,6 +92,6 @@ start_at_prompt() {
 		sleep 0.05
 	done
 	CHILDPID=$(pgrep -P $KPID -x "$child")
-	if grep -q 'OK ' "$log" && [ -n "$CHILDPID" ]; then pass
-	else fail "$log: kvmload did not reach the prompt with a $child child"; fi
+	if grep -q 'OK ' "$log" && [ -n "$CHILDPID" ]; then ok
+	else bad "$log: kvmload did not reach the prompt with a $child child"; fi
 }

@@ -19,7 +19,7 @@ spin() {
 		grep -q "testkernel: spin" "$WORK/spin.log" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	fail "guest did not start ($*)"
+	bad "guest did not start ($*)"
 	return 1
 }
 stop() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
@@ -31,21 +31,21 @@ guest_flags() {
 vmlck() { awk '/^VmLck:/ { print $2 }' "/proc/$PID/status"; }
 
 if spin; then
-	[ "$(vmlck)" -eq 0 ] && pass || fail "guest memory locked without -S"
-	case " $(guest_flags) " in *" dd "*) pass ;; *) fail "guest memory not excluded from core dumps by default" ;; esac
+	[ "$(vmlck)" -eq 0 ] && ok || bad "guest memory locked without -S"
+	case " $(guest_flags) " in *" dd "*) ok ;; *) bad "guest memory not excluded from core dumps by default" ;; esac
 	stop
 fi
 # AddressSanitizer turns mlock() into a no-op, so a sanitizer build cannot show -S working.
 if ldd "$KVMLOAD" | grep -q libasan; then
-	echo "note: $KVMLOAD is an ASan build (mlock is a no-op there): -S not checked"
+	skip_part "$KVMLOAD is an ASan build (mlock is a no-op there): -S not checked"
 elif spin -S; then
-	[ "$(vmlck)" -ge 65536 ] && pass || fail "-S: VmLck $(vmlck) kB, expected >= 65536"
+	[ "$(vmlck)" -ge 65536 ] && ok || bad "-S: VmLck $(vmlck) kB, expected >= 65536"
 	stop
 fi
 if spin -C; then
 	flags=$(guest_flags)
-	[ -n "$flags" ] && pass || fail "-C: guest mapping not found"
-	case " $flags " in *" dd "*) fail "-C: guest memory still excluded from core dumps" ;; *) pass ;; esac
+	[ -n "$flags" ] && ok || bad "-C: guest mapping not found"
+	case " $flags " in *" dd "*) bad "-C: guest memory still excluded from core dumps" ;; *) ok ;; esac
 	stop
 fi
-finish
+lib_done

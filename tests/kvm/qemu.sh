@@ -2,7 +2,7 @@
 # qemu.sh: the loaded test kernel runs on QEMU: entry state, platform (ACPI, MADT, PCI, SMAP), devices, every exit status, signals and clean-up.
 . "$(dirname "$0")/lib.sh"
 need_tools qemu-system-x86_64 makefs sgdisk
-[ -r /usr/share/qemu/qboot.rom ] || { echo "SKIP: no /usr/share/qemu/qboot.rom (qemu-system-data)"; exit 77; }
+[ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3 DEMO=$4 HOSTDIR=$(dirname "$5")
 VM=qemutest
 # TCG everywhere: it behaves the same on every host (KVM here is nested and reports less).
@@ -22,8 +22,8 @@ run() { # run LOG ARGS...: kvmload on QEMU, stdin at EOF, console to LOG, stderr
 # nothing_left WHAT: no QEMU or kvmload-fs of ours, no runtime directory, no mount.
 nothing_left() {
 	if pgrep -f "qemu-system-x86_64.*$WORK" >/dev/null || [ -e /run/kvmload/$VM ] ||
-		grep -q "/run/kvmload/$VM/" /proc/mounts; then fail "$1: something was left behind"
-	else pass; fi
+		grep -q "/run/kvmload/$VM/" /proc/mounts; then bad "$1: something was left behind"
+	else ok; fi
 }
 
 # -- every way the guest ends, as bhyve(8) numbers them, with kvmload's line saying so
@@ -90,7 +90,7 @@ expect_status $st 1 "two disks"
 expect_line "$WORK/disks.log" "testkernel: pci virtio-blk=2"
 expect_line "$WORK/disks.log" "testkernel: kenv currdev=disk0p2:"
 expect_text "$WORK/disks.log.err" "file=$WORK/d0.img,if=none,id=disk0,format=raw,readonly=off -device virtio-blk-pci,drive=disk0 -drive file=$WORK/d1.img,if=none,id=disk1,format=raw,readonly=off"
-[ "$sums" = "$(sha256sum "$WORK/d0.img" "$WORK/d1.img")" ] && pass || fail "a disk image changed"
+[ "$sums" = "$(sha256sum "$WORK/d0.img" "$WORK/d1.img")" ] && ok || bad "a disk image changed"
 run "$WORK/ro.log" -d "$WORK/d0.img" --ro -v -e testkernel.exit=poweroff $VM; st=$?
 expect_status $st 1 "--ro"
 expect_text "$WORK/ro.log.err" "id=disk0,format=raw,readonly=on"
@@ -99,8 +99,8 @@ nothing_left "after the disk runs"
 # -- network: virtio-net (1af4:1000) with QEMU's user-mode NAT
 run "$WORK/net.log" -h "$tree" --net user -e testkernel.exit=poweroff $VM; st=$?
 expect_status $st 1 "--net user"
-if tr -d '\r' <"$WORK/net.log" | grep -qE '^testkernel: pci 0:[0-9]+\.0 1af4:1000$'; then pass
-else fail "--net user: no virtio-net function"; fi
+if tr -d '\r' <"$WORK/net.log" | grep -qE '^testkernel: pci 0:[0-9]+\.0 1af4:1000$'; then ok
+else bad "--net user: no virtio-net function"; fi
 
 # -- QEMU killed under a running guest: status 4, said so, nothing left
 "$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL -h "$tree" -e testkernel.exit=spin $VM \
@@ -137,7 +137,7 @@ kill -TERM $kpid
 start=$(date +%s)
 wait $kpid; st=$?
 expect_status $st 1 "SIGTERM before the guest armed its power button"
-[ $(( $(date +%s) - start )) -lt 15 ] && pass || fail "early SIGTERM: the guest took until the kill to go"
+[ $(( $(date +%s) - start )) -lt 15 ] && ok || bad "early SIGTERM: the guest took until the kill to go"
 expect_line "$WORK/early.log" "testkernel: power button"
 nothing_left "early SIGTERM"
 
@@ -155,23 +155,23 @@ tty_run() {
 	kp=
 	for sh in $(pgrep -P $spid); do kp=$(pgrep -x kvmload -P "$sh"); [ -n "$kp" ] && break; done
 	# While the guest runs the terminal is raw (no echo, no canonical mode).
-	if [ -n "$kp" ] && stty -F "$(cat "$WORK/tty.$1.name")" -a 2>/dev/null | grep -q -- '-icanon.*-echo\|-echo.*-icanon\|-icanon'; then pass
-	else [ "$3" = none ] && pass || fail "tty $1: not in raw mode while the guest ran"; fi
+	if [ -n "$kp" ] && stty -F "$(cat "$WORK/tty.$1.name")" -a 2>/dev/null | grep -q -- '-icanon.*-echo\|-echo.*-icanon\|-icanon'; then ok
+	else [ "$3" = none ] && ok || bad "tty $1: not in raw mode while the guest ran"; fi
 	case $3 in
 	term) [ -n "$kp" ] && kill -TERM "$kp" ;;
 	qemu) [ -n "$kp" ] && kill -KILL "$(pgrep -P "$kp" -x qemu-system-x86)" ;;
 	esac
 	# Bounded: a kvmload that did not end is a failure, not a hung suite.
 	for _ in $(seq 600); do kill -0 $spid 2>/dev/null || break; sleep 0.1; done
-	kill -0 $spid 2>/dev/null && { fail "tty $1: kvmload did not end"; kill -KILL $spid $kp 2>/dev/null; }
+	kill -0 $spid 2>/dev/null && { bad "tty $1: kvmload did not end"; kill -KILL $spid $kp 2>/dev/null; }
 	wait $spid
 }
 for c in "off poweroff none 1" "term spin term 1" "qemu spin qemu 4"; do
 	set -- $c
 	tty_run "$1" "$2" "$3"
 	expect_status "$(cat "$WORK/tty.$1.st" 2>/dev/null || echo 255)" "$4" "on a terminal, $1"
-	if [ -s "$WORK/tty.$1.before" ] && cmp -s "$WORK/tty.$1.before" "$WORK/tty.$1.after"; then pass
-	else fail "on a terminal, $1: the terminal settings were not restored"; fi
+	if [ -s "$WORK/tty.$1.before" ] && cmp -s "$WORK/tty.$1.before" "$WORK/tty.$1.after"; then ok
+	else bad "on a terminal, $1: the terminal settings were not restored"; fi
 done
 nothing_left "on a terminal"
 
@@ -191,9 +191,9 @@ if [ -w /dev/kvm ]; then
 		</dev/null >"$WORK/demo-builtin.log" 2>&1
 	same() { tr -d '\r' <"$1" | grep -E '^testkernel: (module|howto|kenv|smap base=0x[1-9])'; }
 	if [ "$(same "$WORK/demo.log")" = "$(same "$WORK/demo-builtin.log")" ] && [ -n "$(same "$WORK/demo.log")" ]
-	then pass; else fail "the demo kernel saw a different load on QEMU and on the builtin machine"; fi
+	then ok; else bad "the demo kernel saw a different load on QEMU and on the builtin machine"; fi
 else
-	echo "skipped: builtin comparison of the demo needs /dev/kvm"
+	skip_part "builtin comparison of the demo needs /dev/kvm"
 fi
 
 # -- what is missing is named, with what to install (EX_UNAVAILABLE)
@@ -227,4 +227,4 @@ done
 expect_status $st 64 "--run builtin --cpus 2"
 expect_text "$WORK/opt.err" "QEMU's: not with --run builtin"
 nothing_left "at the end"
-finish
+lib_done

@@ -1,9 +1,9 @@
 #!/bin/bash
 # qemu_kvm.sh: the guest on QEMU with --accel kvm: the exit statuses KVM can report, and an instruction KVM cannot emulate ending the run with 4, never a hang.
 . "$(dirname "$0")/lib.sh"
-[ -c /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm (the --accel tcg runs are in qemu.sh)"; exit 77; }
+[ -c /dev/kvm ] && [ -w /dev/kvm ] || skip "no usable /dev/kvm (the --accel tcg runs are in qemu.sh)"
 need_tools qemu-system-x86_64
-[ -r /usr/share/qemu/qboot.rom ] || { echo "SKIP: no /usr/share/qemu/qboot.rom (qemu-system-data)"; exit 77; }
+[ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
 VM=qemukvm
 
@@ -41,6 +41,6 @@ else
 	expect_line "$WORK/fpu.log" "testkernel: fpu ok"
 	echo "this host's KVM runs x87: halted after $secs s"
 fi
-[ $st -ne 124 ] && pass || fail "--accel kvm, fpu: kvmload hung"
-[ -e /run/kvmload/$VM ] && fail "runtime directory left behind" || pass
-finish
+[ $st -ne 124 ] && ok || bad "--accel kvm, fpu: kvmload hung"
+[ -e /run/kvmload/$VM ] && bad "runtime directory left behind" || ok
+lib_done

@@ -2,7 +2,7 @@
 # sandbox.sh: the plugin runs in a confined child: forbidden system calls kill it (status 1, the SIGSYS message), files outside the view stay out of reach, forged or bad results are refused, and the child holds no KVM descriptor, no privilege, no capability.
 . "$(dirname "$0")/lib.sh"
 need_machine
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+need_fuse
 need_tools makefs sgdisk pgrep setsid ps
 KVMLOAD=$1 TP=$2 MINIBOOT=$3 KERNEL=$4
 VM=sandbox-$$
@@ -16,8 +16,8 @@ printf 'autoboot_delay="NO"\n' >"$tree/boot/loader.conf"
 
 no_leftovers() {
 	local p left= args
-	if grep -qF " $RUN/view " /proc/mounts; then fail "$1: $RUN/view still mounted"; else pass; fi
-	if [ -e "$RUN" ]; then fail "$1: $RUN left behind"; else pass; fi
+	if grep -qF " $RUN/view " /proc/mounts; then bad "$1: $RUN/view still mounted"; else ok; fi
+	if [ -e "$RUN" ]; then bad "$1: $RUN left behind"; else ok; fi
 	# The plugin's process is a fork of kvmload: its command line names $WORK too. (Read with
 	# builtins: a fork per process takes seconds on a loaded machine.)
 	for p in /proc/[0-9]*; do
@@ -25,7 +25,7 @@ no_leftovers() {
 		mapfile -d '' args 2>/dev/null <"$p/cmdline" || continue
 		[[ "${args[*]}" == *"$WORK"* ]] && left="$left ${p#/proc/}"
 	done
-	if [ -z "$left" ]; then pass; else fail "$1: processes left:$left"; fi
+	if [ -z "$left" ]; then ok; else bad "$1: processes left:$left"; fi
 }
 
 # tp MODE [ARGS...]: the attacking plugin through a view of the host tree, stdin at EOF.
@@ -58,8 +58,8 @@ expect_line "$WORK/openat2.log" "openat2 /boot/loader.conf for writing: -30"
 no_leftovers "openat2"
 tp openat2 --no-sandbox
 expect_status $st 1 "openat2 without the sandbox"
-if tr -d '\r' <"$WORK/openat2.log" | grep -qE '^openat2 /etc/passwd: [0-9]+$'; then pass
-else fail "--no-sandbox: the host's /etc/passwd did not open (the test cannot tell the sandbox apart)"; fi
+if tr -d '\r' <"$WORK/openat2.log" | grep -qE '^openat2 /etc/passwd: [0-9]+$'; then ok
+else bad "--no-sandbox: the host's /etc/passwd did not open (the test cannot tell the sandbox apart)"; fi
 expect_line "$WORK/openat2.log.err" "kvmload: WARNING: --no-sandbox: the userboot plugin runs with kvmload's privileges, every system call and every file; use it only to debug a plugin"
 # Through the host-file callback: openat2's RESOLVE_BENEATH refuses the way out (FreeBSD EPERM).
 tp hostopen
@@ -103,18 +103,18 @@ for c in CapInh CapPrm CapEff CapBnd CapAmb; do expect_line "$status" "$c:	00000
 # the loader, the guest memory QEMU will get ...
 if on_qemu; then vmfd='/memfd:kvmload-guest' childfds='/dev/kvm|anon_inode:kvm|/memfd:kvmload-guest'
 else vmfd='anon_inode:kvm-vm' childfds='/dev/kvm|anon_inode:kvm'; fi
-if ls -l /proc/$KPID/fd | grep -qF "$vmfd"; then pass; else fail "kvmload has no $vmfd descriptor"; fi
+if ls -l /proc/$KPID/fd | grep -qF "$vmfd"; then ok; else bad "kvmload has no $vmfd descriptor"; fi
 # ... the child has no KVM (or guest-memory) descriptor or KVM mapping, only the console, the disk,
 # the view directory and its result pipe.
-if ls -l /proc/$CPID/fd | grep -qE "$childfds"; then fail "the plugin's process holds a KVM descriptor"; else pass; fi
-if grep -qE '/dev/kvm|anon_inode:kvm' /proc/$CPID/maps; then fail "the plugin's process maps KVM memory"; else pass; fi
-ls -l /proc/$CPID/fd | grep -qF "$WORK/g.img" && pass || fail "the plugin's process lost its disk"
-[ "$(readlink /proc/$CPID/root)" = "$RUN/view/disk0p2" ] && pass || fail "the plugin's root is $(readlink /proc/$CPID/root), not the view directory"
+if ls -l /proc/$CPID/fd | grep -qE "$childfds"; then bad "the plugin's process holds a KVM descriptor"; else ok; fi
+if grep -qE '/dev/kvm|anon_inode:kvm' /proc/$CPID/maps; then bad "the plugin's process maps KVM memory"; else ok; fi
+ls -l /proc/$CPID/fd | grep -qF "$WORK/g.img" && ok || bad "the plugin's process lost its disk"
+[ "$(readlink /proc/$CPID/root)" = "$RUN/view/disk0p2" ] && ok || bad "the plugin's root is $(readlink /proc/$CPID/root), not the view directory"
 # SIGTERM to kvmload takes the child and the view with it.
 kill -TERM $KPID
 wait $KPID; st=$?
 expect_status $st 143 "SIGTERM at the prompt"
-[ -e "/proc/$CPID" ] && fail "SIGTERM: the plugin's process $CPID remains" || pass
+[ -e "/proc/$CPID" ] && bad "SIGTERM: the plugin's process $CPID remains" || ok
 no_leftovers "SIGTERM at the prompt"
 # A terminal's Ctrl-C reaches the whole foreground process group (kvmload and its plugin child,
 # which stays in it to read the terminal): everything goes, status 130.
@@ -123,21 +123,21 @@ start_group() {
 	KPID=$!
 	for _ in $(seq 600); do grep -q 'OK ' "$WORK/p.log" 2>/dev/null && break; sleep 0.05; done
 	CPID=$(pgrep -P $KPID -x kvmload-plugin)
-	[ -n "$CPID" ] && [ "$(ps -o pgid= -p "$CPID" | tr -d ' ')" = "$KPID" ] && pass ||
-		fail "the plugin's process is not in kvmload's process group"
+	[ -n "$CPID" ] && [ "$(ps -o pgid= -p "$CPID" | tr -d ' ')" = "$KPID" ] && ok ||
+		bad "the plugin's process is not in kvmload's process group"
 }
 start_group
 kill -INT -- -$KPID
 wait $KPID; st=$?
 expect_status $st 130 "SIGINT to the process group at the prompt"
-[ -e "/proc/$CPID" ] && fail "SIGINT: the plugin's process $CPID remains" || pass
+[ -e "/proc/$CPID" ] && bad "SIGINT: the plugin's process $CPID remains" || ok
 no_leftovers "SIGINT to the process group"
 # SIGKILL leaves kvmload no chance: the child dies by its parent-death signal.
 start
 kill -KILL $KPID
 wait $KPID
 for _ in $(seq 200); do [ -e "/proc/$CPID" ] || break; sleep 0.05; done
-[ -e "/proc/$CPID" ] && fail "SIGKILL: the plugin's process $CPID remains" || pass
+[ -e "/proc/$CPID" ] && bad "SIGKILL: the plugin's process $CPID remains" || ok
 for _ in $(seq 200); do grep -qF " $RUN/view " /proc/mounts || break; sleep 0.05; done
 # The boot itself goes on as before: the guest runs once the child has sent exec.
 start -v
@@ -148,4 +148,4 @@ expect_status $st 2 "boot from the sandboxed miniboot"
 expect_line "$WORK/p.log" "testkernel: halt"
 no_leftovers "boot from the sandboxed miniboot"
 exec 3>&-
-finish
+lib_done

@@ -39,7 +39,7 @@ bannerlua="miniboot/amd64 userboot lua, Revision 1.0"
 # 4th default, lua guest: the guest's marker picks userboot_lua.so at once, no swap.
 run "$WORK/1.log" --loader-dir "$dir" -h "$WORK/lua" swapvm; st=$?
 expect_status $st 2 "lua guest, host has userboot_lua.so"
-[ "$(grep -c 'Consoles: userboot' "$WORK/1.log")" -eq 1 ] && pass || fail "lua guest: expected one plugin start"
+[ "$(grep -c 'Consoles: userboot' "$WORK/1.log")" -eq 1 ] && ok || bad "lua guest: expected one plugin start"
 expect_line "$WORK/1.log" "$bannerlua"
 expect_text "$WORK/1.log.err" "guest /boot/loader says lua: using $dir/userboot_lua.so (host plugin directory)"
 expect_line "$WORK/1.log" "testkernel: kenv swap.test=yes"
@@ -53,7 +53,7 @@ cp "$UBLUA" "$WORK/lua_own/boot/userboot_lua.so"
 run "$WORK/1b.log" --loader-dir "$WORK/hostonly" -h "$WORK/lua_own" swapvm; st=$?
 expect_status $st 2 "host userboot.so swaps to the guest's userboot_lua.so"
 lines_in_order "$WORK/1b.log" "$banner4" "$bannerlua" "testkernel: halt"
-[ "$(grep -c 'Consoles: userboot' "$WORK/1b.log")" -eq 2 ] && pass || fail "expected exactly two plugin starts"
+[ "$(grep -c 'Consoles: userboot' "$WORK/1b.log")" -eq 2 ] && ok || bad "expected exactly two plugin starts"
 expect_text "$WORK/1b.log.err" "guest /boot/loader says lua: using $WORK/hostonly/userboot.so (host plugin directory, which has no userboot_lua.so)"
 expect_text "$WORK/1b.log.err" "wants interpreter 'lua': swapping to /run/kvmload/swapvm/view/host0/boot/userboot_lua.so (the guest's own /boot: untrusted, confined by the sandbox)"
 expect_line "$WORK/1b.log" "testkernel: kenv swap.env=kept"
@@ -71,17 +71,17 @@ expect_no_text "$WORK/1c.log" "$bannerlua"
 # lua plugin, lua guest: no swap.
 run "$WORK/2.log" -l "$dir/userboot_lua.so" -h "$WORK/lua" swapvm; st=$?
 expect_status $st 2 "lua plugin, lua guest"
-[ "$(grep -c 'Consoles: userboot' "$WORK/2.log")" -eq 1 ] && pass || fail "lua guest swapped"
+[ "$(grep -c 'Consoles: userboot' "$WORK/2.log")" -eq 1 ] && ok || bad "lua guest swapped"
 expect_no_text "$WORK/2.log" "$banner4"
 
 # No marker means 4th: the 4th plugin boots without a swap, even when userboot.so is lua.
 run "$WORK/3.log" --loader-dir "$dir" -h "$WORK/none" swapvm; st=$?
 expect_status $st 2 "4th plugin, guest without marker"
-[ "$(grep -c 'Consoles: userboot' "$WORK/3.log")" -eq 1 ] && pass || fail "unmarked guest swapped"
+[ "$(grep -c 'Consoles: userboot' "$WORK/3.log")" -eq 1 ] && ok || bad "unmarked guest swapped"
 ln -sf userboot_lua.so "$dir/userboot.so"
 run "$WORK/4.log" --loader-dir "$dir" -h "$WORK/none" swapvm; st=$?
 expect_status $st 2 "lua default, guest without marker"
-[ "$(grep -c 'Consoles: userboot' "$WORK/4.log")" -eq 1 ] && pass || fail "unmarked guest swapped"
+[ "$(grep -c 'Consoles: userboot' "$WORK/4.log")" -eq 1 ] && ok || bad "unmarked guest swapped"
 expect_line "$WORK/4.log" "$banner4"
 expect_text "$WORK/4.log.err" "guest /boot/loader has no \$Interpreter: marker, so 4th: using $dir/userboot_4th.so"
 # A lua userboot.so that must run (no userboot_4th.so) still swaps to 4th.
@@ -130,4 +130,4 @@ run "$WORK/10.log" --loader-dir "$WORK/loop" -h "$WORK/lua" swapvm; st=$?
 expect_status $st 1 "swap loop"
 expect_text "$WORK/10.log.err" "asked to swap to 'lua' after a swap already happened"
 expect_no_text "$WORK/10.log" "state is not fresh"
-finish
+lib_done

@@ -517,8 +517,8 @@ int main(int argc, char **argv)
 	}
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "/dev/kvm: %s: skipped\n", strerror(errno));
-		return 77;
+		check_skip("/dev/kvm: %s", strerror(errno));
+		return check_done();
 	}
 	close(fd);
 	if (kernel_read(argv[1], &k) < 0) {

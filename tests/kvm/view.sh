@@ -2,7 +2,7 @@
 # view.sh: kvmload reads host files through a kvmload-fs view (its own or --view) and picks the plugin the guest's /boot/loader names.
 . "$(dirname "$0")/lib.sh"
 need_machine
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+need_fuse
 need_tools makefs sgdisk fusermount3
 KVMLOAD=$1 FS=$2 DEMO=$3 UB4TH=$4 UBLUA=$5 KERNEL=$6
 VM=viewtest-$$
@@ -37,8 +37,8 @@ run() { # run LOG ARGS...: kvmload with stdin at EOF
 
 # no_leftovers WHAT: the runtime directory and the mount are gone.
 no_leftovers() {
-	if grep -qF " $RUN/view " /proc/mounts; then fail "$1: $RUN/view still mounted"; else pass; fi
-	if [ -e "$RUN" ]; then fail "$1: $RUN left behind"; else pass; fi
+	if grep -qF " $RUN/view " /proc/mounts; then bad "$1: $RUN/view still mounted"; else ok; fi
+	if [ -e "$RUN" ]; then bad "$1: $RUN left behind"; else ok; fi
 }
 
 plugin_starts() { grep -c 'Consoles: userboot' "$1"; }
@@ -51,7 +51,7 @@ printf 'ls host0:/boot/kernel\nboot\n' >"$WORK/ls.in"
 expect_status $st 2 "demo guest through the view"
 expect_text "$WORK/demo.log.err" "host0: is disk0p2 of the view ($RUN/view/disk0p2)"
 expect_text "$WORK/demo.log.err" "guest /boot/loader says lua: using $dir/userboot_lua.so (host plugin directory)"
-[ "$(plugin_starts "$WORK/demo.log")" -eq 1 ] && pass || fail "demo: expected one plugin start"
+[ "$(plugin_starts "$WORK/demo.log")" -eq 1 ] && ok || bad "demo: expected one plugin start"
 expect_line "$WORK/demo.log" "$bannerlua"
 expect_no_text "$WORK/demo.log" "$banner4"
 lines_in_order "$WORK/demo.log" "OK ls host0:/boot/kernel" "host0:/boot/kernel" "    kernel" "    demo.ko" \
@@ -68,7 +68,7 @@ expect_text "$WORK/d.log.err" "guest /boot/loader says 4th: using $dir/userboot_
 expect_line "$WORK/d.log" "$banner4"
 expect_text "$WORK/d.log" "testkernel: module name=host0:/boot/modules/viewmod.ko type=elf obj module"
 expect_line "$WORK/d.log" "testkernel: kenv view.test=yes"
-[ "$sum" = "$(sha256sum <"$WORK/g.img")" ] && pass || fail "the guest image was modified"
+[ "$sum" = "$(sha256sum <"$WORK/g.img")" ] && ok || bad "the guest image was modified"
 no_leftovers "-d only"
 
 # --boot-part: a label works, a missing name is refused with what the view has.
@@ -101,7 +101,7 @@ run "$WORK/h.log" --loader-dir "$dir" -h "$WORK/h" "$VM"; st=$?
 expect_status $st 2 "-h only"
 expect_text "$WORK/h.log.err" "host0: is host0 of the view ($RUN/view/host0)"
 expect_text "$WORK/h.log.err" "guest /boot/loader says lua: using $dir/userboot_lua.so (host plugin directory)"
-[ "$(plugin_starts "$WORK/h.log")" -eq 1 ] && pass || fail "-h lua: expected one plugin start"
+[ "$(plugin_starts "$WORK/h.log")" -eq 1 ] && ok || bad "-h lua: expected one plugin start"
 expect_text "$WORK/h.log" "testkernel: module name=host0:/boot/modules/viewmod.ko"
 no_leftovers "-h only"
 
@@ -119,9 +119,9 @@ run "$WORK/v2.log" --loader-dir "$dir" --view "$WORK/mnt" --boot-part disk0p2 -d
 expect_status $st 2 "--view --boot-part disk0p2"
 expect_text "$WORK/v2.log.err" "host0: is disk0p2 of the view ($WORK/mnt/disk0p2)"
 expect_text "$WORK/v2.log.err" "guest /boot/loader says 4th"
-if grep -qF " $WORK/mnt fuse.kvmload-fs " /proc/mounts; then pass; else fail "--view: the view was unmounted"; fi
-kill -0 $fspid 2>/dev/null && pass || fail "--view: the view's daemon is gone"
-[ -e "$RUN" ] && fail "--view made $RUN" || pass
+if grep -qF " $WORK/mnt fuse.kvmload-fs " /proc/mounts; then ok; else bad "--view: the view was unmounted"; fi
+kill -0 $fspid 2>/dev/null && ok || bad "--view: the view's daemon is gone"
+[ -e "$RUN" ] && bad "--view made $RUN" || ok
 run "$WORK/vh.log" --view "$WORK/mnt" -h "$WORK/h" "$VM"; st=$?
 expect_status $st 64 "--view with -h"
 expect_text "$WORK/vh.log.err" "not with --view"
@@ -192,4 +192,4 @@ expect_status $st 1 "a blank disk with -l"
 expect_text "$WORK/z2.log.err" "(the view has: nothing); name one with --boot-part; host0: stays empty"
 expect_text "$WORK/z2.log" "miniboot: disk0: no usable UFS file system"
 no_leftovers "a blank disk with -l"
-finish
+lib_done

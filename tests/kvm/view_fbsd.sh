@@ -1,11 +1,11 @@
 #!/bin/bash
 # view_fbsd.sh: the real FreeBSD 10.2 loader on a disk image, -d only: host0: is the disk's boot partition through the view, and the guest's own userboot.so boots in the sandbox (without it, only with --trust-guest-loader).
 . "$(dirname "$0")/lib.sh"
-[ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || { echo "SKIP: KVMLOAD_FREEBSD_ROOT is not set"; exit 77; }
+[ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || skip "KVMLOAD_FREEBSD_ROOT is not set"
 ROOT=$KVMLOAD_FREEBSD_ROOT
-[ -f "$ROOT/boot/userboot.so" ] || { echo "SKIP: no $ROOT/boot/userboot.so"; exit 77; }
+[ -f "$ROOT/boot/userboot.so" ] || skip "no $ROOT/boot/userboot.so"
 need_machine
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+need_fuse
 need_tools makefs sgdisk
 KVMLOAD=$1 KERNEL=$2
 VM=viewfbsd-$$
@@ -24,8 +24,8 @@ run() { # run LOG STDIN ARGS...
 }
 
 no_leftovers() {
-	if grep -qF " $RUN/view " /proc/mounts; then fail "$1: $RUN/view still mounted"; else pass; fi
-	if [ -e "$RUN" ]; then fail "$1: $RUN left behind"; else pass; fi
+	if grep -qF " $RUN/view " /proc/mounts; then bad "$1: $RUN/view still mounted"; else ok; fi
+	if [ -e "$RUN" ]; then bad "$1: $RUN left behind"; else ok; fi
 }
 
 # 1. The real loader (which loaded the kernel from disk0p2 by itself) lists host0: (the same
@@ -65,4 +65,4 @@ expect_status $st 2 "-h tree's own userboot.so"
 expect_text "$WORK/ht.log.err" "using $RUN/view/host0/boot/userboot.so (the guest's own /boot"
 expect_line "$WORK/ht.log" "testkernel: halt"
 no_leftovers "-h tree's own userboot.so"
-finish
+lib_done

@@ -2,7 +2,7 @@
 # view_kill.sh: kvmload's view is taken down on every way out: its daemon dying mid-boot (status 4), SIGTERM/SIGINT/SIGHUP, SIGKILL; the runtime directory is locked.
 . "$(dirname "$0")/lib.sh"
 need_machine
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
+need_fuse
 need_tools makefs sgdisk pgrep
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
 VM=viewkill-$$
@@ -27,12 +27,12 @@ start() {
 
 # gone PID WHAT: no such process (a zombie counts as left behind).
 gone() {
-	if [ -z "$1" ] || [ ! -e "/proc/$1" ]; then pass; else fail "$2: process $1 remains ($(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null))"; fi
+	if [ -z "$1" ] || [ ! -e "/proc/$1" ]; then ok; else bad "$2: process $1 remains ($(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null))"; fi
 }
 
 no_leftovers() {
-	if grep -qF " $RUN/view " /proc/mounts; then fail "$1: $RUN/view still mounted"; else pass; fi
-	if [ -e "$RUN" ]; then fail "$1: $RUN left behind"; else pass; fi
+	if grep -qF " $RUN/view " /proc/mounts; then bad "$1: $RUN/view still mounted"; else ok; fi
+	if [ -e "$RUN" ]; then bad "$1: $RUN left behind"; else ok; fi
 }
 
 # 1. The view daemon is killed while the loader waits at the prompt.
@@ -42,7 +42,7 @@ expect_text "$WORK/k.log" "currdev=disk0p2:"
 "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" </dev/null >"$WORK/lock.log" 2>"$WORK/lock.log.err"; st=$?
 expect_status $st 4 "second kvmload for the same vm"
 expect_text "$WORK/lock.log.err" "kvmload: vm $VM is held by kvmload (pid $KPID, $RUN/holder)"
-grep -qF " $RUN/view fuse.kvmload-fs " /proc/mounts && pass || fail "the refused kvmload took the first one's view down"
+grep -qF " $RUN/view fuse.kvmload-fs " /proc/mounts && ok || bad "the refused kvmload took the first one's view down"
 kill -KILL "$FSPID"
 wait $KPID; st=$?
 expect_status $st 4 "view daemon killed mid-boot"
@@ -68,7 +68,7 @@ kill -KILL $KPID
 wait $KPID
 for _ in $(seq 200); do [ -e "/proc/$FSPID" ] || break; sleep 0.05; done
 gone "$FSPID" "kvmload SIGKILLed"
-if grep -qF " $RUN/view " /proc/mounts; then fail "SIGKILL: $RUN/view still mounted"; else pass; fi
+if grep -qF " $RUN/view " /proc/mounts; then bad "SIGKILL: $RUN/view still mounted"; else ok; fi
 start "$WORK/after.log"
 printf 'boot\n' >&3
 wait $KPID; st=$?
@@ -76,4 +76,4 @@ expect_status $st 2 "boot after a SIGKILLed kvmload"
 expect_text "$WORK/after.log" "testkernel: halt"
 no_leftovers "boot after a SIGKILLed kvmload"
 exec 3>&-
-finish
+lib_done

@@ -300,20 +300,20 @@ on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
 			done
 			for o in ro nosuid nodev noexec; do
 				case ",$opts," in
-				*",$o,"*) pass ;;
-				*) fail "view mount options '$opts': no $o" ;;
+				*",$o,"*) ok ;;
+				*) bad "view mount options '$opts': no $o" ;;
 				esac
 			done
 			kill "$fspid"
 			wait "$fspid"
 		else
-			echo "SKIP (part): the view's mount options need $KVMLOAD_FS and /dev/fuse"
+			skip_part "the view's mount options need $KVMLOAD_FS and /dev/fuse"
 		fi
 		loop_detach "$D"
 	else
-		fail "losetup on disk.img"
+		bad "losetup on disk.img"
 	fi
 else
-	echo "SKIP (part): --dry-run argv needs root, losetup and unshare"
+	skip_part "--dry-run argv needs root, losetup and unshare"
 fi
-finish
+lib_done

@@ -9,22 +9,22 @@ HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") UNIT=$6 R
 UDEVD=/lib/systemd/systemd-udevd
 need_root
 need_tools udevadm losetup partx sgdisk
-[ -x "$UDEVD" ] || { echo "SKIP: no $UDEVD"; exit 77; }
+[ -x "$UDEVD" ] || skip "no $UDEVD"
 # The guest runs on QEMU (with qboot) either way: KVM where /dev/kvm is usable, so the default
 # accelerator stays tested where it can run, else QEMU's emulator (TCG); the test is about
 # hotplug, not the accelerator.
-command -v qemu-system-x86_64 >/dev/null 2>&1 || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
-[ -r /usr/share/qemu/qboot.rom ] || { echo "SKIP: no /usr/share/qemu/qboot.rom (qemu-system-data)"; exit 77; }
+need_tools qemu-system-x86_64
+[ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
 if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && { : <>/dev/kvm; } 2>/dev/null; then
 	ACCEL=kvm
 else
 	ACCEL=tcg
 fi
 echo "accel: $ACCEL"
-[ -c /dev/fuse ] || { echo "SKIP: no /dev/fuse"; exit 77; }
-[ -r "$DEMO" ] || { echo "SKIP: no demo guest $DEMO"; exit 77; }
+need_fuse
+[ -r "$DEMO" ] || skip "no demo guest $DEMO"
 # Another udevd (the host's) would see our devices with rules we do not control.
-if udevadm control --ping 2>/dev/null; then echo "SKIP: a systemd-udevd runs already"; exit 77; fi
+if udevadm control --ping 2>/dev/null; then skip "a systemd-udevd runs already"; fi
 
 R=$WORK/run            # --run-dir: nothing here touches /run/kvmload
 C=$WORK/conf
@@ -47,7 +47,7 @@ pid_alive() { kill -0 "$1" 2>/dev/null; }
 pid_dead() { ! kill -0 "$1" 2>/dev/null; }
 expect() { # expect WHAT CMD...
 	local what=$1; shift
-	if "$@"; then pass; else fail "$what"; fi
+	if "$@"; then ok; else bad "$what"; fi
 }
 # Our processes: every kvmload and kvmload-fs we start names a path under $R; the QEMU that
 # runs a guest names none, but inherits this mark from kvmload (other tests on this machine
@@ -316,7 +316,7 @@ start_monitor
 # hears, and kvmload waits its 30 s before it kills QEMU, the monitor waiting with it.
 before=$(grep -c 'vm halt: guest started' "$LOG") t0=$SECONDS
 for i in $(seq 50); do
-	dev=$(losetup -r -f --show "$WORK/halt.img") || { fail "losetup in cycle $i"; break; }
+	dev=$(losetup -r -f --show "$WORK/halt.img") || { bad "losetup in cycle $i"; break; }
 	LOOPS="$LOOPS $dev"
 	partx -a "$dev" 2>/dev/null
 	loop_detach "$dev"
@@ -351,4 +351,4 @@ check "monitor exit status" 0 $?
 if [ "$FAILED" -gt 0 ]; then
 	echo "--- kvmload-hotplug log"; tail -n 60 "$LOG"
 fi
-finish
+lib_done

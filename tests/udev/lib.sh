@@ -1,42 +1,13 @@
-# lib.sh: helpers for the udev suite (sourced): root and tool checks, loop devices we own, results.
-set -u
-
-PASSED=0 FAILED=0
-pass() { PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL: $*" >&2; FAILED=$((FAILED + 1)); }
-finish() {
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
-}
-# check WHAT EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then pass; else fail "$1: expected '$2', got '$3'"; fi
-}
-
-need_root() {
-	[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-}
-need_tools() {
-	for t in "$@"; do
-		command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
-	done
-}
+# lib.sh: the udev suite's helpers (sourced): loop devices we own, GPT images; counting, skips
+# and clean-up are tests/lib.sh's.
+# shellcheck shell=bash
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 WORK=$(mktemp -d /tmp/kvmload-udev.XXXXXX)
 LOOPS=
-CLEANUPS=
-# on_exit CMD: run CMD (in reverse order of registration) when the test ends.
-on_exit() { CLEANUPS="$1
-$CLEANUPS"; }
-lib_cleanup() {
-	set +e
-	# In this shell, not a pipeline's subshell: a cleanup's wait needs its own children.
-	while IFS= read -r c; do [ -n "$c" ] && eval "$c"; done <<<"$CLEANUPS"
-	for l in $LOOPS; do loop_detach "$l"; done
-	rm -rf "$WORK"
-}
-trap lib_cleanup EXIT
-trap 'exit 130' INT TERM
+# Run after the test's own clean-ups (on_exit runs the last registered first).
+on_exit 'rm -rf "$WORK"'
+on_exit 'for l in $LOOPS; do loop_detach "$l"; done'
 
 # loop_attach IMG: attach IMG to a free loop device, add its partitions (this kernel parses
 # none itself), print the device.  Only devices attached here are ever detached.

@@ -65,8 +65,8 @@ check "UFS properties seen by the rule" "ufs 516e7cb6-6ecf-11d6-8ff8-00022d09712
 problems=$(cat "$WORK"/err.* | grep -F '70-kvmload.rules' | grep -vF 'Reading rules file')
 check "udev reports no problem in the rules" "" "$problems"
 if udevadm verify --help >/dev/null 2>&1; then
-	if udevadm verify --resolve-names=never "$RULES" >"$WORK/verify" 2>&1; then pass; else
-		fail "udevadm verify: $(cat "$WORK/verify")"; fi
+	if udevadm verify --resolve-names=never "$RULES" >"$WORK/verify" 2>&1; then ok; else
+		bad "udevadm verify: $(cat "$WORK/verify")"; fi
 fi
 loop_detach "$F"
 
@@ -84,4 +84,4 @@ K=$(basename "$B")
 got=$(udev_test "$B" change)
 check "bare UFS disk (change)" "change $K kvmload@$K.service" "$got"
 loop_detach "$B"
-finish
+lib_done

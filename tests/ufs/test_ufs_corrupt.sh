@@ -1,21 +1,20 @@
-#!/bin/sh
+#!/bin/bash
 # test_ufs_corrupt.sh: patches chosen fields of small UFS images and checks ufsls's exit code and its one log line naming the field; also holes and triple indirect blocks made by patching.
+# At least 30% of the patched images must be walked: opened (ufsls info succeeds) and failed
+# on the patched inode or directory entry, not refused at open; 49 of 120 (40%) are, so the
+# checks past the superblock are reached and a reader that refused more at open would fail.
 # usage: test_ufs_corrupt.sh UFSLS UFSPATCH
-set -u
+. "$(dirname "$0")/../lib.sh"
 UFSLS=$1
 UFSPATCH=$2
-command -v makefs >/dev/null 2>&1 || { echo "makefs not installed"; exit 77; }
+need_tools makefs
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+on_exit 'rm -rf "$T"'
 export LC_ALL=C
 # A sanitizer report must not pass for the expected exit code 1.
 export ASAN_OPTIONS="exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:exitcode=87${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect() { if [ "$2" = "$3" ]; then ok; else bad "$1: expected [$2], got [$3]"; fi; }
+PATCHED=0 WALKED=0
 
 src=$T/src
 mkdir -p "$src/dir/sub"
@@ -39,6 +38,8 @@ corrupt() {
 	shift
 	# shellcheck disable=SC2086
 	"$UFSPATCH" "$T/c.img" $pargs || { bad "$desc: patch failed"; return; }
+	PATCHED=$((PATCHED + 1))
+	"$UFSLS" "$T/c.img" info > /dev/null 2>&1 && WALKED=$((WALKED + 1))
 	timeout 20 "$UFSLS" "$T/c.img" "$@" > /dev/null 2> "$T/err"
 	rc=$?
 	if [ $rc -ne 1 ]; then bad "$desc: exit $rc: $(cat "$T/err")"; return; fi
@@ -58,7 +59,7 @@ for b in base1 base2 basebe; do
 	cp "$T/$b.img" "$T/c.img"
 	"$UFSPATCH" "$T/c.img" sb magic 0
 	out=$("$UFSLS" "$T/c.img" info 2>&1); rc=$?
-	expect "$b magic 0" "ufsls: $T/c.img: no UFS superblock found 1" "$out $rc"
+	check "$b magic 0" "ufsls: $T/c.img: no UFS superblock found 1" "$out $rc"
 	corrupt "$b bad magic" $b "fs_magic = FS_BAD_MAGIC" sb magic 0x19960408 -- info
 	corrupt "$b bsize" $b "fs_bsize = 12345 " sb bsize 12345 -- info
 	corrupt "$b bsize 0" $b "fs_bsize = 0 " sb bsize 0 -- info
@@ -101,7 +102,7 @@ for b in base1 base2 basebe; do
 done
 # A device smaller than fs_size (a partition window cut short).
 out=$(timeout 20 "$UFSLS" --size 1048576 "$T/base2.img" info 2>&1); rc=$?
-expect "truncated device" "ufsls: ufs: superblock at 8192: fs_size = 4096 frags exceed the device
+check "truncated device" "ufsls: ufs: superblock at 8192: fs_size = 4096 frags exceed the device
 ufsls: $T/base2.img: Input/output error 1" "$out $rc"
 # Two-field corruptions: both fields are written in one ufspatch call.
 corrupt "ufs1 cgoffset" base1 "fs_old_cgoffset = 100 " sb cgoffset 100 cgmask 0 -- info
@@ -119,13 +120,15 @@ for b in base1 base2 basebe; do
 	# Triple indirect: block 1 moved behind di_ib[2], everything between is a hole.
 	cp "$T/$b.img" "$T/t.img"
 	off=$("$UFSPATCH" "$T/t.img" triple /rand) || { bad "$b triple patch"; continue; }
-	expect "$b triple size" "size: $((off + bs))" "$("$UFSLS" "$T/t.img" stat /rand | grep '^size:')"
-	expect "$b triple block" "$(tail -c +$((bs + 1)) "$src/rand" | head -c "$bs" | md5sum)" \
+	check "$b triple size" "size: $((off + bs))" "$("$UFSLS" "$T/t.img" stat /rand | grep '^size:')"
+	check "$b triple block" "$(tail -c +$((bs + 1)) "$src/rand" | head -c "$bs" | md5sum)" \
 		"$("$UFSLS" "$T/t.img" cat /rand "$off" | md5sum)"
-	expect "$b triple block 0" "$(head -c "$bs" "$src/rand" | md5sum)" "$("$UFSLS" "$T/t.img" cat /rand 0 "$bs" | md5sum)"
-	expect "$b triple hole" "$(head -c 65536 /dev/zero | md5sum)" \
+	check "$b triple block 0" "$(head -c "$bs" "$src/rand" | md5sum)" "$("$UFSLS" "$T/t.img" cat /rand 0 "$bs" | md5sum)"
+	check "$b triple hole" "$(head -c 65536 /dev/zero | md5sum)" \
 		"$("$UFSLS" "$T/t.img" cat /rand $((off - 65536)) 65536 | md5sum)"
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+echo "$WALKED of $PATCHED patched images opened and walked to the damage ($((PATCHED ? 100 * WALKED / PATCHED : 0))%; at least 30% required), the rest refused at open"
+if [ "$PATCHED" -gt 0 ] && [ $((100 * WALKED)) -ge $((30 * PATCHED)) ]; then ok
+else bad "$WALKED of $PATCHED patched images walked, under the floor of 30%"; fi
+lib_done

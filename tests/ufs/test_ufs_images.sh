@@ -1,23 +1,16 @@
-#!/bin/sh
+#!/bin/bash
 # test_ufs_images.sh: builds UFS1/UFS2/big-endian images of the fixture tree with makefs and compares ufsls's view with the source tree.
 # usage: test_ufs_images.sh UFSLS UFSPATCH UFSTHREADS
-set -u
+. "$(dirname "$0")/../lib.sh"
 UFSLS=$1
 UFSPATCH=$2
 UFSTHREADS=$3
 here=$(cd "$(dirname "$0")" && pwd)
-command -v makefs >/dev/null 2>&1 || { echo "makefs not installed"; exit 77; }
+need_tools makefs
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+on_exit 'rm -rf "$T"'
 export LC_ALL=C
-pass=0
-fail=0
 CAT_FILTER=  # extra find(1) tests choosing which files compare_tree reads back
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# expect DESC EXPECTED ACTUAL
-expect() { if [ "$2" = "$3" ]; then ok; else bad "$1: expected [$2], got [$3]"; fi; }
 
 "$here/mkfixtures.sh" "$T/src" || { echo "fixture tree failed"; exit 1; }
 
@@ -69,19 +62,19 @@ for i in ufs1:UFS1:little:4096 ufs2:UFS2:little:8192 ufs2be:UFS2:big:8192 ufs1be
 	$i
 	EOF2
 	img=$T/$name.img
-	expect "$name version" "$ver" "$(info_line "$img" version)"
-	expect "$name endian" "$endian" "$(info_line "$img" endian)"
-	expect "$name sblock" 8192 "$(info_line "$img" sblock_offset)"
-	expect "$name bsize" "$bsize" "$(info_line "$img" bsize)"
+	check "$name version" "$ver" "$(info_line "$img" version)"
+	check "$name endian" "$endian" "$(info_line "$img" endian)"
+	check "$name sblock" 8192 "$(info_line "$img" sblock_offset)"
+	check "$name bsize" "$bsize" "$(info_line "$img" bsize)"
 	compare_tree "$img" "$T/src"
-	expect "$name many" 10000 "$("$UFSLS" "$img" ls /many | wc -l)"
+	check "$name many" 10000 "$("$UFSLS" "$img" ls /many | wc -l)"
 	a=$("$UFSLS" "$img" stat /links/hard_a | grep '^ino:')
-	expect "$name hard link b" "$a" "$("$UFSLS" "$img" stat /links/hard_b | grep '^ino:')"
-	expect "$name hard link c" "$a" "$("$UFSLS" "$img" stat /deep/hard_c | grep '^ino:')"
-	expect "$name stat fast" "target: ../sizes/one" "$("$UFSLS" "$img" stat /links/fast | grep '^target:')"
-	expect "$name symlinked dir" bottom \
+	check "$name hard link b" "$a" "$("$UFSLS" "$img" stat /links/hard_b | grep '^ino:')"
+	check "$name hard link c" "$a" "$("$UFSLS" "$img" stat /deep/hard_c | grep '^ino:')"
+	check "$name stat fast" "target: ../sizes/one" "$("$UFSLS" "$img" stat /links/fast | grep '^target:')"
+	check "$name symlinked dir" bottom \
 		"$("$UFSLS" "$img" cat /links/dirlink/l01/l02/l03/l04/l05/l06/l07/l08/l09/l10/l11/l12/l13/l14/l15/l16/l17/l18/l19/l20/l21/l22/l23/l24/l25/l26/l27/l28/l29/l30/leaf.txt)"
-	expect "$name partial read" "$(tail -c +1000001 "$T/src/sizes/double_indirect" | head -c 70000 | od -An -tx1 | md5sum)" \
+	check "$name partial read" "$(tail -c +1000001 "$T/src/sizes/double_indirect" | head -c 70000 | od -An -tx1 | md5sum)" \
 		"$("$UFSLS" "$img" cat /sizes/double_indirect 1000000 70000 | od -An -tx1 | md5sum)"
 done
 
@@ -92,18 +85,18 @@ fi
 
 # 2. error reporting of the CLI
 out=$("$UFSLS" "$T/ufs2.img" ls /nope 2>&1); rc=$?
-expect "ENOENT text" "ufsls: /nope: No such file or directory" "$out"
-expect "ENOENT rc" 1 "$rc"
+check "ENOENT text" "ufsls: /nope: No such file or directory" "$out"
+check "ENOENT rc" 1 "$rc"
 out=$("$UFSLS" "$T/ufs2.img" ls /sizes/one/x 2>&1); rc=$?
-expect "ENOTDIR" "ufsls: /sizes/one/x: Not a directory 1" "$out $rc"
+check "ENOTDIR" "ufsls: /sizes/one/x: Not a directory 1" "$out $rc"
 out=$("$UFSLS" "$T/ufs2.img" cat /deep 2>&1); rc=$?
-expect "EISDIR" "ufsls: /deep: Is a directory 1" "$out $rc"
+check "EISDIR" "ufsls: /deep: Is a directory 1" "$out $rc"
 head -c 1048576 /dev/zero > "$T/zero.img"
 out=$("$UFSLS" "$T/zero.img" info 2>&1); rc=$?
-expect "not UFS" "ufsls: $T/zero.img: no UFS superblock found 1" "$out $rc"
-"$UFSLS" > /dev/null 2>&1; expect "usage rc" 64 $?
-"$UFSLS" "$T/ufs2.img" frob > /dev/null 2>&1; expect "bad command rc" 64 $?
-"$UFSLS" "$T/ufs2.img" ls -x > /dev/null 2>&1; expect "bad ls flag rc" 64 $?
+check "not UFS" "ufsls: $T/zero.img: no UFS superblock found 1" "$out $rc"
+"$UFSLS" > /dev/null 2>&1; check "usage rc" 64 $?
+"$UFSLS" "$T/ufs2.img" frob > /dev/null 2>&1; check "bad command rc" 64 $?
+"$UFSLS" "$T/ufs2.img" ls -x > /dev/null 2>&1; check "bad ls flag rc" 64 $?
 
 # 3. a partition window inside a bigger file
 { head -c 1048576 /dev/urandom; cat "$T/ufs2.img"; head -c 65536 /dev/urandom; } > "$T/window.img"
@@ -115,14 +108,14 @@ echo 'kernel="kernel"' > "$T/small/boot/loader.conf"
 head -c 3000 /dev/urandom > "$T/small/boot/data"
 build "$T/sb64k.img" "$T/small" -o version=2 -s 4m
 "$UFSPATCH" "$T/sb64k.img" move-sb 65536 || bad "move-sb failed"
-expect "64k sblock" 65536 "$(info_line "$T/sb64k.img" sblock_offset)"
+check "64k sblock" 65536 "$(info_line "$T/sb64k.img" sblock_offset)"
 compare_tree "$T/sb64k.img" "$T/small"
 build "$T/ufs1_64k.img" "$T/small" -o version=1,bsize=65536,fsize=8192 -s 8m
-expect "ufs1 64k-block sblock" 8192 "$(info_line "$T/ufs1_64k.img" sblock_offset)"
-expect "ufs1 64k-block bsize" 65536 "$(info_line "$T/ufs1_64k.img" bsize)"
+check "ufs1 64k-block sblock" 8192 "$(info_line "$T/ufs1_64k.img" sblock_offset)"
+check "ufs1 64k-block bsize" 65536 "$(info_line "$T/ufs1_64k.img" bsize)"
 compare_tree "$T/ufs1_64k.img" "$T/small"
 "$UFSPATCH" "$T/sb64k.img" sb volname rootfs || bad "volname patch"
-expect "volname" rootfs "$(info_line "$T/sb64k.img" volname)"
+check "volname" rootfs "$(info_line "$T/sb64k.img" volname)"
 
 # 5. a real FreeBSD /boot, when the machine has one
 if [ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] && [ -d "$KVMLOAD_FREEBSD_ROOT/boot" ]; then
@@ -135,8 +128,6 @@ if [ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] && [ -d "$KVMLOAD_FREEBSD_ROOT/boot" ]; th
 	CAT_FILTER="-size +100k"
 	compare_tree "$T/fbsd1.img" "$T/fbsd"
 else
-	echo "KVMLOAD_FREEBSD_ROOT unset: FreeBSD /boot comparison skipped"
+	skip_part "KVMLOAD_FREEBSD_ROOT unset: FreeBSD /boot comparison"
 fi
-
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_done

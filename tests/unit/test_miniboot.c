@@ -1,11 +1,8 @@
-/* test_miniboot.c: runs every miniboot flavour through dlopen against fake callbacks, guest memory and disks. */
-#include <dirent.h>
+/* test_miniboot.c: the scenarios every miniboot flavour runs, each in its own process, against the fake host of mb_host_fake.c. */
 #include <dlfcn.h>
 #include <elf.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,9 +14,9 @@
 
 #include "check.h"
 #include "freebsd_abi.h"
+#include "mb_host_fake.h"
 #include "userboot.h"
 
-#define MEM_SIZE (64u << 20)
 #define KERN_VA 0xffffffff80200000ull
 #define KERN_ENTRY (KERN_VA + 0x78)
 #define RB_SINGLE 0x2u
@@ -28,14 +25,8 @@
 
 enum flavour_id { FL_4TH, FL_LUA, FL_GEN10, FL_GEN12, FL_GEN122, FL_COUNT };
 
-struct flavour {
-	const char *name;
-	bool diskwrite, stat_struct, v5;
-	const char *interp;
-	const char *path;
-};
-
-static struct flavour flavours[FL_COUNT] = {
+/* The plugins under test; their paths come from the command line. */
+static struct mb_flavour flavours[FL_COUNT] = {
 	{ "userboot_4th.so", true, true, true, "4th", NULL },
 	{ "userboot_lua.so", true, true, true, "lua", NULL },
 	{ "miniboot_gen10.so", false, false, false, NULL, NULL },
@@ -49,374 +40,6 @@ static uint8_t kernel_file[0x1100];
 static uint8_t foo_ko[5000], bar_ko[3000];
 static uint8_t *big_ko;
 #define BIG_SIZE 3000000u
-
-/* What one run of loader_main saw and did. */
-struct host {
-	const struct flavour *fl;
-	const char *root;      /* host0 tree, NULL for none */
-	int disk_fd;
-	uint64_t disk_size;
-	const char *env[8];
-	const char *input;     /* console input, consumed by getc */
-	uint8_t *mem;
-	uint64_t highmem;
-	char cons[16384];
-	size_t conslen;
-	char calls[256];       /* register/exec callback order */
-	int exit_calls, exit_code;
-	int swap_calls;
-	char swap_name[32];
-	int stat_calls, diskwrite_calls, vm_calls, faults, diskreads;
-	uint64_t rsp, efer, cr0, cr3, cr4, gdt_base, gdt_size, pc;
-	bool exec_called, returned;
-	sigjmp_buf jb;
-};
-
-struct hfile {
-	int fd;
-	DIR *dir;
-};
-
-static void rec(struct host *h, const char *what)
-{
-	strncat(h->calls, what, sizeof(h->calls) - strlen(h->calls) - 1);
-}
-
-static void cb_putc(void *arg, int ch)
-{
-	struct host *h = arg;
-
-	if (ch != '\r' && h->conslen < sizeof(h->cons) - 1)
-		h->cons[h->conslen++] = (char)ch;
-}
-
-static int cb_getc(void *arg)
-{
-	struct host *h = arg;
-
-	if (!h->input || !*h->input)
-		return -1;
-	return (unsigned char)*h->input++;
-}
-
-static int cb_poll(void *arg)
-{
-	struct host *h = arg;
-
-	return h->input && *h->input;
-}
-
-static int cb_open(void *arg, const char *name, void **hp)
-{
-	struct host *h = arg;
-	char path[PATH_MAX * 2];
-	struct stat st;
-	struct hfile *f;
-
-	if (!h->root)
-		return FBSD_ENOENT;
-	snprintf(path, sizeof(path), "%s%s", h->root, name);
-	if (stat(path, &st) != 0)
-		return FBSD_ENOENT;
-	f = calloc(1, sizeof(*f));
-	f->fd = -1;
-	if (S_ISDIR(st.st_mode))
-		f->dir = opendir(path);
-	else
-		f->fd = open(path, O_RDONLY);
-	if (f->fd < 0 && !f->dir) {
-		free(f);
-		return FBSD_EIO;
-	}
-	*hp = f;
-	return 0;
-}
-
-static int cb_close(void *arg, void *hp)
-{
-	struct hfile *f = hp;
-
-	(void)arg;
-	if (f->dir)
-		closedir(f->dir);
-	else
-		close(f->fd);
-	free(f);
-	return 0;
-}
-
-static int cb_isdir(void *arg, void *hp)
-{
-	(void)arg;
-	return ((struct hfile *)hp)->dir != NULL;
-}
-
-static int cb_read(void *arg, void *hp, void *dst, size_t size, size_t *resid)
-{
-	struct hfile *f = hp;
-	ssize_t n;
-
-	(void)arg;
-	if (f->fd < 0)
-		return FBSD_EINVAL;
-	n = read(f->fd, dst, size);
-	if (n < 0)
-		return FBSD_EIO;
-	*resid = size - (size_t)n;
-	return 0;
-}
-
-static int cb_readdir(void *arg, void *hp, uint32_t *fileno, uint8_t *type, size_t *namelen,
-		      char *name)
-{
-	struct hfile *f = hp;
-	struct dirent *d;
-
-	(void)arg;
-	if (!f->dir || !(d = readdir(f->dir)))
-		return FBSD_ENOENT;
-	*fileno = (uint32_t)d->d_ino;
-	*type = d->d_type;
-	*namelen = strlen(d->d_name);
-	memcpy(name, d->d_name, *namelen + 1);
-	return 0;
-}
-
-static int cb_seek(void *arg, void *hp, uint64_t off, int whence)
-{
-	struct hfile *f = hp;
-
-	(void)arg;
-	if (f->fd < 0 || lseek(f->fd, (off_t)off, whence) < 0)
-		return FBSD_EINVAL;
-	return 0;
-}
-
-static int cb_stat_old(void *arg, void *hp, int *mode, int *uid, int *gid, uint64_t *size)
-{
-	struct host *h = arg;
-	struct hfile *f = hp;
-	struct stat st;
-
-	h->stat_calls++;
-	if (f->dir ? fstat(dirfd(f->dir), &st) : fstat(f->fd, &st))
-		return FBSD_EIO;
-	*mode = (int)st.st_mode;
-	*uid = (int)st.st_uid;
-	*gid = (int)st.st_gid;
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
-
-static int cb_stat_new(void *arg, void *hp, struct fbsd_stat *sb)
-{
-	struct host *h = arg;
-	struct hfile *f = hp;
-	struct stat st;
-
-	h->stat_calls++;
-	if (f->dir ? fstat(dirfd(f->dir), &st) : fstat(f->fd, &st))
-		return FBSD_EIO;
-	memset(sb, 0, sizeof(*sb));
-	sb->st_mode = (uint16_t)st.st_mode;
-	sb->st_size = st.st_size;
-	return 0;
-}
-
-static int cb_diskread(void *arg, int unit, uint64_t off, void *dst, size_t size, size_t *resid)
-{
-	struct host *h = arg;
-	ssize_t n;
-
-	h->diskreads++;
-	if (unit != 0 || h->disk_fd < 0)
-		return FBSD_EIO;
-	n = pread(h->disk_fd, dst, size, (off_t)off);
-	if (n < 0)
-		return FBSD_EIO;
-	*resid = size - (size_t)n;
-	return 0;
-}
-
-static int cb_diskwrite(void *arg, int unit, uint64_t off, void *src, size_t size, size_t *resid)
-{
-	struct host *h = arg;
-
-	(void)unit, (void)off, (void)src, (void)size, (void)resid;
-	h->diskwrite_calls++;
-	return FBSD_EROFS;
-}
-
-static int cb_diskioctl(void *arg, int unit, unsigned long cmd, void *data)
-{
-	struct host *h = arg;
-
-	if (unit != 0 || h->disk_fd < 0)
-		return FBSD_EBADF;
-	if (cmd == FBSD_DIOCGSECTORSIZE) {
-		*(unsigned *)data = 512;
-		return 0;
-	}
-	if (cmd == FBSD_DIOCGMEDIASIZE) {
-		*(int64_t *)data = (int64_t)h->disk_size;
-		return 0;
-	}
-	return FBSD_ENOTTY;
-}
-
-static int cb_copyin(void *arg, const void *from, uint64_t to, size_t size)
-{
-	struct host *h = arg;
-
-	if (to > MEM_SIZE || size > MEM_SIZE - to) {
-		h->faults++;
-		return FBSD_EFAULT;
-	}
-	memcpy(h->mem + to, from, size);
-	return 0;
-}
-
-static int cb_copyout(void *arg, uint64_t from, void *to, size_t size)
-{
-	struct host *h = arg;
-
-	if (from > MEM_SIZE || size > MEM_SIZE - from) {
-		h->faults++;
-		return FBSD_EFAULT;
-	}
-	memcpy(to, h->mem + from, size);
-	return 0;
-}
-
-static void cb_setreg(void *arg, int reg, uint64_t val)
-{
-	struct host *h = arg;
-
-	rec(h, reg == UB_REG_RSP ? "setreg(rsp) " : "setreg(?) ");
-	h->rsp = val;
-}
-
-static void cb_setmsr(void *arg, int msr, uint64_t val)
-{
-	struct host *h = arg;
-
-	rec(h, (unsigned)msr == X86_MSR_EFER ? "setmsr(efer) " : "setmsr(?) ");
-	h->efer = val;
-}
-
-static void cb_setcr(void *arg, int cr, uint64_t val)
-{
-	struct host *h = arg;
-	char b[16];
-
-	snprintf(b, sizeof(b), "setcr(%d) ", cr);
-	rec(h, b);
-	if (cr == 0)
-		h->cr0 = val;
-	else if (cr == 3)
-		h->cr3 = val;
-	else if (cr == 4)
-		h->cr4 = val;
-}
-
-static void cb_setgdt(void *arg, uint64_t base, size_t size)
-{
-	struct host *h = arg;
-
-	rec(h, "setgdt ");
-	h->gdt_base = base;
-	h->gdt_size = size;
-}
-
-static void cb_exec(void *arg, uint64_t pc)
-{
-	struct host *h = arg;
-
-	rec(h, "exec");
-	h->pc = pc;
-	h->exec_called = true;
-	siglongjmp(h->jb, 1);
-}
-
-static void cb_delay(void *arg, int usec)
-{
-	(void)arg, (void)usec;
-}
-
-static void cb_exit(void *arg, int v)
-{
-	struct host *h = arg;
-
-	h->exit_calls++;
-	h->exit_code = v;
-}
-
-static void cb_getmem(void *arg, uint64_t *lowmem, uint64_t *highmem)
-{
-	struct host *h = arg;
-
-	*lowmem = MEM_SIZE;
-	*highmem = h->highmem;
-}
-
-static char *cb_getenv(void *arg, int num)
-{
-	struct host *h = arg;
-
-	if (num < 0 || num >= 8)
-		return NULL;
-	return (char *)(uintptr_t)h->env[num];
-}
-
-static int cb_vm_set_register(void *arg, int vcpu, int reg, uint64_t val)
-{
-	(void)vcpu, (void)reg, (void)val;
-	((struct host *)arg)->vm_calls++;
-	return 0;
-}
-
-static int cb_vm_set_desc(void *arg, int vcpu, int reg, uint64_t base, unsigned limit, unsigned acc)
-{
-	(void)vcpu, (void)reg, (void)base, (void)limit, (void)acc;
-	((struct host *)arg)->vm_calls++;
-	return 0;
-}
-
-static void cb_swap_interpreter(void *arg, const char *interp)
-{
-	struct host *h = arg;
-
-	h->swap_calls++;
-	snprintf(h->swap_name, sizeof(h->swap_name), "%s", interp);
-}
-
-/* The table in the layout of fl's generation. */
-static void table_build(void *t[UB_NSLOTS], const struct flavour *fl)
-{
-	void *slots[UB_NSLOTS] = {
-		[UB_GETC] = (void *)cb_getc, [UB_PUTC] = (void *)cb_putc, [UB_POLL] = (void *)cb_poll,
-		[UB_OPEN] = (void *)cb_open, [UB_CLOSE] = (void *)cb_close,
-		[UB_ISDIR] = (void *)cb_isdir, [UB_READ] = (void *)cb_read,
-		[UB_READDIR] = (void *)cb_readdir, [UB_SEEK] = (void *)cb_seek,
-		[UB_STAT] = fl->stat_struct ? (void *)cb_stat_new : (void *)cb_stat_old,
-		[UB_DISKREAD] = (void *)cb_diskread, [UB_DISKWRITE] = (void *)cb_diskwrite,
-		[UB_COPYIN] = (void *)cb_copyin, [UB_COPYOUT] = (void *)cb_copyout,
-		[UB_SETREG] = (void *)cb_setreg, [UB_SETMSR] = (void *)cb_setmsr,
-		[UB_SETCR] = (void *)cb_setcr, [UB_SETGDT] = (void *)cb_setgdt,
-		[UB_EXEC] = (void *)cb_exec, [UB_DELAY] = (void *)cb_delay, [UB_EXIT] = (void *)cb_exit,
-		[UB_GETMEM] = (void *)cb_getmem, [UB_DISKIOCTL] = (void *)cb_diskioctl,
-		[UB_GETENV] = (void *)cb_getenv, [UB_VM_SET_REGISTER] = (void *)cb_vm_set_register,
-		[UB_VM_SET_DESC] = (void *)cb_vm_set_desc,
-		[UB_SWAP_INTERPRETER] = (void *)cb_swap_interpreter,
-	};
-	int n = 0;
-
-	for (int i = 0; i < UB_NSLOTS; i++)
-		if (i != UB_DISKWRITE || fl->diskwrite)
-			t[n++] = slots[i];
-	while (n < UB_NSLOTS)
-		t[n++] = NULL;
-}
 
 /* ---- fixtures ---- */
 
@@ -626,85 +249,21 @@ static bool make_mbr(const char *img, const char *ufs, bool absolute)
 	return ok && embed(ufs, img, (uint64_t)(start + 16) * 512);
 }
 
-/* ---- running a scenario in its own process (dlopen gives one copy per process) ---- */
+/* ---- the fake host, and what a boot leaves in its guest memory ---- */
 
-static void host_init(struct host *h, enum flavour_id fl)
+/* The fake host for flavour fl over the fixture tree. */
+static void host_init(struct mb_host *h, enum flavour_id fl)
 {
-	memset(h, 0, sizeof(*h));
-	h->fl = &flavours[fl];
-	h->root = root;
-	h->disk_fd = -1;
-	h->env[0] = "boot_serial=1";
-	h->env[1] = "smbios.bios.vendor=BHYVE";
-	h->env[2] = "hw.test=host";
-	h->mem = malloc(MEM_SIZE);
-	memset(h->mem, 0xaa, MEM_SIZE);
+	mb_host_init(h, &flavours[fl], root);
 }
 
-static bool host_disk(struct host *h, const char *img)
-{
-	struct stat st;
-
-	h->root = NULL;
-	h->disk_fd = open(img, O_RDONLY);
-	if (h->disk_fd < 0 || fstat(h->disk_fd, &st) != 0)
-		return false;
-	h->disk_size = (uint64_t)st.st_size;
-	return true;
-}
-
-static void host_run(struct host *h, int version, int ndisks)
-{
-	void *table[UB_NSLOTS];
-	loader_main_fn *lm;
-	void *so;
-
-	table_build(table, h->fl);
-	so = dlopen(h->fl->path, RTLD_NOW | RTLD_LOCAL);
-	if (!so) {
-		fprintf(stderr, "dlopen %s: %s\n", h->fl->path, dlerror());
-		exit(98);
-	}
-	lm = (loader_main_fn *)dlsym(so, "loader_main");
-	if (!lm) {
-		fprintf(stderr, "%s: no loader_main\n", h->fl->path);
-		exit(98);
-	}
-	if (sigsetjmp(h->jb, 0) == 0) {
-		lm((struct loader_callbacks *)table, h, version, ndisks);
-		h->returned = true;
-	}
-	h->cons[h->conslen] = '\0';
-}
-
-static bool has_line(const struct host *h, const char *line)
-{
-	return strstr(h->cons, line) != NULL;
-}
-
-#define CHECK_LINE(h, line)                                                                  \
-	do {                                                                                 \
-		CHECK(has_line(h, line));                                                    \
-		if (!has_line(h, line))                                                      \
-			fprintf(stderr, "  missing console text: [%s]\n  console was:\n%s\n",   \
-				line, (h)->cons);                                            \
+#define CHECK_LINE(h, line)                                                          \
+	do {                                                                         \
+		CHECK(mb_host_console_has(h, line));                                 \
+		if (!mb_host_console_has(h, line))                                   \
+			fprintf(stderr, "  missing console text: [%s]\n  console was:\n%s\n", \
+				line, (h)->cons);                                    \
 	} while (0)
-
-static uint32_t mem32(const struct host *h, uint64_t a)
-{
-	uint32_t v;
-
-	memcpy(&v, h->mem + a, 4);
-	return v;
-}
-
-static uint64_t mem64(const struct host *h, uint64_t a)
-{
-	uint64_t v;
-
-	memcpy(&v, h->mem + a, 8);
-	return v;
-}
 
 struct md_rec {
 	uint32_t type, size;
@@ -712,14 +271,14 @@ struct md_rec {
 };
 
 /* The preload metadata at modulep: records up to MODINFO_END. */
-static int md_parse(const struct host *h, uint64_t modulep, struct md_rec *r, int max)
+static int md_parse(const struct mb_host *h, uint64_t modulep, struct md_rec *r, int max)
 {
 	uint64_t at = modulep;
 	int n = 0;
 
-	while (n < max && at + 8 <= MEM_SIZE) {
-		r[n].type = mem32(h, at);
-		r[n].size = mem32(h, at + 4);
+	while (n < max && at + 8 <= MB_MEM_SIZE) {
+		r[n].type = mb_host_mem32(h, at);
+		r[n].size = mb_host_mem32(h, at + 4);
 		r[n].at = at + 8;
 		if (r[n].type == MODINFO_END)
 			return n + 1;
@@ -741,7 +300,7 @@ static const struct md_rec *md_find(const struct md_rec *r, int n, int from, uin
 }
 
 /* Index of the MODINFO_NAME record naming path, or -1. */
-static int md_file(const struct host *h, const struct md_rec *r, int n, const char *path)
+static int md_file(const struct mb_host *h, const struct md_rec *r, int n, const char *path)
 {
 	for (int i = 0; i < n; i++)
 		if (r[i].type == MODINFO_NAME &&
@@ -750,9 +309,9 @@ static int md_file(const struct host *h, const struct md_rec *r, int n, const ch
 	return -1;
 }
 
-static bool env_has(const struct host *h, uint64_t envp, const char *entry)
+static bool env_has(const struct mb_host *h, uint64_t envp, const char *entry)
 {
-	for (uint64_t at = envp; at < MEM_SIZE && h->mem[at];) {
+	for (uint64_t at = envp; at < MB_MEM_SIZE && h->mem[at];) {
 		const char *s = (const char *)h->mem + at;
 
 		if (strcmp(s, entry) == 0)
@@ -763,7 +322,7 @@ static bool env_has(const struct host *h, uint64_t envp, const char *entry)
 }
 
 /* A loaded file's metadata says addr/size and the guest holds its bytes there. */
-static void check_loaded(const struct host *h, const struct md_rec *r, int n, const char *path,
+static void check_loaded(const struct mb_host *h, const struct md_rec *r, int n, const char *path,
 			 const char *type, uint64_t addr, const uint8_t *data, uint64_t size)
 {
 	int i = md_file(h, r, n, path);
@@ -782,14 +341,14 @@ static void check_loaded(const struct host *h, const struct md_rec *r, int n, co
 		return;
 	CHECK_STR((const char *)h->mem + t->at, type);
 	CHECK_EQ(a->size, 8);
-	CHECK_EQ(mem64(h, a->at), addr);
-	CHECK_EQ(mem64(h, s->at), size);
+	CHECK_EQ(mb_host_mem64(h, a->at), addr);
+	CHECK_EQ(mb_host_mem64(h, s->at), size);
 	if (data)
 		CHECK(memcmp(h->mem + addr, data, size) == 0);
 }
 
 /* Everything a successful boot of the fixture tree must leave behind. */
-static void check_boot(const struct host *h, const char *currdev)
+static void check_boot(const struct mb_host *h, const char *currdev)
 {
 	struct md_rec r[64];
 	uint64_t modulep, kernend, envp;
@@ -812,12 +371,12 @@ static void check_boot(const struct host *h, const char *currdev)
 	CHECK_EQ(h->gdt_base, 0x5000);
 	CHECK_EQ(h->gdt_size, 24);
 	CHECK_EQ(h->pc, KERN_ENTRY);
-	CHECK_EQ(mem64(h, 0x5008), 0x0020980000000000ull);
-	CHECK_EQ(mem64(h, 0x5010), 0x0000900000000000ull);
-	CHECK_EQ(mem64(h, 0x2000), 0x3003);
-	CHECK_EQ(mem64(h, 0x2000 + 511 * 8), 0x3003);
-	CHECK_EQ(mem64(h, 0x3000 + 510 * 8), 0x4003);
-	CHECK_EQ(mem64(h, 0x4000 + 8), 0x200083);
+	CHECK_EQ(mb_host_mem64(h, 0x5008), 0x0020980000000000ull);
+	CHECK_EQ(mb_host_mem64(h, 0x5010), 0x0000900000000000ull);
+	CHECK_EQ(mb_host_mem64(h, 0x2000), 0x3003);
+	CHECK_EQ(mb_host_mem64(h, 0x2000 + 511 * 8), 0x3003);
+	CHECK_EQ(mb_host_mem64(h, 0x3000 + 510 * 8), 0x4003);
+	CHECK_EQ(mb_host_mem64(h, 0x4000 + 8), 0x200083);
 
 	snprintf(line, sizeof(line), "currdev=%s\n", currdev);
 	CHECK_LINE(h, line);
@@ -833,9 +392,9 @@ static void check_boot(const struct host *h, const char *currdev)
 		bss_zero &= h->mem[a] == 0;
 	CHECK(bss_zero);
 
-	CHECK_EQ(mem32(h, 0x1000), 0);
-	modulep = mem32(h, 0x1004);
-	kernend = mem32(h, 0x1008);
+	CHECK_EQ(mb_host_mem32(h, 0x1000), 0);
+	modulep = mb_host_mem32(h, 0x1004);
+	kernend = mb_host_mem32(h, 0x1008);
 	CHECK_EQ(modulep % 4096, 0);
 	CHECK_EQ(kernend % 4096, 0);
 	CHECK(kernend > modulep);
@@ -858,25 +417,25 @@ static void check_boot(const struct host *h, const char *currdev)
 	CHECK(m != NULL);
 	if (m) {
 		CHECK_EQ(m->size, 4);
-		CHECK_EQ(mem32(h, m->at), RB_SINGLE | RB_SERIAL);
+		CHECK_EQ(mb_host_mem32(h, m->at), RB_SINGLE | RB_SERIAL);
 	}
 	m = md_find(r, n, 0, MODINFO_METADATA | MODINFOMD_KERNEND);
 	CHECK(m != NULL);
 	if (m)
-		CHECK_EQ(mem64(h, m->at), kernend);
+		CHECK_EQ(mb_host_mem64(h, m->at), kernend);
 	m = md_find(r, n, 0, MODINFO_METADATA | MODINFOMD_SMAP);
 	CHECK(m != NULL);
 	if (m) {
 		struct fbsd_bios_smap s[3];
 		unsigned want = h->highmem ? 3 : 2;
 
-		CHECK_EQ(m->size, want * sizeof(s[0]));
+		CHECK_EQ(m->size, want * 20); /* FreeBSD's packed struct bios_smap: base, length, type */
 		memcpy(s, h->mem + m->at, want * sizeof(s[0]));
 		CHECK_EQ(s[0].base, 0);
 		CHECK_EQ(s[0].length, 640 << 10);
 		CHECK_EQ(s[0].type, 1);
 		CHECK_EQ(s[1].base, 1 << 20);
-		CHECK_EQ(s[1].length, MEM_SIZE - (1 << 20));
+		CHECK_EQ(s[1].length, MB_MEM_SIZE - (1 << 20));
 		CHECK_EQ(s[1].type, 1);
 		if (want == 3) {
 			CHECK_EQ(s[2].base, 1ull << 32);
@@ -887,7 +446,7 @@ static void check_boot(const struct host *h, const char *currdev)
 	CHECK(m != NULL);
 	if (!m)
 		return;
-	envp = mem64(h, m->at);
+	envp = mb_host_mem64(h, m->at);
 	CHECK(envp > 0x4e26c0 && envp < modulep);
 	CHECK(env_has(h, envp, "boot_serial=1"));
 	CHECK(env_has(h, envp, "smbios.bios.vendor=BHYVE"));
@@ -911,7 +470,7 @@ static void check_boot(const struct host *h, const char *currdev)
 
 static void sc_host0_exact(void)
 {
-	struct host h;
+	struct mb_host h;
 	static const char want[] =
 		"Consoles: userboot\n\n"
 		"miniboot/amd64 userboot 4th, Revision 1.0\n"
@@ -927,7 +486,7 @@ static void sc_host0_exact(void)
 		"Booting [/boot/kernel/kernel]...\n";
 
 	host_init(&h, FL_4TH);
-	host_run(&h, 5, 0);
+	mb_host_run(&h, 5, 0);
 	CHECK_STR(h.cons, want);
 	check_boot(&h, "host0:");
 	CHECK_EQ(h.swap_calls, 0); /* no /boot/loader: nothing to compare */
@@ -936,10 +495,10 @@ static void sc_host0_exact(void)
 
 static void sc_swap(enum flavour_id fl, int version, const char *want_swap)
 {
-	struct host h;
+	struct mb_host h;
 
 	host_init(&h, fl);
-	host_run(&h, version, 0);
+	mb_host_run(&h, version, 0);
 	CHECK(h.exec_called);
 	CHECK_EQ(h.swap_calls, want_swap ? 1 : 0);
 	if (want_swap) {
@@ -964,11 +523,11 @@ static void sc_lua_marker_lua(void) { sc_swap(FL_LUA, 5, NULL); }
 
 static void sc_gen(enum flavour_id fl, int version, const char *banner)
 {
-	struct host h;
+	struct mb_host h;
 
 	host_init(&h, fl);
 	h.highmem = 1ull << 30;
-	host_run(&h, version, 0);
+	mb_host_run(&h, version, 0);
 	CHECK_LINE(&h, banner);
 	check_boot(&h, "host0:");
 	CHECK(h.stat_calls > 0);
@@ -996,11 +555,11 @@ static void sc_lua_banner(void)
 
 static void sc_refused(enum flavour_id fl, int version)
 {
-	struct host h;
+	struct mb_host h;
 	char want[128];
 
 	host_init(&h, fl);
-	host_run(&h, version, 0);
+	mb_host_run(&h, version, 0);
 	snprintf(want, sizeof(want), "miniboot: unsupported userboot version %d\n", version);
 	CHECK_STR(h.cons, want);
 	CHECK_EQ(h.exit_calls, 1);
@@ -1016,10 +575,10 @@ static void sc_gen12_v2(void) { sc_refused(FL_GEN12, 2); }
 
 static void sc_fail(const char *want)
 {
-	struct host h;
+	struct mb_host h;
 
 	host_init(&h, FL_4TH);
-	host_run(&h, 5, 0);
+	mb_host_run(&h, 5, 0);
 	CHECK_LINE(&h, want);
 	CHECK_EQ(h.exit_calls, 1);
 	CHECK_EQ(h.exit_code, 1);
@@ -1039,12 +598,12 @@ static void sc_no_kernel(void)
 
 static void sc_prompt(void)
 {
-	struct host h;
+	struct mb_host h;
 
 	host_init(&h, FL_4TH);
 	h.env[3] = "autoboot_delay=NO";
 	h.input = "show hw.test\nls /boot/modules\nfrobnicate\nboot\n";
-	host_run(&h, 5, 0);
+	mb_host_run(&h, 5, 0);
 	CHECK_LINE(&h, "Type 'boot' to boot, 'show [name]', 'ls [dir]' or 'quit'.\n"
 		       "OK show hw.test\nconf\nOK ls /boot/modules\n/boot/modules\n");
 	CHECK_LINE(&h, "    bar.ko\n");
@@ -1054,12 +613,12 @@ static void sc_prompt(void)
 
 static void sc_prompt_quit(void)
 {
-	struct host h;
+	struct mb_host h;
 
 	host_init(&h, FL_4TH);
 	h.env[3] = "autoboot_delay=NO";
 	h.input = "quit\n";
-	host_run(&h, 5, 0);
+	mb_host_run(&h, 5, 0);
 	CHECK_LINE(&h, "OK quit\n");
 	CHECK_EQ(h.exit_calls, 1);
 	CHECK_EQ(h.exit_code, USERBOOT_EXIT_QUIT);
@@ -1073,12 +632,12 @@ static const char *disk_table;
 
 static void sc_disk(void)
 {
-	struct host h;
+	struct mb_host h;
 	char want[128];
 
 	host_init(&h, FL_4TH);
-	CHECK(host_disk(&h, disk_img));
-	host_run(&h, 5, 1);
+	CHECK(mb_host_disk(&h, disk_img));
+	mb_host_run(&h, 5, 1);
 	snprintf(want, sizeof(want), "%s\ncurrdev=%s\n", disk_table, disk_currdev);
 	CHECK_LINE(&h, want);
 	check_boot(&h, disk_currdev);
@@ -1088,11 +647,11 @@ static void sc_disk(void)
 
 static void sc_disk_swap(void)
 {
-	struct host h;
+	struct mb_host h;
 
 	host_init(&h, FL_4TH);
-	CHECK(host_disk(&h, disk_img));
-	host_run(&h, 5, 1);
+	CHECK(mb_host_disk(&h, disk_img));
+	mb_host_run(&h, 5, 1);
 	CHECK_EQ(h.swap_calls, 1);
 	CHECK_STR(h.swap_name, "lua");
 	CHECK(h.exec_called);
@@ -1100,11 +659,11 @@ static void sc_disk_swap(void)
 
 static void sc_disk_garbage(void)
 {
-	struct host h;
+	struct mb_host h;
 
 	host_init(&h, FL_4TH);
-	CHECK(host_disk(&h, disk_img));
-	host_run(&h, 5, 1);
+	CHECK(mb_host_disk(&h, disk_img));
+	mb_host_run(&h, 5, 1);
 	CHECK_LINE(&h, "miniboot: disk0: no usable UFS file system: invalid argument\n");
 	CHECK_EQ(h.exit_calls, 1);
 	CHECK(!h.exec_called);
@@ -1118,7 +677,7 @@ static void sc_disk_garbage(void)
 static void sc_corrupt(void)
 {
 	for (uint32_t round = 0; round < 48; round++) {
-		struct host h;
+		struct mb_host h;
 		uint8_t *img;
 		size_t len;
 		uint32_t seed = round * 2654435761u + 1;
@@ -1136,39 +695,38 @@ static void sc_corrupt(void)
 		write_path(path, img, len);
 		free(img);
 		host_init(&h, FL_4TH);
-		CHECK(host_disk(&h, path));
-		host_run(&h, 5, 1);
+		CHECK(mb_host_disk(&h, path));
+		mb_host_run(&h, 5, 1);
 		CHECK(h.exec_called || (h.returned && h.exit_calls == 1 && h.exit_code == 1));
 		CHECK_EQ(h.faults, 0);
-		close(h.disk_fd);
-		free(h.mem);
+		mb_host_fini(&h);
 	}
 }
 
 /* A real FreeBSD 10.2 /boot: its loader.conf files parse cleanly, its loader has no marker. */
 static void sc_freebsd_root(void)
 {
-	struct host h;
+	struct mb_host h;
 	char fbsd[PATH_MAX];
 
 	host_init(&h, FL_LUA);
 	snprintf(fbsd, sizeof(fbsd), "%s", getenv("KVMLOAD_FREEBSD_ROOT"));
 	h.root = fbsd;
-	host_run(&h, 5, 0);
+	mb_host_run(&h, 5, 0);
 	CHECK_EQ(h.swap_calls, 1);
 	CHECK_STR(h.swap_name, "4th");
 	CHECK_LINE(&h, "Loading /boot/defaults/loader.conf\nLoading /boot/device.hints\n"
 		       "Loading /boot/loader.conf\n");
-	CHECK(!has_line(&h, "cannot parse"));
+	CHECK(!mb_host_console_has(&h, "cannot parse"));
 	CHECK_LINE(&h, "miniboot: can't load kernel /boot/kernel/kernel: no such file or directory\n");
 	CHECK_EQ(h.exit_calls, 1);
 }
 
-/* Run fn in a child; its CHECK counts come back through a pipe. */
+/* Run fn in a child; its CHECK counts come back through a pipe.  A scenario that checks nothing fails. */
 static void run(const char *name, void (*fn)(void))
 {
 	int p[2], status;
-	int counts[2] = { 0, 0 };
+	int counts[3] = { 0, 0, 0 }; /* passed, failed, skipped */
 	pid_t pid;
 
 	fflush(NULL);
@@ -1179,10 +737,11 @@ static void run(const char *name, void (*fn)(void))
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		check_passed = check_failed = 0;
+		check_passed = check_failed = check_skipped = 0;
 		fn();
 		counts[0] = check_passed;
 		counts[1] = check_failed;
+		counts[2] = check_skipped;
 		if (write(p[1], counts, sizeof(counts)) != sizeof(counts))
 			_exit(97);
 		fflush(NULL);
@@ -1197,9 +756,15 @@ static void run(const char *name, void (*fn)(void))
 		fprintf(stderr, "%s: child died (status 0x%x)\n", name, status);
 		counts[1]++;
 	}
+	if (counts[0] + counts[1] + counts[2] == 0) {
+		fprintf(stderr, "%s: FAIL: no check ran\n", name);
+		counts[1]++;
+	}
 	check_passed += counts[0];
 	check_failed += counts[1];
-	printf("%-28s %d passed, %d failed\n", name, counts[0], counts[1]);
+	check_skipped += counts[2];
+	printf("%-28s %d passed, %d failed%s\n", name, counts[0], counts[1],
+	       counts[2] ? ", some skipped" : "");
 }
 
 /* ---- the built objects themselves ---- */
@@ -1255,7 +820,7 @@ static bool exit_calls_slot(const uint8_t *code, uint32_t disp)
 	return false;
 }
 
-static void check_object(const struct flavour *fl)
+static void check_object(const struct mb_flavour *fl)
 {
 	size_t len;
 	uint8_t *buf = slurp(fl->path, &len);
@@ -1382,13 +947,13 @@ int main(int argc, char **argv)
 		disk_img = img;
 		run("disk of zeros", sc_disk_garbage);
 	} else {
-		printf("makefs or sgdisk missing: disk scenarios skipped\n");
+		check_skip("disk scenarios: makefs or sgdisk is not installed");
 	}
 
 	if (getenv("KVMLOAD_FREEBSD_ROOT"))
 		run("real FreeBSD 10.2 /boot", sc_freebsd_root);
 	else
-		printf("KVMLOAD_FREEBSD_ROOT unset: real /boot scenario skipped\n");
+		check_skip("real FreeBSD 10.2 /boot: KVMLOAD_FREEBSD_ROOT is not set");
 
 	write_text("boot/kernel/kernel", "#!/bin/sh\n# a script where the kernel should be, longer than "
 				       "an ELF header\nexit 1\n");

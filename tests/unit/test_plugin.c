@@ -511,13 +511,24 @@ static void test_corrupt_headers(const uint8_t *orig, size_t len, struct tf *f)
 	tf_fresh(orig, len, f);
 	tf_ph(f, l1)->p_flags = PF_R | PF_W | PF_X;
 	REJECT(f->b, len, fmt("PT_LOAD[%u]: p_flags asks for write and execute at once (W^X)", l1));
-	/* The first segment grown over the second. */
+	/*
+	 * Two segments in one page: the first [0, 0x1001) takes its 4 KiB pages (the
+	 * x86-64 page size) up to 0x2000, and the second starts at 0x1ff0, in the
+	 * second of them.  p_align 1: no alignment asked, so the addresses need not
+	 * match the file offsets.
+	 */
 	tf_fresh(orig, len, f);
 	ph = tf_ph(f, l0);
-	ph->p_memsz = tf_ph(f, l1)->p_vaddr + 0x10 - ph->p_vaddr;
-	REJECT(f->b, len, fmt("PT_LOAD[%u]: p_vaddr 0x%llx overlaps the previous PT_LOAD (its pages end at 0x%llx)",
-			      l1, (unsigned long long)tf_ph(f, l1)->p_vaddr,
-			      (unsigned long long)((tf_ph(f, l1)->p_vaddr + 0x10 + 0xfff) & ~0xfffULL)));
+	ph->p_offset = 0;
+	ph->p_vaddr = 0;
+	ph->p_filesz = 0x100;
+	ph->p_memsz = 0x1001;
+	ph->p_align = 1;
+	ph = tf_ph(f, l1);
+	ph->p_vaddr = 0x1ff0;
+	ph->p_align = 1;
+	REJECT(f->b, len, fmt("PT_LOAD[%u]: p_vaddr 0x1ff0 overlaps the previous PT_LOAD (its pages end at 0x2000)",
+			      l1));
 	tf_fresh(orig, len, f);
 	tf_ph(f, dyn)->p_type = PT_NULL;
 	REJECT(f->b, len, "PT_DYNAMIC: missing, so this is not a shared object one can relocate");

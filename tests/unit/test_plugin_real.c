@@ -69,13 +69,13 @@ int main(void)
 	int r;
 
 	if (!root || !*root) {
-		fprintf(stderr, "KVMLOAD_FREEBSD_ROOT is not set: skipped\n");
-		return 77;
+		check_skip("KVMLOAD_FREEBSD_ROOT is not set");
+		return check_done();
 	}
 	snprintf(path, sizeof(path), "%s/boot/userboot.so", root);
 	if (stat(path, &st) != 0) {
-		fprintf(stderr, "%s: missing: skipped\n", path);
-		return 77;
+		check_skip("no %s", path);
+		return check_done();
 	}
 	r = test_load(&p, path, err, sizeof(err));
 	if (r != 0)
