@@ -32,6 +32,7 @@
 #include "uart.h"
 #include "rundir.h"
 #include "view.h"
+#include "vmopt.h"
 #include "build_paths.h"
 #include "handoff.h"
 
@@ -268,16 +269,6 @@ static void main_usage(FILE *f)
 		KVMLOAD_LOADER_DIR, RUNDIR_BASE);
 }
 
-/* VM names become file names later (runtime directories): keep them plain. */
-static bool main_vmname_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
-		return false;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
 static void main_parse(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
@@ -395,21 +386,18 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			o->builtin = strcmp(optarg, "builtin") == 0;
 			break;
 		case OPT_ACCEL:
-			if (strcmp(optarg, "kvm") != 0 && strcmp(optarg, "tcg") != 0)
-				errx(EX_USAGE, "--accel %s: expected kvm or tcg", log_esc(optarg));
+			if (!vmopt_accel_valid(optarg))
+				errx(EX_USAGE, "--accel %s: %s", log_esc(optarg), VMOPT_ACCEL_RULE);
 			o->qemu.accel = strcmp(optarg, "tcg") == 0 ? QEMU_ACCEL_TCG : QEMU_ACCEL_KVM;
 			break;
 		case OPT_CPUS:
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || n < 1 || n > QEMU_MAX_CPUS)
-				errx(EX_USAGE, "--cpus %s: expected 1 to %d", log_esc(optarg), QEMU_MAX_CPUS);
-			o->qemu.cpus = (int)n;
+			o->qemu.cpus = vmopt_cpus(optarg);
+			if (o->qemu.cpus < 0)
+				errx(EX_USAGE, "--cpus %s: %s", log_esc(optarg), VMOPT_CPUS_RULE);
 			break;
 		case OPT_NET:
-			if (!qemu_net_valid(optarg))
-				errx(EX_USAGE, "--net %s: expected none, user or tap:IFNAME (1-15 of "
-				     "A-Z a-z 0-9 _ . -)", log_esc(optarg));
+			if (!vmopt_net_valid(optarg))
+				errx(EX_USAGE, "--net %s: %s", log_esc(optarg), VMOPT_NET_RULE);
 			o->qemu.net = optarg;
 			break;
 		case OPT_RO:
@@ -456,9 +444,8 @@ static void main_parse(int argc, char **argv, struct opts *o)
 	if (o->builtin && (o->qemu.accel != QEMU_ACCEL_KVM || o->qemu.cpus != 1 ||
 			   strcmp(o->qemu.net, "none") != 0 || o->qemu.ro))
 		errx(EX_USAGE, "--accel, --cpus, --net and --ro are QEMU's: not with --run builtin");
-	if (!main_vmname_ok(o->vmname))
-		errx(EX_USAGE, "vmname '%s': use 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -",
-		     log_esc(o->vmname));
+	if (!vmopt_name_valid(o->vmname))
+		errx(EX_USAGE, "vmname '%s': %s", log_esc(o->vmname), VMOPT_NAME_RULE);
 }
 
 static void main_open_disks(struct loader *l, const struct opts *o)

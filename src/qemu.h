@@ -12,7 +12,6 @@ struct argv;
 struct console;
 
 #define QEMU_MAX_DISKS 32
-#define QEMU_MAX_CPUS 255      /* the pc machine's limit */
 #define QEMU_STOP_WAIT_MS 30000 /* ACPI power-down, then kill */
 #define QEMU_DEFAULT_FIRMWARE "/usr/share/qemu/qboot.rom"
 
@@ -42,9 +41,6 @@ struct qemu_spec {
 
 /* QEMU's argument vector into out (the caller's to argv_free).  Returns 0 or -ENOMEM. */
 int qemu_argv(const struct qemu_spec *s, struct argv *out);
-
-/* --net's value: "none", "user" or "tap:" and an interface name of 1-15 of [A-Za-z0-9_.-]. */
-bool qemu_net_valid(const char *s);
 
 /*
  * Before anything is loaded: the program, the firmware and the stub exist.

@@ -29,20 +29,6 @@ static char *qemu_argv_escape(const char *s)
 	return out;
 }
 
-bool qemu_net_valid(const char *s)
-{
-	size_t n;
-
-	if (strcmp(s, "none") == 0 || strcmp(s, "user") == 0)
-		return true;
-	if (strncmp(s, "tap:", 4) != 0)
-		return false;
-	s += 4;
-	n = strlen(s);
-	return n >= 1 && n <= 15 &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
 static void qemu_argv_disks(struct argv *a, const struct qemu_spec *s)
 {
 	for (int i = 0; i < s->ndisks; i++) {

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "env_var.h"
 #include "memsize.h"
+#include "vmopt.h"
 
 static const struct {
 	const char *key, *property;
@@ -99,15 +100,6 @@ static void conf_error(struct conf *c, const char *file, int line, const char *f
 }
 
 /* The same rule as kvmload's vmname: it becomes a file name under the runtime directory. */
-static bool conf_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
-		return false;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
 struct conf_vm *conf_find(const struct conf *c, const char *name)
 {
 	for (size_t i = 0; i < c->nvms; i++)
@@ -128,9 +120,8 @@ static void conf_section(struct conf_parse *p, char *text)
 		return;
 	}
 	name = text + 2 + strspn(text + 2, " \t");
-	if (!conf_name_ok(name)) {
-		conf_error(c, p->file, p->lineno,
-			   "vm name '%s': use 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -", name);
+	if (!vmopt_name_valid(name)) {
+		conf_error(c, p->file, p->lineno, "vm name '%s': %s", name, VMOPT_NAME_RULE);
 		return;
 	}
 	dup = conf_find(c, name);
@@ -322,32 +313,17 @@ static const char *conf_memory_problem(const char *v)
 /* Digits only, so that what kvmload is given is exactly the number checked here. */
 static const char *conf_cpus_problem(const char *v)
 {
-	size_t n = strspn(v, "0123456789");
-
-	if (n == 0 || v[n] || n > 3 || atoi(v) < 1 || atoi(v) > 255)
-		return "expected a number of vCPUs from 1 to 255";
-	return NULL;
+	return vmopt_cpus(v) < 0 ? VMOPT_CPUS_RULE : NULL;
 }
 
-/* kvmload's rule for a tap interface name, which is also what fits in IFNAMSIZ. */
 static const char *conf_net_problem(const char *v)
 {
-	const char *name = v + 4;
-	size_t n = strlen(name);
-
-	if (strcmp(v, "none") == 0 || strcmp(v, "user") == 0)
-		return NULL;
-	if (strncmp(v, "tap:", 4) != 0)
-		return "expected none, user or tap:IFNAME";
-	if (n == 0 || n > 15 ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != n)
-		return "tap interface name: use 1-15 of A-Z a-z 0-9 _ . -";
-	return NULL;
+	return vmopt_net_valid(v) ? NULL : VMOPT_NET_RULE;
 }
 
 static const char *conf_accel_problem(const char *v)
 {
-	return strcmp(v, "kvm") == 0 || strcmp(v, "tcg") == 0 ? NULL : "expected kvm or tcg";
+	return vmopt_accel_valid(v) ? NULL : VMOPT_ACCEL_RULE;
 }
 
 static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)

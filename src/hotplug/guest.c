@@ -265,8 +265,8 @@ static void guest_sup_retire(struct guest_sup *s, const char *how)
 	if (r < 0)
 		log_warnx("vm %s: %s/%s: %s", s->vm->name, s->h->run_dir, s->vm->name, strerror(-r));
 	else if (!s->vm->console)
-		log_warnx("vm %s: view unmounted; the console log stays in %s/%s/%s until the disk goes",
-			  s->vm->name, s->h->run_dir, s->vm->name, STATE_CONSOLE);
+		log_info("vm %s: view unmounted; the console log stays in %s/%s/%s until the disk goes",
+			 s->vm->name, s->h->run_dir, s->vm->name, STATE_CONSOLE);
 }
 
 static int guest_start_fs(struct guest_sup *s)
@@ -325,8 +325,8 @@ static int guest_start_loader(struct guest_sup *s)
 	if (r == 0)
 		r = rundir_write_pid(s->h->run_dir, s->vm->name, STATE_GUEST, s->guest);
 	if (r == 0)
-		log_warnx("vm %s: guest started from %s (kvmload pid %d)", s->vm->name, s->d->node,
-			  (int)s->guest);
+		log_info("vm %s: guest started from %s (kvmload pid %d)", s->vm->name, s->d->node,
+			 (int)s->guest);
 	return r;
 }
 
@@ -380,7 +380,7 @@ static void guest_release(struct guest_sup *s)
 			  vm, strerror(-r));
 	} else {
 		s->view_released = true;
-		log_warnx("vm %s: kvmload released the view; it is unmounted and the guest starts", vm);
+		log_info("vm %s: kvmload released the view; it is unmounted and the guest starts", vm);
 		/* kvmload may be gone meanwhile: its SIGCHLD tells, not a SIGPIPE. */
 		if (send(s->release_fd, "K", 1, MSG_NOSIGNAL) != 1)
 			log_warn("vm %s: answering kvmload's view release", vm);
@@ -466,13 +466,13 @@ static bool guest_child_ended(struct guest_sup *s, pid_t pid, int status)
 		guest_status_text(status, text, sizeof(text));
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && s->vm->restart &&
 		    ((s->fs.pid > 0 && !s->fs.reaped) || s->view_released)) {
-			log_warnx("vm %s: the guest reset (%s); loading it again", vm, text);
+			log_info("vm %s: the guest reset (%s); loading it again", vm, text);
 			going_on = guest_restart(s) == 0;
 			if (!going_on)
 				guest_sup_teardown(s);
 		} else {
-			log_warnx("vm %s: the guest exited (%s)%s", vm, text,
-				  WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "; restart = no" : "");
+			log_info("vm %s: the guest exited (%s)%s", vm, text,
+				 WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "; restart = no" : "");
 			guest_sup_retire(s, text);
 		}
 	} else {
@@ -514,7 +514,7 @@ static void guest_supervise(struct guest_sup *s)
 		if (si.ssi_signo != SIGCHLD) {
 			int lock = rundir_lock(s->h->run_dir, s->vm->name);
 
-			log_warnx("vm %s: stopping on signal %u", s->vm->name, si.ssi_signo);
+			log_info("vm %s: stopping on signal %u", s->vm->name, si.ssi_signo);
 			if (rundir_owns(s->h->run_dir, s->vm->name, s->claim_fd)) {
 				guest_sup_teardown(s);
 			} else {
@@ -553,7 +553,7 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 
 		r = rundir_holder(h->run_dir, vm->name, &who);
 		if (r == 1 && strcmp(who.prog, STATE_PROG) == 0) {
-			log_warnx("vm %s: already running; nothing to do for %s", vm->name, d->node);
+			log_info("vm %s: already running; nothing to do for %s", vm->name, d->node);
 			rundir_unlock(h->run_dir, vm->name, lock_fd);
 			return 0;
 		}
@@ -566,10 +566,10 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 		}
 		if (rundir_path(path, sizeof(path), h->run_dir, vm->name, STATE_STATUS) == 0 &&
 		    access(path, F_OK) == 0)
-			log_warnx("vm %s: its last guest ended; starting a new one", vm->name);
+			log_info("vm %s: its last guest ended; starting a new one", vm->name);
 		else
-			log_warnx("vm %s: clearing what an ended holder left in %s", vm->name,
-				  h->run_dir);
+			log_info("vm %s: clearing what an ended holder left in %s", vm->name,
+				 h->run_dir);
 		r = guest_teardown(h, vm->name);
 		if (r < 0) {
 			rundir_unlock(h->run_dir, vm->name, lock_fd);
@@ -619,11 +619,11 @@ static int guest_remove_locked(struct hotplug *h, const char *vm)
 		pid_t pid = rundir_read_pid(h->run_dir, vm, STATE_GUEST);
 
 		if (pid > 0)
-			log_warnx("vm %s: stopping the guest (kvmload pid %d)", vm, (int)pid);
+			log_info("vm %s: stopping the guest (kvmload pid %d)", vm, (int)pid);
 		r = guest_teardown(h, vm);
 		if (r == 0)
-			log_warnx(pid > 0 ? "vm %s: stopped; view unmounted, %s/%s removed"
-					  : "vm %s: the disk went; %s/%s removed", vm, h->run_dir, vm);
+			log_info(pid > 0 ? "vm %s: stopped; view unmounted, %s/%s removed"
+					 : "vm %s: the disk went; %s/%s removed", vm, h->run_dir, vm);
 	}
 	return r;
 }

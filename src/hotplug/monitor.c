@@ -208,8 +208,8 @@ static int monitor_loop(struct monitor *m)
 				monitor_reap(m, false);
 				continue;
 			}
-			log_warnx("stopping on signal %u: stopping %zu supervisor(s)", si.ssi_signo,
-				  m->nkids);
+			log_info("stopping on signal %u: stopping %zu supervisor(s)", si.ssi_signo,
+				 m->nkids);
 			for (size_t i = 0; i < m->nkids; i++)
 				kill(m->kids[i], SIGTERM);
 			if (m->nkids)
@@ -259,8 +259,8 @@ int monitor_run(struct hotplug *h)
 	}
 	/* A storm of events must not be lost while a remove waits for a guest to stop. */
 	udev_monitor_set_receive_buffer_size(m.mon, 16 * 1024 * 1024);
-	log_warnx("monitoring block devices for %zu vm(s); runtime directory %s", h->conf.nvms,
-		  h->run_dir);
+	log_info("monitoring block devices for %zu vm(s); runtime directory %s", h->conf.nvms,
+		 h->run_dir);
 	monitor_coldplug(&m);
 	status = monitor_loop(&m);
 	udev_monitor_unref(m.mon);

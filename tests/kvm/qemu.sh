@@ -215,8 +215,8 @@ if [ ! -w /dev/kvm ]; then
 fi
 
 # -- bad options are usage errors naming themselves
-for c in "--accel xen|--accel xen: expected kvm or tcg" "--cpus 0|--cpus 0: expected 1 to 255" \
-	"--cpus 256|--cpus 256: expected 1 to 255" "--net bridge|--net bridge: expected none, user or tap:IFNAME" \
+for c in "--accel xen|--accel xen: expected kvm or tcg" "--cpus 0|--cpus 0: expected a number of vCPUs from 1 to 255" \
+	"--cpus 256|--cpus 256: expected a number of vCPUs from 1 to 255" "--net bridge|--net bridge: expected none, user or tap:IFNAME" \
 	"--net tap:a/b|--net tap:a/b: expected none" "--run vmm|--run vmm: expected qemu or builtin"; do
 	opt=${c%%|*} msg=${c#*|}
 	"$KVMLOAD" $opt -h "$tree" $VM </dev/null >/dev/null 2>"$WORK/opt.err"; st=$?

@@ -152,12 +152,12 @@ check "guest settings: status (EX_CONFIG)" 78 "$st"
 check "guest settings: messages" "guest/x.conf:3: cpus '0': expected a number of vCPUs from 1 to 255
 guest/x.conf:6: cpus '256': expected a number of vCPUs from 1 to 255
 guest/x.conf:9: cpus 'x': expected a number of vCPUs from 1 to 255
-guest/x.conf:10: net 'tap:': tap interface name: use 1-15 of A-Z a-z 0-9 _ . -
+guest/x.conf:10: net 'tap:': expected none, user or tap:IFNAME (1-15 of A-Z a-z 0-9 _ . -)
 guest/x.conf:11: accel 'xen': expected kvm or tcg
 guest/x.conf:12: ro 'maybe': expected yes or no
-guest/x.conf:15: net 'tap:a/b': tap interface name: use 1-15 of A-Z a-z 0-9 _ . -
+guest/x.conf:15: net 'tap:a/b': expected none, user or tap:IFNAME (1-15 of A-Z a-z 0-9 _ . -)
 guest/x.conf:17: 'cpus' given twice in [vm n1]
-guest/x.conf:20: net 'bridge': expected none, user or tap:IFNAME
+guest/x.conf:20: net 'bridge': expected none, user or tap:IFNAME (1-15 of A-Z a-z 0-9 _ . -)
 guest/x.conf:22: 'ro' given twice in [vm n2]
 kvmload-hotplug: guest: 10 errors" "$out"
 # Identity values that could never match a device: each names the format udev prints.
@@ -218,7 +218,7 @@ mkdir ifname
 printf '[vm a]\nserial = a\nnet = tap:0123456789abcdef\n' >ifname/x.conf
 run ifname
 check "tap name of 16: status" 78 "$st"
-check "tap name of 16: message" "ifname/x.conf:3: net 'tap:0123456789abcdef': tap interface name: use 1-15 of A-Z a-z 0-9 _ . -
+check "tap name of 16: message" "ifname/x.conf:3: net 'tap:0123456789abcdef': expected none, user or tap:IFNAME (1-15 of A-Z a-z 0-9 _ . -)
 kvmload-hotplug: ifname: 1 error" "$out"
 
 mkdir same

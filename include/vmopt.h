@@ -1,0 +1,23 @@
+/* vmopt.h: the guest settings kvmload's command line and kvmload.conf share: VM name, vCPUs, network, accelerator; each rule and its words once. */
+#ifndef KVMLOAD_VMOPT_H
+#define KVMLOAD_VMOPT_H
+
+#include <stdbool.h>
+
+#define VMOPT_NAME_MAX 64  /* a VM name becomes a file name: its runtime directory */
+#define VMOPT_CPUS_MAX 255 /* the pc machine's limit */
+
+/* What each rule says when a value breaks it: "<option> '<value>': <rule>". */
+#define VMOPT_NAME_RULE "use 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -"
+#define VMOPT_CPUS_RULE "expected a number of vCPUs from 1 to 255"
+#define VMOPT_NET_RULE "expected none, user or tap:IFNAME (1-15 of A-Z a-z 0-9 _ . -)"
+#define VMOPT_ACCEL_RULE "expected kvm or tcg"
+
+bool vmopt_name_valid(const char *s);
+/* 1..VMOPT_CPUS_MAX from plain decimal digits, or -1. */
+int vmopt_cpus(const char *s);
+/* none, user, or tap:IFNAME with a name that fits IFNAMSIZ and needs no quoting. */
+bool vmopt_net_valid(const char *s);
+bool vmopt_accel_valid(const char *s);
+
+#endif
