@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,21 +11,9 @@
 
 #include "beneath.h"
 #include "boot_part.h"
+#include "errmsg.h"
 
 #define BOOT_PART_MAX 256 /* top-level directories considered */
-
-static int boot_part_err(char *err, size_t errlen, int e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int boot_part_err(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -e;
-}
 
 bool boot_part_has(int root_fd, const char *name)
 {
@@ -125,18 +112,18 @@ int boot_part_open(int root_fd, const char *mnt, const char *want, char *name, s
 
 	parts = calloc(BOOT_PART_MAX, sizeof(*parts));
 	if (!parts)
-		return boot_part_err(err, errlen, ENOMEM, "out of memory");
+		return errmsg_set(err, errlen, ENOMEM, "out of memory");
 	r = boot_part_list(root_fd, parts, &nparts, names, sizeof(names));
 	if (r < 0) {
 		free(parts);
-		return boot_part_err(err, errlen, -r, "%s: %s", mnt, strerror(-r));
+		return errmsg_set(err, errlen, -r, "%s: %s", mnt, strerror(-r));
 	}
 	if (want) {
 		free(parts);
 		fd = beneath_open(root_fd, want, O_PATH | O_DIRECTORY);
 		if (fd < 0) {
 			r = errno;
-			return boot_part_err(err, errlen, r, "%s: %s (the view has: %s)", want,
+			return errmsg_set(err, errlen, r, "%s: %s (the view has: %s)", want,
 					r == EPERM ? "not inside the view" : strerror(r),
 					*names ? names : "nothing");
 		}
@@ -148,7 +135,7 @@ int boot_part_open(int root_fd, const char *mnt, const char *want, char *name, s
 			continue;
 		fd = beneath_open(root_fd, parts[i].name, O_PATH | O_DIRECTORY);
 		if (fd < 0) {
-			r = boot_part_err(err, errlen, errno, "%s: %s", parts[i].name, strerror(errno));
+			r = errmsg_set(err, errlen, errno, "%s: %s", parts[i].name, strerror(errno));
 			free(parts);
 			return r;
 		}
@@ -157,7 +144,7 @@ int boot_part_open(int root_fd, const char *mnt, const char *want, char *name, s
 		return fd;
 	}
 	free(parts);
-	return boot_part_err(err, errlen, ENOENT,
+	return errmsg_set(err, errlen, ENOENT,
 			"no UFS partition of the disks has /boot/loader or /boot/kernel "
 			"(the view has: %s); name one with --boot-part",
 			*names ? names : "nothing");

@@ -1,6 +1,5 @@
 /* handoff.c: the hand-off module (the loader's registers and low pages) and the checks that the firmware, the stub and the loaded guest fit together. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "freebsd_abi.h"
 #include "handoff.h"
 #include "i386_gdt.h"
@@ -57,18 +57,6 @@ static const struct fw_range {
 	{ 0xf0000, 0x100000, "the BIOS segment (RSDP)" },
 };
 
-static int handoff_bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int handoff_bad(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 uint64_t handoff_module_addr(uint64_t lowmem, uint64_t size)
 {
 	/* hw/i386/x86.c x86_load_linux: (below_4g - acpi_data_size - 1 - size) & ~4095. */
@@ -92,17 +80,17 @@ static int handoff_check_footprint(const struct footprint *fp, uint64_t mod_star
 		const struct fw_range *fw = handoff_fw_meets(r->start, r->end);
 
 		if (fw)
-			return handoff_bad(err, errlen, "the loader wrote guest memory [0x%llx, 0x%llx), "
+			return errmsg_set(err, errlen, EINVAL, "the loader wrote guest memory [0x%llx, 0x%llx), "
 					   "which meets %s [0x%llx, 0x%llx)",
 					   (unsigned long long)r->start, (unsigned long long)r->end, fw->what,
 					   (unsigned long long)fw->start, (unsigned long long)fw->end);
 		if (r->start < HANDOFF_STUB_LIMIT && HANDOFF_STUB_BASE < r->end)
-			return handoff_bad(err, errlen, "the loader placed data at [0x%llx, 0x%llx), where "
+			return errmsg_set(err, errlen, EINVAL, "the loader placed data at [0x%llx, 0x%llx), where "
 					   "kvmload's entry stub is loaded [0x%llx, 0x%llx)",
 					   (unsigned long long)r->start, (unsigned long long)r->end,
 					   HANDOFF_STUB_BASE, HANDOFF_STUB_LIMIT);
 		if (r->start < mod_end && mod_start < r->end)
-			return handoff_bad(err, errlen, "the loader placed data at [0x%llx, 0x%llx), where "
+			return errmsg_set(err, errlen, EINVAL, "the loader placed data at [0x%llx, 0x%llx), where "
 					   "QEMU puts the hand-off module [0x%llx, 0x%llx)",
 					   (unsigned long long)r->start, (unsigned long long)r->end,
 					   (unsigned long long)mod_start, (unsigned long long)mod_end);
@@ -186,7 +174,7 @@ static int handoff_check_smap(struct handoff *h, const struct boot_regs *r, cons
 		}
 		fw = handoff_fw_meets(base, end);
 		if (fw)
-			return handoff_bad(err, errlen, "the loader's memory map gives the kernel [0x%llx, "
+			return errmsg_set(err, errlen, EINVAL, "the loader's memory map gives the kernel [0x%llx, "
 					   "0x%llx) as RAM, which holds %s [0x%llx, 0x%llx)",
 					   (unsigned long long)base, (unsigned long long)end, fw->what,
 					   (unsigned long long)fw->start, (unsigned long long)fw->end);
@@ -222,11 +210,11 @@ static uint64_t handoff_walk(const struct gmem *g, uint64_t cr3, uint64_t va)
 static int handoff_check_paging(const struct boot_regs *r, const struct gmem *g, char *err, size_t errlen)
 {
 	if (r->cr3 > UINT32_MAX)
-		return handoff_bad(err, errlen, "the loader's page tables (cr3 0x%llx) are above 4 GiB, "
+		return errmsg_set(err, errlen, EINVAL, "the loader's page tables (cr3 0x%llx) are above 4 GiB, "
 				   "out of the 32-bit entry stub's reach", (unsigned long long)r->cr3);
 	for (uint64_t va = HANDOFF_STUB_BASE; va < HANDOFF_STUB_LIMIT; va += 4096)
 		if (handoff_walk(g, r->cr3, va) != va)
-			return handoff_bad(err, errlen, "the loader's page tables (cr3 0x%llx) do not map "
+			return errmsg_set(err, errlen, EINVAL, "the loader's page tables (cr3 0x%llx) do not map "
 					   "0x%llx to itself, where kvmload's entry stub runs",
 					   (unsigned long long)r->cr3, (unsigned long long)va);
 	return 0;
@@ -322,7 +310,7 @@ int handoff_build(struct handoff *h, const struct boot_regs *r, const struct foo
 	if (!boot_regs_long_mode(r)) {
 		/* The descriptors libvmmapi would write go into guest memory like the loader's own bytes. */
 		if (i386_gdt_write(g, r->gdt_base) < 0)
-			return handoff_bad(err, errlen, "i386 entry: GDT base 0x%llx is not in guest memory",
+			return errmsg_set(err, errlen, EINVAL, "i386 entry: GDT base 0x%llx is not in guest memory",
 					   (unsigned long long)r->gdt_base);
 		footprint_add(&carry, r->gdt_base, I386_GDT_SIZE);
 	} else {
@@ -356,7 +344,7 @@ int handoff_build(struct handoff *h, const struct boot_regs *r, const struct foo
 		e = handoff_chunk(&buf, &len, g, carry.r[i].start, end);
 		if (e < 0) {
 			free(buf);
-			return handoff_bad(err, errlen, "guest memory [0x%llx, 0x%llx): %s",
+			return errmsg_set(err, errlen, EINVAL, "guest memory [0x%llx, 0x%llx): %s",
 					   (unsigned long long)carry.r[i].start, (unsigned long long)end,
 					   strerror(-e));
 		}
@@ -369,6 +357,6 @@ int handoff_build(struct handoff *h, const struct boot_regs *r, const struct foo
 	e = handoff_write_memfd(h, buf, len);
 	free(buf);
 	if (e < 0)
-		return handoff_bad(err, errlen, "hand-off module: %s", strerror(-e));
+		return errmsg_set(err, errlen, EINVAL, "hand-off module: %s", strerror(-e));
 	return 0;
 }

@@ -32,12 +32,12 @@ int plugin_load_mem(struct plugin *p, const uint8_t *buf, size_t len, char *err,
 	if ((r = plugin_elf_load(&img, span_make(buf, len), err, errlen)) != 0)
 		return r;
 	if (plugin_elf_sym(&img, "loader_main", &sym) != 0 || sym.type != STT_FUNC) {
-		r = plugin_elf_error(err, errlen, ENOEXEC,
+		r = errmsg_set(err, errlen, ENOEXEC,
 				     "loader_main: no exported function 'loader_main' in the plugin");
 		goto fail;
 	}
 	if (plugin_elf_span(&img, sym.value, 1, PF_X, &code) != 0) {
-		r = plugin_elf_error(err, errlen, ENOEXEC,
+		r = errmsg_set(err, errlen, ENOEXEC,
 				     "loader_main: 0x%llx is not inside an executable PT_LOAD",
 				     (unsigned long long)sym.value);
 		goto fail;
@@ -63,18 +63,18 @@ int plugin_load_fd(struct plugin *p, int fd, const char *name, char *err, size_t
 	memset(p, 0, sizeof(*p));
 	r = beneath_read_fd(fd, PLUGIN_MAX_FILE, &buf, &len);
 	if (r == -EINVAL)
-		return plugin_elf_error(err, errlen, EINVAL, "%s: not a regular file", name);
+		return errmsg_set(err, errlen, EINVAL, "%s: not a regular file", name);
 	if (r == -EFBIG)
-		return plugin_elf_error(err, errlen, EFBIG, "%s: %zu bytes is more than the %llu MiB a plugin may have",
+		return errmsg_set(err, errlen, EFBIG, "%s: %zu bytes is more than the %llu MiB a plugin may have",
 					name, len, PLUGIN_MAX_FILE >> 20);
 	if (r == -ENOMEM)
-		return plugin_elf_error(err, errlen, ENOMEM, "%s: no memory for %zu bytes", name, len);
+		return errmsg_set(err, errlen, ENOMEM, "%s: no memory for %zu bytes", name, len);
 	if (r < 0)
-		return plugin_elf_error(err, errlen, -r, "%s: read: %s", name, strerror(-r));
+		return errmsg_set(err, errlen, -r, "%s: read: %s", name, strerror(-r));
 	r = plugin_load_mem(p, buf, len, why, sizeof(why));
 	free(buf);
 	if (r != 0)
-		plugin_elf_error(err, errlen, -r, "%s: %s", name, why);
+		errmsg_set(err, errlen, -r, "%s: %s", name, why);
 	return r;
 }
 

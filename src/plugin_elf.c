@@ -1,7 +1,6 @@
 /* plugin_elf.c: validating and mapping an ELF64 x86-64 userboot plugin from memory, W^X, without dlopen. */
 #include <elf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,19 +58,7 @@ static const struct elf_import elf_imports[] = {
 	{ "memmem", (uintptr_t)memmem },
 };
 
-int plugin_elf_error(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -e;
-}
-
-#define REJECT(...) plugin_elf_error(err, errlen, ENOEXEC, __VA_ARGS__)
+#define REJECT(...) errmsg_set(err, errlen, ENOEXEC, __VA_ARGS__)
 
 static uint64_t elf_page(void)
 {
@@ -656,7 +643,7 @@ static int elf_map(struct elf_parse *ps, char *err, size_t errlen)
 	base = mmap(NULL, img->map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		    -1, 0);
 	if (base == MAP_FAILED)
-		return plugin_elf_error(err, errlen, ENOMEM, "mmap: cannot reserve %zu bytes for the image",
+		return errmsg_set(err, errlen, ENOMEM, "mmap: cannot reserve %zu bytes for the image",
 					img->map_size);
 	img->base = base;
 	for (unsigned i = 0; i < img->nseg; i++) {
@@ -670,7 +657,7 @@ static int elf_map(struct elf_parse *ps, char *err, size_t errlen)
 	if (mprotect(base + img->span, elf_page(), PROT_READ | PROT_WRITE) != 0)
 		goto oom;
 	if (getrandom(base + img->span, ELF_GUARD_BYTES, 0) != ELF_GUARD_BYTES) {
-		r = plugin_elf_error(err, errlen, EIO, "getrandom: no bytes for __stack_chk_guard");
+		r = errmsg_set(err, errlen, EIO, "getrandom: no bytes for __stack_chk_guard");
 		goto fail;
 	}
 	if ((r = elf_all_relocs(ps, base, err, errlen)) != 0)
@@ -693,7 +680,7 @@ static int elf_map(struct elf_parse *ps, char *err, size_t errlen)
 		goto oom;
 	return 0;
 oom:
-	r = plugin_elf_error(err, errlen, ENOMEM, "mprotect: cannot set up the image's pages");
+	r = errmsg_set(err, errlen, ENOMEM, "mprotect: cannot set up the image's pages");
 fail:
 	plugin_elf_unload(img);
 	return r;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errmsg.h"
 #include "span.h"
 
 #define PLUGIN_ELF_MAX_LOADS 16
@@ -51,10 +52,6 @@ int plugin_elf_sym(const struct plugin_elf *img, const char *name, struct plugin
  */
 int plugin_elf_span(const struct plugin_elf *img, uint64_t vaddr, uint64_t len, uint32_t flags,
 		    struct span *out);
-
-/* Format a rejection into err and return -e. */
-int plugin_elf_error(char *err, size_t errlen, int e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 /*
  * plugin_gen.c: decide what the plugin expects from the host, from its own

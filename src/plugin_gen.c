@@ -15,7 +15,7 @@
 #define GEN_SLOT_EXIT_OLD 0x98 /* exit without the diskwrite slot */
 #define GEN_SLOT_EXIT_DW 0xa0  /* exit in the 13.0+ table */
 
-#define REJECT(...) plugin_elf_error(err, errlen, ENOEXEC, __VA_ARGS__)
+#define REJECT(...) errmsg_set(err, errlen, ENOEXEC, __VA_ARGS__)
 
 /* "$Interpreter:" then 1..15 of [a-z0-9] and a NUL, anywhere in the file bytes. */
 static bool gen_marker(const struct plugin_elf *img, char interp[PLUGIN_INTERP_MAX + 1])

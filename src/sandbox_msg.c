@@ -1,9 +1,9 @@
 /* sandbox_msg.c: packing the plugin child's result and checking every field of it in the parent before use. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "plugin_interp.h"
 #include "sandbox_msg.h"
 
@@ -43,18 +43,6 @@ void sandbox_msg_pack(struct sandbox_msg *m, enum loader_leave leave, int exit_v
 	}
 }
 
-static int msg_bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int msg_bad(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EPROTO;
-}
-
 /* Bits 63..47 all equal: an address the vCPU can load into rip or rsp. */
 static bool msg_canonical(uint64_t v)
 {
@@ -66,40 +54,40 @@ static bool msg_canonical(uint64_t v)
 static int msg_check_regs(const struct sandbox_msg *m, const struct gmem *g, char *err, size_t errlen)
 {
 	if (m->cr0 & ~MSG_CR0_OK)
-		return msg_bad(err, errlen, "cr0 0x%llx has bits a FreeBSD entry does not use",
+		return errmsg_set(err, errlen, EPROTO, "cr0 0x%llx has bits a FreeBSD entry does not use",
 			       (unsigned long long)m->cr0);
 	if (m->cr4 & ~MSG_CR4_OK)
-		return msg_bad(err, errlen, "cr4 0x%llx has bits a FreeBSD entry does not use",
+		return errmsg_set(err, errlen, EPROTO, "cr4 0x%llx has bits a FreeBSD entry does not use",
 			       (unsigned long long)m->cr4);
 	if (m->efer & ~MSG_EFER_OK)
-		return msg_bad(err, errlen, "efer 0x%llx has bits a FreeBSD entry does not use",
+		return errmsg_set(err, errlen, EPROTO, "efer 0x%llx has bits a FreeBSD entry does not use",
 			       (unsigned long long)m->efer);
 	if (m->gpr_set & ~0x7fffu)
-		return msg_bad(err, errlen, "register mask 0x%x names registers beyond r15", m->gpr_set);
+		return errmsg_set(err, errlen, EPROTO, "register mask 0x%x names registers beyond r15", m->gpr_set);
 	if (m->gdt_set > 1)
-		return msg_bad(err, errlen, "gdt_set %u is not 0 or 1", m->gdt_set);
+		return errmsg_set(err, errlen, EPROTO, "gdt_set %u is not 0 or 1", m->gdt_set);
 	if (!m->gdt_set && (m->gdt_base || m->gdt_size))
-		return msg_bad(err, errlen, "a GDT (base 0x%llx) without setgdt", (unsigned long long)m->gdt_base);
+		return errmsg_set(err, errlen, EPROTO, "a GDT (base 0x%llx) without setgdt", (unsigned long long)m->gdt_base);
 	if (m->gdt_set && m->gdt_size > MSG_GDT_MAX)
-		return msg_bad(err, errlen, "GDT size %llu is more than 64 KiB", (unsigned long long)m->gdt_size);
+		return errmsg_set(err, errlen, EPROTO, "GDT size %llu is more than 64 KiB", (unsigned long long)m->gdt_size);
 	/* boot_regs_long_mode's rule: a non-zero cr3 means the long-mode entry. */
 	if (m->cr3 != 0) {
 		if (m->cr3 % MSG_PAGE || !gmem_ptr(g, m->cr3, MSG_PAGE))
-			return msg_bad(err, errlen, "cr3 0x%llx is not a page of guest memory",
+			return errmsg_set(err, errlen, EPROTO, "cr3 0x%llx is not a page of guest memory",
 				       (unsigned long long)m->cr3);
 		if (!msg_canonical(m->rip) || !msg_canonical(m->rsp))
-			return msg_bad(err, errlen, "rip 0x%llx or rsp 0x%llx is not a canonical address",
+			return errmsg_set(err, errlen, EPROTO, "rip 0x%llx or rsp 0x%llx is not a canonical address",
 				       (unsigned long long)m->rip, (unsigned long long)m->rsp);
 		if (m->gdt_set && !gmem_ptr(g, m->gdt_base, m->gdt_size))
-			return msg_bad(err, errlen, "GDT [0x%llx, +%llu) is not in guest memory",
+			return errmsg_set(err, errlen, EPROTO, "GDT [0x%llx, +%llu) is not in guest memory",
 				       (unsigned long long)m->gdt_base, (unsigned long long)m->gdt_size);
 		return 0;
 	}
 	if (m->rip > UINT32_MAX || m->rsp > UINT32_MAX)
-		return msg_bad(err, errlen, "i386 entry: rip 0x%llx or rsp 0x%llx is above 4 GiB",
+		return errmsg_set(err, errlen, EPROTO, "i386 entry: rip 0x%llx or rsp 0x%llx is above 4 GiB",
 			       (unsigned long long)m->rip, (unsigned long long)m->rsp);
 	if (m->gdt_base > UINT32_MAX - MSG_TSS32 || !gmem_ptr(g, m->gdt_base, MSG_GDT32))
-		return msg_bad(err, errlen, "i386 entry: GDT base 0x%llx is not in guest memory",
+		return errmsg_set(err, errlen, EPROTO, "i386 entry: GDT base 0x%llx is not in guest memory",
 			       (unsigned long long)m->gdt_base);
 	return 0;
 }
@@ -109,19 +97,19 @@ static int msg_check_written(const struct sandbox_msg *m, const struct gmem *g, 
 			     char *err, size_t errlen)
 {
 	if (m->nwritten > FOOTPRINT_MAX)
-		return msg_bad(err, errlen, "%u written ranges (at most %d)", m->nwritten, FOOTPRINT_MAX);
+		return errmsg_set(err, errlen, EPROTO, "%u written ranges (at most %d)", m->nwritten, FOOTPRINT_MAX);
 	out->n = m->nwritten;
 	for (uint32_t i = 0; i < m->nwritten; i++) {
 		out->r[i].start = m->written[i][0];
 		out->r[i].end = m->written[i][1];
 		if (out->r[i].start >= out->r[i].end ||
 		    !gmem_ptr(g, out->r[i].start, out->r[i].end - out->r[i].start))
-			return msg_bad(err, errlen, "written range [0x%llx, 0x%llx) is not guest memory",
+			return errmsg_set(err, errlen, EPROTO, "written range [0x%llx, 0x%llx) is not guest memory",
 				       (unsigned long long)out->r[i].start,
 				       (unsigned long long)out->r[i].end);
 	}
 	if (footprint_check(out) < 0)
-		return msg_bad(err, errlen, "written ranges out of order or overlapping");
+		return errmsg_set(err, errlen, EPROTO, "written ranges out of order or overlapping");
 	return 0;
 }
 
@@ -130,11 +118,11 @@ static int msg_check_interp(const char *s, char *err, size_t errlen)
 	size_t n = strnlen(s, SANDBOX_MSG_INTERP);
 
 	if (n == 0 || n == SANDBOX_MSG_INTERP)
-		return msg_bad(err, errlen, "interpreter name of %zu bytes (1 to %d, NUL-terminated)", n,
+		return errmsg_set(err, errlen, EPROTO, "interpreter name of %zu bytes (1 to %d, NUL-terminated)", n,
 			       SANDBOX_MSG_INTERP - 1);
 	for (size_t i = 0; i < n; i++)
 		if (!plugin_interp_char_ok(s[i]))
-			return msg_bad(err, errlen, "interpreter name with byte 0x%02x (only a-z 0-9)",
+			return errmsg_set(err, errlen, EPROTO, "interpreter name with byte 0x%02x (only a-z 0-9)",
 				       (unsigned char)s[i]);
 	return 0;
 }
@@ -146,15 +134,15 @@ int sandbox_msg_check(const void *buf, size_t len, const struct gmem *g, struct 
 	int r = 0;
 
 	if (len != sizeof(m))
-		return msg_bad(err, errlen, "%zu bytes instead of %zu", len, sizeof(m));
+		return errmsg_set(err, errlen, EPROTO, "%zu bytes instead of %zu", len, sizeof(m));
 	memcpy(&m, buf, sizeof(m));
 	if (m.magic != SANDBOX_MSG_MAGIC)
-		return msg_bad(err, errlen, "no result header (0x%08x)", m.magic);
+		return errmsg_set(err, errlen, EPROTO, "no result header (0x%08x)", m.magic);
 	memset(out, 0, sizeof(*out));
 	switch (m.leave) {
 	case LEAVE_EXIT:
 		if (m.exit_value < 0 || m.exit_value > 255)
-			return msg_bad(err, errlen, "exit value %d outside 0..255", m.exit_value);
+			return errmsg_set(err, errlen, EPROTO, "exit value %d outside 0..255", m.exit_value);
 		out->exit_value = m.exit_value;
 		break;
 	case LEAVE_SWAP:
@@ -175,7 +163,7 @@ int sandbox_msg_check(const void *buf, size_t len, const struct gmem *g, struct 
 	case LEAVE_ERROR:
 		break;
 	default:
-		return msg_bad(err, errlen, "leave reason %u is not exit, exec, swap or error", m.leave);
+		return errmsg_set(err, errlen, EPROTO, "leave reason %u is not exit, exec, swap or error", m.leave);
 	}
 	if (r < 0)
 		return r;

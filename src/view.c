@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "log.h"
 #include "paths.h"
 #include "rundir.h"
@@ -19,19 +19,6 @@
 
 #define VIEW_STOP_WAIT_MS 5000 /* a daemon that ignores SIGTERM this long gets SIGKILL */
 #define VIEW_READY_MS 30000    /* the mount must answer within this */
-
-static int view_err(char *err, size_t errlen, int e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int view_err(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -e;
-}
 
 void view_init(struct view *v)
 {
@@ -81,28 +68,28 @@ static int view_hold(struct view *v, sigset_t *wait_mask, char *err, size_t errl
 	lock = rundir_lock(v->base, v->vmname);
 	sigprocmask(SIG_SETMASK, &held, NULL);
 	if (lock < 0)
-		return view_err(err, errlen, -lock, "%s/%s.lock: %s%s", v->base, v->vmname,
+		return errmsg_set(err, errlen, -lock, "%s/%s.lock: %s%s", v->base, v->vmname,
 				strerror(-lock), view_hint(v));
 	r = rundir_claim(v->base, v->vmname, "kvmload", &who);
 	if (r == -EBUSY)
-		r = view_err(err, errlen, EBUSY, "vm %s is held by %s (pid %ld, %s/%s)",
+		r = errmsg_set(err, errlen, EBUSY, "vm %s is held by %s (pid %ld, %s/%s)",
 			     v->vmname, who.prog, (long)who.pid, v->rundir, RUNDIR_HOLDER);
 	else if (r == -EPERM)
-		r = view_err(err, errlen, EPERM, "%s: not owned by uid %u, or open to others",
+		r = errmsg_set(err, errlen, EPERM, "%s: not owned by uid %u, or open to others",
 			     v->rundir, (unsigned)geteuid());
 	else if (r < 0)
-		r = view_err(err, errlen, -r, "%s: %s%s", v->rundir, strerror(-r), view_hint(v));
+		r = errmsg_set(err, errlen, -r, "%s: %s%s", v->rundir, strerror(-r), view_hint(v));
 	if (r >= 0) {
 		v->claim_fd = r;
 		v->rundir_fd = open(v->rundir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		r = v->rundir_fd < 0 ? view_err(err, errlen, errno, "%s: %s", v->rundir, strerror(errno))
+		r = v->rundir_fd < 0 ? errmsg_set(err, errlen, errno, "%s: %s", v->rundir, strerror(errno))
 				     : rundir_clear_view(v->base, v->vmname, VIEW_STOP_WAIT_MS, &fs);
 		if (r == -EBUSY)
-			r = view_err(err, errlen, EBUSY,
+			r = errmsg_set(err, errlen, EBUSY,
 				     "%s is still served by kvmload-fs (pid %ld), which its holder "
 				     "left and which does not stop; not unmounting it", v->mnt, (long)fs);
 		else if (r < 0)
-			r = view_err(err, errlen, -r, "%s: unmounting a stale view: %s", v->mnt,
+			r = errmsg_set(err, errlen, -r, "%s: unmounting a stale view: %s", v->mnt,
 				     strerror(-r));
 	}
 	rundir_unlock(v->base, v->vmname, lock);
@@ -124,14 +111,14 @@ int view_start(struct view *v, const struct view_spec *s, char *err, size_t errl
 	    rundir_path(v->rundir, sizeof(v->rundir), v->base, s->vmname, NULL) < 0 ||
 	    rundir_path(v->mnt, sizeof(v->mnt), v->base, s->vmname, RUNDIR_VIEW) < 0) {
 		v->rundir[0] = '\0';
-		r = view_err(err, errlen, ENAMETOOLONG, "%s/%s: name too long", v->base, s->vmname);
+		r = errmsg_set(err, errlen, ENAMETOOLONG, "%s/%s: name too long", v->base, s->vmname);
 		goto out;
 	}
 	r = view_hold(v, &old, err, errlen);
 	if (r < 0)
 		goto out;
 	if (mkdirat(v->rundir_fd, RUNDIR_VIEW, 0700) < 0 && errno != EEXIST) {
-		r = view_err(err, errlen, errno, "%s: %s", v->mnt, strerror(errno));
+		r = errmsg_set(err, errlen, errno, "%s: %s", v->mnt, strerror(errno));
 		goto out;
 	}
 	r = viewd_start(&v->d, &ds, &old, &old, VIEW_READY_MS);
@@ -139,22 +126,22 @@ int view_start(struct view *v, const struct view_spec *s, char *err, size_t errl
 		r = rundir_write_pid(v->base, v->vmname, RUNDIR_FS, v->d.pid);
 	if (r == -EIO) {
 		viewd_how(&v->d, how, sizeof(how));
-		r = view_err(err, errlen, EIO, "the view daemon %s %s before its mount at %s was ready",
+		r = errmsg_set(err, errlen, EIO, "the view daemon %s %s before its mount at %s was ready",
 			     s->prog, how, v->mnt);
 	} else if (r == -ETIMEDOUT) {
-		r = view_err(err, errlen, ETIMEDOUT, "the view daemon %s did not mount %s within %d s",
+		r = errmsg_set(err, errlen, ETIMEDOUT, "the view daemon %s did not mount %s within %d s",
 			     s->prog, v->mnt, VIEW_READY_MS / 1000);
 	} else if (r < 0 && v->d.pid < 0) {
-		r = view_err(err, errlen, -r, "the view daemon %s: %s%s", s->prog, strerror(-r),
+		r = errmsg_set(err, errlen, -r, "the view daemon %s: %s%s", s->prog, strerror(-r),
 			     r == -ENOENT || r == -EACCES ? " (set KVMLOAD_FS to its path)" : "");
 	} else if (r < 0) {
-		r = view_err(err, errlen, -r, "%s/%s: %s", v->rundir, RUNDIR_FS, strerror(-r));
+		r = errmsg_set(err, errlen, -r, "%s/%s: %s", v->rundir, RUNDIR_FS, strerror(-r));
 	}
 	if (r < 0)
 		goto out;
 	v->root_fd = open(v->mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (v->root_fd < 0)
-		r = view_err(err, errlen, errno, "%s: %s", v->mnt, strerror(errno));
+		r = errmsg_set(err, errlen, errno, "%s: %s", v->mnt, strerror(errno));
 out:
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
