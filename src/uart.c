@@ -91,6 +91,13 @@ static uint8_t uart_rx(struct uart *u)
 	return c < 0 ? 0 : (uint8_t)c;
 }
 
+/* The loopback FIFO empties on a receive-FIFO reset and when loopback mode ends. */
+static void uart_loop_clear(struct uart *u)
+{
+	u->loop_head = 0;
+	u->loop_len = 0;
+}
+
 static void uart_tx(struct uart *u, uint8_t b)
 {
 	if (uart_loopback(u)) {
@@ -160,20 +167,16 @@ static void uart_write(struct uart *u, unsigned reg, uint8_t v)
 		u->ier = v & IER_MASK;
 		break;
 	case REG_IIR:
-		if (v & FCR_RCV_RST) {
-			u->loop_head = 0;
-			u->loop_len = 0;
-		}
+		if (v & FCR_RCV_RST)
+			uart_loop_clear(u);
 		u->fcr = v & FCR_KEEP;
 		break;
 	case REG_LCR:
 		u->lcr = v;
 		break;
 	case REG_MCR:
-		if (!(v & MCR_LOOP)) {
-			u->loop_head = 0;
-			u->loop_len = 0;
-		}
+		if (!(v & MCR_LOOP))
+			uart_loop_clear(u);
 		u->mcr = v & MCR_MASK;
 		break;
 	case REG_SCR:

@@ -133,14 +133,18 @@ static int cb_seek(void *arg, void *hp, uint64_t off, int whence)
 	return 0;
 }
 
+/* Both stat forms: count the call, stat the open file or directory. */
+static int hfile_stat(struct mb_host *h, struct hfile *f, struct stat *st)
+{
+	h->stat_calls++;
+	return f->dir ? fstat(dirfd(f->dir), st) : fstat(f->fd, st);
+}
+
 static int cb_stat_old(void *arg, void *hp, int *mode, int *uid, int *gid, uint64_t *size)
 {
-	struct mb_host *h = arg;
-	struct hfile *f = hp;
 	struct stat st;
 
-	h->stat_calls++;
-	if (f->dir ? fstat(dirfd(f->dir), &st) : fstat(f->fd, &st))
+	if (hfile_stat(arg, hp, &st))
 		return FBSD_EIO;
 	*mode = (int)st.st_mode;
 	*uid = (int)st.st_uid;
@@ -151,12 +155,9 @@ static int cb_stat_old(void *arg, void *hp, int *mode, int *uid, int *gid, uint6
 
 static int cb_stat_new(void *arg, void *hp, struct fbsd_stat *sb)
 {
-	struct mb_host *h = arg;
-	struct hfile *f = hp;
 	struct stat st;
 
-	h->stat_calls++;
-	if (f->dir ? fstat(dirfd(f->dir), &st) : fstat(f->fd, &st))
+	if (hfile_stat(arg, hp, &st))
 		return FBSD_EIO;
 	memset(sb, 0, sizeof(*sb));
 	sb->st_mode = (uint16_t)st.st_mode;
