@@ -124,8 +124,8 @@ int boot_part_open(int root_fd, const char *mnt, const char *want, char *name, s
 		if (fd < 0) {
 			r = errno;
 			return errmsg_set(err, errlen, r, "%s: %s (the view has: %s)", want,
-					r == EPERM ? "not inside the view" : strerror(r),
-					*names ? names : "nothing");
+					  r == EPERM ? "not inside the view" : strerror(r),
+					  *names ? names : "nothing");
 		}
 		snprintf(name, namelen, "%s", want);
 		return fd;
@@ -145,7 +145,7 @@ int boot_part_open(int root_fd, const char *mnt, const char *want, char *name, s
 	}
 	free(parts);
 	return errmsg_set(err, errlen, ENOENT,
-			"no UFS partition of the disks has /boot/loader or /boot/kernel "
-			"(the view has: %s); name one with --boot-part",
-			*names ? names : "nothing");
+			  "no UFS partition of the disks has /boot/loader or /boot/kernel "
+			  "(the view has: %s); name one with --boot-part",
+			  *names ? names : "nothing");
 }

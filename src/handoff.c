@@ -175,7 +175,7 @@ static int handoff_check_smap(struct handoff *h, const struct boot_regs *r, cons
 		fw = handoff_fw_meets(base, end);
 		if (fw)
 			return errmsg_set(err, errlen, EINVAL, "the loader's memory map gives the kernel [0x%llx, "
-					   "0x%llx) as RAM, which holds %s [0x%llx, 0x%llx)",
+					  "0x%llx) as RAM, which holds %s [0x%llx, 0x%llx)",
 					   (unsigned long long)base, (unsigned long long)end, fw->what,
 					   (unsigned long long)fw->start, (unsigned long long)fw->end);
 	}
@@ -211,12 +211,12 @@ static int handoff_check_paging(const struct boot_regs *r, const struct gmem *g,
 {
 	if (r->cr3 > UINT32_MAX)
 		return errmsg_set(err, errlen, EINVAL, "the loader's page tables (cr3 0x%llx) are above 4 GiB, "
-				   "out of the 32-bit entry stub's reach", (unsigned long long)r->cr3);
+				  "out of the 32-bit entry stub's reach", (unsigned long long)r->cr3);
 	for (uint64_t va = HANDOFF_STUB_BASE; va < HANDOFF_STUB_LIMIT; va += 4096)
 		if (handoff_walk(g, r->cr3, va) != va)
 			return errmsg_set(err, errlen, EINVAL, "the loader's page tables (cr3 0x%llx) do not map "
-					   "0x%llx to itself, where kvmload's entry stub runs",
-					   (unsigned long long)r->cr3, (unsigned long long)va);
+					  "0x%llx to itself, where kvmload's entry stub runs",
+					  (unsigned long long)r->cr3, (unsigned long long)va);
 	return 0;
 }
 
@@ -311,7 +311,7 @@ int handoff_build(struct handoff *h, const struct boot_regs *r, const struct foo
 		/* The descriptors libvmmapi would write go into guest memory like the loader's own bytes. */
 		if (i386_gdt_write(g, r->gdt_base) < 0)
 			return errmsg_set(err, errlen, EINVAL, "i386 entry: GDT base 0x%llx is not in guest memory",
-					   (unsigned long long)r->gdt_base);
+					  (unsigned long long)r->gdt_base);
 		footprint_add(&carry, r->gdt_base, I386_GDT_SIZE);
 	} else {
 		e = handoff_check_paging(r, g, err, errlen);

@@ -33,13 +33,13 @@ int plugin_load_mem(struct plugin *p, const uint8_t *buf, size_t len, char *err,
 		return r;
 	if (plugin_elf_sym(&img, "loader_main", &sym) != 0 || sym.type != STT_FUNC) {
 		r = errmsg_set(err, errlen, ENOEXEC,
-				     "loader_main: no exported function 'loader_main' in the plugin");
+			       "loader_main: no exported function 'loader_main' in the plugin");
 		goto fail;
 	}
 	if (plugin_elf_span(&img, sym.value, 1, PF_X, &code) != 0) {
 		r = errmsg_set(err, errlen, ENOEXEC,
-				     "loader_main: 0x%llx is not inside an executable PT_LOAD",
-				     (unsigned long long)sym.value);
+			       "loader_main: 0x%llx is not inside an executable PT_LOAD",
+			       (unsigned long long)sym.value);
 		goto fail;
 	}
 	if ((r = plugin_gen_detect(&img, &p->gen, err, errlen)) != 0)
@@ -65,8 +65,9 @@ int plugin_load_fd(struct plugin *p, int fd, const char *name, char *err, size_t
 	if (r == -EINVAL)
 		return errmsg_set(err, errlen, EINVAL, "%s: not a regular file", name);
 	if (r == -EFBIG)
-		return errmsg_set(err, errlen, EFBIG, "%s: %zu bytes is more than the %llu MiB a plugin may have",
-					name, len, PLUGIN_MAX_FILE >> 20);
+		return errmsg_set(err, errlen, EFBIG,
+				  "%s: %zu bytes is more than the %llu MiB a plugin may have", name, len,
+				  PLUGIN_MAX_FILE >> 20);
 	if (r == -ENOMEM)
 		return errmsg_set(err, errlen, ENOMEM, "%s: no memory for %zu bytes", name, len);
 	if (r < 0)

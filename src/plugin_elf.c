@@ -644,7 +644,7 @@ static int elf_map(struct elf_parse *ps, char *err, size_t errlen)
 		    -1, 0);
 	if (base == MAP_FAILED)
 		return errmsg_set(err, errlen, ENOMEM, "mmap: cannot reserve %zu bytes for the image",
-					img->map_size);
+				  img->map_size);
 	img->base = base;
 	for (unsigned i = 0; i < img->nseg; i++) {
 		const struct plugin_elf_seg *s = &img->seg[i];

@@ -55,13 +55,13 @@ static int msg_check_regs(const struct sandbox_msg *m, const struct gmem *g, cha
 {
 	if (m->cr0 & ~MSG_CR0_OK)
 		return errmsg_set(err, errlen, EPROTO, "cr0 0x%llx has bits a FreeBSD entry does not use",
-			       (unsigned long long)m->cr0);
+				  (unsigned long long)m->cr0);
 	if (m->cr4 & ~MSG_CR4_OK)
 		return errmsg_set(err, errlen, EPROTO, "cr4 0x%llx has bits a FreeBSD entry does not use",
-			       (unsigned long long)m->cr4);
+				  (unsigned long long)m->cr4);
 	if (m->efer & ~MSG_EFER_OK)
 		return errmsg_set(err, errlen, EPROTO, "efer 0x%llx has bits a FreeBSD entry does not use",
-			       (unsigned long long)m->efer);
+				  (unsigned long long)m->efer);
 	if (m->gpr_set & ~0x7fffu)
 		return errmsg_set(err, errlen, EPROTO, "register mask 0x%x names registers beyond r15", m->gpr_set);
 	if (m->gdt_set > 1)
@@ -74,10 +74,10 @@ static int msg_check_regs(const struct sandbox_msg *m, const struct gmem *g, cha
 	if (m->cr3 != 0) {
 		if (m->cr3 % MSG_PAGE || !gmem_ptr(g, m->cr3, MSG_PAGE))
 			return errmsg_set(err, errlen, EPROTO, "cr3 0x%llx is not a page of guest memory",
-				       (unsigned long long)m->cr3);
+					  (unsigned long long)m->cr3);
 		if (!msg_canonical(m->rip) || !msg_canonical(m->rsp))
 			return errmsg_set(err, errlen, EPROTO, "rip 0x%llx or rsp 0x%llx is not a canonical address",
-				       (unsigned long long)m->rip, (unsigned long long)m->rsp);
+					  (unsigned long long)m->rip, (unsigned long long)m->rsp);
 		if (m->gdt_set && !gmem_ptr(g, m->gdt_base, m->gdt_size))
 			return errmsg_set(err, errlen, EPROTO, "GDT [0x%llx, +%llu) is not in guest memory",
 				       (unsigned long long)m->gdt_base, (unsigned long long)m->gdt_size);
@@ -85,10 +85,10 @@ static int msg_check_regs(const struct sandbox_msg *m, const struct gmem *g, cha
 	}
 	if (m->rip > UINT32_MAX || m->rsp > UINT32_MAX)
 		return errmsg_set(err, errlen, EPROTO, "i386 entry: rip 0x%llx or rsp 0x%llx is above 4 GiB",
-			       (unsigned long long)m->rip, (unsigned long long)m->rsp);
+				  (unsigned long long)m->rip, (unsigned long long)m->rsp);
 	if (m->gdt_base > UINT32_MAX - MSG_TSS32 || !gmem_ptr(g, m->gdt_base, MSG_GDT32))
 		return errmsg_set(err, errlen, EPROTO, "i386 entry: GDT base 0x%llx is not in guest memory",
-			       (unsigned long long)m->gdt_base);
+				  (unsigned long long)m->gdt_base);
 	return 0;
 }
 
@@ -119,11 +119,11 @@ static int msg_check_interp(const char *s, char *err, size_t errlen)
 
 	if (n == 0 || n == SANDBOX_MSG_INTERP)
 		return errmsg_set(err, errlen, EPROTO, "interpreter name of %zu bytes (1 to %d, NUL-terminated)", n,
-			       SANDBOX_MSG_INTERP - 1);
+				  SANDBOX_MSG_INTERP - 1);
 	for (size_t i = 0; i < n; i++)
 		if (!plugin_interp_char_ok(s[i]))
 			return errmsg_set(err, errlen, EPROTO, "interpreter name with byte 0x%02x (only a-z 0-9)",
-				       (unsigned char)s[i]);
+					  (unsigned char)s[i]);
 	return 0;
 }
 

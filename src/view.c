@@ -69,14 +69,14 @@ static int view_hold(struct view *v, sigset_t *wait_mask, char *err, size_t errl
 	sigprocmask(SIG_SETMASK, &held, NULL);
 	if (lock < 0)
 		return errmsg_set(err, errlen, -lock, "%s/%s.lock: %s%s", v->base, v->vmname,
-				strerror(-lock), view_hint(v));
+				  strerror(-lock), view_hint(v));
 	r = rundir_claim(v->base, v->vmname, "kvmload", &who);
 	if (r == -EBUSY)
 		r = errmsg_set(err, errlen, EBUSY, "vm %s is held by %s (pid %ld, %s/%s)",
-			     v->vmname, who.prog, (long)who.pid, v->rundir, RUNDIR_HOLDER);
+			       v->vmname, who.prog, (long)who.pid, v->rundir, RUNDIR_HOLDER);
 	else if (r == -EPERM)
 		r = errmsg_set(err, errlen, EPERM, "%s: not owned by uid %u, or open to others",
-			     v->rundir, (unsigned)geteuid());
+			       v->rundir, (unsigned)geteuid());
 	else if (r < 0)
 		r = errmsg_set(err, errlen, -r, "%s: %s%s", v->rundir, strerror(-r), view_hint(v));
 	if (r >= 0) {
@@ -86,11 +86,21 @@ static int view_hold(struct view *v, sigset_t *wait_mask, char *err, size_t errl
 				     : rundir_clear_view(v->base, v->vmname, VIEW_STOP_WAIT_MS, &fs);
 		if (r == -EBUSY)
 			r = errmsg_set(err, errlen, EBUSY,
-				     "%s is still served by kvmload-fs (pid %ld), which its holder "
-				     "left and which does not stop; not unmounting it", v->mnt, (long)fs);
+				       "%s is still served by kvmload-fs (pid %ld), which its holder "
+				       "left and which does not stop; not unmounting it", v->mnt, (long)fs);
 		else if (r < 0)
 			r = errmsg_set(err, errlen, -r, "%s: unmounting a stale view: %s", v->mnt,
-				     strerror(-r));
+				       strerror(-r));
+		if (r < 0) {
+			/* Let go at once, records untouched: the next holder must still see that daemon. */
+			if (v->rundir_fd >= 0)
+				unlinkat(v->rundir_fd, RUNDIR_HOLDER, 0);
+			close(v->claim_fd);
+			v->claim_fd = -1;
+			if (v->rundir_fd >= 0)
+				close(v->rundir_fd);
+			v->rundir_fd = -1;
+		}
 	}
 	rundir_unlock(v->base, v->vmname, lock);
 	return r;
@@ -127,13 +137,13 @@ int view_start(struct view *v, const struct view_spec *s, char *err, size_t errl
 	if (r == -EIO) {
 		viewd_how(&v->d, how, sizeof(how));
 		r = errmsg_set(err, errlen, EIO, "the view daemon %s %s before its mount at %s was ready",
-			     s->prog, how, v->mnt);
+			       s->prog, how, v->mnt);
 	} else if (r == -ETIMEDOUT) {
 		r = errmsg_set(err, errlen, ETIMEDOUT, "the view daemon %s did not mount %s within %d s",
-			     s->prog, v->mnt, VIEW_READY_MS / 1000);
+			       s->prog, v->mnt, VIEW_READY_MS / 1000);
 	} else if (r < 0 && v->d.pid < 0) {
 		r = errmsg_set(err, errlen, -r, "the view daemon %s: %s%s", s->prog, strerror(-r),
-			     r == -ENOENT || r == -EACCES ? " (set KVMLOAD_FS to its path)" : "");
+			       r == -ENOENT || r == -EACCES ? " (set KVMLOAD_FS to its path)" : "");
 	} else if (r < 0) {
 		r = errmsg_set(err, errlen, -r, "%s/%s: %s", v->rundir, RUNDIR_FS, strerror(-r));
 	}
