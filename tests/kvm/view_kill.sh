@@ -1,5 +1,5 @@
 #!/bin/bash
-# view_kill.sh: kvmload's view is taken down on every way out: its daemon dying mid-boot (status 4), SIGTERM/SIGINT/SIGHUP, SIGKILL; the runtime directory is locked.
+# view_kill.sh: kvmload's view is taken down on every way out: its daemon dying mid-boot (status 4), SIGTERM/SIGINT/SIGHUP, SIGKILL; a held vm refuses a second kvmload; what a gone holder left is cleared, a view whose daemon lives never unmounted.
 . "$(dirname "$0")/lib.sh"
 need_machine
 need_fuse
@@ -75,5 +75,43 @@ wait $KPID; st=$?
 expect_status $st 2 "boot after a SIGKILLed kvmload"
 expect_text "$WORK/after.log" "testkernel: halt"
 no_leftovers "boot after a SIGKILLed kvmload"
+
+# 4. What a holder that is gone left is cleared by one rule (rundir_clear_view): the daemon
+#    recorded for the view is stopped first, and a view whose daemon stays alive is never
+#    unmounted.  (a) a kvmload-fs mounted on the view and recorded, nobody holding the vm: the
+#    next kvmload sends it SIGTERM (it unmounts as it leaves) and boots.
+record() { echo "$1 $(cut -d' ' -f22 "/proc/$1/stat")" >"$RUN/kvmload-fs.pid"; }
+SPID=
+on_exit '[ -n "$SPID" ] && kill -KILL $SPID 2>/dev/null; umount -l "$RUN/view" 2>/dev/null; rm -rf "$RUN"'
+mkdir -p -m 0700 "$RUN/view"
+"$(dirname "$KVMLOAD")/../fusefs/kvmload-fs" -f --disk "$WORK/g.img" "$RUN/view" 2>"$WORK/stale.err" &
+SPID=$!
+for _ in $(seq 100); do grep -qF " $RUN/view " /proc/mounts && break; sleep 0.05; done
+record $SPID
+start "$WORK/stale.log"
+wait $SPID; st=$?
+expect_status $st 0 "the left daemon, stopped by the next kvmload"
+grep -qF " $RUN/view fuse.kvmload-fs " /proc/mounts && ok || bad "the next kvmload did not mount its own view"
+printf 'boot\n' >&3
+wait $KPID; st=$?
+expect_status $st 2 "boot after clearing a left view"
+no_leftovers "boot after clearing a left view"
+# (b) a recorded daemon that ignores SIGTERM: refused after the 5 s wait (status 4), the
+#     record kept for whoever comes next, nothing unmounted or removed but our holder file.
+mkdir -p -m 0700 "$RUN/view"
+bash -c 'trap "" TERM; exec sleep 60' &
+SPID=$!
+sleep 0.2
+record $SPID
+"$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" </dev/null >"$WORK/alive.log" 2>"$WORK/alive.log.err"; st=$?
+expect_status $st 4 "a left daemon that does not stop"
+expect_text "$WORK/alive.log.err" "kvmload: $RUN/view is still served by kvmload-fs (pid $SPID), which its holder left and which does not stop; not unmounting it"
+[ -e "/proc/$SPID" ] && ok || bad "the daemon that does not stop was killed"
+check "a left daemon that does not stop: its record stays" "$SPID" "$(cut -d' ' -f1 "$RUN/kvmload-fs.pid" 2>&1)"
+[ -e "$RUN/holder" ] && bad "the refused kvmload left its holder file" || ok
+kill -KILL $SPID
+wait $SPID
+SPID=
+rm -rf "$RUN"
 exec 3>&-
 lib_done
