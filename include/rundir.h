@@ -15,18 +15,21 @@
  *   BASE/VM/holder          "PID PROGRAM": the one process that holds VM (kvmload or
  *                           kvmload-hotplug), flock'd by it for as long as it lives
  *   BASE/VM/kvmload-fs.pid  "PID STARTTIME" of the view's daemon, while there is a view
+ *   BASE/VM/kvmload.pid     "PID STARTTIME" of a supervised guest's kvmload (hotplug's)
  *   BASE/VM/view/           the kvmload-fs mount
- * and kvmload-hotplug's own records (src/hotplug/state.h): kvmload.pid, device,
- * console.log, status.
+ * and kvmload-hotplug's own records (src/hotplug/state.h): device, console.log,
+ * status.
  *
  * Every program follows the same rules: a holder is taken only under the
  * lock; a VM whose holder file is flock'd by a live process belongs to it
- * (whoever asks is refused with its pid); a view is unmounted only once the
- * daemon recorded for it is gone.
+ * (whoever asks is refused with its pid, and nothing of it is touched); a
+ * view is unmounted only once the daemon recorded for it is gone; a guest
+ * recorded as running keeps its disk from a new holder until it has stopped.
  */
 #define RUNDIR_BASE "/run/kvmload"
 #define RUNDIR_HOLDER "holder"
 #define RUNDIR_FS "kvmload-fs.pid"
+#define RUNDIR_GUEST "kvmload.pid"
 #define RUNDIR_VIEW "view"
 #define RUNDIR_PROG_MAX 31
 

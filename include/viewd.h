@@ -34,14 +34,15 @@ void viewd_init(struct viewd *d);
  * MNT` in its own process group (a terminal's Ctrl-C reaches the parent
  * alone, which stops the daemon in order), stdin and stdout on /dev/null,
  * PR_SET_PDEATHSIG(SIGTERM) (a parent killed outright still gets its mount
- * removed by the daemon), the signal mask *mask.  Then wait up to
- * timeout_ms for the ready byte; *wait_mask is the mask during that wait
- * (so the caller's handlers may run) and is the one restored after it.
+ * removed by the daemon), default signal handlers and an empty signal mask
+ * (whatever the parent blocks, SIGTERM must reach the daemon).  Then wait up
+ * to timeout_ms for the ready byte with *wait_mask as the mask (so the
+ * caller's handlers may run); the caller's mask is back on return.
  * 0, or -errno with d->pid set while the child lives: -ETIMEDOUT, -EIO (it
  * ended first: d->reaped and d->status say how).
  */
-int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *mask,
-		const sigset_t *wait_mask, int timeout_ms);
+int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *wait_mask,
+		int timeout_ms);
 
 /* The argument vector viewd_start runs (for --dry-run plans).  0 or -ENOMEM. */
 int viewd_argv(const struct viewd_spec *s, struct argv *a);
@@ -57,10 +58,12 @@ void viewd_how(const struct viewd *d, char *buf, size_t len);
 
 /*
  * Async-signal-safe and idempotent: SIGTERM, reap (SIGKILL after wait_ms),
- * then detach the mount unless the daemon exited 0 (it unmounted itself)
- * and we are not root (as root a second lazy umount2 costs nothing).
+ * then, with detach, detach the mount unless the daemon exited 0 (it
+ * unmounted itself) and we are not root (as root a second lazy umount2 costs
+ * nothing).  Without detach only the process goes: a caller that no longer
+ * holds the VM must not touch a mount point the next holder may be using.
  * Returns 1 when SIGKILL was needed, 0, or -errno from the unmount.
  */
-int viewd_stop(struct viewd *d, int wait_ms);
+int viewd_stop(struct viewd *d, int wait_ms, bool detach);
 
 #endif

@@ -207,6 +207,20 @@ static void main_stop_view(void)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Phase 11: the view goes, the VM stays held until kvmload ends (the guest owns its disks). */
+static void main_view_down(void)
+{
+	sigset_t block, old;
+
+	if (!main_view)
+		return;
+	view_sigset(&block);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	signal(SIGCHLD, SIG_DFL);
+	view_down(main_view);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 static void main_at_exit(void)
 {
 	main_kill_child();
@@ -891,7 +905,7 @@ int main(int argc, char **argv)
 	if (l.host_fd >= 0)
 		close(l.host_fd);
 	l.host_fd = -1;
-	main_stop_view();
+	main_view_down();
 	main_release_view(&o);
 
 	if (on_qemu) {

@@ -2,9 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -80,15 +78,29 @@ static int view_hold(struct view *v, sigset_t *wait_mask, char *err, size_t errl
 	else if (r < 0)
 		r = errmsg_set(err, errlen, -r, "%s: %s%s", v->rundir, strerror(-r), view_hint(v));
 	if (r >= 0) {
+		int guest;
+
 		v->claim_fd = r;
 		v->rundir_fd = open(v->rundir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		r = v->rundir_fd < 0 ? errmsg_set(err, errlen, errno, "%s: %s", v->rundir, strerror(errno))
-				     : rundir_clear_view(v->base, v->vmname, VIEW_STOP_WAIT_MS, &fs);
+		/* A supervised guest whose supervisor was killed may still be powering down. */
+		guest = v->rundir_fd < 0 ? -1 : rundir_pidfd(v->base, v->vmname, RUNDIR_GUEST);
+		if (guest >= 0) {
+			close(guest);
+			r = errmsg_set(err, errlen, EBUSY,
+				       "vm %s: its last guest (kvmload pid %ld, %s/%s) still runs, with "
+				       "nobody holding it; try again once it has stopped", v->vmname,
+				       (long)rundir_read_pid(v->base, v->vmname, RUNDIR_GUEST), v->rundir,
+				       RUNDIR_GUEST);
+		} else {
+			r = v->rundir_fd < 0
+				    ? errmsg_set(err, errlen, errno, "%s: %s", v->rundir, strerror(errno))
+				    : rundir_clear_view(v->base, v->vmname, VIEW_STOP_WAIT_MS, &fs);
+		}
 		if (r == -EBUSY)
 			r = errmsg_set(err, errlen, EBUSY,
 				       "%s is still served by kvmload-fs (pid %ld), which its holder "
 				       "left and which does not stop; not unmounting it", v->mnt, (long)fs);
-		else if (r < 0)
+		else if (r < 0 && guest < 0)
 			r = errmsg_set(err, errlen, -r, "%s: unmounting a stale view: %s", v->mnt,
 				       strerror(-r));
 		if (r < 0) {
@@ -131,9 +143,7 @@ int view_start(struct view *v, const struct view_spec *s, char *err, size_t errl
 		r = errmsg_set(err, errlen, errno, "%s: %s", v->mnt, strerror(errno));
 		goto out;
 	}
-	r = viewd_start(&v->d, &ds, &old, &old, VIEW_READY_MS);
-	if (r == 0)
-		r = rundir_write_pid(v->base, v->vmname, RUNDIR_FS, v->d.pid);
+	r = viewd_start(&v->d, &ds, &old, VIEW_READY_MS);
 	if (r == -EIO) {
 		viewd_how(&v->d, how, sizeof(how));
 		r = errmsg_set(err, errlen, EIO, "the view daemon %s %s before its mount at %s was ready",
@@ -141,11 +151,13 @@ int view_start(struct view *v, const struct view_spec *s, char *err, size_t errl
 	} else if (r == -ETIMEDOUT) {
 		r = errmsg_set(err, errlen, ETIMEDOUT, "the view daemon %s did not mount %s within %d s",
 			       s->prog, v->mnt, VIEW_READY_MS / 1000);
-	} else if (r < 0 && v->d.pid < 0) {
+	} else if (r < 0) {
 		r = errmsg_set(err, errlen, -r, "the view daemon %s: %s%s", s->prog, strerror(-r),
 			       r == -ENOENT || r == -EACCES ? " (set KVMLOAD_FS to its path)" : "");
-	} else if (r < 0) {
-		r = errmsg_set(err, errlen, -r, "%s/%s: %s", v->rundir, RUNDIR_FS, strerror(-r));
+	} else {
+		r = rundir_write_pid(v->base, v->vmname, RUNDIR_FS, v->d.pid);
+		if (r < 0)
+			r = errmsg_set(err, errlen, -r, "%s/%s: %s", v->rundir, RUNDIR_FS, strerror(-r));
 	}
 	if (r < 0)
 		goto out;
@@ -212,18 +224,26 @@ void view_report_death(const struct view *v)
 		;
 }
 
-void view_stop(struct view *v)
+void view_down(struct view *v)
 {
-	viewd_stop(&v->d, VIEW_STOP_WAIT_MS);
+	viewd_stop(&v->d, VIEW_STOP_WAIT_MS, true);
 	if (v->root_fd >= 0) {
 		close(v->root_fd);
 		v->root_fd = -1;
 	}
 	if (v->rundir_fd < 0)
 		return; /* not ours (--view), or already cleaned up */
-	/* The daemon is gone and its mount detached: the records go, the holder file last. */
+	/* The daemon is gone and its mount detached: its record and mount point go. */
 	unlinkat(v->rundir_fd, RUNDIR_FS, 0);
 	unlinkat(v->rundir_fd, RUNDIR_VIEW, AT_REMOVEDIR);
+}
+
+void view_stop(struct view *v)
+{
+	view_down(v);
+	if (v->rundir_fd < 0)
+		return;
+	/* The holder file last: until it goes, nobody takes the VM. */
 	unlinkat(v->rundir_fd, RUNDIR_HOLDER, 0);
 	close(v->rundir_fd);
 	v->rundir_fd = -1;

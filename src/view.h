@@ -64,9 +64,17 @@ bool view_child_died(struct view *v);
 void view_report_death(const struct view *v);
 
 /*
- * Stop the child (SIGTERM, SIGKILL after 5 s), reap it, unmount what it
- * left, remove the runtime directory and let the VM go.  Idempotent and
- * async-signal-safe, so signal handlers and atexit can both call it.
+ * The loader is done: stop the child (SIGTERM, SIGKILL after 5 s), reap it,
+ * unmount what it left and remove its record and mount point, but keep
+ * holding the VM (the guest runs on its disks).  Idempotent and
+ * async-signal-safe.
+ */
+void view_down(struct view *v);
+
+/*
+ * view_down, then remove the runtime directory and let the VM go.
+ * Idempotent and async-signal-safe, so signal handlers and atexit can both
+ * call it.
  */
 void view_stop(struct view *v);
 

@@ -59,7 +59,13 @@ int rundir_lock(const char *base, const char *vm)
 				return -e;
 			}
 		}
-		if (fstat(fd, &st) == 0 && st.st_nlink > 0)
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+
+			close(fd);
+			return -e;
+		}
+		if (st.st_nlink > 0)
 			return fd;
 		close(fd); /* the previous holder unlinked it: lock the new file */
 	}
@@ -136,17 +142,25 @@ static int rundir_dir(const char *base, const char *vm)
 
 int rundir_claim(const char *base, const char *vm, const char *prog, struct rundir_holder *who)
 {
-	int dir = rundir_dir(base, vm), fd, e;
+	int dir = -1, fd = -1, e = EAGAIN;
 
-	if (dir < 0)
-		return dir;
 	/* Under the lock nobody else takes or clears the file, but a leaving holder may unlink it. */
 	for (int tries = 0; tries < 16; tries++) {
 		struct stat held, now;
 
+		if (dir < 0 && (dir = rundir_dir(base, vm)) < 0)
+			return dir;
 		fd = openat(dir, RUNDIR_HOLDER, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd < 0)
+		if (fd < 0 && errno == ENOENT) {
+			/* The leaving holder removed the directory itself: make it again. */
+			close(dir);
+			dir = -1;
+			continue;
+		}
+		if (fd < 0) {
+			e = errno;
 			break;
+		}
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			e = errno;
 			if (e == EWOULDBLOCK)
@@ -157,17 +171,19 @@ int rundir_claim(const char *base, const char *vm, const char *prog, struct rund
 		}
 		if (fstat(fd, &held) == 0 && fstatat(dir, RUNDIR_HOLDER, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    held.st_dev == now.st_dev && held.st_ino == now.st_ino) {
-			if (ftruncate(fd, 0) < 0 || dprintf(fd, "%ld %s\n", (long)getpid(), prog) < 0)
+			errno = EIO;
+			if (ftruncate(fd, 0) < 0 || dprintf(fd, "%ld %s\n", (long)getpid(), prog) < 0) {
+				e = errno;
+				close(fd);
 				break;
+			}
 			close(dir);
 			return fd;
 		}
 		close(fd);
 	}
-	e = fd < 0 ? errno : EAGAIN;
-	if (fd >= 0)
-		close(fd);
-	close(dir);
+	if (dir >= 0)
+		close(dir);
 	return -e;
 }
 
@@ -196,7 +212,8 @@ int rundir_unmount(const char *path)
 	if (n >= sizeof(mnt))
 		return -ENAMETOOLONG;
 	memcpy(mnt, path, n + 1); /* exec's argv is not const */
-	p = fork();
+	/* _Fork, not fork: this runs from signal handlers, where fork's atfork locks may be held. */
+	p = _Fork();
 	if (p < 0)
 		return -errno;
 	if (p == 0) {
@@ -281,8 +298,9 @@ int rundir_write(const char *base, const char *vm, const char *leaf, const char 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
+	errno = 0;
 	if (write(fd, text, len) != (ssize_t)len)
-		r = errno ? -errno : -EIO;
+		r = errno ? -errno : -EIO; /* a short write leaves errno alone */
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
@@ -360,10 +378,16 @@ int rundir_each(const char *base, int (*fn)(const char *vm, void *arg), void *ar
 		return errno == ENOENT ? 0 : -errno;
 	while (r == 0 && (e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
+		struct stat st;
+		bool dir = e->d_type == DT_DIR;
 
 		if (e->d_name[0] == '.')
 			continue;
-		if (e->d_type == DT_DIR) {
+		/* Some file systems do not fill d_type in. */
+		if (e->d_type == DT_UNKNOWN)
+			dir = fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			      S_ISDIR(st.st_mode);
+		if (dir) {
 			r = fn(e->d_name, arg);
 		} else if (n > 5 && strcmp(e->d_name + n - 5, ".lock") == 0) {
 			char vm[256];

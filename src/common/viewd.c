@@ -43,14 +43,24 @@ int viewd_argv(const struct viewd_spec *s, struct argv *a)
 	return a->oom ? -ENOMEM : 0;
 }
 
-static _Noreturn void viewd_child(char **argv, int ready, pid_t parent, const sigset_t *mask)
+static _Noreturn void viewd_child(char **argv, int ready, pid_t parent)
 {
+	sigset_t none;
 	int null;
 
 	setpgid(0, 0);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
 		_exit(127);
-	sigprocmask(SIG_SETMASK, mask, NULL);
+	/* The parent's handlers (which clean up the parent's directory) must never run here. */
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
+			signal(sig, SIG_DFL);
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* dup2 leaves the new descriptor without FD_CLOEXEC; fd 3 itself needs it cleared. */
 	if (ready == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(ready, 3) < 0)
 		_exit(127);
@@ -98,8 +108,8 @@ static int viewd_ready(int fd, int timeout_ms)
 	return r == 1 ? 0 : -EIO;
 }
 
-int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *mask,
-		const sigset_t *wait_mask, int timeout_ms)
+int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *wait_mask,
+		int timeout_ms)
 {
 	struct argv a = { 0 };
 	sigset_t held;
@@ -120,7 +130,7 @@ int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *mas
 	fflush(NULL);
 	d->pid = fork();
 	if (d->pid == 0)
-		viewd_child(a.v, p[1], parent, mask);
+		viewd_child(a.v, p[1], parent);
 	r = d->pid < 0 ? -errno : 0;
 	close(p[1]);
 	argv_free(&a);
@@ -188,7 +198,7 @@ static bool viewd_reap(struct viewd *d, int wait_ms)
 	return killed;
 }
 
-int viewd_stop(struct viewd *d, int wait_ms)
+int viewd_stop(struct viewd *d, int wait_ms, bool detach)
 {
 	bool killed = false;
 	int r = 0;
@@ -197,7 +207,7 @@ int viewd_stop(struct viewd *d, int wait_ms)
 		return 0;
 	if (!d->reaped)
 		killed = viewd_reap(d, wait_ms);
-	if (geteuid() == 0 || !WIFEXITED(d->status) || WEXITSTATUS(d->status) != 0)
+	if (detach && (geteuid() == 0 || !WIFEXITED(d->status) || WEXITSTATUS(d->status) != 0))
 		r = rundir_unmount(d->mnt);
 	d->pid = -1;
 	d->reaped = false;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -132,7 +131,7 @@ static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int releas
 	if (release_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(release_fd, 3) < 0)
 		_exit(127);
 	execv(a->v[0], a->v);
-	dprintf(STDERR_FILENO, "kvmload-hotplug: %s: %s\n", a->v[0], strerror(errno));
+	dprintf(STDERR_FILENO, "kvmload-hotplug: %s: %s\n", log_esc(a->v[0]), strerror(errno));
 	_exit(127);
 }
 
@@ -175,10 +174,14 @@ static void guest_stop_loader(const struct hotplug *h, const char *vm, pid_t *pi
 	*pid = -1;
 }
 
-/* Stop our own view daemon; viewd detaches its mount.  0 or -errno (logged). */
-static int guest_stop_fs(const struct hotplug *h, const char *vm, struct viewd *fs)
+/*
+ * Stop our own view daemon; viewd detaches its mount only while we hold the
+ * VM (detach): once a remove took it, the mount point may be the next
+ * holder's.  0 or -errno (logged).
+ */
+static int guest_stop_fs(const struct hotplug *h, const char *vm, struct viewd *fs, bool detach)
 {
-	int r = viewd_stop(fs, h->stop_timeout * 1000);
+	int r = viewd_stop(fs, h->stop_timeout * 1000, detach);
 
 	if (r == 1)
 		log_warnx("vm %s: the view daemon did not stop within %d s; killed it", vm,
@@ -219,7 +222,7 @@ struct guest_sup {
 	const struct conf_vm *vm;
 	const struct dev *d;
 	sigset_t oldmask;
-	int sfd, claim_fd, lock_fd, devnull;
+	int sfd, claim_fd, devnull;
 	int release_fd; /* our end of kvmload's --view-release-fd socket, -1 once done with */
 	pid_t guest;
 	struct viewd fs;
@@ -244,7 +247,7 @@ static void guest_sup_teardown(struct guest_sup *s)
 	int r;
 
 	guest_stop_loader(s->h, s->vm->name, &s->guest);
-	if (guest_stop_fs(s->h, s->vm->name, &s->fs) < 0)
+	if (guest_stop_fs(s->h, s->vm->name, &s->fs, true) < 0)
 		return; /* a view that may still be mounted keeps its directory */
 	r = state_clear(s->h->run_dir, s->vm->name);
 	if (r < 0)
@@ -258,7 +261,7 @@ static void guest_sup_retire(struct guest_sup *s, const char *how)
 	char line[128];
 	int r;
 
-	if (guest_stop_fs(s->h, s->vm->name, &s->fs) < 0)
+	if (guest_stop_fs(s->h, s->vm->name, &s->fs, true) < 0)
 		return;
 	snprintf(line, sizeof(line), "exited: %s\n", how);
 	r = state_retire(s->h->run_dir, s->vm->name, line);
@@ -284,7 +287,7 @@ static int guest_start_fs(struct guest_sup *s)
 		return r;
 	/* Our signals stay blocked while we wait: they are read from the signalfd. */
 	sigprocmask(SIG_SETMASK, NULL, &now);
-	r = viewd_start(&s->fs, &spec, &s->oldmask, &now, GUEST_READY_MS);
+	r = viewd_start(&s->fs, &spec, &now, GUEST_READY_MS);
 	if (r == -ETIMEDOUT || r == -EIO)
 		log_warnx("vm %s: the view of %s did not come up (%s)", s->vm->name, disk,
 			  r == -ETIMEDOUT ? "timed out" : "kvmload-fs failed");
@@ -339,7 +342,7 @@ static int guest_view_stop(struct guest_sup *s)
 {
 	int r;
 
-	r = guest_stop_fs(s->h, s->vm->name, &s->fs);
+	r = guest_stop_fs(s->h, s->vm->name, &s->fs, true);
 	if (r == 0)
 		r = state_view_gone(s->h->run_dir, s->vm->name);
 	return r;
@@ -373,7 +376,10 @@ static void guest_release(struct guest_sup *s)
 		return;
 	}
 	lock = rundir_lock(s->h->run_dir, vm);
-	if (!rundir_owns(s->h->run_dir, vm, s->claim_fd)) {
+	if (lock < 0) {
+		log_warnx("vm %s: lock in %s: %s; the view is not released", vm, s->h->run_dir,
+			  strerror(-lock));
+	} else if (!rundir_owns(s->h->run_dir, vm, s->claim_fd)) {
 		log_debug("vm %s: a remove is stopping it; the view is not released", vm);
 	} else if ((r = guest_view_stop(s)) < 0) {
 		log_warnx("vm %s: the view could not be stopped (%s); kvmload will not start the guest",
@@ -461,7 +467,7 @@ static bool guest_child_ended(struct guest_sup *s, pid_t pid, int status)
 	if (!rundir_owns(s->h->run_dir, vm, s->claim_fd)) {
 		/* Stopped by a remove: reap what it stopped. */
 		guest_stop_loader(s->h, vm, &s->guest);
-		guest_stop_fs(s->h, vm, &s->fs);
+		guest_stop_fs(s->h, vm, &s->fs, false);
 	} else if (was_guest) {
 		guest_status_text(status, text, sizeof(text));
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && s->vm->restart &&
@@ -519,7 +525,7 @@ static void guest_supervise(struct guest_sup *s)
 				guest_sup_teardown(s);
 			} else {
 				guest_stop_loader(s->h, s->vm->name, &s->guest);
-				guest_stop_fs(s->h, s->vm->name, &s->fs);
+				guest_stop_fs(s->h, s->vm->name, &s->fs, false);
 			}
 			if (lock >= 0)
 				rundir_unlock(s->h->run_dir, s->vm->name, lock);
@@ -545,13 +551,18 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 		log_warnx("vm %s: lock in %s: %s", vm->name, h->run_dir, strerror(-lock_fd));
 		return lock_fd;
 	}
-	s.lock_fd = lock_fd;
 	viewd_init(&s.fs);
 	if (state_exists(h->run_dir, vm->name)) {
 		struct rundir_holder who;
 		char path[4096];
 
 		r = rundir_holder(h->run_dir, vm->name, &who);
+		if (r < 0) {
+			log_warnx("vm %s: who holds it: %s/%s/%s: %s; not starting", vm->name,
+				  h->run_dir, vm->name, RUNDIR_HOLDER, strerror(-r));
+			rundir_unlock(h->run_dir, vm->name, lock_fd);
+			return r;
+		}
 		if (r == 1 && strcmp(who.prog, STATE_PROG) == 0) {
 			log_info("vm %s: already running; nothing to do for %s", vm->name, d->node);
 			rundir_unlock(h->run_dir, vm->name, lock_fd);
@@ -613,10 +624,20 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 
 static int guest_remove_locked(struct hotplug *h, const char *vm)
 {
+	struct rundir_holder who;
 	int r = 0;
 
 	if (state_exists(h->run_dir, vm)) {
 		pid_t pid = rundir_read_pid(h->run_dir, vm, STATE_GUEST);
+
+		/* A retired VM taken since by a kvmload started by hand: its records are not ours. */
+		r = rundir_holder(h->run_dir, vm, &who);
+		if (r != 0 && (r < 0 || strcmp(who.prog, STATE_PROG) != 0)) {
+			if (r > 0)
+				log_info("vm %s: held by %s (pid %ld), not by a supervisor; left alone",
+					 vm, log_esc(who.prog), (long)who.pid);
+			return r < 0 ? r : 0;
+		}
 
 		if (pid > 0)
 			log_info("vm %s: stopping the guest (kvmload pid %d)", vm, (int)pid);

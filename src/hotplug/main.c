@@ -63,7 +63,7 @@ static int main_seconds(const char *s)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < 1 || v > 3600)
-		errx(EX_USAGE, "--stop-timeout %s: expected 1 to 3600 seconds", s);
+		errx(EX_USAGE, "--stop-timeout %s: expected 1 to 3600 seconds", log_esc(s));
 	return (int)v;
 }
 
@@ -135,7 +135,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 		else if (strcmp(argv[optind], "remove") == 0)
 			o->mode = MODE_REMOVE;
 		else
-			errx(EX_USAGE, "%s: unknown command (add or remove)", argv[optind]);
+			errx(EX_USAGE, "%s: unknown command (add or remove)", log_esc(argv[optind]));
 		o->node = argv[optind + 1];
 		optind += 2;
 	}
@@ -170,15 +170,16 @@ static int main_add(struct hotplug *h, const char *node)
 
 	r = dev_from_node(h->udev, node, &d);
 	if (r == -ENODEV)
-		errx(EX_UNAVAILABLE, "%s: udev has no record of it (is systemd-udevd running?)", node);
+		errx(EX_UNAVAILABLE, "%s: udev has no record of it (is systemd-udevd running?)",
+		     log_esc(node));
 	if (r < 0)
-		errx(EX_NOINPUT, "%s: %s", node, strerror(-r));
+		errx(EX_NOINPUT, "%s: %s", log_esc(node), strerror(-r));
 	vm = conf_match(&h->conf, dev_prop, &d, &ambiguous);
 	if (!vm) {
 		dev_free(&d);
 		if (ambiguous)
-			errx(EX_CONFIG, "%s: more than one vm names this disk; nothing done", node);
-		log_debug("%s: no vm names this disk; ignored", node);
+			errx(EX_CONFIG, "%s: more than one vm names this disk; nothing done", log_esc(node));
+		log_debug("%s: no vm names this disk; ignored", log_esc(node));
 		return 0;
 	}
 	if (h->dry_run)
@@ -204,7 +205,7 @@ static int main_remove(struct hotplug *h, const char *node)
 	}
 	r = guest_remove_node(h, node, true);
 	if (r == 0)
-		log_debug("%s: no guest runs from it; nothing to stop", node);
+		log_debug("%s: no guest runs from it; nothing to stop", log_esc(node));
 	return r < 0 ? EX_SOFTWARE : 0;
 }
 

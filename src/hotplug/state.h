@@ -9,14 +9,13 @@
 #include "rundir.h"
 
 /*
- * Besides rundir.h's holder, kvmload-fs.pid and view/, a supervised VM has:
- *   RUN/VM/kvmload.pid     "PID STARTTIME" of the guest
+ * Besides rundir.h's holder, kvmload-fs.pid, kvmload.pid and view/, a supervised VM has:
  *   RUN/VM/device          the device node, then its whole disk's node
  *   RUN/VM/console.log     the guest's console
  *   RUN/VM/status          how the guest ended, once it has (console.log stays too)
  */
 #define STATE_PROG "kvmload-hotplug" /* the holder's name for a supervisor */
-#define STATE_GUEST "kvmload.pid"
+#define STATE_GUEST RUNDIR_GUEST
 #define STATE_DEVICE "device"
 #define STATE_CONSOLE "console.log"
 #define STATE_STATUS "status"

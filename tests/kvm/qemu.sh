@@ -119,6 +119,12 @@ nothing_left "QEMU killed"
 	</dev/null >"$WORK/term.log" 2>"$WORK/term.log.err" &
 kpid=$!
 for _ in $(seq 200); do grep -q 'testkernel: spin' "$WORK/term.log" && break; sleep 0.05; done
+# While the guest runs on QEMU (the view long gone), kvmload still holds the vm: a second one is
+# refused with its pid, and the running one is untouched.
+"$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL -h "$tree" $VM </dev/null >/dev/null 2>"$WORK/second.err"; st=$?
+expect_status $st 4 "a second kvmload while the guest runs"
+expect_text "$WORK/second.err" "kvmload: vm $VM is held by kvmload (pid $kpid, "
+kill -0 $kpid 2>/dev/null && ok || bad "the running kvmload went with the refused one"
 kill -TERM $kpid
 wait $kpid; st=$?
 expect_status $st 1 "SIGTERM"
