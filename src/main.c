@@ -192,8 +192,12 @@ static void main_job_control(void)
 	main_handle(SIGCONT, main_on_cont, SA_RESTART);
 }
 
-/* Outside handlers: with the signals held and the SIGCHLD watch off (our SIGTERM is no death). */
-static void main_stop_view(void)
+/*
+ * Outside handlers: with the signals held and the SIGCHLD watch off (our
+ * SIGTERM is no death).  Phase 11 takes only the view down (all false): the
+ * VM stays held until kvmload ends, since the guest runs on its disks.
+ */
+static void main_stop_view(bool all)
 {
 	sigset_t block, old;
 
@@ -202,22 +206,12 @@ static void main_stop_view(void)
 	view_sigset(&block);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	signal(SIGCHLD, SIG_DFL);
-	view_stop(main_view);
-	main_view = NULL;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-/* Phase 11: the view goes, the VM stays held until kvmload ends (the guest owns its disks). */
-static void main_view_down(void)
-{
-	sigset_t block, old;
-
-	if (!main_view)
-		return;
-	view_sigset(&block);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	signal(SIGCHLD, SIG_DFL);
-	view_down(main_view);
+	if (all) {
+		view_stop(main_view);
+		main_view = NULL;
+	} else {
+		view_down(main_view);
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -225,7 +219,7 @@ static void main_at_exit(void)
 {
 	main_kill_child();
 	main_restore_console();
-	main_stop_view();
+	main_stop_view(true);
 }
 
 static void main_usage(FILE *f)
@@ -905,7 +899,7 @@ int main(int argc, char **argv)
 	if (l.host_fd >= 0)
 		close(l.host_fd);
 	l.host_fd = -1;
-	main_view_down();
+	main_stop_view(false);
 	main_release_view(&o);
 
 	if (on_qemu) {
