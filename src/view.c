@@ -91,18 +91,19 @@ static int view_hold(struct view *v, sigset_t *wait_mask, char *err, size_t errl
 				       "nobody holding it; try again once it has stopped", v->vmname,
 				       (long)rundir_read_pid(v->base, v->vmname, RUNDIR_GUEST), v->rundir,
 				       RUNDIR_GUEST);
+		} else if (v->rundir_fd < 0) {
+			r = errmsg_set(err, errlen, errno, "%s: %s", v->rundir, strerror(errno));
 		} else {
-			r = v->rundir_fd < 0
-				    ? errmsg_set(err, errlen, errno, "%s: %s", v->rundir, strerror(errno))
-				    : rundir_clear_view(v->base, v->vmname, VIEW_STOP_WAIT_MS, &fs);
+			r = rundir_clear_view(v->base, v->vmname, VIEW_STOP_WAIT_MS, &fs);
+			if (r == -EBUSY)
+				r = errmsg_set(err, errlen, EBUSY,
+					       "%s is still served by kvmload-fs (pid %ld), which its "
+					       "holder left and which does not stop; not unmounting it",
+					       v->mnt, (long)fs);
+			else if (r < 0)
+				r = errmsg_set(err, errlen, -r, "%s: unmounting a stale view: %s", v->mnt,
+					       strerror(-r));
 		}
-		if (r == -EBUSY)
-			r = errmsg_set(err, errlen, EBUSY,
-				       "%s is still served by kvmload-fs (pid %ld), which its holder "
-				       "left and which does not stop; not unmounting it", v->mnt, (long)fs);
-		else if (r < 0 && guest < 0)
-			r = errmsg_set(err, errlen, -r, "%s: unmounting a stale view: %s", v->mnt,
-				       strerror(-r));
 		if (r < 0) {
 			/* Let go at once, records untouched: the next holder must still see that daemon. */
 			if (v->rundir_fd >= 0)

@@ -113,5 +113,20 @@ kill -KILL $SPID
 wait $SPID
 SPID=
 rm -rf "$RUN"
+# (c) a supervised guest recorded as still running (its supervisor killed, the guest powering
+#     down) keeps its disk: the next kvmload is refused at once (4), its record kept.
+mkdir -p -m 0700 "$RUN"
+sleep 60 &
+SPID=$!
+echo "$SPID $(cut -d' ' -f22 "/proc/$SPID/stat")" >"$RUN/kvmload.pid"
+"$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$VM" </dev/null >"$WORK/guest.log" 2>"$WORK/guest.log.err"; st=$?
+expect_status $st 4 "an orphan guest still running"
+expect_text "$WORK/guest.log.err" "kvmload: vm $VM: its last guest (kvmload pid $SPID, $RUN/kvmload.pid) still runs, with nobody holding it; try again once it has stopped"
+check "an orphan guest still running: its record stays" "$SPID" "$(cut -d' ' -f1 "$RUN/kvmload.pid" 2>&1)"
+[ -e "$RUN/holder" ] && bad "the refused kvmload left its holder file" || ok
+kill -KILL $SPID
+wait $SPID
+SPID=
+rm -rf "$RUN"
 exec 3>&-
 lib_done
