@@ -50,6 +50,19 @@ static const char *view_hint(const struct view *v)
 		       : "";
 }
 
+/* Async-signal-safe: our claim on the VM goes, its holder file with it. */
+static void view_let_go(struct view *v)
+{
+	if (v->rundir_fd >= 0) {
+		unlinkat(v->rundir_fd, RUNDIR_HOLDER, 0);
+		close(v->rundir_fd);
+		v->rundir_fd = -1;
+	}
+	if (v->claim_fd >= 0)
+		close(v->claim_fd);
+	v->claim_fd = -1;
+}
+
 /*
  * Under the VM's lock: hold base/<vm> for us, or say who does.  A view left
  * by a holder that is gone is cleared here, by rundir's rule.
@@ -104,16 +117,9 @@ static int view_hold(struct view *v, sigset_t *wait_mask, char *err, size_t errl
 				r = errmsg_set(err, errlen, -r, "%s: unmounting a stale view: %s", v->mnt,
 					       strerror(-r));
 		}
-		if (r < 0) {
-			/* Let go at once, records untouched: the next holder must still see that daemon. */
-			if (v->rundir_fd >= 0)
-				unlinkat(v->rundir_fd, RUNDIR_HOLDER, 0);
-			close(v->claim_fd);
-			v->claim_fd = -1;
-			if (v->rundir_fd >= 0)
-				close(v->rundir_fd);
-			v->rundir_fd = -1;
-		}
+		/* Let go at once, records untouched: the next holder must still see them. */
+		if (r < 0)
+			view_let_go(v);
 	}
 	rundir_unlock(v->base, v->vmname, lock);
 	return r;
@@ -245,11 +251,7 @@ void view_stop(struct view *v)
 	if (v->rundir_fd < 0)
 		return;
 	/* The holder file last: until it goes, nobody takes the VM. */
-	unlinkat(v->rundir_fd, RUNDIR_HOLDER, 0);
-	close(v->rundir_fd);
-	v->rundir_fd = -1;
-	close(v->claim_fd);
-	v->claim_fd = -1;
+	view_let_go(v);
 	/* Fails, harmlessly, when something else was put there (kvmload-hotplug's console log). */
 	rmdir(v->rundir);
 }
