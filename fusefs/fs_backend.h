@@ -1,4 +1,4 @@
-/* fs_backend.h: the operations each backend of the view (synthetic nodes, host0, a partition's UFS) gives fs_ops.c. */
+/* fs_backend.h: the operations each backend of the view (synthetic nodes, host0, a partition's UFS, a ZFS mount) gives fs_ops.c. */
 #ifndef KVMLOAD_FS_BACKEND_H
 #define KVMLOAD_FS_BACKEND_H
 
@@ -20,6 +20,7 @@ struct fs_node {
 	uint64_t ino;           /* the FUSE node id */
 	uint32_t local;         /* the backend's own number: TREE_LOCAL(ino) */
 	struct tree_part *part; /* UFS nodes: their partition; else NULL */
+	struct tree_zmount *zm; /* ZFS nodes: their mount; else NULL */
 };
 
 /*
@@ -51,7 +52,7 @@ struct fs_backend_ops {
 	void (*forget)(const struct fs_node *n, uint64_t nlookup);
 };
 
-extern const struct fs_backend_ops fs_synth_ops, fs_host_ops, fs_ufs_ops;
+extern const struct fs_backend_ops fs_synth_ops, fs_host_ops, fs_ufs_ops, fs_zfs_ops;
 
 /* The node FUSE node id ino names; -ENOENT for an id no backend holds. */
 int fs_resolve(struct fs_ctx *c, uint64_t ino, struct fs_node *n);

@@ -25,6 +25,8 @@ int fs_resolve(struct fs_ctx *c, uint64_t ino, struct fs_node *n)
 		n->ops = &fs_host_ops;
 	else if ((n->part = tree_ufs(c->tree, ino)))
 		n->ops = &fs_ufs_ops;
+	else if ((n->zm = tree_zfs(c->tree, ino)))
+		n->ops = &fs_zfs_ops;
 	else
 		return -ENOENT;
 	return 0;

@@ -225,10 +225,12 @@ static void main_list(const struct tree *t)
 			snprintf(size, sizeof(size), "%llu", (unsigned long long)tp->p.size);
 		}
 		printf("%-10s %-6s %-14s %12s %12s %-5s ", tp->p.name, probe_scheme_name(tp->p.scheme), tp->p.type,
-		       start, size, !tp->fs ? "none" : tp->info.version == 1 ? "ufs1" : "ufs2");
+		       start, size, tp->zmember ? "zfs" : !tp->fs ? "none" : tp->info.version == 1 ? "ufs1" : "ufs2");
 		main_print_label(tree_part_label(tp));
 		putchar('\n');
 	}
+	if (t->zset)
+		zfs_set_list(t->zset, stdout);
 }
 
 /* A mountinfo field with its \ooo escapes (space, tab, newline, backslash) undone, in place. */

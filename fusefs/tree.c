@@ -81,6 +81,8 @@ int tree_add_disk(struct tree *t, const char *path)
 		if (tp->p.recorded > tp->win.size)
 			tp->win.size = tp->p.recorded;
 		r = tree_mount(tp);
+		if (r == 0 && !tp->fs && !tp->p.container && tp->win.size)
+			r = tree_zfs_probe(t, tp);
 		if (r < 0)
 			break;
 	}
@@ -123,13 +125,16 @@ static bool tree_label_taken(const struct tree *t, const char *name)
 	return false;
 }
 
-/* by-label/NAME for a partition: '/' becomes '_', a taken name gets _2, _3, ... (as udisks does). */
-static int tree_add_label(struct tree *t, const struct tree_part *tp)
+/*
+ * by-label/NAME pointing at target: '/' becomes '_', a taken name gets _2,
+ * _3, ... (as udisks does).
+ */
+static int tree_add_label(struct tree *t, const char *label, const char *target)
 {
 	char base[NAME_MAX - 12], name[NAME_MAX + 1];
-	char (*tg)[32];
+	char (*tg)[NAME_MAX + 8];
 
-	snprintf(base, sizeof(base), "%s", tree_part_label(tp));
+	snprintf(base, sizeof(base), "%s", label);
 	if (!base[0] || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
 		return 0;
 	for (char *c = base; *c; c++)
@@ -142,7 +147,7 @@ static int tree_add_label(struct tree *t, const struct tree_part *tp)
 	if (!tg)
 		return -ENOMEM;
 	t->targets = tg;
-	snprintf(tg[t->nlabels], sizeof(tg[0]), "../%s", tp->p.name);
+	snprintf(tg[t->nlabels], sizeof(tg[0]), "../%s", target);
 	if (!tree_push(&t->labels, &t->nlabels, name, TREE_LINK0_INO + t->nlabels, S_IFLNK))
 		return -ENOMEM;
 	return 0;
@@ -150,15 +155,34 @@ static int tree_add_label(struct tree *t, const struct tree_part *tp)
 
 int tree_finish(struct tree *t)
 {
+	int r = tree_zfs_finish(t);
+
+	if (r < 0)
+		return r;
 	if (t->host && !tree_push(&t->top, &t->ntop, "host0", TREE_INO(TREE_HOST, HOSTFS_ROOT), S_IFDIR))
 		return -ENOMEM;
 	for (size_t i = 0; i < t->nparts; i++) {
 		const struct tree_part *tp = t->parts[i];
+		const struct tree_zmount *zm = tree_zfs_part_mount(t, tp);
+		uint64_t ino;
 
-		if (!tp->fs)
+		if (tp->fs)
+			ino = TREE_INO(TREE_UFS + i, UFS_ROOT_INO);
+		else if (zm)
+			ino = TREE_INO(zm->backend, TREE_ZROOT);
+		else
 			continue;
-		if (!tree_push(&t->top, &t->ntop, tp->p.name, TREE_INO(TREE_UFS + i, UFS_ROOT_INO), S_IFDIR) ||
-		    tree_add_label(t, tp) < 0)
+		if (!tree_push(&t->top, &t->ntop, tp->p.name, ino, S_IFDIR) ||
+		    tree_add_label(t, tree_part_label(tp), tp->p.name) < 0)
+			return -ENOMEM;
+	}
+	if (t->npools && !tree_push(&t->top, &t->ntop, "zfs", TREE_ZFSDIR_INO, S_IFDIR))
+		return -ENOMEM;
+	for (size_t i = 0; i < t->npools; i++) {
+		char target[NAME_MAX + 8];
+
+		snprintf(target, sizeof(target), "zfs/%s", t->pools[i].name);
+		if (tree_add_label(t, t->pools[i].name, target) < 0)
 			return -ENOMEM;
 	}
 	if (!tree_push(&t->top, &t->ntop, "by-label", TREE_BYLABEL_INO, S_IFDIR))
@@ -177,6 +201,7 @@ void tree_free(struct tree *t)
 	for (unsigned i = 0; i < t->ndisks; i++)
 		blkdev_close(&t->disks[i]);
 	hostfs_close(t->host);
+	tree_zfs_free(t);
 	free(t->top);
 	free(t->labels);
 	free(t->targets);
@@ -202,6 +227,10 @@ const struct tree_dirent *tree_synth_dir(const struct tree *t, uint64_t ino, siz
 		*n = t->nlabels;
 		return t->labels;
 	}
+	if (ino == TREE_ZFSDIR_INO && t->npools) {
+		*n = t->npools;
+		return t->pools;
+	}
 	return NULL;
 }
 
@@ -211,7 +240,7 @@ int tree_synth_lookup(const struct tree *t, uint64_t dir, const char *name, uint
 	const struct tree_dirent *d = tree_synth_dir(t, dir, &n);
 
 	if (!d && dir != TREE_ROOT_INO && dir != TREE_BYLABEL_INO)
-		return -ENOTDIR;
+		return dir == TREE_ZFSDIR_INO ? -ENOENT : -ENOTDIR;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(d[i].name, name) == 0) {
 			*ino = d[i].ino;
@@ -233,12 +262,14 @@ int tree_synth_stat(const struct tree *t, uint64_t ino, struct stat *st)
 	const char *target = tree_synth_link(t, ino);
 
 	memset(st, 0, sizeof(*st));
-	if (ino == TREE_ROOT_INO || ino == TREE_BYLABEL_INO) {
+	if (ino == TREE_ROOT_INO || ino == TREE_BYLABEL_INO || (ino == TREE_ZFSDIR_INO && t->npools)) {
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
 		if (ino == TREE_ROOT_INO)
 			for (size_t i = 0; i < t->ntop; i++)
 				st->st_nlink += t->top[i].type == S_IFDIR;
+		if (ino == TREE_ZFSDIR_INO)
+			st->st_nlink += t->npools;
 	} else if (target) {
 		st->st_mode = S_IFLNK | 0777;
 		st->st_nlink = 1;

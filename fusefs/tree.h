@@ -3,6 +3,7 @@
 #define KVMLOAD_TREE_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,14 +14,16 @@
 #include "hostfs.h"
 #include "probe.h"
 #include "ufs.h"
+#include "zfs.h"
 
 #define TREE_MAXDISKS 32 /* bhyveload's NDISKS: loader units disk0..disk31 */
 
 /*
  * A FUSE node id is (backend << 32) | local number.  Backend 0 holds the
  * synthetic nodes (1 = the root, FUSE_ROOT_ID), 1 is host0 (local = hostfs
- * node), and 2 + i is partition i's UFS (local = UFS inode number, which
- * UFS keeps below 2^32).
+ * node), 2 + i is partition i's UFS (local = UFS inode number, which UFS
+ * keeps below 2^32), and 2 + nparts + k is ZFS mount k (local = object
+ * number; TREE_ZCTL_* for its .zfs directories).
  */
 #define TREE_SYNTH 0u
 #define TREE_HOST 1u
@@ -32,6 +35,12 @@
 #define TREE_ROOT_INO 1u
 #define TREE_BYLABEL_INO 2u
 #define TREE_LINK0_INO 3u /* by-label link i is TREE_LINK0_INO + i */
+#define TREE_ZFSDIR_INO 0x80000000u /* zfs/: one directory per pool */
+
+/* A ZFS mount's own .zfs and .zfs/snapshot: above every object number it serves. */
+#define TREE_ZCTL_ROOT 0xfffffff0u
+#define TREE_ZCTL_SNAPDIR 0xfffffff1u
+#define TREE_ZROOT 0xfffffff2u /* the dataset's root directory, whatever its object number */
 
 /* Heap-allocated once: the UFS reader keeps pointers to win and dev. */
 struct tree_part {
@@ -40,6 +49,32 @@ struct tree_part {
 	struct ufs_dev dev;
 	struct ufs *fs;        /* NULL: not shown as a directory */
 	struct ufs_info info;  /* valid when fs */
+	struct zfs_dev zdev;   /* a ZFS member's reads */
+	bool zmember;          /* its labels name a pool */
+	uint64_t zpool_guid;
+	size_t zmount;         /* 1 + the mount its node shows; 0: none */
+};
+
+/* A ZFS mount's entry that leads to another mount: a child dataset, or a snapshot under .zfs/snapshot. */
+struct tree_zlink {
+	char name[NAME_MAX + 1];
+	size_t mount;
+};
+
+/*
+ * One place a dataset shows in the view (zfs/POOL/..., a member partition's
+ * node, a snapshot): its own node ids, its file system opened on first use.
+ */
+struct tree_zmount {
+	struct zfs_pool *pool;
+	const struct zfs_dsinfo *ds;
+	uint32_t backend;
+	pthread_mutex_t lock;
+	bool tried;
+	int err;             /* why fs is NULL once tried */
+	struct zfs_fs *fs;
+	struct tree_zlink *kids, *snaps;
+	size_t nkids, nsnaps;
 };
 
 struct tree_dirent {
@@ -54,9 +89,14 @@ struct tree {
 	struct tree_part **parts;
 	size_t nparts;
 	struct hostfs *host; /* NULL without --host */
+	struct zfs_set *zset;
+	struct tree_zmount **zm;
+	size_t nzm;
+	struct tree_dirent *pools; /* zfs/ */
+	size_t npools;
 	struct tree_dirent *top, *labels; /* the root and by-label directories, without . and .. */
 	size_t ntop, nlabels;
-	char (*targets)[32];  /* by-label link i points at targets[i] */
+	char (*targets)[NAME_MAX + 8]; /* by-label link i points at targets[i] */
 	struct timespec born; /* the synthetic nodes' times */
 	uid_t uid;
 	gid_t gid;
@@ -72,6 +112,16 @@ void tree_free(struct tree *t);
 
 /* The partition behind a UFS node, or NULL. */
 struct tree_part *tree_ufs(const struct tree *t, uint64_t ino);
+/* ZFS (tree_zfs.c): try a partition as a pool member; assemble the pools and lay out their mounts. */
+int tree_zfs_probe(struct tree *t, struct tree_part *tp);
+int tree_zfs_finish(struct tree *t);
+void tree_zfs_free(struct tree *t);
+/* The mount a member partition's node shows (its pool's bootfs, else root dataset), or NULL. */
+struct tree_zmount *tree_zfs_part_mount(const struct tree *t, const struct tree_part *tp);
+/* The ZFS mount behind a node, or NULL. */
+struct tree_zmount *tree_zfs(const struct tree *t, uint64_t ino);
+/* The mount's file system, opened on first use; -errno (logged once) when it cannot be. */
+int tree_zfs_fs(struct tree_zmount *zm, struct zfs_fs **fs);
 /* The by-label name of a partition ("" if none): GPT label, else UFS volume name. */
 const char *tree_part_label(const struct tree_part *tp);
 
