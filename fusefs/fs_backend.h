@@ -48,6 +48,11 @@ struct fs_backend_ops {
 	int (*readdir)(const struct fs_node *dir, uint64_t fh, off_t off, struct fs_dirbuf *db);
 	/* Optional: fill in sv, which holds 4 KiB blocks and no counts. */
 	int (*statfs)(const struct fs_node *n, struct statvfs *sv);
+	/*
+	 * Optional: extended attribute name of n into buf (size 0: only its
+	 * length); the length, or -ENODATA.  Without: every name is -ENODATA.
+	 */
+	ssize_t (*getxattr)(const struct fs_node *n, const char *name, char *buf, size_t size);
 	/* Optional: drop nlookup lookups (without: the backend's ids are computed, not counted). */
 	void (*forget)(const struct fs_node *n, uint64_t nlookup);
 };

@@ -378,6 +378,29 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	fs_erofs(req);
 }
 
+/*
+ * Only what a backend names (a ZFS mount's dataset); no listxattr handler,
+ * so after its first ENOSYS the kernel stops asking for lists, and tools
+ * that copy attributes see none.
+ */
+static void fs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fs_node n;
+	char buf[512];
+	ssize_t r = fs_resolve(fs_ctx(req), ino, &n);
+
+	if (r == 0)
+		r = n.ops->getxattr ? n.ops->getxattr(&n, name, buf, sizeof(buf)) : -ENODATA;
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)r);
+	else if ((size_t)r > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
+}
+
 static void fs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
 			int flags)
 {
@@ -422,6 +445,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.rename = fs_rename,
 	.link = fs_link,
 	.write = fs_write,
+	.getxattr = fs_getxattr,
 	.setxattr = fs_setxattr,
 	.removexattr = fs_removexattr,
 	.fallocate = fs_fallocate,

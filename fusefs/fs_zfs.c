@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 
 #include "fs_backend.h"
+#include "viewd.h"
 
 /* Cookies past every ZAP cookie: the mount's own entries (child datasets, .zfs listings). */
 #define FS_ZFS_OWN_COOKIE ZFS_DIR_COOKIE_END
@@ -267,6 +268,19 @@ static int fs_zfs_readdir(const struct fs_node *dir, uint64_t fh, off_t off, str
 	return fs_zfs_links(dir, dir->zm->kids, dir->zm->nkids, FS_ZFS_OWN_COOKIE, o, db);
 }
 
+/* user.kvmload.dataset on a mount's root: which dataset it shows (kvmload names it in its messages). */
+static ssize_t fs_zfs_getxattr(const struct fs_node *n, const char *name, char *buf, size_t size)
+{
+	size_t len = strlen(n->zm->ds->name);
+
+	if (n->local != TREE_ZROOT || strcmp(name, VIEWD_XATTR_DATASET) != 0)
+		return -ENODATA;
+	if (len > size)
+		return -ERANGE;
+	memcpy(buf, n->zm->ds->name, len);
+	return (ssize_t)len;
+}
+
 static int fs_zfs_statfs(const struct fs_node *n, struct statvfs *sv)
 {
 	struct zfs_pool_info pi;
@@ -286,4 +300,5 @@ const struct fs_backend_ops fs_zfs_ops = {
 	.read = fs_zfs_read,
 	.readdir = fs_zfs_readdir,
 	.statfs = fs_zfs_statfs,
+	.getxattr = fs_zfs_getxattr,
 };

@@ -9,6 +9,12 @@
 
 #include "argv.h"
 
+/*
+ * The extended attribute kvmload-fs gives the root of each ZFS dataset it
+ * shows (a member partition's node, zfs/POOL/...): the dataset's name.
+ */
+#define VIEWD_XATTR_DATASET "user.kvmload.dataset"
+
 /* What the daemon shows and where. */
 struct viewd_spec {
 	const char *prog;          /* the kvmload-fs executable */

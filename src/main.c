@@ -252,9 +252,10 @@ static void main_usage(FILE *f)
 		"      --view DIR        read host files through this existing kvmload-fs view\n"
 		"                        instead of starting one under %s/VMNAME\n"
 		"                        (not as root: $XDG_RUNTIME_DIR/kvmload/VMNAME)\n"
-		"      --boot-part NAME  the view directory served as host0: (e.g. disk0p2);\n"
-		"                        default host0 with -h, else the first partition\n"
-		"                        holding /boot/loader or /boot/kernel\n"
+		"      --boot-part NAME  the view directory served as host0: (e.g. disk0p2,\n"
+		"                        or a ZFS dataset: zroot/ROOT/default); default host0\n"
+		"                        with -h, else the first UFS partition, then ZFS\n"
+		"                        boot dataset, holding /boot/loader or /boot/kernel\n"
 		"  -m, --memory SIZE     guest memory (default 256M): 2M to 64T in whole 4 KiB\n"
 		"                        pages; a K, M, G or T suffix (either case) scales by\n"
 		"                        1024s, a bare number below 1048576 is MiB, else bytes\n"
@@ -511,7 +512,7 @@ static void main_check_dirs(const struct opts *o)
 static void main_make_view(struct loader *l, const struct opts *o, struct view *v, char *bootdir,
 		      size_t len)
 {
-	char msg[1536], fs[PATH_MAX], name[PATH_MAX];
+	char msg[1536], fs[PATH_MAX], name[PATH_MAX], dataset[256];
 	const char *want = o->boot_part;
 	int r;
 
@@ -543,7 +544,8 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 	}
 	if (!want && (o->host || (o->view && boot_part_has(v->root_fd, "host0"))))
 		want = "host0";
-	r = boot_part_open(v->root_fd, v->mnt, want, name, sizeof(name), msg, sizeof(msg));
+	r = boot_part_open(v->root_fd, v->mnt, want, name, sizeof(name), dataset, sizeof(dataset), msg,
+			   sizeof(msg));
 	if (r == -ENOENT && !want && o->loader) {
 		/* The user's plugin may read the disks itself (ZFS, say). */
 		log_warnx("%s; host0: stays empty", log_esc(msg));
@@ -554,7 +556,11 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 	l->host_fd = r;
 	if ((size_t)snprintf(bootdir, len, "%s/%s", v->mnt, name) >= len)
 		errx(1, "%s/%s: path too long", log_esc(v->mnt), log_esc(name));
-	log_info("host0: is %s of the view (%s)", log_esc(name), log_esc(bootdir));
+	if (dataset[0])
+		log_info("host0: is %s of the view, ZFS dataset %s (%s)", log_esc(name), log_esc(dataset),
+			 log_esc(bootdir));
+	else
+		log_info("host0: is %s of the view (%s)", log_esc(name), log_esc(bootdir));
 }
 
 /* "P: why; P2: why ..." for the candidates that were tried. */

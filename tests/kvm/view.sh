@@ -91,7 +91,7 @@ no_leftovers "two disks"
 # No partition with /boot at all.
 run "$WORK/nob.log" --loader-dir "$dir" -d "$WORK/data.img" "$VM"; st=$?
 expect_status $st 1 "no bootable partition"
-expect_text "$WORK/nob.log.err" "kvmload: no UFS partition of the disks has /boot/loader or /boot/kernel (the view has: disk0); name one with --boot-part"
+expect_text "$WORK/nob.log.err" "kvmload: no UFS partition or ZFS boot dataset of the disks has /boot/loader or /boot/kernel (the view has: disk0); name one with --boot-part"
 expect_no_text "$WORK/nob.log" "Consoles:"
 no_leftovers "no bootable partition"
 
@@ -185,7 +185,7 @@ no_leftovers "no view daemon"
 head -c 1048576 /dev/zero >"$WORK/zero.img"
 run "$WORK/z1.log" --loader-dir "$dir" -d "$WORK/zero.img" "$VM"; st=$?
 expect_status $st 1 "a blank disk"
-expect_text "$WORK/z1.log.err" "kvmload: no UFS partition of the disks has /boot/loader or /boot/kernel (the view has: nothing); name one with --boot-part"
+expect_text "$WORK/z1.log.err" "kvmload: no UFS partition or ZFS boot dataset of the disks has /boot/loader or /boot/kernel (the view has: nothing); name one with --boot-part"
 no_leftovers "a blank disk"
 run "$WORK/z2.log" -l "$UB4TH" -d "$WORK/zero.img" "$VM"; st=$?
 expect_status $st 1 "a blank disk with -l"
