@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/sysmacros.h>
 
 #include "fs_backend.h"
 #include "viewd.h"
@@ -91,8 +90,9 @@ static int fs_zfs_getattr(const struct fs_node *n, struct stat *st)
 	st->st_size = (off_t)zs.size;
 	st->st_blocks = (blkcnt_t)zs.blocks;
 	st->st_blksize = zs.blksize;
+	/* As stored: FreeBSD's and Linux's encodings agree below major and minor 256. */
 	if (S_ISCHR(zs.mode) || S_ISBLK(zs.mode))
-		st->st_rdev = makedev((unsigned)(zs.rdev >> 32), (unsigned)(zs.rdev & 0xffffffffu));
+		st->st_rdev = (dev_t)zs.rdev;
 	st->st_atim = zs.atime;
 	st->st_mtim = zs.mtime;
 	st->st_ctim = zs.ctime;

@@ -85,7 +85,7 @@ struct zfs_stat {
 	uint32_t uid, gid;
 	uint64_t size;
 	uint64_t blocks; /* 512-byte units */
-	uint64_t rdev;   /* as stored: major in the high 32 bits */
+	uint64_t rdev;   /* as stored: the writer's dev_t */
 	uint32_t blksize;
 	uint64_t gen;
 	struct timespec atime, mtime, ctime, crtime;

@@ -14,15 +14,26 @@
 #include "memsize.h"
 #include "vmopt.h"
 
+/* How a configured identity value and a device's property compare. */
+enum conf_cmp {
+	CMP_EXACT,
+	CMP_NOCASE, /* UUIDs: sgdisk prints them upper-case, blkid lower-case */
+	CMP_NUMBER, /* pool GUIDs: conf_zpool_guid's forms, equal as numbers */
+};
+
 static const struct {
 	const char *key, *property;
-	bool nocase; /* UUIDs: sgdisk prints them upper-case, blkid lower-case */
+	enum conf_cmp cmp;
+	const char *fs_type; /* the device's ID_FS_TYPE must be this too, or NULL */
 } conf_ids[CONF_ID_COUNT] = {
-	[CONF_ID_DISK_UUID] = { "disk-uuid", "ID_PART_TABLE_UUID", true },
-	[CONF_ID_PART_UUID] = { "part-uuid", "ID_PART_ENTRY_UUID", true },
-	[CONF_ID_FS_LABEL] = { "fs-label", "ID_FS_LABEL", false },
-	[CONF_ID_FS_UUID] = { "fs-uuid", "ID_FS_UUID", true },
-	[CONF_ID_SERIAL] = { "serial", "ID_SERIAL", false },
+	[CONF_ID_DISK_UUID] = { "disk-uuid", "ID_PART_TABLE_UUID", CMP_NOCASE, NULL },
+	[CONF_ID_PART_UUID] = { "part-uuid", "ID_PART_ENTRY_UUID", CMP_NOCASE, NULL },
+	[CONF_ID_FS_LABEL] = { "fs-label", "ID_FS_LABEL", CMP_EXACT, NULL },
+	[CONF_ID_FS_UUID] = { "fs-uuid", "ID_FS_UUID", CMP_NOCASE, NULL },
+	[CONF_ID_SERIAL] = { "serial", "ID_SERIAL", CMP_EXACT, NULL },
+	/* libblkid's zfs prober: the pool name as the label, the pool GUID as the UUID. */
+	[CONF_ID_ZPOOL] = { "zpool", "ID_FS_LABEL", CMP_EXACT, CONF_ZFS_MEMBER },
+	[CONF_ID_ZPOOL_GUID] = { "zpool-guid", "ID_FS_UUID", CMP_NUMBER, CONF_ZFS_MEMBER },
 };
 
 const char *conf_id_key(enum conf_id id)
@@ -42,6 +53,10 @@ static const char *conf_part_uuid_problem(const char *v);
 static const char *conf_fs_label_problem(const char *v);
 static const char *conf_fs_uuid_problem(const char *v);
 static const char *conf_serial_problem(const char *v);
+static const char *conf_zpool_problem(const char *v);
+static const char *conf_zpool_guid_problem(const char *v);
+static const char *conf_zpool_members_problem(const char *v);
+static const char *conf_zpool_wait_problem(const char *v);
 static const char *conf_memory_problem(const char *v);
 static const char *conf_cpus_problem(const char *v);
 static const char *conf_net_problem(const char *v);
@@ -59,6 +74,11 @@ static const struct conf_key {
 	{ "fs-label", K_ID, CONF_ID_FS_LABEL, 0, conf_fs_label_problem },
 	{ "fs-uuid", K_ID, CONF_ID_FS_UUID, 0, conf_fs_uuid_problem },
 	{ "serial", K_ID, CONF_ID_SERIAL, 0, conf_serial_problem },
+	{ "zpool", K_ID, CONF_ID_ZPOOL, 0, conf_zpool_problem },
+	{ "zpool-guid", K_ID, CONF_ID_ZPOOL_GUID, 0, conf_zpool_guid_problem },
+	{ "zpool-members", K_INT, 0, offsetof(struct conf_vm, zpool_members),
+	  conf_zpool_members_problem },
+	{ "zpool-wait", K_INT, 0, offsetof(struct conf_vm, zpool_wait), conf_zpool_wait_problem },
 	{ "memory", K_STRING, 0, offsetof(struct conf_vm, memory), conf_memory_problem },
 	{ "env", K_ENV, 0, 0, NULL },
 	{ "console", K_STRING, 0, offsetof(struct conf_vm, console), NULL },
@@ -139,6 +159,8 @@ static void conf_section(struct conf_parse *p, char *text)
 	vm = &c->vms[c->nvms];
 	memset(vm, 0, sizeof(*vm));
 	vm->restart = true;
+	vm->zpool_members = 1;
+	vm->zpool_wait = CONF_ZPOOL_WAIT_DEFAULT;
 	vm->line = p->lineno;
 	vm->name = strdup(name);
 	vm->file = strdup(p->file);
@@ -301,6 +323,74 @@ static const char *conf_serial_problem(const char *v)
 	return NULL;
 }
 
+/*
+ * A pool name as ZFS takes it (zfs_namecheck.c's pool_namecheck): a letter, then letters,
+ * digits and _ - . : (ZFS allows a space too, but udev shows whitespace in a label as '_',
+ * so such a name never matches).  At most 255 bytes (ZFS_MAX_DATASET_NAME_LEN).
+ */
+static const char *conf_zpool_problem(const char *v)
+{
+	static const char alpha[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	size_t n = strlen(v);
+
+	if (n <= 255 && v[0] && strchr(alpha, v[0]) &&
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:") == n)
+		return NULL;
+	return "expected a ZFS pool name: a letter, then letters, digits, _ - . or : "
+	       "(udev shows whitespace as '_')";
+}
+
+bool conf_zpool_guid(const char *s, uint64_t *guid)
+{
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	const char *digits = hex ? "0123456789abcdefABCDEF" : "0123456789";
+	size_t n;
+	char *end;
+
+	s += hex ? 2 : 0;
+	n = strspn(s, digits);
+	/* strtoull alone would take signs, spaces and a second 0x. */
+	if (n == 0 || s[n] != '\0')
+		return false;
+	errno = 0;
+	*guid = strtoull(s, &end, hex ? 16 : 10);
+	return errno == 0 && *end == '\0' && *guid != 0;
+}
+
+static const char *conf_zpool_guid_problem(const char *v)
+{
+	uint64_t guid;
+
+	return conf_zpool_guid(v, &guid) ? NULL
+					 : "expected a ZFS pool GUID, as zpool get guid and blkid "
+					   "print it: a decimal number from 1 to 18446744073709551615 "
+					   "(or 0x and hex digits)";
+}
+
+/* Digits only, from lo to hi, so that what is used is exactly the number checked. */
+static bool conf_number(const char *v, int lo, int hi)
+{
+	size_t n = strspn(v, "0123456789");
+	long x;
+
+	if (n == 0 || n > 9 || v[n] != '\0')
+		return false;
+	x = strtol(v, NULL, 10);
+	return x >= lo && x <= hi;
+}
+
+static const char *conf_zpool_members_problem(const char *v)
+{
+	return conf_number(v, 1, CONF_ZPOOL_MEMBERS_MAX)
+		       ? NULL
+		       : "expected the number of the pool's devices, 1 to 32 (kvmload takes 32 disks)";
+}
+
+static const char *conf_zpool_wait_problem(const char *v)
+{
+	return conf_number(v, 1, CONF_ZPOOL_WAIT_MAX) ? NULL : "expected 1 to 3600 seconds";
+}
+
 /* The rule and words of kvmload -m (memsize.h), exactly what kvmload takes and says. */
 static const char *conf_memory_problem(const char *v)
 {
@@ -405,6 +495,11 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		return 1;
 	}
 	p->cur->seen |= bit;
+	if (!p->cur->zpool_line &&
+	    (strcmp(k->name, "zpool-members") == 0 || strcmp(k->name, "zpool-wait") == 0)) {
+		p->cur->zpool_line = p->lineno;
+		p->cur->zpool_key = k->name;
+	}
 	if (!*value) {
 		conf_error(p->c, p->file, p->lineno, "'%s' has an empty value", name);
 		return 1;
@@ -414,16 +509,36 @@ static int conf_handler(void *user, const char *section, const char *name, const
 	return 1;
 }
 
+/* A configured value and what a device (or another VM) has, compared as conf_ids says. */
+static bool conf_id_equal(int id, const char *want, const char *have)
+{
+	uint64_t a, b;
+
+	switch (conf_ids[id].cmp) {
+	case CMP_NOCASE:
+		return strcasecmp(want, have) == 0;
+	case CMP_NUMBER:
+		return conf_zpool_guid(want, &a) && conf_zpool_guid(have, &b) && a == b;
+	case CMP_EXACT:
+		break;
+	}
+	return strcmp(want, have) == 0;
+}
+
 static bool conf_same_identity(const struct conf_vm *a, const struct conf_vm *b)
 {
 	for (int i = 0; i < CONF_ID_COUNT; i++) {
 		if (!a->id[i] != !b->id[i])
 			return false;
-		if (a->id[i] && (conf_ids[i].nocase ? strcasecmp(a->id[i], b->id[i])
-						     : strcmp(a->id[i], b->id[i])))
+		if (a->id[i] && !conf_id_equal(i, a->id[i], b->id[i]))
 			return false;
 	}
 	return true;
+}
+
+bool conf_vm_zpool(const struct conf_vm *vm)
+{
+	return vm->id[CONF_ID_ZPOOL] || vm->id[CONF_ID_ZPOOL_GUID];
 }
 
 /* Checks that need a whole VM: run once all files are read. */
@@ -437,9 +552,14 @@ static void conf_check_vms(struct conf *c)
 			any |= vm->id[k] != NULL;
 		if (!any) {
 			conf_error(c, vm->file, vm->line, "[vm %s] names no disk identity "
-				   "(disk-uuid, part-uuid, fs-label, fs-uuid or serial)", vm->name);
+				   "(disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or "
+				   "zpool-guid)", vm->name);
 			continue;
 		}
+		if (vm->zpool_line && !conf_vm_zpool(vm))
+			conf_error(c, vm->file, vm->zpool_line,
+				   "'%s' in [vm %s], which names no pool (zpool or zpool-guid)",
+				   vm->zpool_key, vm->name);
 		for (size_t j = 0; j < i; j++)
 			if (conf_same_identity(vm, &c->vms[j]))
 				conf_error(c, vm->file, vm->line,
@@ -536,8 +656,13 @@ static bool conf_vm_matches(const struct conf_vm *vm, conf_prop_fn prop, void *d
 		if (!vm->id[i])
 			continue;
 		have = prop(dev, conf_ids[i].property);
-		if (!have || (conf_ids[i].nocase ? strcasecmp(have, vm->id[i]) : strcmp(have, vm->id[i])))
+		if (!have || !conf_id_equal(i, vm->id[i], have))
 			return false;
+		if (conf_ids[i].fs_type) {
+			have = prop(dev, "ID_FS_TYPE");
+			if (!have || strcmp(have, conf_ids[i].fs_type) != 0)
+				return false;
+		}
 		any = true;
 	}
 	return any;

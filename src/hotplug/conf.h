@@ -8,13 +8,21 @@
 
 /* The stable disk identities a VM may name, each backed by one udev property. */
 enum conf_id {
-	CONF_ID_DISK_UUID, /* ID_PART_TABLE_UUID: GPT disk GUID or MBR signature */
-	CONF_ID_PART_UUID, /* ID_PART_ENTRY_UUID: GPT partition GUID, or MBR XXXXXXXX-NN */
-	CONF_ID_FS_LABEL,  /* ID_FS_LABEL: UFS volume name */
-	CONF_ID_FS_UUID,   /* ID_FS_UUID: UFS fs_id, 16 hex digits */
-	CONF_ID_SERIAL,    /* ID_SERIAL: the drive's serial */
+	CONF_ID_DISK_UUID,  /* ID_PART_TABLE_UUID: GPT disk GUID or MBR signature */
+	CONF_ID_PART_UUID,  /* ID_PART_ENTRY_UUID: GPT partition GUID, or MBR XXXXXXXX-NN */
+	CONF_ID_FS_LABEL,   /* ID_FS_LABEL: UFS volume name */
+	CONF_ID_FS_UUID,    /* ID_FS_UUID: UFS fs_id, 16 hex digits */
+	CONF_ID_SERIAL,     /* ID_SERIAL: the drive's serial */
+	CONF_ID_ZPOOL,      /* ID_FS_LABEL of a zfs_member: the ZFS pool's name */
+	CONF_ID_ZPOOL_GUID, /* ID_FS_UUID of a zfs_member: the pool GUID, compared as a number */
 	CONF_ID_COUNT
 };
+
+/* libblkid's ID_FS_TYPE for a device holding a ZFS vdev label. */
+#define CONF_ZFS_MEMBER "zfs_member"
+#define CONF_ZPOOL_MEMBERS_MAX 32 /* kvmload's and kvmload-fs's most disks (bhyveload's NDISKS) */
+#define CONF_ZPOOL_WAIT_DEFAULT 30 /* seconds a pool's supervisor waits for its members */
+#define CONF_ZPOOL_WAIT_MAX 3600
 
 /* Config key and udev property of each identity. */
 const char *conf_id_key(enum conf_id id);
@@ -37,6 +45,10 @@ struct conf_vm {
 	char *accel;      /* kvmload --accel: kvm or tcg */
 	bool ro;          /* kvmload --ro: the running guest gets its disks read-only */
 	bool restart;     /* load again after a reset (status 0) */
+	int zpool_members;     /* pool devices the guest needs (zpool-members), default 1 */
+	int zpool_wait;        /* seconds to wait for them (zpool-wait), default 30 */
+	int zpool_line;        /* the first zpool-members or zpool-wait line, 0 when neither */
+	const char *zpool_key; /* and which of the two it is */
 	unsigned seen;    /* keys given so far (one bit per key) */
 };
 
@@ -57,7 +69,8 @@ void conf_free(struct conf *c);
 
 /*
  * The VM whose identity matches a device, given a lookup of its udev
- * properties.  Every identity key a VM names must match.  Returns the VM,
+ * properties.  Every identity key a VM names must match; zpool and
+ * zpool-guid also need ID_FS_TYPE zfs_member.  Returns the VM,
  * NULL when none matches, and sets *ambiguous when more than one does
  * (then NULL is returned too).
  */
@@ -66,5 +79,14 @@ const struct conf_vm *conf_match(const struct conf *c, conf_prop_fn prop, void *
 				 bool *ambiguous);
 
 struct conf_vm *conf_find(const struct conf *c, const char *name);
+
+/* vm names a ZFS pool (zpool or zpool-guid): its guest gets every member's disk. */
+bool conf_vm_zpool(const struct conf_vm *vm);
+
+/*
+ * A pool GUID as zpool get guid and libblkid's ID_FS_UUID print it (decimal),
+ * or 0x and hex digits; 1 to 2^64-1.  Returns false when s is none of these.
+ */
+bool conf_zpool_guid(const char *s, uint64_t *guid);
 
 #endif

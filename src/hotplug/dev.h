@@ -4,6 +4,8 @@
 
 #include <libudev.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct dev {
@@ -27,7 +29,25 @@ void dev_free(struct dev *d);
 /* A udev property, or NULL.  The signature is conf_prop_fn's. */
 const char *dev_prop(void *d, const char *property);
 
-/* The test the udev rule makes: a FreeBSD partition type or a UFS file system. */
+/* The test the udev rule makes: a FreeBSD partition type, a UFS file system or a ZFS pool member. */
 bool dev_is_freebsd(const struct dev *d);
+
+/* d holds a ZFS vdev label (ID_FS_TYPE zfs_member) with a pool GUID: true and *guid set. */
+bool dev_zpool_guid(const struct dev *d, uint64_t *guid);
+
+/* One device of a ZFS pool, as libblkid reports it. */
+struct dev_member {
+	struct dev d;
+	uint64_t vdev; /* ID_FS_UUID_SUB, the vdev GUID of this device's label; 0 if none */
+};
+
+/*
+ * The pool's devices udev knows now: initialized block devices whose ID_FS_TYPE
+ * is zfs_member and whose ID_FS_UUID is pool_guid, ordered by vdev GUID (as
+ * numbers), then by node.  *m is an array of *n to free with dev_pool_free
+ * (NULL when none).  Returns 0 or -errno.
+ */
+int dev_pool_members(struct udev *udev, uint64_t pool_guid, struct dev_member **m, size_t *n);
+void dev_pool_free(struct dev_member *m, size_t n);
 
 #endif

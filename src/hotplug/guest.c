@@ -1,6 +1,7 @@
-/* guest.c: one VM's life under its lock: view mount, kvmload child, view release, restart on reset, teardown. */
+/* guest.c: one VM's life under its lock: a pool's devices, view mount, kvmload child, view release, restart on reset, teardown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "argv.h"
@@ -24,6 +26,91 @@
 #define GUEST_KILL_MS 5000   /* after SIGKILL */
 /* kvmload's SIGTERM is an ACPI power-down with 30 s of its own before it kills QEMU. */
 #define GUEST_POWERDOWN_S 40
+#define GUEST_POOL_POLL_MS 250 /* how often a pool's supervisor looks for its devices */
+
+/* The disks a guest gets: its device's whole disk, or each of its pool's devices' whole disks. */
+struct guest_disks {
+	const char *v[CONF_ZPOOL_MEMBERS_MAX];
+	int n;
+	struct dev_member *pool; /* the pool's devices (they own the strings in v) */
+	size_t npool;
+	uint64_t guid;    /* the pool's GUID, from the device that started the VM */
+	const char *name; /* the pool's name, likewise */
+};
+
+static void guest_disks_free(struct guest_disks *g)
+{
+	dev_pool_free(g->pool, g->npool);
+	g->pool = NULL;
+	g->npool = 0;
+	g->n = 0;
+}
+
+/*
+ * Look for the disks now.  A VM without a pool gets d's whole disk.  A pool's
+ * devices are the ones with d's pool GUID (the definition may name the pool
+ * by its name alone: the device that matched says which pool of that name);
+ * each whole disk goes once, in the order of the devices' vdev GUIDs.
+ * Returns 0, -EEXIST when two devices carry one vdev GUID (*dup set: a
+ * copied disk, and which of the two is the pool's is not ours to guess),
+ * -E2BIG (more than kvmload's 32 disks), or another -errno.
+ */
+static int guest_disks_find(const struct hotplug *h, const struct conf_vm *vm, const struct dev *d,
+			    struct guest_disks *g, const struct dev_member **dup)
+{
+	int r;
+
+	guest_disks_free(g);
+	*dup = NULL;
+	if (!conf_vm_zpool(vm)) {
+		g->v[0] = d->disknode;
+		g->n = 1;
+		return 0;
+	}
+	if (!dev_zpool_guid(d, &g->guid))
+		return -EINVAL; /* conf_match made sure it is one */
+	g->name = udev_device_get_property_value(d->ud, "ID_FS_LABEL");
+	if (!g->name)
+		g->name = "?";
+	r = dev_pool_members(h->udev, g->guid, &g->pool, &g->npool);
+	if (r < 0)
+		return r;
+	for (size_t i = 1; i < g->npool; i++)
+		if (g->pool[i].vdev && g->pool[i].vdev == g->pool[i - 1].vdev) {
+			*dup = &g->pool[i];
+			return -EEXIST;
+		}
+	for (size_t i = 0; i < g->npool; i++) {
+		const char *disk = g->pool[i].d.disknode;
+		bool seen = false;
+
+		for (int j = 0; j < g->n && !seen; j++)
+			seen = strcmp(g->v[j], disk) == 0;
+		if (seen)
+			continue;
+		if (g->n == CONF_ZPOOL_MEMBERS_MAX)
+			return -E2BIG;
+		g->v[g->n++] = disk;
+	}
+	return 0;
+}
+
+/* The pool's devices for a message: "/dev/loop1 (vdev 123), /dev/loop2 (vdev 456)", or "none". */
+static const char *guest_pool_list(const struct guest_disks *g, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	snprintf(buf, len, "none");
+	for (size_t i = 0; i < g->npool && off < len; i++) {
+		int w = snprintf(buf + off, len - off, "%s%s (vdev %" PRIu64 ")", i ? ", " : "",
+				 log_esc(g->pool[i].d.node), g->pool[i].vdev);
+
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	return buf;
+}
 
 /*
  * The view's daemon on the whole disk.  libfuse mounts nosuid,nodev already;
@@ -31,18 +118,18 @@
  * (kvmload reads its userboot.so and maps it itself, from memory).  mnt
  * (PATH_MAX) receives the mount point the spec points to.
  */
-static int guest_fs_spec(const struct hotplug *h, const char *vm, const char *const *disk,
+static int guest_fs_spec(const struct hotplug *h, const char *vm, const struct guest_disks *g,
 			 char *mnt, struct viewd_spec *spec)
 {
 	if (rundir_path(mnt, PATH_MAX, h->run_dir, vm, RUNDIR_VIEW) < 0)
 		return -ENAMETOOLONG;
-	*spec = (struct viewd_spec){ .prog = h->kvmload_fs, .mnt = mnt, .disks = disk, .ndisks = 1,
-				     .noexec = true };
+	*spec = (struct viewd_spec){ .prog = h->kvmload_fs, .mnt = mnt, .disks = g->v,
+				     .ndisks = g->n, .noexec = true };
 	return 0;
 }
 
-static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm, const char *disk,
-			     struct argv *a)
+static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
+			     const struct guest_disks *g, struct argv *a)
 {
 	char view[4096];
 
@@ -53,8 +140,10 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm, 
 	argv_add(a, view);
 	argv_add(a, "--view-release-fd");
 	argv_add(a, "3");
-	argv_add(a, "-d");
-	argv_add(a, disk);
+	for (int i = 0; i < g->n; i++) {
+		argv_add(a, "-d");
+		argv_add(a, g->v[i]);
+	}
 	if (vm->memory) {
 		argv_add(a, "-m");
 		argv_add(a, vm->memory);
@@ -233,6 +322,7 @@ struct guest_sup {
 	 */
 	bool view_released;
 	struct argv loader;
+	struct guest_disks disks;
 };
 
 static void guest_release_close(struct guest_sup *s)
@@ -274,13 +364,13 @@ static void guest_sup_retire(struct guest_sup *s, const char *how)
 
 static int guest_start_fs(struct guest_sup *s)
 {
-	const char *disk = s->d->disknode;
+	const char *disk = s->disks.v[0];
 	struct viewd_spec spec;
 	char mnt[PATH_MAX];
 	sigset_t now;
 	int r;
 
-	r = guest_fs_spec(s->h, s->vm->name, &disk, mnt, &spec);
+	r = guest_fs_spec(s->h, s->vm->name, &s->disks, mnt, &spec);
 	if (r == 0 && mkdir(mnt, 0755) < 0)
 		r = -errno;
 	if (r < 0)
@@ -413,18 +503,142 @@ static int guest_restart(struct guest_sup *s)
 	return r;
 }
 
-/* Everything up to a running guest; the VM lock is held. */
-static int guest_start(struct guest_sup *s)
+/* Hold the VM and record its device; the VM lock is held. */
+static int guest_claim(struct guest_sup *s)
 {
 	struct rundir_holder who;
-	int r;
 
 	s->claim_fd = state_claim(s->h->run_dir, s->vm->name, s->d->node, s->d->disknode, &who);
 	if (s->claim_fd == -EBUSY)
 		log_warnx("vm %s: held by %s (pid %ld)", s->vm->name, log_esc(who.prog), (long)who.pid);
-	if (s->claim_fd < 0)
-		return s->claim_fd;
-	r = guest_loader_args(s->h, s->vm, s->d->disknode, &s->loader);
+	return s->claim_fd < 0 ? s->claim_fd : 0;
+}
+
+static long guest_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
+}
+
+/* The guest's disks as they are now (a pool's, complete or not); trouble is logged. */
+static int guest_disks_look(struct guest_sup *s)
+{
+	const struct dev_member *dup;
+	char list[4096];
+	int r = guest_disks_find(s->h, s->vm, s->d, &s->disks, &dup);
+
+	if (r == -EEXIST)
+		log_warnx("vm %s: pool %s: %s and %s carry the same vdev GUID %" PRIu64
+			  " (a copied disk?); not starting", s->vm->name, log_esc(s->disks.name),
+			  log_esc(dup[-1].d.node), log_esc(dup->d.node), dup->vdev);
+	else if (r == -E2BIG)
+		log_warnx("vm %s: pool %s: its devices are on more than %d disks (%s); not starting",
+			  s->vm->name, log_esc(s->disks.name), CONF_ZPOOL_MEMBERS_MAX,
+			  guest_pool_list(&s->disks, list, sizeof(list)));
+	else if (r < 0)
+		log_warnx("vm %s: looking for the pool's devices: %s", s->vm->name, strerror(-r));
+	return r;
+}
+
+/*
+ * A pool VM whose devices are not all there yet: wait for them, holding the
+ * VM but not its lock (another add finds it running, a remove may take it;
+ * the monitor goes on with other events).  Looks every GUEST_POOL_POLL_MS
+ * until zpool-wait seconds have passed.  0 with s->disks complete;
+ * -ETIMEDOUT (logged: who is there, how many are missing), -EINTR (a signal:
+ * stop), -ECANCELED (a remove took the VM), or another -errno (logged).
+ */
+static int guest_pool_wait(struct guest_sup *s)
+{
+	const struct conf_vm *vm = s->vm;
+	long deadline = guest_now_ms() + vm->zpool_wait * 1000L;
+	char list[4096];
+	int r;
+
+	log_info("vm %s: pool %s: %zu of %d devices present (%s); waiting up to %d s for the rest",
+		 vm->name, log_esc(s->disks.name), s->disks.npool, vm->zpool_members,
+		 guest_pool_list(&s->disks, list, sizeof(list)), vm->zpool_wait);
+	for (;;) {
+		struct pollfd p = { .fd = s->sfd, .events = POLLIN };
+		struct signalfd_siginfo si;
+		long left = deadline - guest_now_ms();
+
+		if (left <= 0) {
+			log_warnx("vm %s: pool %s: %zu of %d devices present after %d s (%s), %zu "
+				  "missing; not starting", vm->name, log_esc(s->disks.name),
+				  s->disks.npool, vm->zpool_members, vm->zpool_wait,
+				  guest_pool_list(&s->disks, list, sizeof(list)),
+				  (size_t)vm->zpool_members - s->disks.npool);
+			return -ETIMEDOUT;
+		}
+		r = poll(&p, 1, left < GUEST_POOL_POLL_MS ? (int)left : GUEST_POOL_POLL_MS);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r > 0 && read(s->sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD) {
+			log_info("vm %s: stopping on signal %u while waiting for the pool", vm->name,
+				 si.ssi_signo);
+			return -EINTR;
+		}
+		if (!rundir_owns(s->h->run_dir, vm->name, s->claim_fd))
+			return -ECANCELED;
+		r = guest_disks_look(s);
+		if (r < 0)
+			return r;
+		if (s->disks.npool >= (size_t)vm->zpool_members)
+			return 0;
+	}
+}
+
+/*
+ * The guest's disks: a pool VM's devices, waited for unless all are there.
+ * Called with the VM lock *lock_fd held, which the wait lets go of and takes
+ * again (*lock_fd is then the new one, or -1 when it could not be had).
+ */
+static int guest_find_disks(struct guest_sup *s, int *lock_fd)
+{
+	const struct conf_vm *vm = s->vm;
+	char list[4096];
+	int r = guest_disks_look(s);
+
+	if (r < 0 || !conf_vm_zpool(vm))
+		return r;
+	if (s->disks.npool < (size_t)vm->zpool_members) {
+		rundir_unlock(s->h->run_dir, vm->name, *lock_fd);
+		r = guest_pool_wait(s);
+		*lock_fd = rundir_lock(s->h->run_dir, vm->name);
+		if (*lock_fd < 0) {
+			log_warnx("vm %s: lock in %s: %s", vm->name, s->h->run_dir, strerror(-*lock_fd));
+			return *lock_fd;
+		}
+		/* A remove cleared the VM meanwhile (perhaps someone holds it anew): nothing is ours. */
+		if (!rundir_owns(s->h->run_dir, vm->name, s->claim_fd)) {
+			log_info("vm %s: stopped while waiting for the pool's devices", vm->name);
+			close(s->claim_fd);
+			s->claim_fd = -1;
+			return -ECANCELED;
+		}
+		if (r < 0)
+			return r;
+		log_info("vm %s: pool %s: all %d devices present (%s)", vm->name,
+			 log_esc(s->disks.name), vm->zpool_members,
+			 guest_pool_list(&s->disks, list, sizeof(list)));
+	}
+	if (s->disks.npool > (size_t)vm->zpool_members)
+		log_warnx("vm %s: pool %s: %zu devices present, more than zpool-members = %d; "
+			  "the guest gets all of them (%s)", vm->name, log_esc(s->disks.name),
+			  s->disks.npool, vm->zpool_members,
+			  guest_pool_list(&s->disks, list, sizeof(list)));
+	return 0;
+}
+
+/* Everything up to a running guest, once the VM is held and its disks are known; the VM lock is held. */
+static int guest_start(struct guest_sup *s)
+{
+	int r;
+
+	r = guest_loader_args(s->h, s->vm, &s->disks, &s->loader);
 	if (r == 0)
 		r = guest_start_fs(s);
 	if (r == 0)
@@ -601,16 +815,25 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 	sigprocmask(SIG_BLOCK, &mask, &s.oldmask);
 	s.sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	s.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	r = s.sfd < 0 || s.devnull < 0 ? -errno : guest_start(&s);
-	if (r < 0) {
+	r = s.sfd < 0 || s.devnull < 0 ? -errno : guest_claim(&s);
+	if (r == 0)
+		r = guest_find_disks(&s, &lock_fd);
+	if (r == 0)
+		r = guest_start(&s);
+	/* The pool's wait logged why; a signal or a remove while it waited is a stop, not a failure. */
+	if (r < 0 && r != -ETIMEDOUT && r != -EINTR && r != -ECANCELED && r != -EEXIST &&
+	    r != -E2BIG)
 		log_warnx("vm %s: not started: %s", vm->name, strerror(-r));
-		if (s.claim_fd >= 0)
-			guest_sup_teardown(&s);
-	}
-	rundir_unlock(h->run_dir, vm->name, lock_fd);
+	if (r < 0 && s.claim_fd >= 0 && lock_fd >= 0)
+		guest_sup_teardown(&s);
+	if (lock_fd >= 0)
+		rundir_unlock(h->run_dir, vm->name, lock_fd);
 	if (r == 0)
 		guest_supervise(&s);
+	else if (r == -EINTR || r == -ECANCELED)
+		r = 0;
 	argv_free(&s.loader);
+	guest_disks_free(&s.disks);
 	guest_release_close(&s);
 	if (s.claim_fd >= 0)
 		close(s.claim_fd);
@@ -714,11 +937,13 @@ int guest_find(const struct hotplug *h, const char *node, bool also_disk, char *
 
 void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const struct dev *d)
 {
-	const char *disk = d->disknode ? d->disknode : "?";
+	struct guest_disks g = { .v = { d->disknode ? d->disknode : "?" }, .n = 1 };
+	const struct dev_member *dup;
 	struct argv fs = { 0 }, loader = { 0 };
 	struct rundir_holder who;
 	struct viewd_spec spec;
-	char dir[4096], mnt[PATH_MAX];
+	char dir[4096], mnt[PATH_MAX], list[4096];
+	int r;
 
 	rundir_path(dir, sizeof(dir), h->run_dir, vm->name, NULL);
 	printf("vm %s: %s matches (%s:%d)\n", vm->name, d->node, vm->file, vm->line);
@@ -728,8 +953,33 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 		       vm->name, log_esc(who.prog), (long)who.pid);
 		return;
 	}
-	if (guest_fs_spec(h, vm->name, &disk, mnt, &spec) == 0 && viewd_argv(&spec, &fs) == 0 &&
-	    guest_loader_args(h, vm, disk, &loader) == 0) {
+	if (d->disknode && conf_vm_zpool(vm)) {
+		r = guest_disks_find(h, vm, d, &g, &dup);
+		if (r == -EEXIST) {
+			printf("vm %s: pool %s: %s and %s carry the same vdev GUID %" PRIu64
+			       "; not starting\n", vm->name, g.name, dup[-1].d.node, dup->d.node,
+			       dup->vdev);
+		} else if (r == -E2BIG) {
+			printf("vm %s: pool %s: its devices are on more than %d disks; not starting\n",
+			       vm->name, g.name, CONF_ZPOOL_MEMBERS_MAX);
+		} else if (r < 0) {
+			printf("vm %s: looking for the pool's devices: %s; not starting\n", vm->name,
+			       strerror(-r));
+		} else {
+			printf("vm %s: pool %s (guid %" PRIu64 "): %zu of %d devices present: %s\n",
+			       vm->name, g.name, g.guid, g.npool, vm->zpool_members,
+			       guest_pool_list(&g, list, sizeof(list)));
+			if (g.npool < (size_t)vm->zpool_members)
+				printf("wait up to %d s for the rest; then, with all of them:\n",
+				       vm->zpool_wait);
+		}
+		if (r < 0) {
+			guest_disks_free(&g);
+			return;
+		}
+	}
+	if (guest_fs_spec(h, vm->name, &g, mnt, &spec) == 0 && viewd_argv(&spec, &fs) == 0 &&
+	    guest_loader_args(h, vm, &g, &loader) == 0) {
 		printf("mkdir %s/%s\n", dir, RUNDIR_VIEW);
 		guest_print_args(&fs);
 		printf("\n");
@@ -744,6 +994,7 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 	}
 	argv_free(&fs);
 	argv_free(&loader);
+	guest_disks_free(&g);
 }
 
 void guest_plan_remove(const struct hotplug *h, const char *vm)

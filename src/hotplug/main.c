@@ -187,8 +187,11 @@ static int main_add(struct hotplug *h, const char *node)
 	else
 		r = guest_add(h, vm, &d, -1);
 	dev_free(&d);
-	/* Another process holds the VM: worth another try once it lets go. */
-	return r == -EBUSY ? EX_TEMPFAIL : r < 0 ? EX_SOFTWARE : 0;
+	/*
+	 * Another process holds the VM, or its pool's devices did not all come:
+	 * worth another try once it lets go, or once they do.
+	 */
+	return r == -EBUSY || r == -ETIMEDOUT ? EX_TEMPFAIL : r < 0 ? EX_SOFTWARE : 0;
 }
 
 static int main_remove(struct hotplug *h, const char *node)

@@ -70,10 +70,27 @@ memory = 2097152
 serial = hex
 memory = 4g
 CONF
+# ZFS pools: the name, the GUID as zpool get guid and blkid print it (decimal) or in hex, the
+# number of the pool's devices and how long to wait for them.
+cat >good/40-zfs.conf <<'CONF'
+[vm zroot]
+zpool = zroot
+[vm mirror]
+zpool = tank:backup.2-x_y
+zpool-guid = 9781390112312015140
+zpool-members = 32
+zpool-wait = 3600
+[vm hexguid]
+zpool-guid = 0x87BE7A7BADE03925
+zpool-members = 1
+zpool-wait = 1
+[vm maxguid]
+zpool-guid = 18446744073709551615
+CONF
 : >good/ignored.txt
 run good
 check "good: status" 0 "$st"
-check "good: summary" "good: 7 vms, no errors" "$out"
+check "good: summary" "good: 11 vms, no errors" "$out"
 
 mkdir bad
 cat >bad/a.conf <<'CONF'
@@ -118,7 +135,7 @@ bad/b.conf:8: restart 'maybe': expected yes or no
 bad/b.conf:9: env 'novalue': expected NAME=VALUE
 bad/b.conf:10: vm name 'bad/name': use 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -
 bad/b.conf:11: syntax error (expected [vm NAME], NAME = VALUE or a comment)
-bad/a.conf:10: [vm empty] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid or serial)
+bad/a.conf:10: [vm empty] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
 kvmload-hotplug: bad: 12 errors" "$out"
 
 # The guest settings kvmload runs the guest with: each bad value on its line, once.
@@ -223,16 +240,109 @@ kvmload-hotplug: ifname: 1 error" "$out"
 
 mkdir same
 printf '[vm a]\nfs-label = root\n[vm b]\nfs-label = root\n' >same/x.conf
+# A pool GUID is a number: leading zeros and hex name the same pool.
+printf '[vm z1]\nzpool-guid = 9781390112312015140\n[vm z2]\nzpool-guid = 0x87be7a7bade03924\n' >>same/x.conf
+printf '[vm z3]\nzpool-guid = 09781390112312015140\n' >>same/x.conf
+# A pool name and a UFS label are different identities, though both are ID_FS_LABEL.
+printf '[vm z4]\nzpool = root\n' >>same/x.conf
 run same
 check "same identity: status" 78 "$st"
 check "same identity: message" "same/x.conf:3: [vm b] names the same disk identity as [vm a] (same/x.conf:1)
-kvmload-hotplug: same: 1 error" "$out"
+same/x.conf:7: [vm z2] names the same disk identity as [vm z1] (same/x.conf:5)
+same/x.conf:9: [vm z3] names the same disk identity as [vm z1] (same/x.conf:5)
+same/x.conf:9: [vm z3] names the same disk identity as [vm z2] (same/x.conf:7)
+kvmload-hotplug: same: 4 errors" "$out"
+
+# ZFS keys: each bad value names the form, on its line; the pool keys need a pool.
+mkdir zfs
+cat >zfs/x.conf <<'CONF'
+[vm n1]
+zpool = 1tank
+[vm n2]
+zpool = my pool
+[vm n3]
+zpool = tank/root
+[vm n4]
+zpool = tank%
+[vm g1]
+zpool-guid = 0
+[vm g2]
+zpool-guid = 18446744073709551616
+[vm g3]
+zpool-guid = -1
+[vm g4]
+zpool-guid = 0x
+[vm g5]
+zpool-guid = 87be7a7bade03924
+[vm g6]
+zpool-guid = 0x10000000000000000
+[vm g7]
+zpool-guid = 809fc9a0-2d74-4e75-bd75-1360d5d6c0c9
+[vm m1]
+zpool = m1
+zpool-members = 0
+zpool-wait = 0
+[vm m2]
+zpool = m2
+zpool-members = 33
+zpool-wait = 3601
+[vm m3]
+zpool = m3
+zpool-members = two
+zpool-wait = 1s
+zpool-members = 2
+[vm nopool]
+fs-label = nopool
+memory = 64M
+zpool-wait = 10
+zpool-members = 2
+[vm nopool2]
+serial = nopool2
+zpool-members = 1
+CONF
+run zfs
+check "zfs keys: status (EX_CONFIG)" 78 "$st"
+NAME="expected a ZFS pool name: a letter, then letters, digits, _ - . or : (udev shows whitespace as '_')"
+GUID="expected a ZFS pool GUID, as zpool get guid and blkid print it: a decimal number from 1 to 18446744073709551615 (or 0x and hex digits)"
+MEMBERS="expected the number of the pool's devices, 1 to 32 (kvmload takes 32 disks)"
+check "zfs keys: messages" "zfs/x.conf:2: zpool '1tank': $NAME
+zfs/x.conf:4: zpool 'my pool': $NAME
+zfs/x.conf:6: zpool 'tank/root': $NAME
+zfs/x.conf:8: zpool 'tank%': $NAME
+zfs/x.conf:10: zpool-guid '0': $GUID
+zfs/x.conf:12: zpool-guid '18446744073709551616': $GUID
+zfs/x.conf:14: zpool-guid '-1': $GUID
+zfs/x.conf:16: zpool-guid '0x': $GUID
+zfs/x.conf:18: zpool-guid '87be7a7bade03924': $GUID
+zfs/x.conf:20: zpool-guid '0x10000000000000000': $GUID
+zfs/x.conf:22: zpool-guid '809fc9a0-2d74-4e75-bd75-1360d5d6c0c9': $GUID
+zfs/x.conf:25: zpool-members '0': $MEMBERS
+zfs/x.conf:26: zpool-wait '0': expected 1 to 3600 seconds
+zfs/x.conf:29: zpool-members '33': $MEMBERS
+zfs/x.conf:30: zpool-wait '3601': expected 1 to 3600 seconds
+zfs/x.conf:33: zpool-members 'two': $MEMBERS
+zfs/x.conf:34: zpool-wait '1s': expected 1 to 3600 seconds
+zfs/x.conf:35: 'zpool-members' given twice in [vm m3]
+zfs/x.conf:1: [vm n1] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:3: [vm n2] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:5: [vm n3] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:7: [vm n4] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:9: [vm g1] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:11: [vm g2] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:13: [vm g3] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:15: [vm g4] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:17: [vm g5] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:19: [vm g6] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:21: [vm g7] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
+zfs/x.conf:39: 'zpool-wait' in [vm nopool], which names no pool (zpool or zpool-guid)
+zfs/x.conf:43: 'zpool-members' in [vm nopool2], which names no pool (zpool or zpool-guid)
+kvmload-hotplug: zfs: 31 errors" "$out"
 
 mkdir long
 { echo '[vm a]'; printf 'fs-label = %0300d\n' 0; } >long/x.conf
 run long
 check "over-long line" "long/x.conf:2: line too long (at most 197 bytes)
-long/x.conf:1: [vm a] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid or serial)
+long/x.conf:1: [vm a] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
 kvmload-hotplug: long: 2 errors" "$out"
 
 run missing

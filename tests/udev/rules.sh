@@ -12,40 +12,7 @@ echo kernel >"$WORK/tree/boot/kernel"
 make_gpt "$WORK/fbsd.img" a503 "$WORK/tree"
 make_gpt "$WORK/linux.img" 8300
 makefs -t ffs -o version=2 -s 8m "$WORK/bare.img" "$WORK/tree" >/dev/null
-
-# Hermetic: a private mount namespace with its own /dev and /run/udev, so udevadm test creates
-# no links or database entries on the host.  The rules file is read from /run/udev/rules.d,
-# a standard rules directory, after the distribution's 60-persistent-storage.rules.
-# udev_test DISK ACTION...: per action, udevadm test on DISK then each of its partitions;
-# prints "ACTION NAME SYSTEMD_WANTS" lines.  The database made by one action serves the next.
-udev_test() {
-	unshare -m --propagation private /bin/sh -s "$RULES" "$WORK" "$(basename "$1")" "${@:2}" <<'SH'
-set -e
-rules=$1 work=$2 disk=$3
-shift 3
-mount -t tmpfs kvmload-test /dev
-mknod /dev/null c 1 3
-mkdir -p /run/udev 2>/dev/null || mount -t tmpfs kvmload-test /run
-mount -t tmpfs kvmload-test /run/udev
-mkdir /run/udev/rules.d
-cp "$rules" /run/udev/rules.d/
-for b in /sys/class/block/$disk /sys/class/block/${disk}p*; do
-	[ -e "$b" ] || continue
-	IFS=: read -r ma mi <"$b/dev"
-	mknod "/dev/$(basename "$b")" b "$ma" "$mi"
-done
-for action in "$@"; do
-	for b in /sys/class/block/$disk /sys/class/block/${disk}p*; do
-		[ -e "$b" ] || continue
-		n=$(basename "$b")
-		udevadm test --action="$action" "$b" >"$work/out.$n" 2>"$work/err.$action.$n"
-		echo "$action $n $(grep '^SYSTEMD_WANTS=' "$work/out.$n" | cut -d= -f2-)"
-	done
-done
-SH
-}
-# /run/udev may not exist on the host: creating it inside the namespace would leave it behind.
-[ -d /run/udev ] || { mkdir /run/udev && on_exit "rmdir /run/udev"; }
+udev_test_prepare
 
 F=$(loop_attach "$WORK/fbsd.img") || exit 1
 K=$(basename "$F")
