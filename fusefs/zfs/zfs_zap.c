@@ -187,7 +187,7 @@ static int zap_leaf_value(const struct zap_leaf *l, const struct zap_entry *e, u
 
 struct zap_fat {
 	unsigned bs, hashbits;
-	uint64_t salt, ptr_blk, ptr_nblks, ptr_shift, flags;
+	uint64_t salt, ptr_blk, ptr_nblks, ptr_shift, flags, normflags;
 };
 
 static int zap_fat_header(struct span s, unsigned bs, struct zap_fat *z)
@@ -196,7 +196,8 @@ static int zap_fat_header(struct span s, unsigned bs, struct zap_fat *z)
 
 	if (span_le64(s, 8, &magic) < 0 || magic != ZAP_MAGIC || span_le64(s, 16, &z->ptr_blk) < 0 ||
 	    span_le64(s, 24, &z->ptr_nblks) < 0 || span_le64(s, 32, &z->ptr_shift) < 0 ||
-	    span_le64(s, 80, &z->salt) < 0 || span_le64(s, 96, &z->flags) < 0)
+	    span_le64(s, 80, &z->salt) < 0 || span_le64(s, 88, &z->normflags) < 0 ||
+	    span_le64(s, 96, &z->flags) < 0)
 		return -EIO;
 	z->bs = bs;
 	z->hashbits = z->flags & ZAP_FLAG_HASH64 ? 48 : 28;
@@ -225,6 +226,47 @@ static int zap_fat_leaf_of(struct zfs_pool *p, const struct zfs_dnode *dn, const
 	return r;
 }
 
+static int zap_fat_walk(struct zfs_pool *p, const struct zfs_dnode *dn, struct span hdr, uint64_t off,
+			int (*cb)(void *, const struct zfs_zap_ent *), void *ctx);
+
+struct zap_scan {
+	const char *name;
+	struct zfs_zap_ent found;
+};
+
+static int zap_scan_ent(void *ctx, const struct zfs_zap_ent *e)
+{
+	struct zap_scan *sc = ctx;
+
+	if (strcmp(e->name, sc->name) != 0)
+		return 0;
+	sc->found = *e;
+	return 1;
+}
+
+/*
+ * A ZAP with normalization (formD, case folding) hashes the normalized
+ * name, which this reader does not compute: such a ZAP (only directories
+ * have one) is searched entry by entry for the name as stored.
+ */
+static int zap_fat_scan(struct zfs_pool *p, const struct zfs_dnode *dn, struct span hdr, const char *name,
+			unsigned intlen, void *out, size_t max, size_t *n)
+{
+	struct zap_scan sc = { name, { .intlen = 0 } };
+	int r = zap_fat_walk(p, dn, hdr, 0, zap_scan_ent, &sc);
+
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	if (sc.found.intlen != intlen || intlen != 8)
+		return -EINVAL;
+	*n = sc.found.numints;
+	if (max)
+		*(uint64_t *)out = sc.found.value;
+	return 0;
+}
+
 static int zap_fat_lookup(struct zfs_pool *p, const struct zfs_dnode *dn, struct span hdr, unsigned bs,
 			  const char *name, unsigned intlen, void *out, size_t max, size_t *n)
 {
@@ -237,6 +279,8 @@ static int zap_fat_lookup(struct zfs_pool *p, const struct zfs_dnode *dn, struct
 
 	if (zap_fat_header(hdr, bs, &z) < 0 || (z.flags & ZAP_FLAG_UINT64_KEY))
 		return -EIO;
+	if (z.normflags)
+		return zap_fat_scan(p, dn, hdr, name, intlen, out, max, n);
 	h = zap_hash(z.salt, name, z.hashbits);
 	if ((r = zap_fat_leaf_of(p, dn, &z, hdr, h, &blkid)) < 0)
 		return r;
