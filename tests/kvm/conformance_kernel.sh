@@ -33,35 +33,22 @@ t0=$(date +%s%N)
 kpid=$!
 exec 3>"$WORK/in"
 
-# step TEXT SECONDS: wait until the console shows TEXT; one check; prints the time it took.
-step() {
-	for _ in $(seq $(($2 * 10))); do
-		tr -d '\r' <"$log" | grep -qF -- "$1" && break
-		kill -0 $kpid 2>/dev/null || break
-		sleep 0.1
-	done
-	if tr -d '\r' <"$log" | grep -qF -- "$1"; then
-		ok
-		echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms: $1"
-	else
-		bad "no '$1' on the console within $2 s"
-	fi
-}
+STEP_LOG=$log STEP_PID=$kpid STEP_T0=$t0
 
-step "Booting [/boot/kernel/kernel]..." 60
-step "FreeBSD 15." 60
-step "ACPI APIC Table: <BOCHS" 60
-step "vtblk0: 192MB" 60
-step "uart0: console" 60
-step "Trying to mount root from ufs:/dev/vtbd0" 60
-step "Enter full pathname of shell or RETURN for /bin/sh:" 60
+console_step "Booting [/boot/kernel/kernel]..." 60
+console_step "FreeBSD 15." 60
+console_step "ACPI APIC Table: <BOCHS" 60
+console_step "vtblk0: 192MB" 60
+console_step "uart0: console" 60
+console_step "Trying to mount root from ufs:/dev/vtbd0" 60
+console_step "Enter full pathname of shell or RETURN for /bin/sh:" 60
 printf '\n' >&3
-step "# " 60
+console_step "# " 60
 printf '/sbin/sysctl -n kern.osrelease\n' >&3
 want=$(strings "$KVMLOAD_FREEBSD_KERNEL" | grep -m1 -oE '^FreeBSD [0-9]+\.[0-9]+-[A-Z0-9-]+' | cut -d' ' -f2)
-step "$want" 60
+console_step "$want" 60
 printf '/sbin/halt -p\n' >&3
-step "acpi0: Powering system off" 120
+console_step "acpi0: Powering system off" 120
 exec 3>&-
 wait $kpid; st=$?
 echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms: kvmload exited $st"

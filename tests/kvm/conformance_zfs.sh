@@ -190,34 +190,21 @@ t0=$(date +%s%N)
 KPID=$!
 exec 3>"$WORK/in"
 
-# step TEXT SECONDS: wait until the console shows TEXT; one check; prints the time it took.
-step() {
-	for _ in $(seq $(($2 * 10))); do
-		tr -d '\r' <"$log" | grep -qF -- "$1" && break
-		kill -0 $KPID 2>/dev/null || break
-		sleep 0.1
-	done
-	if tr -d '\r' <"$log" | grep -qF -- "$1"; then
-		ok
-		echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms: $1"
-	else
-		bad "no '$1' on the console within $2 s"
-	fi
-}
+STEP_LOG=$log STEP_PID=$KPID STEP_T0=$t0
 
-step "kvmload: host0: is disk0 of the view, ZFS dataset zroot/ROOT/default ($RUN/view/disk0)" 30
-step "kvmload: guest /boot/loader has no \$Interpreter: marker, so 4th: using $RUN/view/disk0/boot/userboot_4th.so (the guest's own /boot: untrusted, confined by the sandbox)" 30
-step "kvmload: plugin $RUN/view/disk0/boot/userboot_4th.so: FreeBSD 13.0+ (version 5," 30
-step "Booting [/boot/kernel/kernel]..." 120
-step "FreeBSD 15." 60
-step "ZFS storage pool version: features support (5000)" 120
-step "Trying to mount root from zfs:zroot/ROOT/default" 120
-step "Enter full pathname of shell or RETURN for /bin/sh:" 120
+console_step "kvmload: host0: is disk0 of the view, ZFS dataset zroot/ROOT/default ($RUN/view/disk0)" 30
+console_step "kvmload: guest /boot/loader has no \$Interpreter: marker, so 4th: using $RUN/view/disk0/boot/userboot_4th.so (the guest's own /boot: untrusted, confined by the sandbox)" 30
+console_step "kvmload: plugin $RUN/view/disk0/boot/userboot_4th.so: FreeBSD 13.0+ (version 5," 30
+console_step "Booting [/boot/kernel/kernel]..." 120
+console_step "FreeBSD 15." 60
+console_step "ZFS storage pool version: features support (5000)" 120
+console_step "Trying to mount root from zfs:zroot/ROOT/default" 120
+console_step "Enter full pathname of shell or RETURN for /bin/sh:" 120
 printf '\n' >&3
-step "# " 60
+console_step "# " 60
 printf '/sbin/sysctl -n kern.osrelease\n' >&3
 want=$(strings "$KVMLOAD_FREEBSD_ZFS_KERNEL" | grep -m1 -oE '^FreeBSD [0-9]+\.[0-9]+-[A-Z0-9-]+' | cut -d' ' -f2)
-step "$want" 60
+console_step "$want" 60
 
 # ---- 4. The used pool: the root read-write, the datasets written by OpenZFS.
 # shell CMD SECONDS: run CMD at the guest's shell and wait for its end; sets GST, its status.
@@ -225,7 +212,7 @@ n=0
 shell() {
 	n=$((n + 1))
 	printf '%s; echo "@@$((%d+1000))=$?@@"\n' "$1" $n >&3
-	step "@@$((n + 1000))=" "$2" >/dev/null
+	console_step "@@$((n + 1000))=" "$2" >/dev/null
 	GST=$(tr -d '\r' <"$log" | sed -n "s/^@@$((n + 1000))=\([0-9]*\)@@\$/\1/p")
 	echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms: guest: $1 (status $GST)"
 }
@@ -243,7 +230,7 @@ shell '/bin/sh /root/fill.sh' 600
 check "/root/fill.sh (status)" 0 "$GST"
 shell '/sbin/mount -p' 60
 printf '/sbin/halt -p\n' >&3
-step "acpi0: Powering system off" 120
+console_step "acpi0: Powering system off" 120
 exec 3>&-
 wait $KPID; st=$?
 KPID=

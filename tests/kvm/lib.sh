@@ -44,6 +44,22 @@ expect_no_text() {
 expect_status() {
 	if [ "$1" -eq "$2" ]; then ok; else bad "$3: exit status $1, expected $2"; fi
 }
+# console_step TEXT SECONDS: wait until the console log $STEP_LOG shows TEXT (giving up early when
+# the process $STEP_PID is gone); one check; prints the ms since $STEP_T0 (date +%s%N) it took.
+console_step() {
+	for _ in $(seq $(($2 * 10))); do
+		tr -d '\r' <"$STEP_LOG" | grep -qF -- "$1" && break
+		kill -0 "$STEP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if tr -d '\r' <"$STEP_LOG" | grep -qF -- "$1"; then
+		ok
+		echo "$(( ($(date +%s%N) - STEP_T0) / 1000000 )) ms: $1"
+	else
+		bad "no '$1' on the console within $2 s"
+	fi
+}
+
 # lines_in_order FILE A B ...: each text occurs after the previous one.
 lines_in_order() {
 	f=$1; shift
