@@ -52,16 +52,7 @@ static struct tree_zmount *fs_zfs_mount(const struct fs_node *n, size_t i)
 /* .zfs and .zfs/snapshot, and the root of a mount whose dataset cannot be read: empty directories. */
 static int fs_zfs_synth_stat(const struct fs_node *n, struct stat *st, nlink_t links)
 {
-	const struct tree *t = n->c->tree;
-
-	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
-	st->st_mode = S_IFDIR | 0555;
-	st->st_nlink = links;
-	st->st_uid = t->uid;
-	st->st_gid = t->gid;
-	st->st_blksize = 4096;
-	st->st_atim = st->st_mtim = st->st_ctim = t->born;
+	tree_made_stat(n->c->tree, n->ino, S_IFDIR | 0555, links, 0, st);
 	return 0;
 }
 

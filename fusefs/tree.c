@@ -257,30 +257,35 @@ const char *tree_synth_link(const struct tree *t, uint64_t ino)
 	return t->targets[ino - TREE_LINK0_INO];
 }
 
-int tree_synth_stat(const struct tree *t, uint64_t ino, struct stat *st)
+void tree_made_stat(const struct tree *t, uint64_t ino, mode_t mode, nlink_t nlink, off_t size, struct stat *st)
 {
-	const char *target = tree_synth_link(t, ino);
-
 	memset(st, 0, sizeof(*st));
-	if (ino == TREE_ROOT_INO || ino == TREE_BYLABEL_INO || (ino == TREE_ZFSDIR_INO && t->npools)) {
-		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = 2;
-		if (ino == TREE_ROOT_INO)
-			for (size_t i = 0; i < t->ntop; i++)
-				st->st_nlink += t->top[i].type == S_IFDIR;
-		if (ino == TREE_ZFSDIR_INO)
-			st->st_nlink += t->npools;
-	} else if (target) {
-		st->st_mode = S_IFLNK | 0777;
-		st->st_nlink = 1;
-		st->st_size = (off_t)strlen(target);
-	} else {
-		return -ENOENT;
-	}
 	st->st_ino = ino;
+	st->st_mode = mode;
+	st->st_nlink = nlink;
+	st->st_size = size;
 	st->st_uid = t->uid;
 	st->st_gid = t->gid;
 	st->st_blksize = 4096;
 	st->st_atim = st->st_mtim = st->st_ctim = t->born;
+}
+
+int tree_synth_stat(const struct tree *t, uint64_t ino, struct stat *st)
+{
+	const char *target = tree_synth_link(t, ino);
+	nlink_t n = 2;
+
+	if (ino == TREE_ROOT_INO || ino == TREE_BYLABEL_INO || (ino == TREE_ZFSDIR_INO && t->npools)) {
+		if (ino == TREE_ROOT_INO)
+			for (size_t i = 0; i < t->ntop; i++)
+				n += t->top[i].type == S_IFDIR;
+		if (ino == TREE_ZFSDIR_INO)
+			n += t->npools;
+		tree_made_stat(t, ino, S_IFDIR | 0555, n, 0, st);
+	} else if (target) {
+		tree_made_stat(t, ino, S_IFLNK | 0777, 1, (off_t)strlen(target), st);
+	} else {
+		return -ENOENT;
+	}
 	return 0;
 }

@@ -129,6 +129,8 @@ const char *tree_part_label(const struct tree_part *tp);
 const struct tree_dirent *tree_synth_dir(const struct tree *t, uint64_t ino, size_t *n);
 int tree_synth_lookup(const struct tree *t, uint64_t dir, const char *name, uint64_t *ino);
 int tree_synth_stat(const struct tree *t, uint64_t ino, struct stat *st);
+/* Attributes of a node the view makes up (owned by the daemon's user, born with the view). */
+void tree_made_stat(const struct tree *t, uint64_t ino, mode_t mode, nlink_t nlink, off_t size, struct stat *st);
 const char *tree_synth_link(const struct tree *t, uint64_t ino);
 
 #endif
