@@ -90,6 +90,7 @@ static int bp_embedded_read(const struct zfs_bp *bp, uint8_t *out, size_t lsize)
 	uint8_t payload[112];
 	size_t psize = (size_t)bp_psize(bp);
 	unsigned at = 0;
+	int r;
 
 	if (bf(BP_PROP(bp), 40, 8) != 0) /* only BP_EMBEDDED_TYPE_DATA holds file bytes */
 		return -EIO;
@@ -101,7 +102,9 @@ static int bp_embedded_read(const struct zfs_bp *bp, uint8_t *out, size_t lsize)
 	}
 	if (psize > sizeof(payload))
 		return -EIO;
-	return zfs_decompress(bp_comp(bp), payload, psize, out, lsize);
+	r = zfs_decompress(bp_comp(bp), payload, psize, out, lsize);
+	/* A codec unknown in a pool whose features all passed is corruption (zfs.h: -EIO). */
+	return r == -ENOTSUP ? -EIO : r;
 }
 
 int zfs_eck_verify(const void *data, size_t len, const struct zfs_cksum *verifier)
@@ -367,6 +370,8 @@ static int blk_load(struct zfs_pool *p, const struct zfs_bp *bp, struct zfs_buf 
 	r = blk_read_phys(p, bp, phys, psize, 0);
 	if (r == 0)
 		r = zfs_decompress(bp_comp(bp), phys, psize, b->data, b->size);
+	if (r == -ENOTSUP)
+		r = -EIO; /* a codec unknown in a pool whose features all passed: corruption (zfs.h) */
 	free(phys);
 	return r;
 }
@@ -412,10 +417,14 @@ int zfs_bp_read(struct zfs_pool *p, const struct zfs_bp *bp, struct zfs_buf **ou
 	}
 	pthread_mutex_unlock(&p->lock);
 
-	/* Loaded outside the lock, so readers of other blocks do not wait for the disk. */
-	b = calloc(1, sizeof(*b) + lsize);
+	/*
+	 * Loaded outside the lock, so readers of other blocks do not wait for the
+	 * disk.  The data is not cleared first: the read or the codec fills all of it.
+	 */
+	b = malloc(sizeof(*b) + lsize);
 	if (!b)
 		return -ENOMEM;
+	memset(b, 0, sizeof(*b));
 	b->size = (size_t)lsize;
 	memcpy(b->key, key, sizeof(key));
 	r = blk_load(p, bp, b);

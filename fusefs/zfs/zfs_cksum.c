@@ -50,12 +50,40 @@ static void fletcher2(const uint8_t *p, size_t len, struct zfs_cksum *out)
 	*out = (struct zfs_cksum){ { a0, a1, b0, b1 } };
 }
 
-/* fletcher_4_native: 32-bit words summed into 64-bit accumulators (a tail under 4 bytes left out). */
+/*
+ * fletcher_4_native: 32-bit words summed into 64-bit accumulators (a tail
+ * under 4 bytes left out).  It runs on every block read, so the words go
+ * through four independent lanes (word i to lane i % 4, which the compiler
+ * can keep in one vector register), combined at the end into the serial
+ * sums: a word at lane j, t steps from a lane's end, is weighted 4t - j in
+ * b, C(4t - j + 1, 2) in c and C(4t - j + 2, 3) in d, which are these
+ * combinations of the lanes' own 1, t, C(t + 1, 2) and C(t + 2, 3).  Sums
+ * wrap modulo 2^64, as ZFS's do.
+ */
 static void fletcher4(const uint8_t *p, size_t len, struct zfs_cksum *out)
 {
-	uint64_t a = 0, b = 0, c = 0, d = 0;
+	uint64_t la[4] = { 0 }, lb[4] = { 0 }, lc[4] = { 0 }, ld[4] = { 0 };
+	uint64_t a, b, c, d;
+	const uint8_t *end4 = p + len / 16 * 16, *end = p + len / 4 * 4;
 
-	for (const uint8_t *end = p + len / 4 * 4; p < end; p += 4) {
+	for (; p < end4; p += 16) {
+		uint32_t w[4];
+
+		memcpy(w, p, sizeof(w));
+		for (unsigned j = 0; j < 4; j++) {
+			la[j] += w[j];
+			lb[j] += la[j];
+			lc[j] += lb[j];
+			ld[j] += lc[j];
+		}
+	}
+	a = la[0] + la[1] + la[2] + la[3];
+	b = 4 * (lb[0] + lb[1] + lb[2] + lb[3]) - la[1] - 2 * la[2] - 3 * la[3];
+	c = 16 * (lc[0] + lc[1] + lc[2] + lc[3]) - 6 * lb[0] - 10 * lb[1] - 14 * lb[2] - 18 * lb[3] + la[2] +
+	    3 * la[3];
+	d = 64 * (ld[0] + ld[1] + ld[2] + ld[3]) - 48 * lc[0] - 64 * lc[1] - 80 * lc[2] - 96 * lc[3] + 4 * lb[0] +
+	    10 * lb[1] + 20 * lb[2] + 34 * lb[3] - la[3];
+	for (; p < end; p += 4) {
 		uint32_t w;
 
 		memcpy(&w, p, sizeof(w));
