@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,6 +419,14 @@ int main(int argc, char **argv)
 	struct fuse_session *se;
 
 	log_init("kvmload-fs", 0);
+	/*
+	 * Bounded memory under the multi-threaded loop: decompressed blocks (64 KiB
+	 * and up) are mapped and unmapped one by one, so memory the block cache lets
+	 * go is returned at once rather than kept in a per-thread malloc arena; two
+	 * arenas for the rest.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 << 10);
+	mallopt(M_ARENA_MAX, 2);
 	main_parse(argc, argv, &o);
 	if (o.ready_fd >= 0 && fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC) < 0)
 		err(EX_OSERR, "--ready-fd");
