@@ -353,26 +353,57 @@ void zfs_cache_free(struct zfs_pool *p)
 	p->lru = NULL;
 }
 
-/* Read, verify and decompress without the cache. */
-static int blk_load(struct zfs_pool *p, const struct zfs_bp *bp, struct zfs_buf *b)
+/* Read, verify and decompress into data (the pointer's logical size), without the cache. */
+static int blk_load(struct zfs_pool *p, const struct zfs_bp *bp, uint8_t *data, size_t size)
 {
 	size_t psize = (size_t)bp_psize(bp);
 	uint8_t *phys;
 	int r;
 
 	if (bp_comp(bp) == ZCP_OFF || bp_comp(bp) == ZCP_INHERIT || bp_comp(bp) == ZCP_ON) {
-		if (psize != b->size)
+		if (psize != size)
 			return -EIO;
-		return blk_read_phys(p, bp, b->data, psize, 0);
+		return blk_read_phys(p, bp, data, psize, 0);
 	}
 	if (!(phys = malloc(psize)))
 		return -ENOMEM;
 	r = blk_read_phys(p, bp, phys, psize, 0);
 	if (r == 0)
-		r = zfs_decompress(bp_comp(bp), phys, psize, b->data, b->size);
+		r = zfs_decompress(bp_comp(bp), phys, psize, data, size);
 	if (r == -ENOTSUP)
 		r = -EIO; /* a codec unknown in a pool whose features all passed: corruption (zfs.h) */
 	free(phys);
+	return r;
+}
+
+/* Checks every read makes before it touches the disk. */
+static int blk_readable(const struct zfs_bp *bp)
+{
+	if (zfs_bp_lsize(bp) > ZFS_MAX_BLOCK || bp_psize(bp) > ZFS_MAX_BLOCK)
+		return -EIO;
+	/* An encrypted dataset's objset block is only authenticated; everything under it is sealed. */
+	if (zfs_bp_encrypted(bp) && zfs_bp_type(bp) != ZOT_OBJSET)
+		return -EACCES;
+	return 0;
+}
+
+int zfs_bp_read_into(struct zfs_pool *p, const struct zfs_bp *bp, void *dst, size_t len)
+{
+	size_t lsize = (size_t)zfs_bp_lsize(bp);
+	int r = blk_readable(bp);
+
+	if (r < 0)
+		return r;
+	if (lsize > len)
+		return -EIO;
+	if (zfs_bp_is_hole(bp))
+		lsize = 0;
+	else if (zfs_bp_is_embedded(bp))
+		r = bp_embedded_read(bp, dst, lsize);
+	else
+		r = blk_load(p, bp, dst, lsize);
+	if (r == 0)
+		memset((uint8_t *)dst + lsize, 0, len - lsize);
 	return r;
 }
 
@@ -383,11 +414,8 @@ int zfs_bp_read(struct zfs_pool *p, const struct zfs_bp *bp, struct zfs_buf **ou
 	struct zfs_buf *b;
 	int r;
 
-	if (lsize > ZFS_MAX_BLOCK || bp_psize(bp) > ZFS_MAX_BLOCK)
-		return -EIO;
-	/* An encrypted dataset's objset block is only authenticated; everything under it is sealed. */
-	if (zfs_bp_encrypted(bp) && zfs_bp_type(bp) != ZOT_OBJSET)
-		return -EACCES;
+	if ((r = blk_readable(bp)) < 0)
+		return r;
 	if (zfs_bp_is_hole(bp) || zfs_bp_is_embedded(bp)) {
 		b = calloc(1, sizeof(*b) + lsize);
 		if (!b)
@@ -427,7 +455,7 @@ int zfs_bp_read(struct zfs_pool *p, const struct zfs_bp *bp, struct zfs_buf **ou
 	memset(b, 0, sizeof(*b));
 	b->size = (size_t)lsize;
 	memcpy(b->key, key, sizeof(key));
-	r = blk_load(p, bp, b);
+	r = blk_load(p, bp, b->data, b->size);
 	if (r < 0) {
 		free(b);
 		return r;

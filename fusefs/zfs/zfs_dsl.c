@@ -163,8 +163,14 @@ static int dsl_read_zap(struct zfs_pool *p, uint64_t zap, struct dsl_walk *w, si
 	return 0;
 }
 
-/* dsl_dir dir named name: its head dataset, its snapshots, then its children in name order. */
-static int dsl_dir_load(struct zfs_pool *p, uint64_t dir, const char *name, uint64_t parent, unsigned depth)
+/*
+ * dsl_dir dir named name: its head dataset, its snapshots, then its children
+ * in name order.  *visits counts the dirs loaded: a damaged MOS whose child
+ * maps name the same dirs several times (no cycle needed: two names for each
+ * next dir, 60 deep) would otherwise take 2^60 visits.
+ */
+static int dsl_dir_load(struct zfs_pool *p, uint64_t dir, const char *name, uint64_t parent, unsigned depth,
+			unsigned *visits)
 {
 	static const unsigned dir_offs[] = { 8, 32, 40 }; /* dd_head_dataset_obj, dd_child_dir_zapobj, dd_used_bytes */
 	static const unsigned ds_offs[] = { 32 };         /* ds_snapnames_zapobj */
@@ -175,6 +181,11 @@ static int dsl_dir_load(struct zfs_pool *p, uint64_t dir, const char *name, uint
 
 	if (depth > DSL_MAX_DEPTH)
 		return -EIO;
+	if (++*visits > DSL_MAX_DATASETS) {
+		log_warnx("pool %s: more than %u dataset directories; %s and later ones are not shown", p->name,
+			  DSL_MAX_DATASETS, name);
+		return -E2BIG;
+	}
 	if ((r = dsl_words(p, dir, ZOT_DSL_DIR, DSL_DIR_PHYS, dir_offs, d, 3)) < 0)
 		return r;
 	if (depth == 0)
@@ -215,7 +226,7 @@ static int dsl_dir_load(struct zfs_pool *p, uint64_t dir, const char *name, uint
 			r = -ENOMEM;
 			break;
 		}
-		r = dsl_dir_load(p, w.objs[order[i]], full, d[0], depth + 1);
+		r = dsl_dir_load(p, w.objs[order[i]], full, d[0], depth + 1, visits);
 		free(full);
 	}
 	dsl_walk_free(&w);
@@ -227,6 +238,7 @@ int zfs_dsl_load(struct zfs_pool *p)
 {
 	struct zfs_dnode dir, props;
 	uint64_t root, pp;
+	unsigned visits = 0;
 	int r;
 
 	if ((r = zfs_dnode_get(p->mos, 1, &dir)) < 0 || (r = zfs_zap_u64(p, &dir, "root_dataset", &root)) < 0)
@@ -234,7 +246,7 @@ int zfs_dsl_load(struct zfs_pool *p)
 	/* bootfs is a pool property: the dataset object of the file system to boot. */
 	if (zfs_zap_u64(p, &dir, "pool_props", &pp) == 0 && zfs_dnode_get(p->mos, pp, &props) == 0)
 		zfs_zap_u64(p, &props, "bootfs", &p->bootfs);
-	r = dsl_dir_load(p, root, p->name, 0, 0);
+	r = dsl_dir_load(p, root, p->name, 0, 0, &visits);
 	if (r == -E2BIG)
 		r = 0;
 	return r;

@@ -133,6 +133,11 @@ uint64_t zfs_bp_birth(const struct zfs_bp *bp);
  */
 int zfs_bp_read(struct zfs_pool *p, const struct zfs_bp *bp, struct zfs_buf **out);
 void zfs_buf_put(struct zfs_pool *p, struct zfs_buf *b);
+/*
+ * The same into dst (len bytes, at least the logical size; the rest zeros),
+ * past the cache: for file data, which the kernel's page cache keeps.
+ */
+int zfs_bp_read_into(struct zfs_pool *p, const struct zfs_bp *bp, void *dst, size_t len);
 void zfs_cache_free(struct zfs_pool *p);
 
 /* ---- the pool ---- */

@@ -354,7 +354,8 @@ static int pool_open_mos(struct zfs_pool *p, struct label_ub *ubs, size_t nub, c
 	struct zfs_dnode dir;
 	int r = -EIO;
 
-	qsort(ubs, nub, sizeof(*ubs), ub_cmp);
+	if (nub) /* qsort of NULL, even of nothing, is undefined */
+		qsort(ubs, nub, sizeof(*ubs), ub_cmp);
 	for (size_t i = 0; i < nub && i < LABEL_UB_TRIES; i++) {
 		if (i && ubs[i].txg == ubs[i - 1].txg)
 			continue;

@@ -52,50 +52,70 @@ static int dnode_decode(struct zfs_dnode *dn, const uint8_t *raw, size_t avail)
 	return 0;
 }
 
-int zfs_dnode_block(struct zfs_pool *p, const struct zfs_dnode *dn, uint64_t blkid, struct zfs_buf **out)
+/* v >> s, 0 from s = 64 on: 9 levels of 1024 pointers take more bits than a block id has. */
+static uint64_t obj_shr(uint64_t v, unsigned s)
+{
+	return s < 64 ? v >> s : 0;
+}
+
+/* Block blkid's level-0 pointer, through the indirect blocks (cached); 1 when it is a hole. */
+static int dnode_bp(struct zfs_pool *p, const struct zfs_dnode *dn, uint64_t blkid, struct zfs_bp *bp)
 {
 	unsigned epbs = dn->indblkshift - 7; /* pointers per indirect block, as a shift */
-	struct zfs_bp bp;
-	struct zfs_buf *b = NULL;
+	struct zfs_buf *b;
 	uint64_t idx;
 	int r;
 
 	if (blkid > dn->maxblkid)
-		goto hole;
-	if (dn->nlevels > 1 && epbs * (dn->nlevels - 1) < 64 && (blkid >> (epbs * (dn->nlevels - 1))) >= dn->nblkptr)
-		return -EIO;
-	idx = dn->nlevels > 1 ? blkid >> (epbs * (dn->nlevels - 1)) : blkid;
+		return 1;
+	idx = dn->nlevels > 1 ? obj_shr(blkid, epbs * (dn->nlevels - 1)) : blkid;
 	if (idx >= dn->nblkptr)
 		return -EIO;
-	memcpy(bp.raw, dn->bp0 + idx * ZFS_BP_SIZE, ZFS_BP_SIZE);
+	memcpy(bp->raw, dn->bp0 + idx * ZFS_BP_SIZE, ZFS_BP_SIZE);
 	for (unsigned lvl = dn->nlevels - 1; lvl > 0; lvl--) {
-		uint64_t i = (blkid >> (epbs * (lvl - 1))) & ((1ull << epbs) - 1);
+		uint64_t i = obj_shr(blkid, epbs * (lvl - 1)) & ((1ull << epbs) - 1);
 
-		if (zfs_bp_is_hole(&bp))
-			goto hole;
-		if (zfs_bp_level(&bp) != lvl)
+		if (zfs_bp_is_hole(bp))
+			return 1;
+		if (zfs_bp_level(bp) != lvl)
 			return -EIO;
-		r = zfs_bp_read(p, &bp, &b);
+		r = zfs_bp_read(p, bp, &b);
 		if (r < 0)
 			return r;
 		if ((i + 1) * ZFS_BP_SIZE > b->size) {
 			zfs_buf_put(p, b);
 			return -EIO;
 		}
-		memcpy(bp.raw, b->data + i * ZFS_BP_SIZE, ZFS_BP_SIZE);
+		memcpy(bp->raw, b->data + i * ZFS_BP_SIZE, ZFS_BP_SIZE);
 		zfs_buf_put(p, b);
 	}
-	if (zfs_bp_is_hole(&bp))
-		goto hole;
-	if (zfs_bp_level(&bp) != 0)
-		return -EIO;
-	r = zfs_bp_read(p, &bp, out);
-	if (r == 0 && (*out)->size != dn->datablksz && !(dn->maxblkid == 0 && (*out)->size <= dn->datablksz)) {
-		zfs_buf_put(p, *out);
-		return -EIO;
+	if (zfs_bp_is_hole(bp))
+		return 1;
+	return zfs_bp_level(bp) == 0 ? 0 : -EIO;
+}
+
+/* A data block is the dnode's block size; only an object's single block may be shorter. */
+static bool dnode_size_ok(const struct zfs_dnode *dn, uint64_t size)
+{
+	return size == dn->datablksz || (dn->maxblkid == 0 && size <= dn->datablksz);
+}
+
+int zfs_dnode_block(struct zfs_pool *p, const struct zfs_dnode *dn, uint64_t blkid, struct zfs_buf **out)
+{
+	struct zfs_bp bp;
+	struct zfs_buf *b;
+	int r = dnode_bp(p, dn, blkid, &bp);
+
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		r = zfs_bp_read(p, &bp, out);
+		if (r == 0 && !dnode_size_ok(dn, (*out)->size)) {
+			zfs_buf_put(p, *out);
+			return -EIO;
+		}
+		return r;
 	}
-	return r;
-hole:
 	/* A hole reads as a block of zeros: never cached (key 0). */
 	b = calloc(1, sizeof(*b) + dn->datablksz);
 	if (!b)
@@ -113,8 +133,29 @@ int zfs_dnode_read(struct zfs_pool *p, const struct zfs_dnode *dn, uint64_t off,
 		uint64_t blkid = off / dn->datablksz, in = off % dn->datablksz;
 		size_t n = dn->datablksz - in < len ? (size_t)(dn->datablksz - in) : len;
 		struct zfs_buf *b;
-		int r = zfs_dnode_block(p, dn, blkid, &b);
+		struct zfs_bp bp;
+		int r;
 
+		/*
+		 * A whole block goes straight to the caller, past the cache: file
+		 * data is what the kernel's page cache keeps, and this saves a copy.
+		 */
+		if (in == 0 && n == dn->datablksz) {
+			r = dnode_bp(p, dn, blkid, &bp);
+			if (r == 1)
+				memset(dst, 0, n);
+			else if (r == 0 && dnode_size_ok(dn, zfs_bp_lsize(&bp)))
+				r = zfs_bp_read_into(p, &bp, dst, n);
+			else if (r == 0)
+				r = -EIO;
+			if (r < 0)
+				return r;
+			dst += n;
+			off += n;
+			len -= n;
+			continue;
+		}
+		r = zfs_dnode_block(p, dn, blkid, &b);
 		if (r < 0)
 			return r;
 		/* A single-block object may be shorter than its block size: the rest is zeros. */

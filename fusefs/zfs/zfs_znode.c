@@ -96,6 +96,9 @@ static int sa_layout_ent(void *ctx, const struct zfs_zap_ent *e)
 	r = zfs_zap_lookup(fs->p, w->dn, e->name, 2, l->attr, SA_MAX_LAYOUT, &n);
 	if (r < 0)
 		return r;
+	/* n is the value's length, not what was copied: the lookup may find another entry of this name. */
+	if (n > SA_MAX_LAYOUT)
+		return -EIO;
 	l->n = (unsigned)n;
 	for (unsigned i = 0; i < l->n; i++)
 		if (l->attr[i] >= SA_MAX_ATTRS)
@@ -500,8 +503,10 @@ int zfs_fs_open(struct zfs_pool *p, uint64_t dsobj, struct zfs_fs **out)
 		goto fail;
 	}
 	fs->sa = zfs_zap_u64(p, master, "SA_ATTRS", &sa_obj) == 0;
-	if (fs->sa && (r = sa_setup(fs, sa_obj)) < 0)
+	if (fs->sa && (r = sa_setup(fs, sa_obj)) < 0) {
+		r = r == -ENOTSUP || r == -ENOMEM ? r : -EIO; /* a free SA object (-ENOENT), a bad layout */
 		goto fail;
+	}
 	free(master);
 	*out = fs;
 	return 0;
