@@ -381,9 +381,14 @@ static int blk_readable(const struct zfs_bp *bp)
 {
 	if (zfs_bp_lsize(bp) > ZFS_MAX_BLOCK || bp_psize(bp) > ZFS_MAX_BLOCK)
 		return -EIO;
-	/* An encrypted dataset's objset block is only authenticated; everything under it is sealed. */
+	/*
+	 * An encrypted dataset's objset block is only authenticated; everything
+	 * under it is sealed.  Nothing reads below such an objset (zfs_fs_open
+	 * and the dataset list refuse it first), so a sealed pointer met here is
+	 * corruption in a dataset that is not encrypted: -EIO, as zfs.h says.
+	 */
 	if (zfs_bp_encrypted(bp) && zfs_bp_type(bp) != ZOT_OBJSET)
-		return -EACCES;
+		return -EIO;
 	return 0;
 }
 

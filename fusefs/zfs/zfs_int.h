@@ -128,8 +128,8 @@ uint64_t zfs_bp_lsize(const struct zfs_bp *bp);
 uint64_t zfs_bp_birth(const struct zfs_bp *bp);
 /*
  * The block bp points at, verified and decompressed, through the cache:
- * 0 and *out (release with zfs_buf_put), -EIO (corrupt, logged), -EACCES
- * (encrypted), -ENOMEM.  A hole reads as zeros.
+ * 0 and *out (release with zfs_buf_put), -EIO (corrupt, or sealed by
+ * encryption where nothing should be), -ENOMEM.  A hole reads as zeros.
  */
 int zfs_bp_read(struct zfs_pool *p, const struct zfs_bp *bp, struct zfs_buf **out);
 void zfs_buf_put(struct zfs_pool *p, struct zfs_buf *b);

@@ -86,7 +86,9 @@ static int zap_leaf_open(struct span s, unsigned bs, struct zap_leaf *l)
 	uint64_t type;
 	uint32_t magic;
 
-	if (bs < 10 || s.len != (1ull << bs) || span_le64(s, 0, &type) < 0 || span_le32(s, 24, &magic) < 0)
+	/* ZAP blocks stop at 128 KiB: a chunk index fits the 16 bits of a walk's cookie. */
+	if (bs < 10 || bs > 17 || s.len != (1ull << bs) || span_le64(s, 0, &type) < 0 ||
+	    span_le32(s, 24, &magic) < 0)
 		return -EIO;
 	if (type != ZBT_LEAF || magic != ZAP_LEAF_MAGIC)
 		return -EIO;
@@ -187,7 +189,7 @@ static int zap_leaf_value(const struct zap_leaf *l, const struct zap_entry *e, u
 
 struct zap_fat {
 	unsigned bs, hashbits;
-	uint64_t salt, ptr_blk, ptr_nblks, ptr_shift, flags, normflags;
+	uint64_t salt, ptr_blk, ptr_nblks, ptr_shift, flags, normflags, freeblk, nleafs;
 };
 
 static int zap_fat_header(struct span s, unsigned bs, struct zap_fat *z)
@@ -196,6 +198,7 @@ static int zap_fat_header(struct span s, unsigned bs, struct zap_fat *z)
 
 	if (span_le64(s, 8, &magic) < 0 || magic != ZAP_MAGIC || span_le64(s, 16, &z->ptr_blk) < 0 ||
 	    span_le64(s, 24, &z->ptr_nblks) < 0 || span_le64(s, 32, &z->ptr_shift) < 0 ||
+	    span_le64(s, 56, &z->freeblk) < 0 || span_le64(s, 64, &z->nleafs) < 0 ||
 	    span_le64(s, 80, &z->salt) < 0 || span_le64(s, 88, &z->normflags) < 0 ||
 	    span_le64(s, 96, &z->flags) < 0)
 		return -EIO;
@@ -435,30 +438,42 @@ static int zap_leaf_walk(const struct zap_leaf *l, uint64_t blkid, uint64_t c0,
 /*
  * Leaves in block order: every leaf the pointer table reaches is a block
  * of the object that says it is a leaf; pointer-table blocks never do.
+ * Blocks from zap_freeblk on were never handed out, and the walk stops once
+ * it has seen the header's count of leaves; a damaged header cannot make it
+ * visit more blocks than its pointer table and a bounded count of leaves.
  */
 static int zap_fat_walk(struct zfs_pool *p, const struct zfs_dnode *dn, struct span hdr, uint64_t off,
 			int (*cb)(void *, const struct zfs_zap_ent *), void *ctx)
 {
 	unsigned bs = zap_shift(dn);
 	uint64_t blkid = off ? (off - 1) >> 16 : 1, c0 = off ? (off - 1) & 0xffff : 0;
+	uint64_t leaves = 0, visits = 0, budget;
 	struct zap_fat z;
 
 	if (zap_fat_header(hdr, bs, &z) < 0)
 		return -EIO;
 	if (blkid == 0)
 		blkid = 1;
-	for (; blkid <= dn->maxblkid && blkid < (1ull << 40); blkid++, c0 = 0) {
+	budget = 64 + 2 * (z.ptr_nblks < (1u << 20) ? z.ptr_nblks : (1u << 20)) +
+		 2 * (z.nleafs < (1u << 22) ? z.nleafs : (1u << 22));
+	for (; blkid <= dn->maxblkid && blkid < z.freeblk && blkid < (1ull << 40) && visits < budget;
+	     blkid++, c0 = 0, visits++) {
 		struct zap_blk zb;
 		struct zap_leaf l;
 		int r = zap_block(p, dn, blkid, &zb);
 
 		if (r < 0)
 			return r;
-		if (zap_leaf_open(zb.s, bs, &l) == 0)
+		if (zap_leaf_open(zb.s, bs, &l) == 0) {
 			r = zap_leaf_walk(&l, blkid, c0, cb, ctx);
+			leaves++;
+		}
 		zfs_buf_put(p, zb.b);
 		if (r != 0)
 			return r;
+		/* Only a walk from the start knows how many leaves lie behind it. */
+		if (off == 0 && leaves >= z.nleafs)
+			break;
 	}
 	return 0;
 }

@@ -376,6 +376,9 @@ static int readdir_ent(void *ctx, const struct zfs_zap_ent *e)
 
 	if (e->intlen != 8 || e->numints != 1)
 		return -EIO;
+	/* A name no directory can hold (a damaged ZAP): left out, as the kernel would refuse the listing. */
+	if (!e->name[0] || strchr(e->name, '/') || strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0)
+		return 0;
 	/* Cookies 1 and 2 are "." and ".."; the ZAP's own cookies start at 1. */
 	return w->cb(w->ctx, e->name, strlen(e->name), DIRENT_OBJ(e->value), DIRENT_TYPE(e->value), e->next + 2);
 }

@@ -5,6 +5,7 @@
 #        mkseeds.sh conf DIR
 #        mkseeds.sh qmp DIR
 #        mkseeds.sh handoff DIR
+#        mkseeds.sh zfs DIR MKZFSSEED   (root, zfs-fuse: pools made by mkzfspools.sh; else 77)
 set -eu
 kind=$1 dir=$2
 shift 2
@@ -200,8 +201,24 @@ handoff)
 		smap 1 0 0xa0000
 	} > "$dir/userboot-i386"
 	;;
+zfs)
+	# Pools zfs-fuse writes (mkzfspools.sh, 64 MiB members), cut down to the non-zero sectors the
+	# reader reads (mkzfsseed: 60-190 KiB each; --min: label 0 and the newest uberblock only).
+	mkseed=$1 P=$work/pools
+	"$(dirname "$0")/mkzfspools.sh" "$P" > "$work/pools.log" 2>&1 || {
+		rc=$?
+		cat "$work/pools.log"
+		exit $rc
+	}
+	"$mkseed" "$dir/single" "$P/single.img" > /dev/null
+	"$mkseed" --min "$dir/single-min" "$P/single.img" > /dev/null
+	"$mkseed" --min --verify "$dir/single-min-verify" "$P/single.img" > /dev/null
+	"$mkseed" --min "$dir/mirror" "$P/mir-a.img" "$P/mir-b.img" > /dev/null
+	"$mkseed" --min "$dir/mirror-one-side" "$P/mir-b.img" > /dev/null
+	"$mkseed" --min "$dir/raidz1" "$P/rz-a.img" "$P/rz-b.img" "$P/rz-c.img" > /dev/null
+	;;
 *)
-	echo "usage: mkseeds.sh ufs|probe|plugin|conf|qmp|handoff DIR ..." >&2
+	echo "usage: mkseeds.sh ufs|probe|plugin|conf|qmp|handoff|zfs DIR ..." >&2
 	exit 64
 	;;
 esac
