@@ -348,7 +348,8 @@ static void cz_regions(struct cz_pool *pl)
 		size_t n = 0;
 
 		/* The same block read twice (a label by zfs_set_add and again): once. */
-		qsort(pl->rg[k], pl->nrg[k], sizeof(*pl->rg[k]), cz_region_cmp);
+		if (pl->nrg[k]) /* a kind nothing was read of has no array: qsort(NULL) is undefined */
+			qsort(pl->rg[k], pl->nrg[k], sizeof(*pl->rg[k]), cz_region_cmp);
 		for (size_t i = 0; i < pl->nrg[k]; i++)
 			if (!n || pl->rg[k][i].dev != pl->rg[k][n - 1].dev || pl->rg[k][i].off != pl->rg[k][n - 1].off)
 				pl->rg[k][n++] = pl->rg[k][i];

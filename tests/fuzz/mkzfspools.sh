@@ -19,67 +19,28 @@ umask 022
 export LC_ALL=C
 
 D=${1:?usage: mkzfspools.sh DIR}
-LOCK=/run/lock/kvmload-zfs-fuse.lock
-SOCK=/var/run/zfs/zfs_socket
-CACHE=/var/lib/zfs/zpool.cache
-ZFS_FUSE=/sbin/zfs-fuse ZPOOL=/sbin/zpool ZFSCMD=/sbin/zfs
+. "$(dirname "$0")/../zfs/zfsfuse.sh"
 
 skip() { echo "SKIP: $*"; exit 77; }
 die() { echo "mkzfspools: $*" >&2; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (zfs-fuse)"
-[ -c /dev/fuse ] || skip "no /dev/fuse"
-for t in $ZFS_FUSE $ZPOOL $ZFSCMD; do [ -x "$t" ] || skip "$t not installed (apt-get install zfs-fuse)"; done
-command -v flock > /dev/null || skip "flock not installed"
+zfsfuse_need
 mkdir -p "$D" || die "cannot make $D"
 D=$(realpath "$D")
 ZM=$D/zmnt
 mkdir -p "$ZM"
 
-exec 9>> "$LOCK" || die "cannot open $LOCK"
-flock -w 300 9 || skip "$LOCK: still held after 300 s by another zfs-fuse user"
-for p in /proc/[0-9]*; do
-	[ "$(cat "$p/comm" 2> /dev/null)" = zfs-fuse ] &&
-		skip "a zfs-fuse daemon this script did not start is running (pid ${p#/proc/}); not touching it"
-done
-[ -s $CACHE ] && skip "$CACHE exists: a zfs-fuse daemon would import the pools it names"
-ZPID=
-POOLS=
-stop_daemon() {
-	[ -n "$ZPID" ] || return 0
-	kill -TERM "$ZPID" 2> /dev/null
-	for _ in $(seq 300); do [ -d "/proc/$ZPID" ] || break; sleep 0.1; done
-	if [ -d "/proc/$ZPID" ]; then
-		echo "mkzfspools: zfs-fuse (pid $ZPID) still running 30 s after SIGTERM: SIGKILL" >&2
-		kill -KILL "$ZPID"
-	fi
-	wait "$ZPID" 2> /dev/null
-	ZPID=
-}
+zfsfuse_lock
+# shellcheck disable=SC2034 # read by zfsfuse_end
+ZFSFUSE_MNT=$ZM
 cleanup() {
-	local p m
-	if [ -n "$ZPID" ]; then
-		for p in $POOLS; do $ZPOOL export -f "$p" > /dev/null 2>&1; done
-		stop_daemon
-	fi
-	awk -v w="$ZM/" 'index($2, w) == 1 || $2 == substr(w, 1, length(w) - 1) { print $2 }' /proc/mounts |
-		sort -r | while read -r m; do umount -l "$m"; done
+	zfsfuse_end
 	rm -rf "$ZM" 2> /dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# The daemon must not hold the lock's descriptor.
-$ZFS_FUSE --no-daemon --no-kstat-mount > "$D/zfs-fuse.log" 2>&1 9>&- &
-ZPID=$!
-for _ in $(seq 100); do
-	[ -d "/proc/$ZPID" ] || break
-	[ -S $SOCK ] && $ZPOOL list > /dev/null 2>&1 && break
-	sleep 0.1
-done
-[ -d "/proc/$ZPID" ] || { ZPID=; die "zfs-fuse exited at once: $(cat "$D/zfs-fuse.log")"; }
-$ZPOOL list > /dev/null 2>&1 || die "zfs-fuse (pid $ZPID) does not answer on $SOCK"
+zfsfuse_start "$D/zfs-fuse.log"
 
 z() { "$@" || die "failed: $*"; }
 mkpool() { # mkpool NAME LAYOUT ASHIFT IMAGE-NAMES...
@@ -93,7 +54,7 @@ mkpool() { # mkpool NAME LAYOUT ASHIFT IMAGE-NAMES...
 	case $layout in mirror | raidz1) vdev=("$layout") ;; esac
 	z $ZPOOL create -o version=23 -o cachefile=none -o ashift="$ashift" -O version=4 \
 		-O compression=lzjb -O mountpoint="$ZM/$name" "$name" "${vdev[@]}" "${imgs[@]}"
-	POOLS="$POOLS $name"
+	ZFSFUSE_POOLS="$ZFSFUSE_POOLS $name"
 	echo "$name ${imgs[*]}" >> "$D/POOLS"
 }
 # tree DIR: a few files of every shape, small and compressible, so that the seeds stay small.
@@ -127,17 +88,7 @@ mkpool fzm mirror 12 mir-a.img mir-b.img
 tree "$ZM/fzm"
 mkpool fzr raidz1 9 rz-a.img rz-b.img rz-c.img
 tree "$ZM/fzr"
-# An export right after the writes may find the pool busy for a moment ("pool is busy"): retry,
-# then force it (the pool is idle; only the mount is still being let go).
-export_pool() {
-	local i
-	for i in $(seq 20); do
-		$ZPOOL export "$1" 2> /dev/null && return 0
-		sleep 0.5
-	done
-	z $ZPOOL export -f "$1"
-}
 sync
-for p in $POOLS; do export_pool "$p"; done
-POOLS=
-stop_daemon
+for p in $ZFSFUSE_POOLS; do z zfsfuse_export "$p"; done
+ZFSFUSE_POOLS=
+zfsfuse_stop

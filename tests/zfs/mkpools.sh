@@ -41,18 +41,12 @@ umask 022
 export LC_ALL=C
 
 W=${1:?usage: mkpools.sh WORKDIR}
-LOCK=/run/lock/kvmload-zfs-fuse.lock
-SOCK=/var/run/zfs/zfs_socket
-CACHE=/var/lib/zfs/zpool.cache
-ZFS_FUSE=/sbin/zfs-fuse ZPOOL=/sbin/zpool ZFSCMD=/sbin/zfs ZDB=/sbin/zdb
+. "$(dirname "$0")/zfsfuse.sh"
 
 skip() { echo "SKIP: $*"; exit 77; }
 die() { echo "mkpools: $*" >&2; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (zfs-fuse)"
-[ -c /dev/fuse ] || skip "no /dev/fuse"
-for t in $ZFS_FUSE $ZPOOL $ZFSCMD $ZDB; do [ -x "$t" ] || skip "$t not installed (apt-get install zfs-fuse)"; done
-for t in openssl flock mknod truncate findmnt python3; do command -v $t > /dev/null || skip "$t not installed"; done
+zfsfuse_need openssl mknod truncate findmnt python3 $ZDB
 
 mkdir -p "$W" || die "cannot make $W"
 W=$(realpath "$W")
@@ -211,54 +205,22 @@ echo s > "$E/precision"
 step "source tree"
 
 # ---- the zfs-fuse session, under the lock
-exec 9>> "$LOCK" || die "cannot open $LOCK"
-flock -w 300 9 || skip "$LOCK: still held after 300 s by another zfs-fuse fixture run"
-for p in /proc/[0-9]*; do
-	[ "$(cat "$p/comm" 2> /dev/null)" = zfs-fuse ] &&
-		skip "a zfs-fuse daemon this script did not start is running (pid ${p#/proc/}); not touching it"
-done
-[ -s $CACHE ] && skip "$CACHE exists: a zfs-fuse daemon started here would import the pools it names"
+zfsfuse_lock
 step "lock"
-ZPID='' POOLS='' FILLS=''
-stop_daemon() {
-	[ -n "$ZPID" ] || return 0
-	kill -TERM "$ZPID" 2> /dev/null
-	for _ in $(seq 300); do [ -d "/proc/$ZPID" ] || break; sleep 0.1; done
-	if [ -d "/proc/$ZPID" ]; then
-		echo "mkpools: zfs-fuse (pid $ZPID) still running 30 s after SIGTERM: SIGKILL" >&2
-		kill -KILL "$ZPID"
-	fi
-	wait "$ZPID" 2> /dev/null
-	ZPID=
-}
+# shellcheck disable=SC2034 # ZFSFUSE_MNT: read by zfsfuse_end
+ZFSFUSE_MNT=$ZM FILLS=''
 cleanup() {
-	local p m
+	local p
 	# Copies still running (each its own process group): they would write on under the mount
 	# points once the pools are gone.
 	for p in $FILLS; do kill -TERM -- "-$p" 2> /dev/null; done
 	for p in $FILLS; do wait "$p" 2> /dev/null; done
-	if [ -n "$ZPID" ]; then
-		for p in $POOLS; do $ZPOOL export -f "$p" > /dev/null 2>&1; done
-		stop_daemon
-	fi
-	# Mounts a killed daemon left behind, deepest first.
-	awk -v w="$ZM" '$2 == w || index($2, w "/") == 1 { print $2 }' /proc/mounts | sort -r |
-		while read -r m; do umount -l "$m"; done
+	zfsfuse_end
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# The daemon must not hold the lock's descriptor: one that outlived us would be seen as foreign.
-$ZFS_FUSE --no-daemon --no-kstat-mount > "$W/zfs-fuse.log" 2>&1 9>&- &
-ZPID=$!
-for _ in $(seq 100); do
-	[ -d "/proc/$ZPID" ] || break
-	[ -S $SOCK ] && $ZPOOL list > /dev/null 2>&1 && break
-	sleep 0.1
-done
-[ -d "/proc/$ZPID" ] || { ZPID=; die "zfs-fuse exited at once: $(cat "$W/zfs-fuse.log")"; }
-$ZPOOL list > /dev/null 2>&1 || die "zfs-fuse (pid $ZPID) does not answer on $SOCK"
+zfsfuse_start "$W/zfs-fuse.log"
 step "zfs-fuse up"
 
 z() { "$@" || die "failed: $*"; }
@@ -272,7 +234,7 @@ mkpool() { # mkpool NAME LAYOUT ASHIFT SIZE IMAGE-NAME...: images made in WORKDI
 	case $layout in mirror | raidz1 | raidz2) vdev=("$layout") ;; esac
 	z $ZPOOL create -o version=23 -o cachefile=none -o ashift="$ashift" -O version=4 \
 		-O mountpoint="$ZM/$name" "$name" "${vdev[@]}" "${imgs[@]}"
-	POOLS="$POOLS $name"
+	ZFSFUSE_POOLS="$ZFSFUSE_POOLS $name"
 	echo "$name" >> "$E/POOLS"
 	printf '%s\n' "${imgs[@]}" > "$E/$name.disks"
 	echo "$layout" > "$E/$name.layout"
@@ -372,7 +334,7 @@ rm -f "$W/fixture.diff"
 step "pools checked"
 
 # GUIDs: the pool's, and each leaf vdev's from its own label
-for p in $POOLS; do
+for p in $ZFSFUSE_POOLS; do
 	$ZPOOL get guid "$p" | awk 'NR == 2 { print $3 }' > "$E/$p.guid"
 	[ -s "$E/$p.guid" ] || die "no guid for pool $p"
 	: > "$E/$p.vdevs"
@@ -386,10 +348,10 @@ for p in $POOLS; do
 done
 step "guids"
 
-for p in $POOLS; do z $ZPOOL export "$p"; done
-POOLS=
+for p in $ZFSFUSE_POOLS; do z zfsfuse_export "$p"; done
+ZFSFUSE_POOLS=
 step "pools exported"
-stop_daemon
+zfsfuse_stop
 step "zfs-fuse stopped"
 [ -z "$(awk -v w="$ZM" '$2 == w || index($2, w "/") == 1' /proc/mounts)" ] || die "mounts left under $ZM"
 rm -rf "$ZM"
