@@ -43,8 +43,7 @@ enum {
 	ZOT_OBJECT_DIRECTORY = 1, ZOT_DNODE = 10, ZOT_OBJSET = 11, ZOT_DSL_DIR = 12,
 	ZOT_DSL_DATASET = 16, ZOT_ZNODE = 17, ZOT_SA = 44
 };
-#define ZOS_TYPE_ZFS 2 /* objset types */
-#define ZOS_TYPE_ZVOL 3
+#define ZOS_TYPE_ZFS 2 /* the objset type of a file system (volumes are 3) */
 
 /* ---- checksums and codecs (zfs_cksum.c, zfs_codec.c) ---- */
 struct zfs_cksum {

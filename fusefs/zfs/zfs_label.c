@@ -51,8 +51,7 @@ static const char *const label_features[] = {
 	"org.openzfs:avz_v2", "com.klarasystems:raidz_expansion_placeholder",
 };
 
-bool zfs_feature_known(const char *name);
-bool zfs_feature_known(const char *name)
+static bool label_feature_known(const char *name)
 {
 	for (size_t i = 0; i < sizeof(label_features) / sizeof(label_features[0]); i++)
 		if (strcmp(label_features[i], name) == 0)
@@ -318,7 +317,7 @@ static int feat_check_name(void *ctx, const char *name)
 {
 	struct feat_check *fc = ctx;
 
-	if (zfs_feature_known(name))
+	if (label_feature_known(name))
 		return 0;
 	snprintf(fc->why, fc->whylen, "it uses feature %s, which this reader does not know", name);
 	return -ENOTSUP;
