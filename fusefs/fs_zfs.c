@@ -238,20 +238,15 @@ static int fs_zfs_readdir(const struct fs_node *dir, uint64_t fh, off_t off, str
 		}
 		return 0;
 	}
+	/* A dataset that cannot be read (encrypted, a volume) is an empty directory with its children. */
 	r = fs_zfs_obj(dir, &w.fs, &dobj);
-	if (r < 0) {
-		/* A dataset that cannot be read (encrypted, a volume) is an empty directory with its children. */
-		if (dir->local != TREE_ZROOT)
-			return r;
-		if (fs_zfs_dots(dir, &o, db))
-			return 0;
-		return fs_zfs_links(dir, dir->zm->kids, dir->zm->nkids, FS_ZFS_OWN_COOKIE, o < FS_ZFS_OWN_COOKIE ?
-				    FS_ZFS_OWN_COOKIE : o, db);
-	}
+	if (r < 0 && dir->local != TREE_ZROOT)
+		return r;
 	if (o < FS_ZFS_OWN_COOKIE) {
-		r = zfs_readdir(w.fs, dobj, o, fs_zfs_dirent, &w);
-		if (r != 0)
+		if (r == 0 && (r = zfs_readdir(w.fs, dobj, o, fs_zfs_dirent, &w)) != 0)
 			return r;
+		if (r < 0 && fs_zfs_dots(dir, &o, db))
+			return 0;
 		o = FS_ZFS_OWN_COOKIE;
 	}
 	if (dir->local != TREE_ZROOT)

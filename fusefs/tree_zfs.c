@@ -47,11 +47,11 @@ static int zmount_tree(struct tree *t, struct zfs_pool *pool, size_t i, size_t *
 	if (r < 0)
 		return r;
 	*idx = me;
-	for (size_t k = 0; k < n; k++) {
+	for (size_t k = 0; k < n && !ds[i].snapshot; k++) {
 		struct tree_zlink **v, *l;
 		size_t *cnt, child;
 
-		if (ds[k].parent != ds[i].obj || ds[i].snapshot || ds[k].obj == ds[i].obj)
+		if (ds[k].parent != ds[i].obj || ds[k].obj == ds[i].obj)
 			continue;
 		/* Snapshots are mounts of their own, only under .zfs/snapshot. */
 		if (ds[k].snapshot)
@@ -83,6 +83,7 @@ static int zmount_new(struct tree *t, struct zfs_pool *pool, const struct zfs_ds
 		return -ENOMEM;
 	zm->pool = pool;
 	zm->ds = ds;
+	zm->backend = (uint32_t)(TREE_UFS + t->nparts + t->nzm); /* every partition is known by now */
 	pthread_mutex_init(&zm->lock, NULL);
 	*idx = t->nzm;
 	v[t->nzm++] = zm;
@@ -105,7 +106,7 @@ static size_t zfs_boot_ds(struct zfs_pool *pool)
 
 int tree_zfs_finish(struct tree *t)
 {
-	size_t base = TREE_UFS + t->nparts, root;
+	size_t root;
 	int r;
 
 	if (!t->zset)
@@ -129,7 +130,7 @@ int tree_zfs_finish(struct tree *t)
 		t->pools = v;
 		v += t->npools++;
 		snprintf(v->name, sizeof(v->name), "%s", pi.name);
-		v->ino = TREE_INO(base + root, TREE_ZROOT);
+		v->ino = TREE_INO(t->zm[root]->backend, TREE_ZROOT);
 		v->type = S_IFDIR;
 	}
 	/* Each member's node: its own mount of the boot dataset, so no directory has two parents. */
@@ -145,8 +146,6 @@ int tree_zfs_finish(struct tree *t)
 			return r;
 		tp->zmount = n ? m + 1 : 0;
 	}
-	for (size_t k = 0; k < t->nzm; k++)
-		t->zm[k]->backend = (uint32_t)(base + k);
 	return 0;
 }
 

@@ -12,10 +12,13 @@
 #define DSL_DIR_PHYS 112      /* bytes of dsl_dir_phys the reader uses */
 #define DSL_DATASET_PHYS 256
 
-struct dsl_walk {
-	struct zfs_pool *p;
-	char **names;     /* child names collected from one ZAP, sorted after */
-	uint64_t *objs;
+/* The entries of one dataset ZAP (a dir's children, a dataset's snapshots), sorted by name. */
+struct dsl_ent {
+	char name[256];
+	uint64_t obj;
+};
+struct dsl_list {
+	struct dsl_ent *v;
 	size_t n;
 };
 
@@ -106,61 +109,89 @@ static int dsl_add(struct zfs_pool *p, const char *name, uint64_t obj, uint64_t 
 
 static int dsl_collect(void *ctx, const struct zfs_zap_ent *e)
 {
-	struct dsl_walk *w = ctx;
-	char **nv;
-	uint64_t *ov;
+	struct dsl_list *l = ctx;
+	struct dsl_ent *v;
 
 	/* $MOS, $FREE, $ORIGIN: the pool's own bookkeeping, no file systems. */
 	if (e->name[0] == '$' || e->intlen != 8 || e->numints != 1)
 		return 0;
-	if (w->n >= DSL_MAX_DATASETS)
+	if (l->n >= DSL_MAX_DATASETS)
 		return -E2BIG;
-	if (!(nv = realloc(w->names, (w->n + 1) * sizeof(*nv))))
+	if (!(v = realloc(l->v, (l->n + 1) * sizeof(*v))))
 		return -ENOMEM;
-	w->names = nv;
-	if (!(ov = realloc(w->objs, (w->n + 1) * sizeof(*ov))))
-		return -ENOMEM;
-	w->objs = ov;
-	if (!(nv[w->n] = strdup(e->name)))
-		return -ENOMEM;
-	ov[w->n++] = e->value;
+	l->v = v;
+	snprintf(v[l->n].name, sizeof(v[l->n].name), "%s", e->name);
+	v[l->n++].obj = e->value;
 	return 0;
 }
 
-static void dsl_walk_free(struct dsl_walk *w)
+static int dsl_ent_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < w->n; i++)
-		free(w->names[i]);
-	free(w->names);
-	free(w->objs);
+	return strcmp(((const struct dsl_ent *)a)->name, ((const struct dsl_ent *)b)->name);
 }
 
-/* The entries of ZAP object zap, sorted by name (indices into w, through order). */
-static int dsl_read_zap(struct zfs_pool *p, uint64_t zap, struct dsl_walk *w, size_t **order)
+/* ZAP object zap's entries into l (empty for object 0), sorted; l->v is the caller's to free. */
+static int dsl_list_read(struct zfs_pool *p, uint64_t zap, struct dsl_list *l)
 {
-	struct zfs_dnode dn;
+	struct zfs_dnode *dn;
 	int r;
 
-	memset(w, 0, sizeof(*w));
-	w->p = p;
-	*order = NULL;
 	if (zap == 0)
 		return 0;
-	if ((r = zfs_dnode_get(p->mos, zap, &dn)) < 0 || (r = zfs_zap_walk(p, &dn, 0, dsl_collect, w)) < 0)
-		return r == -ENOENT ? -EIO : r;
-	if (!(*order = malloc((w->n ? w->n : 1) * sizeof(**order))))
+	if (!(dn = malloc(sizeof(*dn))))
 		return -ENOMEM;
-	for (size_t i = 0; i < w->n; i++)
-		(*order)[i] = i;
-	/* insertion sort: tens of children */
-	for (size_t i = 1; i < w->n; i++)
-		for (size_t j = i; j > 0 && strcmp(w->names[(*order)[j - 1]], w->names[(*order)[j]]) > 0; j--) {
-			size_t t = (*order)[j];
-
-			(*order)[j] = (*order)[j - 1];
-			(*order)[j - 1] = t;
-		}
+	if ((r = zfs_dnode_get(p->mos, zap, dn)) == 0)
+		r = zfs_zap_walk(p, dn, 0, dsl_collect, l);
+	free(dn);
+	if (r < 0)
+		return r == -ENOENT ? -EIO : r;
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), dsl_ent_cmp);
 	return 0;
+}
+
+typedef int dsl_each_fn(struct zfs_pool *p, const char *full, uint64_t obj, void *ctx);
+
+/* fn for each entry of ZAP object zap in name order, its full name "NAME<sep>ENTRY". */
+static int dsl_each(struct zfs_pool *p, uint64_t zap, const char *name, char sep, dsl_each_fn *fn, void *ctx)
+{
+	struct dsl_list l = { NULL, 0 };
+	int r = dsl_list_read(p, zap, &l);
+
+	for (size_t i = 0; i < l.n && r == 0; i++) {
+		char *full;
+
+		if (asprintf(&full, "%s%c%s", name, sep, l.v[i].name) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		r = fn(p, full, l.v[i].obj, ctx);
+		free(full);
+	}
+	free(l.v);
+	return r;
+}
+
+/* A snapshot of the head dataset *ctx. */
+static int dsl_snapshot(struct zfs_pool *p, const char *full, uint64_t obj, void *ctx)
+{
+	return dsl_add(p, full, obj, *(const uint64_t *)ctx, true);
+}
+
+struct dsl_child {
+	uint64_t parent; /* the head dataset of the dir above */
+	unsigned depth;
+	unsigned *visits;
+};
+
+static int dsl_dir_load(struct zfs_pool *p, uint64_t dir, const char *name, uint64_t parent, unsigned depth,
+			unsigned *visits);
+
+static int dsl_child(struct zfs_pool *p, const char *full, uint64_t obj, void *ctx)
+{
+	const struct dsl_child *c = ctx;
+
+	return dsl_dir_load(p, obj, full, c->parent, c->depth, c->visits);
 }
 
 /*
@@ -174,9 +205,8 @@ static int dsl_dir_load(struct zfs_pool *p, uint64_t dir, const char *name, uint
 {
 	static const unsigned dir_offs[] = { 8, 32, 40 }; /* dd_head_dataset_obj, dd_child_dir_zapobj, dd_used_bytes */
 	static const unsigned ds_offs[] = { 32 };         /* ds_snapnames_zapobj */
-	struct dsl_walk w;
-	size_t *order;
 	uint64_t d[3], snaps = 0;
+	struct dsl_child child;
 	int r;
 
 	if (depth > DSL_MAX_DEPTH)
@@ -190,48 +220,12 @@ static int dsl_dir_load(struct zfs_pool *p, uint64_t dir, const char *name, uint
 		return r;
 	if (depth == 0)
 		p->used = d[2];
-	if (d[0]) {
-		if ((r = dsl_add(p, name, d[0], parent, false)) < 0 ||
-		    (r = dsl_words(p, d[0], ZOT_DSL_DATASET, DSL_DATASET_PHYS, ds_offs, &snaps, 1)) < 0)
-			return r;
-		if ((r = dsl_read_zap(p, snaps, &w, &order)) < 0) {
-			dsl_walk_free(&w);
-			free(order);
-			return r;
-		}
-		for (size_t i = 0; i < w.n && r == 0; i++) {
-			char *full;
-
-			if (asprintf(&full, "%s@%s", name, w.names[order[i]]) < 0) {
-				r = -ENOMEM;
-				break;
-			}
-			r = dsl_add(p, full, w.objs[order[i]], d[0], true);
-			free(full);
-		}
-		dsl_walk_free(&w);
-		free(order);
-		if (r < 0)
-			return r;
-	}
-	if ((r = dsl_read_zap(p, d[1], &w, &order)) < 0) {
-		dsl_walk_free(&w);
-		free(order);
+	if (d[0] && ((r = dsl_add(p, name, d[0], parent, false)) < 0 ||
+		     (r = dsl_words(p, d[0], ZOT_DSL_DATASET, DSL_DATASET_PHYS, ds_offs, &snaps, 1)) < 0 ||
+		     (r = dsl_each(p, snaps, name, '@', dsl_snapshot, &d[0])) < 0))
 		return r;
-	}
-	for (size_t i = 0; i < w.n && r == 0; i++) {
-		char *full;
-
-		if (asprintf(&full, "%s/%s", name, w.names[order[i]]) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		r = dsl_dir_load(p, w.objs[order[i]], full, d[0], depth + 1, visits);
-		free(full);
-	}
-	dsl_walk_free(&w);
-	free(order);
-	return r;
+	child = (struct dsl_child){ d[0], depth + 1, visits };
+	return dsl_each(p, d[1], name, '/', dsl_child, &child);
 }
 
 int zfs_dsl_load(struct zfs_pool *p)
