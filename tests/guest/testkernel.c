@@ -566,9 +566,194 @@ static uint32_t tk_pci_read(unsigned dev, unsigned fn, unsigned off)
 	return tk_inl(PORT_PCI_DATA);
 }
 
-/* Bus 0 only; where nothing decodes the ports, reads give all ones and the list is empty. */
-static void tk_pci_probe(void)
+static void tk_pci_write(unsigned dev, unsigned fn, unsigned off, uint32_t v)
 {
+	tk_outl(PORT_PCI_ADDR, 0x80000000u | dev << 11 | fn << 8 | (off & 0xfc));
+	tk_outl(PORT_PCI_DATA, v);
+}
+
+/*
+ * Legacy virtio-pci (virtio 1.x section 4.1.4.8): registers at the start of
+ * I/O BAR0.  The device config follows at 0x14 while MSI-X is off, and
+ * nothing here turns it on.
+ */
+#define VIO_HOST_FEATURES 0x00
+#define VIO_GUEST_FEATURES 0x04
+#define VIO_QUEUE_PFN     0x08
+#define VIO_QUEUE_SIZE    0x0c
+#define VIO_QUEUE_SEL     0x0e
+#define VIO_QUEUE_NOTIFY  0x10
+#define VIO_STATUS        0x12
+#define VIO_CONFIG        0x14
+#define VIO_S_ACK_DRIVER  3                /* ACKNOWLEDGE | DRIVER */
+#define VIO_S_DRIVER_OK   4
+#define VIO_BLK_F_RO      5
+#define VIO_BLK_T_IN      0
+#define VQ_F_NEXT         1
+#define VQ_F_WRITE        2
+#define VQ_AVAIL_NO_INTR  1
+#define VQ_MAX            1024             /* QEMU's largest queue-size */
+#define VQ_PAGE           4096             /* the legacy ring's alignment and PFN unit */
+#define VQ_ALIGN(x)       (((x) + VQ_PAGE - 1) & ~(VQ_PAGE - 1))
+/* Descriptors and the avail ring, then the used ring on the next page. */
+#define VQ_USED_OFF(q)    VQ_ALIGN(16 * (q) + 6 + 2 * (q))
+#define VQ_BYTES(q)       (VQ_USED_OFF(q) + VQ_ALIGN(6 + 8 * (q)))
+#define TK_BLKSUM_MAX     2048             /* sectors, 1 MiB */
+#define TK_BLK_CHUNK      64               /* sectors per request: 32 KiB */
+#define TK_BLK_POLLS      (1u << 30)       /* pause loops before a request times out */
+/*
+ * qboot assigns no BARs (the OS does): an unassigned BAR0 goes to
+ * 0xc000 + i * 0x100, ports nothing on QEMU's pc decodes (its fixed ones
+ * end at pm-smbus, 0xb100-0xb13f) and where SeaBIOS puts PCI I/O.
+ */
+#define TK_BLK_IO_BASE    0xc000
+#define TK_BLK_IO_STRIDE  0x100
+
+struct vq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+/*
+ * What the device reads and writes: in the kernel's bss, which the loader
+ * placed below kernend at its VA less KERNBASE (kernel.ld), so TK_PHYS is
+ * its bus address and nothing else owns it.  One queue serves each device
+ * in turn.
+ */
+static uint8_t tk_vq[VQ_BYTES(VQ_MAX)] __attribute__((aligned(VQ_PAGE)));
+static uint8_t tk_blk_data[TK_BLK_CHUNK * 512] __attribute__((aligned(VQ_PAGE)));
+static struct {
+	uint32_t type, reserved;
+	uint64_t sector;
+	uint8_t status;
+} tk_blk_req __attribute__((aligned(16)));
+
+/* The compiler keeps ring and buffer accesses on their side of it; x86 keeps their order. */
+#define TK_BARRIER() __asm__ volatile("" : : : "memory")
+
+/* Read sectors [sector, sector + count) into tk_blk_data on queue 0; a message, or NULL. */
+static const char *tk_blk_read(uint16_t io, uint16_t qsize, uint16_t *avail_idx, uint32_t sector,
+			       uint32_t count)
+{
+	struct vq_desc *d = (struct vq_desc *)tk_vq;
+	volatile uint16_t *avail = (volatile uint16_t *)(tk_vq + 16 * qsize);
+	volatile uint16_t *used = (volatile uint16_t *)(tk_vq + VQ_USED_OFF(qsize));
+	uint32_t n;
+
+	tk_blk_req = (typeof(tk_blk_req)){ VIO_BLK_T_IN, 0, sector, 0xff };
+	d[0] = (struct vq_desc){ TK_PHYS(&tk_blk_req), 16, VQ_F_NEXT, 1 };
+	d[1] = (struct vq_desc){ TK_PHYS(tk_blk_data), count * 512, VQ_F_NEXT | VQ_F_WRITE, 2 };
+	d[2] = (struct vq_desc){ TK_PHYS(&tk_blk_req.status), 1, VQ_F_WRITE, 0 };
+	avail[2 + *avail_idx % qsize] = 0;
+	TK_BARRIER();
+	avail[1] = ++*avail_idx;
+	TK_BARRIER();
+	tk_outw(io + VIO_QUEUE_NOTIFY, 0);
+	for (n = 0; used[1] != *avail_idx; n++) {
+		if (n == TK_BLK_POLLS)
+			return "timeout";
+		__asm__ volatile("pause");
+	}
+	TK_BARRIER();
+	return ((volatile uint8_t *)&tk_blk_req.status)[0] ? "status" : NULL;
+}
+
+/* BAR0's I/O port, placed if the firmware left it unassigned; 0 with a message. */
+static uint16_t tk_blk_bar(unsigned i, unsigned dev, unsigned fn, uint32_t bar)
+{
+	uint32_t size;
+
+	if (!(bar & 1)) {
+		tk_printf("testkernel: blk%u error bar0=0x%x not I/O\n", i, bar);
+		return 0;
+	}
+	if (bar & 0xfffc)
+		return (uint16_t)(bar & 0xfffc);
+	tk_pci_write(dev, fn, 0x10, 0xffffffff); /* decoding is off: sizing it is safe */
+	size = (~tk_pci_read(dev, fn, 0x10) & 0xfffc) + 4;
+	if (size > TK_BLK_IO_STRIDE || i >= (0x10000 - TK_BLK_IO_BASE) / TK_BLK_IO_STRIDE) {
+		tk_printf("testkernel: blk%u error no I/O space for bar0 size 0x%x\n", i, size);
+		return 0;
+	}
+	tk_pci_write(dev, fn, 0x10, TK_BLK_IO_BASE + i * TK_BLK_IO_STRIDE);
+	return (uint16_t)(TK_BLK_IO_BASE + i * TK_BLK_IO_STRIDE);
+}
+
+/*
+ * One line for the i-th virtio-blk function, 0:dev.fn: its RO bit, size and
+ * the CRC-32 of its first nsec sectors.  The function is left as found:
+ * reset, its BAR0 and command register put back.
+ */
+static void tk_blk_sum(unsigned i, unsigned dev, unsigned fn, uint32_t nsec)
+{
+	uint32_t cmd = tk_pci_read(dev, fn, 0x04) & 0xffff, bar = tk_pci_read(dev, fn, 0x10);
+	uint32_t feat, crc = 0xffffffff;
+	uint16_t io, qsize, avail_idx = 0;
+	uint64_t cap;
+	const char *err = NULL;
+
+	if ((tk_pci_read(dev, fn, 0) >> 16) != 0x1001) {
+		tk_printf("testkernel: blk%u error no legacy interface\n", i);
+		return;
+	}
+	tk_pci_write(dev, fn, 0x04, cmd & ~0x7u); /* no decoding while BAR0 moves */
+	io = tk_blk_bar(i, dev, fn, bar);
+	if (!io) {
+		tk_pci_write(dev, fn, 0x10, bar);
+		tk_pci_write(dev, fn, 0x04, cmd);
+		return;
+	}
+	/* I/O space for the registers, bus master for the ring and data (QEMU checks it). */
+	tk_pci_write(dev, fn, 0x04, cmd | 0x5);
+	tk_outb(io + VIO_STATUS, 0);
+	tk_outb(io + VIO_STATUS, VIO_S_ACK_DRIVER);
+	feat = tk_inl(io + VIO_HOST_FEATURES);
+	tk_outl(io + VIO_GUEST_FEATURES, 0); /* none needed: RO is only read */
+	cap = tk_inl(io + VIO_CONFIG) | (uint64_t)tk_inl(io + VIO_CONFIG + 4) << 32;
+	tk_outw(io + VIO_QUEUE_SEL, 0);
+	qsize = tk_inw(io + VIO_QUEUE_SIZE); /* fixed by the device in legacy mode */
+	if (!qsize || qsize > VQ_MAX || (qsize & (qsize - 1)))
+		err = "queue size";
+	else if (cap < nsec)
+		err = "capacity";
+	if (!err) {
+		for (volatile uint8_t *p = tk_vq; p < tk_vq + VQ_BYTES(qsize); p++)
+			*p = 0; /* volatile: a plain loop may become a memset call */
+		((volatile uint16_t *)tk_vq)[8 * qsize] = VQ_AVAIL_NO_INTR;
+		tk_outl(io + VIO_QUEUE_PFN, (uint32_t)(TK_PHYS(tk_vq) / VQ_PAGE));
+		tk_outb(io + VIO_STATUS, VIO_S_ACK_DRIVER | VIO_S_DRIVER_OK);
+	}
+	for (uint32_t s = 0; !err && s < nsec; s += TK_BLK_CHUNK) {
+		uint32_t count = nsec - s < TK_BLK_CHUNK ? nsec - s : TK_BLK_CHUNK;
+
+		err = tk_blk_read(io, qsize, &avail_idx, s, count);
+		/* CRC-32 (IEEE, reflected), as zlib's crc32. */
+		for (uint32_t b = 0; !err && b < count * 512; b++) {
+			crc ^= tk_blk_data[b];
+			for (int k = 0; k < 8; k++)
+				crc = crc >> 1 ^ (0xedb88320 & -(crc & 1));
+		}
+	}
+	tk_outb(io + VIO_STATUS, 0); /* reset: the device forgets the queue and stops */
+	tk_pci_write(dev, fn, 0x04, cmd & ~0x7u);
+	tk_pci_write(dev, fn, 0x10, bar);
+	tk_pci_write(dev, fn, 0x04, cmd);
+	if (err)
+		tk_printf("testkernel: blk%u error %s\n", i, err);
+	else
+		tk_printf("testkernel: blk%u ro=%u sectors=%lu sum=%08x\n", i,
+			  feat >> VIO_BLK_F_RO & 1, cap, ~crc);
+}
+
+/*
+ * Bus 0 only; where nothing decodes the ports, reads give all ones and the
+ * list is empty.  With blksum (sectors, 0 for none) each virtio-blk
+ * function then reads and sums its disk's first sectors.
+ */
+static void tk_pci_probe(uint32_t blksum)
+{
+	uint8_t blkfn[256]; /* dev << 3 | fn of each virtio-blk function, in PCI order */
 	unsigned blk = 0;
 
 	for (unsigned dev = 0; dev < 32; dev++) {
@@ -583,13 +768,30 @@ static void tk_pci_probe(void)
 			}
 			tk_printf("testkernel: pci 0:%u.%u %04x:%04x\n", dev, fn, vendor, device);
 			if (vendor == 0x1af4 && (device == 0x1001 || device == 0x1042))
-				blk++;
+				blkfn[blk++] = (uint8_t)(dev << 3 | fn);
 			/* Header type bit 7: the device has functions 1-7. */
 			if (fn == 0 && !(tk_pci_read(dev, 0, 0x0c) >> 16 & 0x80))
 				break;
 		}
 	}
 	tk_printf("testkernel: pci virtio-blk=%u\n", blk);
+	for (unsigned i = 0; blksum && i < blk; i++)
+		tk_blk_sum(i, blkfn[i] >> 3, blkfn[i] & 7, blksum);
+}
+
+/* kenv testkernel.blksum: a decimal number of sectors from 1 to TK_BLKSUM_MAX, else 0. */
+static uint32_t tk_blksum_arg(const char *v)
+{
+	uint32_t n = 0;
+	const char *s = v;
+
+	while (*s >= '0' && *s <= '9' && n <= TK_BLKSUM_MAX)
+		n = n * 10 + (uint32_t)(*s++ - '0');
+	if (*s || !n || n > TK_BLKSUM_MAX) {
+		tk_printf("testkernel: blksum %s: expected 1 to %u\n", v, TK_BLKSUM_MAX);
+		return 0;
+	}
+	return n;
 }
 
 static void tk_halt(void)
@@ -701,7 +903,7 @@ void tk_main(uint32_t modulep, uint32_t kernend)
 {
 	struct tk_boot b = { 0 };
 	struct tk_power pw = { PORT_PM1A_CNT, PM1_SLP_S5, 0, 0 };
-	const char *action = NULL;
+	const char *action = NULL, *blksum = NULL;
 
 	tk_printf("testkernel: start modulep=0x%x kernend=0x%x\n", modulep, kernend);
 	tk_entry_print();
@@ -718,12 +920,14 @@ void tk_main(uint32_t modulep, uint32_t kernend)
 
 		if (v)
 			action = v;
+		if ((v = tk_kenv_value(s, "testkernel.blksum")))
+			blksum = v;
 		tk_printf("testkernel: kenv %s\n", s);
 		while (*s)
 			s++;
 		s++;
 	}
 	tk_acpi_probe(&b, &pw);
-	tk_pci_probe();
+	tk_pci_probe(blksum ? tk_blksum_arg(blksum) : 0);
 	tk_exit(action, &pw);
 }

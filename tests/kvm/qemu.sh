@@ -1,7 +1,7 @@
 #!/bin/bash
 # qemu.sh: the loaded test kernel runs on QEMU: entry state, platform (ACPI, MADT, PCI, SMAP), devices, every exit status, signals and clean-up.
 . "$(dirname "$0")/lib.sh"
-need_tools qemu-system-x86_64 makefs sgdisk
+need_tools qemu-system-x86_64 makefs sgdisk python3
 [ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3 DEMO=$4 HOSTDIR=$(dirname "$5")
 VM=qemutest
@@ -81,19 +81,31 @@ run "$WORK/smp4.log" -h "$tree" --cpus 4 -e testkernel.exit=poweroff $VM; st=$?
 expect_status $st 1 "--cpus 4"
 expect_line "$WORK/smp4.log" "testkernel: madt cpus=4 ioapics=1"
 
-# -- disks: each -d is a virtio-blk function in order; the loader never writes them
+# -- disks: each -d is a virtio-blk function in order; the loader never writes them. The kernel
+# reads each one's first sectors (testkernel.blksum) through legacy virtio-pci: what the disk holds.
 make_gpt_ufs2 "$tree" "$WORK/d0.img"
 truncate -s 8m "$WORK/d1.img"
+# A fixed pattern (no 55aa at 510: no MBR), so d1's sum is neither zeros' nor d0's.
+python3 -c 'import sys; sys.stdout.buffer.write(bytes(i * 7 & 255 for i in range(4096)))' |
+	dd of="$WORK/d1.img" conv=notrunc status=none
+crc8() { python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(open(sys.argv[1], "rb").read(8 * 512)))' "$1"; }
+sum0=$(crc8 "$WORK/d0.img") sum1=$(crc8 "$WORK/d1.img")
 sums=$(sha256sum "$WORK/d0.img" "$WORK/d1.img")
-run "$WORK/disks.log" -d "$WORK/d0.img" -d "$WORK/d1.img" -v -e testkernel.exit=poweroff $VM; st=$?
+run "$WORK/disks.log" -d "$WORK/d0.img" -d "$WORK/d1.img" -v -e testkernel.blksum=8 \
+	-e testkernel.exit=poweroff $VM; st=$?
 expect_status $st 1 "two disks"
 expect_line "$WORK/disks.log" "testkernel: pci virtio-blk=2"
+expect_line "$WORK/disks.log" "testkernel: blk0 ro=0 sectors=131072 sum=$sum0"
+expect_line "$WORK/disks.log" "testkernel: blk1 ro=0 sectors=16384 sum=$sum1"
+lines_in_order "$WORK/disks.log" "testkernel: pci virtio-blk=2" "testkernel: blk0 " "testkernel: blk1 " \
+	"testkernel: poweroff"
 expect_line "$WORK/disks.log" "testkernel: kenv currdev=disk0p2:"
 expect_text "$WORK/disks.log.err" "file=$WORK/d0.img,if=none,id=disk0,format=raw,readonly=off -device virtio-blk-pci,drive=disk0 -drive file=$WORK/d1.img,if=none,id=disk1,format=raw,readonly=off"
 [ "$sums" = "$(sha256sum "$WORK/d0.img" "$WORK/d1.img")" ] && ok || bad "a disk image changed"
-run "$WORK/ro.log" -d "$WORK/d0.img" --ro -v -e testkernel.exit=poweroff $VM; st=$?
+run "$WORK/ro.log" -d "$WORK/d0.img" --ro -v -e testkernel.blksum=8 -e testkernel.exit=poweroff $VM; st=$?
 expect_status $st 1 "--ro"
 expect_text "$WORK/ro.log.err" "id=disk0,format=raw,readonly=on"
+expect_line "$WORK/ro.log" "testkernel: blk0 ro=1 sectors=131072 sum=$sum0"
 nothing_left "after the disk runs"
 
 # -- network: virtio-net (1af4:1000) with QEMU's user-mode NAT
