@@ -13,6 +13,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "disk.h"
 #include "fs_ops.h"
 #include "log.h"
 
@@ -20,9 +21,17 @@
 /* fuse.kvmload-fs in /proc/mounts; mount.fuse3 runs the program of that name for mount -o remount. */
 #define MAIN_SUBTYPE "kvmload-fs"
 
+/* One --disk PATH (fd -1, format NULL: detect) or --disk-fd N:NAME (fd N, taken as raw). */
+struct main_disk {
+	const char *path;
+	const char *format;
+	int fd;
+};
+
 struct main_opts {
-	const char *disks[TREE_MAXDISKS];
+	struct main_disk disks[TREE_MAXDISKS];
 	unsigned ndisks;
+	const char *format;
 	const char *host;
 	const char *mnt;
 	char *fuse_opts[MAIN_MAXOPTS];
@@ -35,12 +44,16 @@ static void main_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kvmload-fs [options] MOUNTPOINT\n"
-		"       kvmload-fs --list --disk PATH [--disk PATH ...]\n"
+		"       kvmload-fs --list [--format FMT] --disk PATH [--disk PATH ...]\n"
 		"\n"
 		"A read-only FUSE view of FreeBSD guest disks (UFS1/UFS2 in GPT, MBR and\n"
 		"BSD-label partitions) and of a host tree, named as FreeBSD's loader names them.\n"
 		"\n"
-		"  --disk PATH     a disk image or block device (repeatable, up to %d): disk0, disk1, ...\n"
+		"  --disk PATH     a disk image (any format QEMU reads) or block device (repeatable,\n"
+		"                  up to %d): disk0, disk1, ...\n"
+		"  --format FMT    the disks after it are FMT (raw, qcow2, vmdk, vpc, vhdx, ...;\n"
+		"                  auto: detected, the default)\n"
+		"  --disk-fd N:NAME  descriptor N holds a disk's guest-visible bytes (raw); NAME for messages\n"
 		"  --host PATH     a host directory, shown as host0\n"
 		"  --list          print every disk's partitions and exit (no mount)\n"
 		"  --ready-fd N    write one byte to fd N once the mount answers, then close it\n"
@@ -51,18 +64,37 @@ static void main_usage(FILE *f)
 		TREE_MAXDISKS);
 }
 
-static int main_fd_arg(const char *s)
+/* An inherited descriptor's number, ending at *end (NUL or ':'). */
+static int main_fd_arg(const char *opt, const char *s, char **end)
 {
-	char *end;
 	long v;
 
 	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0 || v > INT32_MAX)
-		errx(EX_USAGE, "--ready-fd %s: not a file descriptor number", s);
+	v = strtol(s, end, 10);
+	if (errno || *end == s || (**end && **end != ':') || v < 0 || v > INT32_MAX)
+		errx(EX_USAGE, "%s %s: not a file descriptor number", opt, s);
 	if (fcntl((int)v, F_GETFD) < 0)
-		errx(EX_USAGE, "--ready-fd %s: %s", s, strerror(errno));
+		errx(EX_USAGE, "%s %s: %s", opt, s, strerror(errno));
 	return (int)v;
+}
+
+static void main_add_disk(struct main_opts *o, const char *opt, const char *arg)
+{
+	struct main_disk *d = &o->disks[o->ndisks];
+	char *end;
+
+	if (o->ndisks == TREE_MAXDISKS)
+		errx(EX_USAGE, "%s %s: at most %d disks", opt, arg, TREE_MAXDISKS);
+	d->path = arg;
+	d->format = o->format;
+	d->fd = -1;
+	if (!strcmp(opt, "--disk-fd")) {
+		d->fd = main_fd_arg(opt, arg, &end);
+		if (*end != ':' || !end[1])
+			errx(EX_USAGE, "--disk-fd %s: expected N:NAME", arg);
+		d->path = end + 1;
+	}
+	o->ndisks++;
 }
 
 /* True when one of the -o lists holds the option `name`. */
@@ -99,9 +131,11 @@ static void main_refuse_remount(int argc, char **argv, const struct main_opts *o
 
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
-	enum { OPT_DISK = 256, OPT_HOST, OPT_LIST, OPT_READY };
+	enum { OPT_DISK = 256, OPT_DISK_FD, OPT_FORMAT, OPT_HOST, OPT_LIST, OPT_READY };
 	static const struct option longopts[] = {
 		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "disk-fd", required_argument, NULL, OPT_DISK_FD },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "ready-fd", required_argument, NULL, OPT_READY },
@@ -116,9 +150,16 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	while ((c = getopt_long(argc, argv, "fo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_DISK:
-			if (o->ndisks == TREE_MAXDISKS)
-				errx(EX_USAGE, "--disk %s: at most %d disks", optarg, TREE_MAXDISKS);
-			o->disks[o->ndisks++] = optarg;
+			main_add_disk(o, "--disk", optarg);
+			break;
+		case OPT_DISK_FD:
+			main_add_disk(o, "--disk-fd", optarg);
+			break;
+		case OPT_FORMAT:
+			o->format = strcmp(optarg, "auto") ? disk_format_name(optarg) : NULL;
+			if (strcmp(optarg, "auto") && !o->format)
+				errx(EX_USAGE, "--format %s: not an image format kvmload-fs reads (raw, qcow2, qcow, "
+				     "qed, vmdk, vpc, vhdx, vdi, parallels, bochs, cloop, dmg, or auto)", optarg);
 			break;
 		case OPT_HOST:
 			if (o->host)
@@ -128,9 +169,14 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		case OPT_LIST:
 			o->list = true;
 			break;
-		case OPT_READY:
-			o->ready_fd = main_fd_arg(optarg);
+		case OPT_READY: {
+			char *end;
+
+			o->ready_fd = main_fd_arg("--ready-fd", optarg, &end);
+			if (*end)
+				errx(EX_USAGE, "--ready-fd %s: not a file descriptor number", optarg);
 			break;
+		}
 		case 'f':
 			o->foreground = true;
 			break;
@@ -178,18 +224,17 @@ static void main_build(struct tree *t, const struct main_opts *o)
 {
 	tree_init(t);
 	for (unsigned i = 0; i < o->ndisks; i++) {
+		const struct main_disk *d = &o->disks[i];
 		unsigned before = t->ndisks;
-		int r = tree_add_disk(t, o->disks[i]);
+		char err[1400] = "";
+		int r = tree_add_disk(t, d->path, d->format, d->fd, err, sizeof(err));
 
 		if (r == 0)
 			continue;
 		if (t->ndisks == before)
-			errx(EX_NOINPUT, "%s: %s", o->disks[i],
-			     r == -ENODEV ? "not a regular file or block device" : strerror(-r));
-		if (r == -ENOMEM)
-			errx(EX_OSERR, "%s: %s", o->disks[i], strerror(-r));
-		errx(r == -EINVAL ? EX_DATAERR : EX_IOERR, "%s: cannot read its partitions: %s", o->disks[i],
-		     strerror(-r));
+			errx(r == -ENODEV || r == -EINVAL ? EX_USAGE : r == -EMEDIUMTYPE || r == -EIO ? EX_DATAERR :
+			     r == -ENOMEM ? EX_OSERR : EX_NOINPUT, "%s: %s", d->path, err);
+		errx(r == -ENOMEM ? EX_OSERR : r == -EINVAL ? EX_DATAERR : EX_IOERR, "%s: %s", d->path, err);
 	}
 	if (o->host) {
 		int r = tree_set_host(t, o->host);
@@ -414,7 +459,7 @@ int main(int argc, char **argv)
 	struct fs_ctx ctx;
 	struct stat st;
 	char *fargv[4 + 2 * MAIN_MAXOPTS];
-	int fargc = 0, status;
+	int fargc = 0, status, notify_fd = -1;
 	struct fuse_args args;
 	struct fuse_session *se;
 
@@ -432,6 +477,13 @@ int main(int argc, char **argv)
 		err(EX_OSERR, "--ready-fd");
 	if (!o.list)
 		main_check_not_mounted(o.mnt);
+	/*
+	 * Into the background before the disks are opened: an image's exporter
+	 * is our child and dies with its parent (PR_SET_PDEATHSIG), which must be
+	 * the daemon, not the process that returns to the shell.
+	 */
+	if (!o.list && !o.foreground)
+		notify_fd = main_background();
 	main_build(&t, &o);
 	if (o.list) {
 		main_list(&t);
@@ -454,12 +506,10 @@ int main(int argc, char **argv)
 	fargv[fargc++] = "ro";
 	args = (struct fuse_args)FUSE_ARGS_INIT(fargc, fargv);
 
-	ctx = (struct fs_ctx){ .tree = &t, .ready_fd = o.ready_fd, .notify_fd = -1 };
+	ctx = (struct fs_ctx){ .tree = &t, .ready_fd = o.ready_fd, .notify_fd = notify_fd };
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &ctx);
 	if (!se)
 		errx(EX_USAGE, "cannot start a FUSE session with these options");
-	if (!o.foreground)
-		ctx.notify_fd = main_background();
 	status = main_serve(se, &o);
 	fuse_session_destroy(se);
 	fuse_opt_free_args(&args);

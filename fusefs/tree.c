@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "errmsg.h"
 #include "tree.h"
 
 void tree_init(struct tree *t)
@@ -39,7 +40,7 @@ static int tree_mount(struct tree_part *tp)
 	return 0;
 }
 
-int tree_add_disk(struct tree *t, const char *path)
+int tree_add_disk(struct tree *t, const char *path, const char *format, int fd, char *err, size_t errlen)
 {
 	struct blkdev *bd;
 	struct probe_part *pp;
@@ -50,17 +51,17 @@ int tree_add_disk(struct tree *t, const char *path)
 	if (t->ndisks == TREE_MAXDISKS)
 		return -E2BIG;
 	bd = &t->disks[t->ndisks];
-	r = blkdev_open(bd, path);
+	r = fd >= 0 ? blkdev_adopt(bd, fd, path, err, errlen) : blkdev_open(bd, path, format, err, errlen);
 	if (r < 0)
 		return r;
 	t->ndisks++;
 	r = probe_disk(bd, t->ndisks - 1, &pp, &np);
 	if (r < 0)
-		return r;
+		return errmsg_set(err, errlen, -r, "cannot read its partitions: %s", strerror(-r));
 	v = realloc(t->parts, (t->nparts + np) * sizeof(*v));
 	if (!v && np) {
 		free(pp);
-		return -ENOMEM;
+		return errmsg_set(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
 	}
 	t->parts = v;
 	for (size_t i = 0; i < np; i++) {
@@ -87,7 +88,7 @@ int tree_add_disk(struct tree *t, const char *path)
 			break;
 	}
 	free(pp);
-	return r;
+	return r < 0 ? errmsg_set(err, errlen, -r, "cannot read its partitions: %s", strerror(-r)) : 0;
 }
 
 int tree_set_host(struct tree *t, const char *path)

@@ -44,6 +44,12 @@ static inline int span_copy(struct span s, uint64_t off, void *dst, size_t n)
 	return 0;
 }
 
+/* True when bytes [off, off + n) exist and equal want's n bytes (a magic number, say). */
+static inline bool span_eq(struct span s, uint64_t off, const void *want, size_t n)
+{
+	return span_has(s, off, n) && memcmp(s.p + off, want, n) == 0;
+}
+
 static inline int span_u8(struct span s, uint64_t off, uint8_t *v)
 {
 	return span_copy(s, off, v, 1);

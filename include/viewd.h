@@ -15,12 +15,16 @@
  */
 #define VIEWD_XATTR_DATASET "user.kvmload.dataset"
 
+#define VIEWD_MAXDISKS 32 /* the loader's units disk0..disk31 */
+
 /* What the daemon shows and where. */
 struct viewd_spec {
 	const char *prog;          /* the kvmload-fs executable */
 	const char *mnt;           /* the mount point, an existing directory */
 	const char *host;          /* --host, or NULL */
-	const char *const *disks;  /* --disk each */
+	const char *const *disks;  /* --disk each, or with disk_fds the names for --disk-fd N:NAME */
+	const int *disk_fds;       /* NULL, or descriptors holding each disk's guest-visible bytes */
+	const char *format;        /* NULL, or --format for every --disk */
 	int ndisks;
 	bool noexec;               /* -o noexec (libfuse adds nosuid,nodev itself) */
 };
@@ -36,8 +40,9 @@ struct viewd {
 void viewd_init(struct viewd *d);
 
 /*
- * Fork and exec `prog -f [-o noexec] --ready-fd 3 [--host H] [--disk D]...
- * MNT` in its own process group (a terminal's Ctrl-C reaches the parent
+ * Fork and exec `prog -f [-o noexec] --ready-fd 3 [--host H] [--format F]
+ * [--disk D | --disk-fd N:D]... MNT` (each disk_fds descriptor passed at a
+ * number of its own above 9) in its own process group (a terminal's Ctrl-C reaches the parent
  * alone, which stops the daemon in order), stdin and stdout on /dev/null,
  * PR_SET_PDEATHSIG(SIGTERM) (a parent killed outright still gets its mount
  * removed by the daemon), default signal handlers and an empty signal mask

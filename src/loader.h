@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "disk.h"
+
 #include "boot_regs.h"
 #include "console.h"
 #include "footprint.h"
@@ -15,7 +17,8 @@
 #define LOADER_MAX_HOSTFILES 64 /* open host-file handles a plugin may hold at once */
 
 struct loader_disk {
-	int fd;            /* O_RDONLY: guest disks are never written */
+	struct disk_info info; /* what main opened: the chain, its exporter */
+	int fd;            /* info.fd, O_RDONLY, the guest-visible bytes: guest disks are never written */
 	uint64_t size;     /* bytes (file size or BLKGETSIZE64) */
 	uint32_t secsize;  /* logical sector size reported to the plugin */
 	const char *path;

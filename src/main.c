@@ -46,6 +46,8 @@
 struct opts {
 	const char *cons;
 	const char *disks[LOADER_NDISKS];
+	const char *formats[LOADER_NDISKS]; /* --format before each -d; NULL: detect */
+	const char *format;
 	int ndisks;
 	char **env;
 	int nenv;
@@ -230,11 +232,16 @@ static void main_usage(FILE *f)
 		"               [--loader-dir dir] [--view dir] [--boot-part name]\n"
 		"               [--no-sandbox [--trust-guest-loader]] [--run qemu|builtin]\n"
 		"               [--accel kvm|tcg] [--cpus N] [--net none|user|tap:IFNAME] [--ro]\n"
-		"               [--view-release-fd N] [-v] vmname\n"
+		"               [--format FMT] [--view-release-fd N] [-v] vmname\n"
 		"       kvmload -V\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
-		"  -d, --disk PATH       guest disk image or block device, read-only (up to 32)\n"
+		"  -d, --disk PATH       guest disk: an image in any format QEMU reads, or a block\n"
+		"                        device (up to 32); the loader reads it, the guest writes\n"
+		"                        it unless --ro or it is read-only\n"
+		"      --format FMT      the -d disks after it are FMT (raw, qcow2, vmdk, vpc,\n"
+		"                        vhdx, ...); auto (default): an image file's content\n"
+		"                        says, a block device is raw\n"
 		"  -e, --env NAME=VALUE  loader environment variable (repeatable)\n"
 		"  -h, --host PATH       host directory shown to the loader as host0:\n"
 		"  -l, --loader PATH     the userboot plugin to run (no interpreter swap); a name\n"
@@ -281,7 +288,7 @@ static void main_usage(FILE *f)
 static void main_parse(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
-	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD };
+	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD, OPT_FORMAT };
 	static const struct option longopts[] = {
 		{ "console", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, 'd' },
@@ -305,6 +312,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "ro", no_argument, NULL, OPT_RO },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "view-release-fd", required_argument, NULL, OPT_RELEASE_FD },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -333,6 +341,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		case 'd':
 			if (o->ndisks == LOADER_NDISKS)
 				errx(EX_USAGE, "-d %s: at most %d disks", log_esc(optarg), LOADER_NDISKS);
+			o->formats[o->ndisks] = o->format;
 			o->disks[o->ndisks++] = optarg;
 			break;
 		case 'e':
@@ -412,6 +421,13 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		case OPT_RO:
 			o->qemu.ro = true;
 			break;
+		case OPT_FORMAT:
+			o->format = strcmp(optarg, "auto") ? disk_format_name(optarg) : NULL;
+			if (strcmp(optarg, "auto") && !o->format)
+				errx(EX_USAGE, "--format %s: not an image format kvmload takes (raw, qcow2, qcow, "
+				     "qed, vmdk, vpc, vhdx, vdi, parallels, bochs, cloop, dmg, or auto)",
+				     log_esc(optarg));
+			break;
 		case OPT_RELEASE_FD:
 			errno = 0;
 			n = strtol(optarg, &end, 10);
@@ -457,28 +473,46 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		errx(EX_USAGE, "vmname '%s': %s", log_esc(o->vmname), VMOPT_NAME_RULE);
 }
 
-static void main_open_disks(struct loader *l, const struct opts *o)
+/*
+ * Phase 3: each -d opened once (disk.h: read-only, its format, its backing
+ * files, a non-raw image's guest-visible bytes); the loader and the view read
+ * those descriptors, and QEMU gets the same files.  For a guest that writes
+ * its disks, the image is opened for writing now, through its descriptor: a
+ * read-only device or file is given to the guest read-only, said once.
+ */
+static void main_open_disks(struct loader *l, struct opts *o, bool on_qemu)
 {
 	for (int i = 0; i < o->ndisks; i++) {
 		struct loader_disk *d = &l->disks[i];
-		struct disk_info di;
-		const char *what;
+		struct qemu_disk *q = &o->qemu.disks[i];
+		char msg[1400];
 		int r;
 
-		d->path = o->disks[i];
-		r = disk_open(d->path, &di, &what);
-		if (r == -ENODEV)
-			errx(EX_USAGE, "-d %s: not a regular file or block device", log_esc(d->path));
-		errno = -r;
-		if (r < 0 && !strcmp(what, "open"))
-			err(EX_USAGE, "-d %s", log_esc(d->path));
+		r = disk_open(o->disks[i], o->formats[i], &d->info, msg, sizeof(msg));
 		if (r < 0)
-			err(EX_OSERR, "-d %s: %s", log_esc(d->path), what);
-		d->fd = di.fd;
-		d->size = di.size;
-		d->secsize = di.secsize;
+			errx(r == -ENOMEM ? EX_OSERR : r == -ETIMEDOUT ? EX_UNAVAILABLE : EX_USAGE, "-d %s: %s",
+			     log_esc(o->disks[i]), log_esc(msg));
+		d->path = o->disks[i];
+		d->fd = d->info.fd;
+		d->size = d->info.size;
+		d->secsize = d->info.secsize;
 		l->ndisks++;
+		if (strcmp(d->info.layer[0].format, "raw") != 0)
+			log_debug("-d %s: %s, %llu bytes for the guest, %d backing file(s)", log_esc(d->path),
+				  d->info.layer[0].format, (unsigned long long)d->size, d->info.nlayers - 1);
+		q->info = &d->info;
+		q->rw_fd = -1;
+		if (!on_qemu || o->qemu.ro)
+			continue;
+		r = disk_reopen_rw(&d->info, &q->rw_fd, msg, sizeof(msg));
+		if (r == -EROFS || r == -EACCES || r == -EPERM)
+			log_info("-d %s: read-only (%s): the guest gets it read-only", log_esc(d->path),
+				 log_esc(msg));
+		else if (r < 0)
+			errx(EX_OSERR, "-d %s: opening it for the guest to write: %s", log_esc(d->path),
+			     log_esc(msg));
 	}
+	o->qemu.ndisks = o->ndisks;
 }
 
 /*
@@ -525,10 +559,15 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 			errx(EX_USAGE, "--view %s: %s", log_esc(o->view), strerror(-r));
 		main_view = v;
 	} else if (o->host || o->ndisks) {
+		int fds[LOADER_NDISKS];
 		const struct view_spec spec = {
 			.prog = fs, .vmname = o->vmname, .host = o->host,
-			.disks = o->disks, .ndisks = o->ndisks,
+			.disks = o->disks, .disk_fds = fds, .ndisks = o->ndisks,
 		};
+
+		/* The view reads the very bytes the loader reads: our descriptors, never the paths again. */
+		for (int i = 0; i < l->ndisks; i++)
+			fds[i] = l->disks[i].fd;
 
 		view_fs_program(fs, sizeof(fs));
 		main_view = v; /* before anything exists, so every exit path takes it down */
@@ -755,9 +794,6 @@ static void main_qemu_spec(struct opts *o, char *stub, size_t len)
 	o->qemu.memsize = o->memsize;
 	o->qemu.core = o->gmem_flags & GMEM_F_INCORE;
 	o->qemu.verbose = o->verbose;
-	for (int i = 0; i < o->ndisks; i++)
-		o->qemu.disks[i] = o->disks[i];
-	o->qemu.ndisks = o->ndisks;
 	r = qemu_check(&o->qemu, msg, sizeof(msg));
 	if (r < 0)
 		errx(r == -ERANGE ? EX_USAGE : EX_UNAVAILABLE, "%s", log_esc(msg));
@@ -799,10 +835,9 @@ static enum vm_exit main_run_qemu(struct loader *l, const struct opts *o)
 	log_debug("hand-off module: %llu bytes at 0x%llx, %u chunk(s), %llu loader bytes carried%s",
 		  (unsigned long long)h.size, (unsigned long long)h.addr, h.nchunks,
 		  (unsigned long long)h.carried, h.smap_trimmed ? "; SMAP cut at the EBDA" : "");
-	/* The loader's read-only descriptors go; QEMU opens the disks itself, writable unless --ro. */
+	/* The exporters go (QEMU takes the images' locks); QEMU gets the files kvmload opened. */
 	for (int i = 0; i < l->ndisks; i++)
-		close(l->disks[i].fd);
-	l->ndisks = 0;
+		disk_unexport(&l->disks[i].info);
 	why = qemu_run(&o->qemu, l->gmem.memfd, h.memfd, &l->cons);
 	close(h.memfd);
 	return why;
@@ -810,8 +845,12 @@ static enum vm_exit main_run_qemu(struct loader *l, const struct opts *o)
 
 static void main_close(struct loader *l, struct opts *o)
 {
-	for (int i = 0; i < l->ndisks; i++)
-		close(l->disks[i].fd);
+	for (int i = 0; i < l->ndisks; i++) {
+		disk_close(&l->disks[i].info);
+		if (o->qemu.disks[i].rw_fd >= 0)
+			close(o->qemu.disks[i].rw_fd);
+	}
+	l->ndisks = 0;
 	if (l->host_fd >= 0)
 		close(l->host_fd);
 	l->host_fd = -1;
@@ -866,11 +905,11 @@ int main(int argc, char **argv)
 	/* An inherited SIG_IGN would have the kernel reap the view daemon before we can. */
 	signal(SIGCHLD, SIG_DFL);
 
-	main_open_disks(&l, &o);
 	main_check_dirs(&o);
-	/* After the usage checks (their errors come first), before anything is loaded. */
+	/* After the usage checks (their errors come first), before anything is opened or loaded. */
 	if (on_qemu)
 		main_qemu_spec(&o, stub, sizeof(stub));
+	main_open_disks(&l, &o, on_qemu);
 	r = env_build(&l, o.env, o.nenv);
 	if (r < 0)
 		errx(EX_OSERR, "environment: %s", strerror(-r));

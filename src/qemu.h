@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disk.h"
 #include "kvm.h"
 
 struct argv;
@@ -23,6 +24,14 @@ enum qemu_accel { QEMU_ACCEL_KVM, QEMU_ACCEL_TCG };
 #define QEMU_FD_QMP     5
 #define QEMU_FD_SERIAL  6
 #define QEMU_FD_LOG     7
+#define QEMU_FD_DISK0   8 /* then every disk's files, in qemu_disk_fds order */
+#define QEMU_MAX_FDS    (QEMU_FD_DISK0 - 3 + QEMU_MAX_DISKS * DISK_MAX_LAYERS)
+
+/* One guest disk: the chain kvmload opened (disk.h) and, unless read-only, layer 0 opened for writing. */
+struct qemu_disk {
+	const struct disk_info *info;
+	int rw_fd; /* -1: the guest gets the disk read-only */
+};
 
 struct qemu_spec {
 	const char *qemu;     /* the program: $KVMLOAD_QEMU, else qemu-system-x86_64 on PATH */
@@ -30,14 +39,21 @@ struct qemu_spec {
 	const char *stub;     /* kvmload-pvh.elf */
 	uint64_t memsize;     /* bytes of the memfd, lowmem then highmem */
 	bool core;            /* -C: guest memory in QEMU's core dumps too */
-	const char *disks[QEMU_MAX_DISKS];
+	struct qemu_disk disks[QEMU_MAX_DISKS];
 	int ndisks;
-	bool ro;              /* --ro: every disk read-only for the guest */
+	bool ro;              /* --ro: every disk read-only for the guest (no rw_fd is opened) */
 	int cpus;
 	const char *net;      /* "none", "user" or "tap:IFNAME" */
 	enum qemu_accel accel;
 	int verbose;
 };
+
+/*
+ * The disks' descriptors in the order QEMU finds them, from QEMU_FD_DISK0 on:
+ * for each disk its backing files from the deepest, then its image (rw_fd,
+ * else layer 0).  Returns how many (at most QEMU_MAX_FDS - 5).
+ */
+int qemu_disk_fds(const struct qemu_spec *s, int *fds);
 
 /* QEMU's argument vector into out (the caller's to argv_free).  Returns 0 or -ENOMEM. */
 int qemu_argv(const struct qemu_spec *s, struct argv *out);

@@ -1,6 +1,7 @@
 /* qemu_argv.c: QEMU's command line for a loaded guest (machine, shared memory, firmware, entry stub, devices, confinement) and the pre-flight check. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,43 +9,54 @@
 #include "argv.h"
 #include "qemu.h"
 
-/* QEMU's option syntax: a comma inside a value is written twice. */
-static char *qemu_argv_escape(const char *s)
+int qemu_disk_fds(const struct qemu_spec *s, int *fds)
 {
-	size_t n = strlen(s), extra = 0;
-	char *out, *o;
+	int n = 0;
 
-	for (size_t i = 0; i < n; i++)
-		extra += s[i] == ',';
-	out = malloc(n + extra + 1);
-	if (!out)
-		return NULL;
-	o = out;
-	for (size_t i = 0; i < n; i++) {
-		*o++ = s[i];
-		if (s[i] == ',')
-			*o++ = ',';
+	for (int i = 0; i < s->ndisks; i++) {
+		const struct disk_info *d = s->disks[i].info;
+
+		for (int j = d->nlayers - 1; j > 0; j--)
+			fds[n++] = d->layer[j].fd;
+		fds[n++] = s->disks[i].rw_fd >= 0 ? s->disks[i].rw_fd : d->layer[0].fd;
 	}
-	*o = '\0';
-	return out;
+	return n;
 }
 
+/*
+ * Each file QEMU gets as a descriptor in an fd set (-add-fd), opened by
+ * /dev/fdset/N: never a path it would parse or open again.  Each layer is a
+ * protocol node on its descriptor and a format node; the backing of each is
+ * the node below, or null, so nothing is opened by a name read in a header.
+ */
 static void qemu_argv_disks(struct argv *a, const struct qemu_spec *s)
 {
-	for (int i = 0; i < s->ndisks; i++) {
-		char *path = qemu_argv_escape(s->disks[i]);
+	int fd = QEMU_FD_DISK0;
 
-		if (!path) {
-			a->oom = true;
-			return;
+	for (int i = 0; i < s->ndisks; i++) {
+		const struct disk_info *d = s->disks[i].info;
+
+		for (int j = d->nlayers - 1; j >= 0; j--, fd++) {
+			const struct disk_layer *l = &d->layer[j];
+			bool ro = j > 0 || s->disks[i].rw_fd < 0;
+			char backing[40] = "";
+
+			if (disk_format_cow(l->format))
+				snprintf(backing, sizeof(backing), j + 1 < d->nlayers ? ",\"backing\":\"d%d-l%d\"" :
+					 ",\"backing\":null", i, j + 1);
+			argv_add(a, "-add-fd");
+			argv_addf(a, "fd=%d,set=%d", fd, fd);
+			argv_add(a, "-blockdev");
+			argv_addf(a, "{\"driver\":\"%s\",\"node-name\":\"d%d-f%d\",\"filename\":\"/dev/fdset/%d\","
+				  "\"read-only\":%s}", l->blockdev ? "host_device" : "file", i, j, fd,
+				  ro ? "true" : "false");
+			argv_add(a, "-blockdev");
+			argv_addf(a, "{\"driver\":\"%s\",\"node-name\":\"d%d-l%d\",\"file\":\"d%d-f%d\","
+				  "\"read-only\":%s%s}", l->format, i, j, i, j, ro ? "true" : "false", backing);
 		}
-		argv_add(a, "-drive");
-		argv_addf(a, "file=%s,if=none,id=disk%d,format=raw,readonly=%s", path, i,
-			  s->ro ? "on" : "off");
 		argv_add(a, "-device");
 		/* bootindex-free virtio-blk: vtbd0, vtbd1, ... in -d order (PCI slots follow argv order). */
-		argv_addf(a, "virtio-blk-pci,drive=disk%d", i);
-		free(path);
+		argv_addf(a, "virtio-blk-pci,drive=d%d-l0", i);
 	}
 }
 

@@ -69,27 +69,28 @@ static int64_t qemu_now_ms(void)
  * open, its own process group (a terminal's ^C is kvmload's to handle),
  * and death with kvmload.  Only async-signal-safe calls before exec.
  */
-static _Noreturn void qemu_child(char **argv, const int fds[5], int err_w, const sigset_t *mask,
+static _Noreturn void qemu_child(char **argv, const int *fds, int nfds, int err_w, const sigset_t *mask,
 				 pid_t parent)
 {
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), hi[5];
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), hi[QEMU_MAX_FDS];
 
 	/* A parent that died before the death signal was armed is noticed too. */
 	if (devnull < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
 	    setpgid(0, 0) < 0)
 		_exit(127);
 	/* All above the target numbers first, so no dup2 below overwrites a source. */
-	for (int i = 0; i < 5; i++) {
-		hi[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 16) : -1;
+	for (int i = 0; i < nfds; i++) {
+		hi[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + QEMU_MAX_FDS) : -1;
 		if (fds[i] >= 0 && hi[i] < 0)
 			_exit(127);
 	}
-	for (int i = 0; i < 5; i++)
-		if (hi[i] >= 0 && dup2(hi[i], QEMU_FD_RAM + i) < 0)
+	/* A number with nothing to carry (no log under KVM) is closed, never inherited by accident. */
+	for (int i = 0; i < nfds; i++)
+		if (hi[i] >= 0 ? dup2(hi[i], 3 + i) < 0 : (close(3 + i), false))
 			_exit(127);
 	if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(err_w, 2) < 0)
 		_exit(127);
-	syscall(SYS_close_range, QEMU_FD_LOG + 1, ~0U, 0);
+	syscall(SYS_close_range, 3 + nfds, ~0U, 0);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execvp(argv[0], argv);
 	dprintf(2, "kvmload: %s: %s\n", log_esc(argv[0]), strerror(errno));
@@ -100,7 +101,7 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 {
 	int qmp[2], serial[2], err[2], logp[2] = { -1, -1 };
 	struct argv argv;
-	int fds[5], r = qemu_argv(s->spec, &argv);
+	int fds[QEMU_MAX_FDS], nfds, r = qemu_argv(s->spec, &argv);
 	pid_t self = getpid();
 
 	if (r < 0)
@@ -118,6 +119,7 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 	fds[2] = qmp[1];
 	fds[3] = serial[1];
 	fds[4] = logp[1];
+	nfds = 5 + qemu_disk_fds(s->spec, fds + 5);
 	if (s->spec->verbose) {
 		for (int i = 0; i < argv.n; i++)
 			fprintf(stderr, "%s%s", i ? " " : "kvmload: starting ", log_esc(argv.v[i]));
@@ -125,7 +127,7 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 	}
 	s->pid = fork();
 	if (s->pid == 0)
-		qemu_child(argv.v, fds, err[1], oldmask, self);
+		qemu_child(argv.v, fds, nfds, err[1], oldmask, self);
 	if (s->pid < 0)
 		r = -errno;
 	argv_free(&argv);

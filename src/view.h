@@ -27,7 +27,8 @@ struct view_spec {
 	const char *prog;          /* the kvmload-fs executable */
 	const char *vmname;
 	const char *host;
-	const char *const *disks;
+	const char *const *disks;  /* names, for the daemon's messages */
+	const int *disk_fds;       /* the guest-visible bytes of each, which the daemon reads */
 	int ndisks;
 };
 

@@ -1,28 +1,80 @@
-/* blkdev.c: read-only disk handles (image files, block devices) and partition-confined reads. */
+/* blkdev.c: read-only disk handles (images in any format QEMU reads, block devices, descriptors handed over) and partition-confined reads. */
 #include <errno.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include "blkcache.h"
 #include "blkdev.h"
 #include "disk.h"
+#include "errmsg.h"
 
-int blkdev_open(struct blkdev *bd, const char *path)
+/*
+ * Every read of a disk served over FUSE (an image QEMU exports, here or in
+ * kvmload) is a round trip to its server, which keeps no page cache for us:
+ * those disks get a chunk cache.
+ */
+static int blkdev_take(struct blkdev *bd, struct disk_info *d, char *err, size_t errlen)
 {
-	struct disk_info d;
-	const char *what;
-	int r = disk_open(path, &d, &what);
+	struct statfs sf;
 
-	if (r < 0)
-		return r;
-	bd->fd = d.fd;
-	bd->size = d.size;
-	bd->path = path;
+	bd->disk = d;
+	bd->fd = d->fd;
+	bd->size = d->size;
+	bd->path = d->layer[0].path;
+	if (fstatfs(d->fd, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC) {
+		bd->cache = blkcache_new(d->fd, d->size);
+		if (!bd->cache) {
+			blkdev_close(bd);
+			return errmsg_set(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
+		}
+	}
 	return 0;
+}
+
+int blkdev_open(struct blkdev *bd, const char *path, const char *format, char *err, size_t errlen)
+{
+	struct disk_info *d = malloc(sizeof(*d));
+	int r;
+
+	if (!d)
+		return errmsg_set(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
+	r = disk_open(path, format, d, err, errlen);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	return blkdev_take(bd, d, err, errlen);
+}
+
+int blkdev_adopt(struct blkdev *bd, int fd, const char *name, char *err, size_t errlen)
+{
+	struct disk_info *d = malloc(sizeof(*d));
+	int r;
+
+	if (!d)
+		return errmsg_set(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
+	r = disk_adopt(fd, name, d, err, errlen);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	return blkdev_take(bd, d, err, errlen);
 }
 
 void blkdev_close(struct blkdev *bd)
 {
-	if (bd->fd >= 0)
+	blkcache_free(bd->cache);
+	bd->cache = NULL;
+	if (bd->disk) {
+		disk_close(bd->disk);
+		free(bd->disk);
+	} else if (bd->fd >= 0) {
 		close(bd->fd);
+	}
+	bd->disk = NULL;
 	bd->fd = -1;
 }
 
@@ -32,6 +84,8 @@ int blkdev_read(const struct blkdev *bd, void *buf, size_t len, uint64_t off)
 
 	if (off > bd->size || len > bd->size - off)
 		return -EIO;
+	if (bd->cache)
+		return blkcache_read(bd->cache, buf, len, off);
 	while (len > 0) {
 		ssize_t n = pread(bd->fd, p, len, (off_t)off);
 

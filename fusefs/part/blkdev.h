@@ -7,11 +7,16 @@
 
 #include "ufs.h"
 
-/* One --disk: an image file or block device, opened O_RDONLY; never written. */
+struct blkcache;
+struct disk_info;
+
+/* One --disk: the guest-visible bytes of an image or block device, read-only; never written. */
 struct blkdev {
 	int fd;
-	uint64_t size; /* bytes: st_size or BLKGETSIZE64 */
-	const char *path;
+	uint64_t size;           /* guest-visible bytes */
+	const char *path;        /* for messages */
+	struct disk_info *disk;  /* what blkdev_open opened (NULL for a bare fd, as the fuzzers make) */
+	struct blkcache *cache;  /* for a disk served over FUSE, else NULL */
 };
 
 /*
@@ -24,8 +29,9 @@ struct blkpart {
 	uint64_t size;
 };
 
-/* 0 or -errno (-ENODEV: neither a regular file nor a block device). */
-int blkdev_open(struct blkdev *bd, const char *path);
+/* disk_open (format NULL: detect) or disk_adopt; 0 or -errno with err saying why. */
+int blkdev_open(struct blkdev *bd, const char *path, const char *format, char *err, size_t errlen);
+int blkdev_adopt(struct blkdev *bd, int fd, const char *name, char *err, size_t errlen);
 void blkdev_close(struct blkdev *bd);
 
 /* Exactly len bytes at off of the whole disk; -EIO past its end or on a short read. */

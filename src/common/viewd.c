@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include "argv.h"
 #include "log.h"
 #include "rundir.h"
+#include "spawn.h"
 #include "viewd.h"
 
 void viewd_init(struct viewd *d)
@@ -35,38 +35,32 @@ int viewd_argv(const struct viewd_spec *s, struct argv *a)
 		argv_add(a, "--host");
 		argv_add(a, s->host);
 	}
+	if (s->format && !s->disk_fds) {
+		argv_add(a, "--format");
+		argv_add(a, s->format);
+	}
 	for (int i = 0; i < s->ndisks; i++) {
-		argv_add(a, "--disk");
-		argv_add(a, s->disks[i]);
+		if (s->disk_fds) {
+			argv_add(a, "--disk-fd");
+			argv_addf(a, "%d:%s", s->disk_fds[i], s->disks[i]);
+		} else {
+			argv_add(a, "--disk");
+			argv_add(a, s->disks[i]);
+		}
 	}
 	argv_add(a, s->mnt);
 	return a->oom ? -ENOMEM : 0;
 }
 
-static _Noreturn void viewd_child(char **argv, int ready, pid_t parent)
+static _Noreturn void viewd_child(char **argv, int ready, const int *fds, int nfds, pid_t parent)
 {
-	sigset_t none;
-	int null;
-
-	setpgid(0, 0);
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+	if (spawn_prepare(parent, SIGTERM) < 0)
 		_exit(127);
-	/* The parent's handlers (which clean up the parent's directory) must never run here. */
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-
-		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
-			signal(sig, SIG_DFL);
-	}
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int i = 0; i < nfds; i++)
+		if (fcntl(fds[i], F_SETFD, 0) < 0)
+			_exit(127);
 	/* dup2 leaves the new descriptor without FD_CLOEXEC; fd 3 itself needs it cleared. */
 	if (ready == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(ready, 3) < 0)
-		_exit(127);
-	/* A guest's console is not the daemon's: it keeps only stderr. */
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
 		_exit(127);
 	execv(argv[0], argv);
 	dprintf(STDERR_FILENO, "%s: %s\n", log_esc(argv[0]), strerror(errno));
@@ -112,28 +106,42 @@ int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *wai
 		int timeout_ms)
 {
 	struct argv a = { 0 };
+	struct viewd_spec at = *s;
+	int fds[VIEWD_MAXDISKS], nfds = 0;
 	sigset_t held;
 	pid_t parent = getpid();
-	int p[2], r, status = 0;
+	int p[2], r = 0, status = 0;
 
 	if ((size_t)snprintf(d->mnt, sizeof(d->mnt), "%s", s->mnt) >= sizeof(d->mnt))
 		return -ENAMETOOLONG;
 	if (access(s->prog, X_OK) < 0)
 		return -errno;
-	r = viewd_argv(s, &a);
+	if (s->ndisks > VIEWD_MAXDISKS)
+		return -E2BIG;
+	/* Copies above 9, so the ready byte's fd 3 can never land on one. */
+	for (; s->disk_fds && nfds < s->ndisks && r == 0; nfds++)
+		if ((fds[nfds] = fcntl(s->disk_fds[nfds], F_DUPFD_CLOEXEC, 10)) < 0)
+			r = -errno;
+	at.disk_fds = s->disk_fds ? fds : NULL;
+	if (r == 0)
+		r = viewd_argv(&at, &a);
 	if (r == 0 && pipe2(p, O_CLOEXEC) < 0)
 		r = -errno;
 	if (r < 0) {
 		argv_free(&a);
+		while (nfds > 0 && fds[nfds - 1] >= 0)
+			close(fds[--nfds]);
 		return r;
 	}
 	fflush(NULL);
 	d->pid = fork();
 	if (d->pid == 0)
-		viewd_child(a.v, p[1], parent);
+		viewd_child(a.v, p[1], fds, nfds, parent);
 	r = d->pid < 0 ? -errno : 0;
 	close(p[1]);
 	argv_free(&a);
+	while (nfds > 0)
+		close(fds[--nfds]);
 	if (r == 0) {
 		/* The only wait: a signal now may stop the child through the caller's handler. */
 		sigprocmask(SIG_SETMASK, wait_mask, &held);

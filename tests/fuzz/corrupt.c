@@ -173,7 +173,7 @@ static void corrupt_collect_fs(struct corrupt_collect *c)
 
 static int corrupt_image_load(struct corrupt_image *im, const char *path)
 {
-	struct blkdev bd = { -1, 0, path };
+	struct blkdev bd = { .fd = -1, .path = path };
 	struct probe_part *parts = NULL;
 	size_t nparts = 0;
 	struct stat st;
@@ -309,7 +309,7 @@ static int corrupt_check_image(const uint8_t *img, size_t size, struct corrupt_t
 			       size_t whylen)
 {
 	static const struct walk_limits lim = { 32, 5000, 16 << 20, UINT64_MAX };
-	struct blkdev bd = { corrupt_memfd_of(img, size), size, "mutated" };
+	struct blkdev bd = { .fd = corrupt_memfd_of(img, size), .size = size, .path = "mutated" };
 	struct probe_part *parts = NULL;
 	size_t nparts = 0;
 	int r, ret = 0;

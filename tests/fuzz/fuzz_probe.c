@@ -56,7 +56,7 @@ static void fuzz_probe_check(const struct blkdev *bd, const struct probe_part *p
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct blkdev bd = { -1, size, "fuzz" };
+	struct blkdev bd = { .fd = -1, .size = size, .path = "fuzz" };
 	struct probe_part *parts = NULL;
 	size_t n = 0;
 	int r;

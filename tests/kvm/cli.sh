@@ -29,7 +29,7 @@ usage_check 64 "-m 1K: too small (at least 2M)" -m 1K vm
 usage_check 64 "-m 2097153: not a whole number of 4 KiB pages" -m 2097153 vm
 usage_check 64 "-l b: only one plugin may be given" -l a -l b vm
 usage_check 64 "-d /nonexistent.img: No such file or directory" -d /nonexistent.img vm
-usage_check 64 "-d /tmp: not a regular file or block device" -d /tmp vm
+usage_check 64 "-d /tmp: a directory, not a regular file or block device" -d /tmp vm
 usage_check 64 "-h /nonexistent: No such file or directory" -h /nonexistent vm
 usage_check 64 "-c /etc/hostname: not a terminal" -c /etc/hostname vm
 # A character device that is no terminal would swallow the console.

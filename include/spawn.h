@@ -1,0 +1,19 @@
+/* spawn.h: the first steps of every supervised child kvmload's programs start (the view daemon, the image exporter). */
+#ifndef KVMLOAD_SPAWN_H
+#define KVMLOAD_SPAWN_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+/*
+ * In a freshly forked child, before exec (async-signal-safe): its own
+ * process group (a terminal's Ctrl-C reaches the parent alone, which stops
+ * its children in order), deathsig when the parent dies (checked against a
+ * parent that died before it was armed), the parent's handlers back to
+ * their defaults (they clean up the parent's files and must never run here),
+ * an empty signal mask, stdin and stdout on /dev/null.  0, or -1 (the child
+ * should _exit(127)).
+ */
+int spawn_prepare(pid_t parent, int deathsig);
+
+#endif

@@ -1,0 +1,192 @@
+/* disk_export.c: a non-raw image's guest-visible bytes: qemu-storage-daemon reads the chain through our descriptors and serves it as one raw file over FUSE, detached from every mount table once opened. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "argv.h"
+#include "disk.h"
+#include "errmsg.h"
+#include "rundir.h"
+#include "spawn.h"
+
+#define DISK_EXPORT_WAIT_MS 10000 /* QEMU opening an image and mounting its export */
+#define DISK_EXPORT_STOP_MS 2000
+
+/* A private directory for the moment the export is mounted: $TMPDIR when JSON can carry it as is, else /tmp. */
+static int disk_export_dir(char *dir, size_t len)
+{
+	const char *t = getenv("TMPDIR");
+
+	if (!t || t[0] != '/' || strpbrk(t, "\"\\\n\t\r") || strlen(t) > 200)
+		t = "/tmp";
+	snprintf(dir, len, "%s/kvmload-export.XXXXXX", t);
+	return mkdtemp(dir) ? 0 : -errno;
+}
+
+/*
+ * Every layer from the deepest backing file up: a protocol node on our
+ * descriptor (/proc/self/fd reaches that very file, never a path again) and
+ * a format node whose backing is the one below, or null: QEMU must not open
+ * anything by a name it read in a header.
+ */
+static void disk_export_argv(const struct disk_info *d, const char *mnt, struct argv *a)
+{
+	const char *q = getenv("KVMLOAD_QSD");
+
+	argv_add(a, q && *q ? q : "qemu-storage-daemon");
+	for (int i = d->nlayers - 1; i >= 0; i--) {
+		const struct disk_layer *l = &d->layer[i];
+		char backing[32] = "";
+
+		if (disk_format_cow(l->format))
+			snprintf(backing, sizeof(backing), i + 1 < d->nlayers ? ",\"backing\":\"l%d\"" :
+				 ",\"backing\":null", i + 1);
+		argv_add(a, "--blockdev");
+		argv_addf(a, "{\"driver\":\"%s\",\"node-name\":\"f%d\",\"filename\":\"/proc/self/fd/%d\","
+			  "\"read-only\":true}", l->blockdev ? "host_device" : "file", i, l->fd);
+		argv_add(a, "--blockdev");
+		argv_addf(a, "{\"driver\":\"%s\",\"node-name\":\"l%d\",\"file\":\"f%d\",\"read-only\":true%s}",
+			  l->format, i, i, backing);
+	}
+	argv_add(a, "--export");
+	argv_addf(a, "{\"type\":\"fuse\",\"id\":\"e\",\"node-name\":\"l0\",\"mountpoint\":\"%s\","
+		  "\"growable\":false,\"writable\":false,\"allow-other\":\"off\"}", mnt);
+}
+
+static _Noreturn void disk_export_child(const struct disk_info *d, char **argv, int err_w, pid_t parent)
+{
+	if (spawn_prepare(parent, SIGTERM) < 0 || dup2(err_w, STDERR_FILENO) < 0)
+		_exit(127);
+	for (int i = 0; i < d->nlayers; i++)
+		if (fcntl(d->layer[i].fd, F_SETFD, 0) < 0)
+			_exit(127);
+	execvp(argv[0], argv);
+	dprintf(STDERR_FILENO, "%s: %s", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* QEMU's complaint without its program name and our JSON: the text after the last "}: ". */
+static void disk_export_why(int fd, char *buf, size_t len)
+{
+	char text[2048], *p, *nl;
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+
+	text[n > 0 ? n : 0] = '\0';
+	p = text;
+	for (char *q; (q = strstr(p, "}: ")) != NULL;)
+		p = q + 3;
+	if (p == text && !strncmp(p, "qemu-storage-daemon: ", 21))
+		p += 21;
+	nl = strchr(p, '\n');
+	if (nl)
+		*nl = '\0';
+	if (!*p)
+		p = "no message";
+	n = (ssize_t)strlen(p);
+	if ((size_t)n >= len)
+		n = (ssize_t)len - 1;
+	memcpy(buf, p, (size_t)n);
+	buf[n] = '\0';
+}
+
+/* Until the mount point is a mount (its device changes), the daemon ends, or the time is up. */
+static int disk_export_wait(struct disk_info *d, const char *dir, const char *mnt, int err_r, char *err,
+			    size_t errlen)
+{
+	struct stat base, now;
+	char why[1200];
+	int status, waited = 0, step = 1;
+
+	if (stat(dir, &base) < 0)
+		return errmsg_set(err, errlen, errno, "%s: %s", dir, strerror(errno));
+	for (;;) {
+		if (stat(mnt, &now) == 0 && now.st_dev != base.st_dev)
+			return 0;
+		if (waitpid(d->exporter, &status, WNOHANG) == d->exporter) {
+			d->exporter = -1;
+			disk_export_why(err_r, why, sizeof(why));
+			return errmsg_set(err, errlen, EIO, "QEMU cannot read it as %s: %s", d->layer[0].format, why);
+		}
+		if (waited >= DISK_EXPORT_WAIT_MS)
+			return errmsg_set(err, errlen, ETIMEDOUT, "qemu-storage-daemon did not serve it within %d s",
+					  DISK_EXPORT_WAIT_MS / 1000);
+		poll(NULL, 0, step);
+		waited += step;
+		if (step < 16)
+			step *= 2;
+	}
+}
+
+int disk_export(struct disk_info *d, char *err, size_t errlen)
+{
+	char dir[256], mnt[300];
+	struct argv a = { 0 };
+	struct stat st;
+	int p[2], r, fd;
+	pid_t parent = getpid();
+
+	r = disk_export_dir(dir, sizeof(dir));
+	if (r < 0)
+		return errmsg_set(err, errlen, -r, "a directory for its export: %s", strerror(-r));
+	snprintf(mnt, sizeof(mnt), "%s/disk", dir);
+	fd = open(mnt, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	disk_export_argv(d, mnt, &a);
+	if (fd < 0 || a.oom || pipe2(p, O_CLOEXEC) < 0) {
+		r = errmsg_set(err, errlen, fd < 0 || !a.oom ? errno : ENOMEM, "its export: %s",
+			       strerror(fd < 0 || !a.oom ? errno : ENOMEM));
+		goto out;
+	}
+	fflush(NULL);
+	d->exporter = fork();
+	if (d->exporter == 0)
+		disk_export_child(d, a.v, p[1], parent);
+	close(p[1]);
+	if (d->exporter < 0) {
+		r = errmsg_set(err, errlen, errno, "fork: %s", strerror(errno));
+		close(p[0]);
+		goto out;
+	}
+	r = disk_export_wait(d, dir, mnt, p[0], err, errlen);
+	close(p[0]);
+	if (r == 0) {
+		d->fd = open(mnt, O_RDONLY | O_CLOEXEC);
+		if (d->fd < 0 || fstat(d->fd, &st) < 0)
+			r = errmsg_set(err, errlen, errno, "its export: %s", strerror(errno));
+		else
+			d->size = (uint64_t)st.st_size;
+	}
+	/* Reachable from now on only through d->fd and its copies; it goes with the last of them. */
+	rundir_unmount(mnt);
+out:
+	unlink(mnt);
+	rmdir(dir);
+	argv_free(&a);
+	return r;
+}
+
+void disk_export_stop(struct disk_info *d)
+{
+	int status, waited = 0;
+
+	if (d->exporter <= 0)
+		return;
+	kill(d->exporter, SIGTERM);
+	while (waitpid(d->exporter, &status, WNOHANG) == 0) {
+		if (waited == DISK_EXPORT_STOP_MS)
+			kill(d->exporter, SIGKILL);
+		poll(NULL, 0, 1);
+		if (waited <= DISK_EXPORT_STOP_MS)
+			waited++;
+	}
+	d->exporter = -1;
+}

@@ -1,0 +1,30 @@
+/* spawn.c: what a supervised child does between fork and exec. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+int spawn_prepare(pid_t parent, int deathsig)
+{
+	sigset_t none;
+	int null;
+
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, deathsig) < 0 || getppid() != parent)
+		return -1;
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
+			signal(sig, SIG_DFL);
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
+		return -1;
+	return 0;
+}
