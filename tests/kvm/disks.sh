@@ -1,0 +1,109 @@
+#!/bin/bash
+# disks.sh: the guest gets the disk the loader read: qcow2 (compressed, over a backing file) and vmdk images boot, names QEMU would parse are plain files, a path swapped during the load changes nothing, a read-only device is given read-only; what is not a disk is refused before the loader.
+. "$(dirname "$0")/lib.sh"
+need_tools qemu-system-x86_64 qemu-img qemu-storage-daemon makefs sgdisk python3
+[ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
+[ "$(id -u)" -eq 0 ] || skip "needs root (a read-only loop device)"
+KVMLOAD=$(realpath "$1") MINIBOOT=$(realpath "$2") KERNEL=$3
+VM=disks$$
+export KVMLOAD_RUN_DIR=$WORK/run
+LOOP=
+on_exit '[ -n "$LOOP" ] && losetup -d "$LOOP"'
+
+tree=$WORK/guest
+mkdir -p "$tree/boot/kernel"
+cp "$KERNEL" "$tree/boot/kernel/kernel"
+printf 'kernel="kernel"\nbootfile="kernel"\n' >"$tree/boot/loader.conf"
+make_gpt_ufs2 "$tree" "$WORK/g.img"
+# The sectors the guest sums: the GPT and the start of p1, and the file system's first ones (p2).
+sum=$(python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(open(sys.argv[1], "rb").read(64 * 512)))' "$WORK/g.img")
+SECTORS=$(( $(stat -c %s "$WORK/g.img") / 512 ))
+head -c 1M /dev/urandom >"$WORK/other.img"
+before=$(sha256sum "$WORK/g.img" "$WORK/other.img")
+
+# boot LOG DISK [kvmload options...]: the test kernel on QEMU (TCG) from DISK, powering off after
+# summing its first 64 sectors; stdin at EOF, console to LOG, stderr to LOG.err.
+boot() {
+	local log=$1 disk=$2; shift 2
+	(cd "$WORK" && timeout 120 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -m 64M -v -d "$disk" "$@" \
+		-e testkernel.blksum=64 -e testkernel.exit=poweroff $VM </dev/null >"$log" 2>"$log.err")
+}
+# booted LOG RO: the guest powered off and saw the loader's disk (the sum of g.img), read-only or not.
+booted() {
+	expect_status $st 1 "$1"
+	expect_line "$1" "testkernel: blk0 ro=$2 sectors=$SECTORS sum=$sum"
+	if grep '^kvmload: starting ' "$1.err" | grep -qF "$WORK/"; then bad "$1: a path on QEMU's command line"
+	else ok; fi
+}
+# nothing_left WHAT: no QEMU, view or exporter of this run, no runtime directory.
+nothing_left() {
+	if pgrep -f "qemu-system-x86_64.*fdset" -P $$ >/dev/null || [ -e "$KVMLOAD_RUN_DIR/$VM" ] ||
+		grep -q "$KVMLOAD_RUN_DIR/$VM\|kvmload-export" /proc/mounts ||
+		pgrep -f "kvmload-export" >/dev/null; then bad "$1: something was left behind"
+	else ok; fi
+}
+
+# -- images in QEMU's formats: the loader and the guest read the same guest-visible bytes
+qemu-img convert -c -O qcow2 "$WORK/g.img" "$WORK/g.qcow2"
+boot "$WORK/qcow2.log" g.qcow2; st=$?
+booted "$WORK/qcow2.log" 0
+expect_text "$WORK/qcow2.log.err" '"driver":"qcow2","node-name":"d0-l0","file":"d0-f0","read-only":false,"backing":null}'
+qemu-img check -q "$WORK/g.qcow2" && ok || bad "g.qcow2 does not check clean after the guest"
+qemu-img create -q -f qcow2 -b g.img -F raw "$WORK/over.qcow2"
+boot "$WORK/over.log" over.qcow2; st=$?
+booted "$WORK/over.log" 0
+expect_text "$WORK/over.log.err" '"driver":"qcow2","node-name":"d0-l0","file":"d0-f0","read-only":false,"backing":"d0-l1"}'
+expect_text "$WORK/over.log.err" '"driver":"raw","node-name":"d0-l1","file":"d0-f1","read-only":true}'
+qemu-img convert -O vmdk "$WORK/g.img" "$WORK/g.vmdk"
+boot "$WORK/vmdk.log" g.vmdk --ro; st=$?
+booted "$WORK/vmdk.log" 1
+nothing_left "after the image boots"
+
+# -- names QEMU would parse are files like any other: the guest gets the file the loader read
+cp "$WORK/g.img" "$WORK/vm:g.img"
+boot "$WORK/prefix.log" vm:g.img; st=$?
+booted "$WORK/prefix.log" 0
+json='json:{"file.filename":"other.img"}'
+cp "$WORK/g.img" "$WORK/$json"
+boot "$WORK/json.log" "$json"; st=$?
+booted "$WORK/json.log" 0
+
+# -- the path swapped while the loader waits at its prompt: the guest still gets the first file
+mkfifo "$WORK/in"
+(cd "$WORK" && timeout 120 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -m 64M -v -d swap.img \
+	-e autoboot_delay=NO -e testkernel.blksum=64 -e testkernel.exit=poweroff $VM \
+	<"$WORK/in" >"$WORK/swap.log" 2>"$WORK/swap.log.err") &
+KPID=$!
+cp "$WORK/g.img" "$WORK/swap.img"
+exec 9>"$WORK/in"
+for _ in $(seq 600); do grep -q 'OK ' "$WORK/swap.log" && break; kill -0 $KPID 2>/dev/null || break; sleep 0.05; done
+grep -q 'OK ' "$WORK/swap.log" && ok || bad "kvmload did not reach the prompt"
+mv "$WORK/swap.img" "$WORK/swapped-out.img"
+cp "$WORK/other.img" "$WORK/swap.img"
+echo boot >&9
+exec 9>&-
+wait $KPID; st=$?
+booted "$WORK/swap.log" 0
+
+# -- a read-only block device: given to the guest read-only, said once
+LOOP=$(losetup -f --show -r "$WORK/g.img") || exit 1
+boot "$WORK/roloop.log" "$LOOP"; st=$?
+booted "$WORK/roloop.log" 1
+expect_line "$WORK/roloop.log.err" "kvmload: -d $LOOP: read-only (a read-only block device): the guest gets it read-only"
+losetup -d "$LOOP"; LOOP=
+[ "$before" = "$(sha256sum "$WORK/g.img" "$WORK/other.img")" ] && ok || bad "a disk image changed"
+nothing_left "after the boots"
+
+# -- not a disk: status 64 before anything is started (a FIFO must not hang the open)
+mkfifo "$WORK/fifo"
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$WORK/sock"
+for c in "fifo:a FIFO" "sock:a socket" "/dev/null:a character device" ".:a directory"; do
+	d=${c%%:*} what=${c#*:}
+	[ "${d#/}" = "$d" ] && d=$WORK/$d
+	boot "$WORK/bad.log" "$d"; st=$?
+	expect_status $st 64 "-d $d"
+	expect_line "$WORK/bad.log.err" "kvmload: -d $d: $what, not a regular file or block device"
+	expect_no_text "$WORK/bad.log.err" "view of"
+	nothing_left "-d $d"
+done
+lib_done
