@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config meson ninja-build binutils
 liblz4-dev libzstd-dev zlib1g-dev libssl-dev zfs-fuse
 libfuse3-dev fuse3 libblkid-dev libudev-dev libinih-dev
 makefs gdisk util-linux udev xz-utils attr clang lld
-qemu-system-x86 qemu-system-data"
+qemu-system-x86 qemu-system-data qemu-utils python3"
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
