@@ -1,5 +1,5 @@
 #!/bin/bash
-# conformance_kernel.sh: a stock FreeBSD kernel, loaded by the real 10.2 userboot.so from a UFS2 disk, runs on QEMU to a single-user shell, answers, and powers off.
+# conformance_kernel.sh: a stock FreeBSD kernel, loaded by the real 10.2 userboot.so from a UFS2 disk kept as compressed qcow2 (as FreeBSD publishes its VM images), runs on QEMU to a single-user shell, answers, and powers off.
 . "$(dirname "$0")/lib.sh"
 [ -n "${KVMLOAD_FREEBSD_KERNEL:-}" ] || skip "KVMLOAD_FREEBSD_KERNEL (a stock amd64 kernel with options FFS) is not set"
 [ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || skip "KVMLOAD_FREEBSD_ROOT is not set"
@@ -8,7 +8,7 @@ ROOT=$KVMLOAD_FREEBSD_ROOT
 for f in "$ROOT/boot/userboot.so" "$ROOT/bin/sh" "$ROOT/sbin/init" "$KVMLOAD_FREEBSD_KERNEL"; do
 	[ -f "$f" ] || skip "no $f"
 done
-need_tools qemu-system-x86_64
+need_tools qemu-system-x86_64 qemu-img
 KVMLOAD=$1
 # TCG: a stock kernel's FPU set-up is an emulation failure on nested KVM hosts.
 ACCEL=${KVMLOAD_TEST_ACCEL:-tcg}
@@ -24,11 +24,13 @@ printf 'vfs.root.mountfrom="ufs:/dev/vtbd0"\nbeastie_disable="YES"\nautoboot_del
 	>"$tree/boot/loader.conf"
 "$KVMLOAD_FREEBSD_MAKEFS" -t ffs -o version=2 -s 192m "$WORK/root.img" "$tree" >/dev/null ||
 	{ echo "FAIL: makefs"; exit 1; }
+# The loader's disk callbacks, its view and the guest's virtio disk all read the qcow2's guest bytes.
+qemu-img convert -c -O qcow2 "$WORK/root.img" "$WORK/root.qcow2" || { echo "FAIL: qemu-img"; exit 1; }
 
 log=$WORK/console.log
 mkfifo "$WORK/in"
 t0=$(date +%s%N)
-"$KVMLOAD" -l "$ROOT/boot/userboot.so" -d "$WORK/root.img" -m 512M --accel "$ACCEL" \
+"$KVMLOAD" -l "$ROOT/boot/userboot.so" -d "$WORK/root.qcow2" -m 512M --accel "$ACCEL" \
 	-e boot_single=YES fbsd <"$WORK/in" >"$log" 2>&1 &
 kpid=$!
 exec 3>"$WORK/in"
