@@ -4,6 +4,7 @@
 #        mkseeds.sh plugin DIR PLUGIN.so...
 #        mkseeds.sh conf DIR
 #        mkseeds.sh qmp DIR
+#        mkseeds.sh diskfmt DIR    (qemu-img: images in each format, chains' overlays; else 77)
 #        mkseeds.sh handoff DIR
 #        mkseeds.sh zfs DIR MKZFSSEED   (root, zfs-fuse: pools made by mkzfspools.sh; else 77)
 set -eu
@@ -142,6 +143,19 @@ serial = X
 no equals sign
 ' \
 		> "$dir/errors"
+	;;
+diskfmt)
+	# The first 64 KiB of small images of every format qemu-img writes, overlays naming backing files.
+	command -v qemu-img >/dev/null 2>&1 || exit 77
+	truncate -s 4M "$work/raw.img"
+	for f in qcow2 qcow qed vmdk vpc vhdx vdi parallels; do
+		qemu-img convert -O $f "$work/raw.img" "$work/i.$f" && head -c 65536 "$work/i.$f" > "$dir/$f"
+	done
+	qemu-img convert -O vmdk -o subformat=streamOptimized "$work/raw.img" "$work/s.vmdk" &&
+		head -c 65536 "$work/s.vmdk" > "$dir/vmdk-stream"
+	qemu-img create -q -f qcow2 -b raw.img -F raw "$work/o.qcow2" && head -c 65536 "$work/o.qcow2" > "$dir/qcow2-backing"
+	qemu-img create -q -f qed -b raw.img -F raw "$work/o.qed" && head -c 65536 "$work/o.qed" > "$dir/qed-backing"
+	qemu-img create -q -f vmdk -b "$work/i.vmdk" -F vmdk "$work/o.vmdk" && head -c 65536 "$work/o.vmdk" > "$dir/vmdk-delta"
 	;;
 qmp)
 	# What QEMU 7.2 sends (tests/unit/test_qmp.c): the greeting, returns, errors, events.
