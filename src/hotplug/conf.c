@@ -46,7 +46,7 @@ const char *conf_id_property(enum conf_id id)
 	return conf_ids[id].property;
 }
 
-enum conf_kind { K_ID, K_ENV, K_STRING, K_INT, K_BOOL };
+enum conf_kind { K_ID, K_ENV, K_DISK, K_STRING, K_INT, K_BOOL };
 
 static const char *conf_disk_uuid_problem(const char *v);
 static const char *conf_part_uuid_problem(const char *v);
@@ -61,6 +61,7 @@ static const char *conf_memory_problem(const char *v);
 static const char *conf_cpus_problem(const char *v);
 static const char *conf_net_problem(const char *v);
 static const char *conf_accel_problem(const char *v);
+static const char *conf_disk_problem(const char *v);
 
 static const struct conf_key {
 	const char *name;
@@ -90,6 +91,9 @@ static const struct conf_key {
 	{ "net", K_STRING, 0, offsetof(struct conf_vm, net), conf_net_problem },
 	{ "accel", K_STRING, 0, offsetof(struct conf_vm, accel), conf_accel_problem },
 	{ "ro", K_BOOL, 0, offsetof(struct conf_vm, ro), NULL },
+	/* Its name is checked by conf_check_formats (conf_disk.c, with libcommon's disk rules). */
+	{ "format", K_STRING, 0, offsetof(struct conf_vm, format), NULL },
+	{ "disk", K_DISK, 0, 0, conf_disk_problem },
 };
 
 /* One file being parsed: the reader counts lines so messages can name them. */
@@ -104,10 +108,7 @@ struct conf_parse {
 	bool oom;
 };
 
-static void conf_error(struct conf *c, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void conf_error(struct conf *c, const char *file, int line, const char *fmt, ...)
+void conf_error(struct conf *c, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -416,11 +417,18 @@ static const char *conf_accel_problem(const char *v)
 	return vmopt_accel_valid(v) ? NULL : VMOPT_ACCEL_RULE;
 }
 
+/* The supervisor runs from / (a systemd unit): a relative path would name nothing stable. */
+static const char *conf_disk_problem(const char *v)
+{
+	return v[0] == '/' ? NULL : "expected an absolute path";
+}
+
 static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *value)
 {
 	struct conf_vm *vm = p->cur;
 	const char *problem = k->problem ? k->problem(value) : NULL;
 	char *copy, **env;
+	struct conf_disk *disks;
 
 	if (problem) {
 		conf_error(p->c, p->file, p->lineno, "%s '%s': %s", k->name, value, problem);
@@ -430,6 +438,14 @@ static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *
 	case K_ENV:
 		if (!env_var_valid(value)) {
 			conf_error(p->c, p->file, p->lineno, "env '%s': expected NAME=VALUE", value);
+			return 0;
+		}
+		break;
+	case K_DISK:
+		if (vm->ndisks == CONF_DISKS_MAX) {
+			conf_error(p->c, p->file, p->lineno, "disk '%s': more than %d disk lines in "
+				   "[vm %s] (kvmload takes 32 disks, the device's first)", value,
+				   CONF_DISKS_MAX, vm->name);
 			return 0;
 		}
 		break;
@@ -459,6 +475,15 @@ static int conf_set(struct conf_parse *p, const struct conf_key *k, const char *
 		}
 		vm->env = env;
 		vm->env[vm->nenv++] = copy;
+		break;
+	case K_DISK:
+		disks = realloc(vm->disks, ((size_t)vm->ndisks + 1) * sizeof(*disks));
+		if (!disks) {
+			free(copy);
+			return -ENOMEM;
+		}
+		vm->disks = disks;
+		vm->disks[vm->ndisks++] = (struct conf_disk){ copy, p->lineno };
 		break;
 	case K_STRING:
 		*(char **)((char *)vm + k->offset) = copy;
@@ -490,7 +515,7 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		return 1;
 	}
 	bit = 1u << (k - conf_keys);
-	if (k->kind != K_ENV && (p->cur->seen & bit)) {
+	if (k->kind != K_ENV && k->kind != K_DISK && (p->cur->seen & bit)) {
 		conf_error(p->c, p->file, p->lineno, "'%s' given twice in [vm %s]", name, p->cur->name);
 		return 1;
 	}
@@ -500,6 +525,8 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		p->cur->zpool_line = p->lineno;
 		p->cur->zpool_key = k->name;
 	}
+	if (strcmp(k->name, "format") == 0)
+		p->cur->format_line = p->lineno;
 	if (!*value) {
 		conf_error(p->c, p->file, p->lineno, "'%s' has an empty value", name);
 		return 1;
@@ -641,6 +668,10 @@ void conf_free(struct conf *c)
 		free(vm->boot_part);
 		free(vm->net);
 		free(vm->accel);
+		free(vm->format);
+		for (int d = 0; d < vm->ndisks; d++)
+			free(vm->disks[d].path);
+		free(vm->disks);
 	}
 	free(c->vms);
 	memset(c, 0, sizeof(*c));

@@ -23,10 +23,18 @@ enum conf_id {
 #define CONF_ZPOOL_MEMBERS_MAX 32 /* kvmload's and kvmload-fs's most disks (bhyveload's NDISKS) */
 #define CONF_ZPOOL_WAIT_DEFAULT 30 /* seconds a pool's supervisor waits for its members */
 #define CONF_ZPOOL_WAIT_MAX 3600
+/* disk = lines a VM may have: kvmload takes 32 disks, and the device's comes first. */
+#define CONF_DISKS_MAX (CONF_ZPOOL_MEMBERS_MAX - 1)
 
 /* Config key and udev property of each identity. */
 const char *conf_id_key(enum conf_id id);
 const char *conf_id_property(enum conf_id id);
+
+/* A disk = line: a disk the guest gets besides its device's, and where it was named. */
+struct conf_disk {
+	char *path;
+	int line;
+};
 
 struct conf_vm {
 	char *name;
@@ -45,6 +53,10 @@ struct conf_vm {
 	char *accel;      /* kvmload --accel: kvm or tcg */
 	bool ro;          /* kvmload --ro: the running guest gets its disks read-only */
 	bool restart;     /* load again after a reset (status 0) */
+	char *format;     /* kvmload and kvmload-fs --format for all its disks; see conf_vm_format */
+	int format_line;
+	struct conf_disk *disks; /* disk =, in file order: after the device's disk(s) */
+	int ndisks;
 	int zpool_members;     /* pool devices the guest needs (zpool-members), default 1 */
 	int zpool_wait;        /* seconds to wait for them (zpool-wait), default 30 */
 	int zpool_line;        /* the first zpool-members or zpool-wait line, 0 when neither */
@@ -79,6 +91,29 @@ const struct conf_vm *conf_match(const struct conf *c, conf_prop_fn prop, void *
 				 bool *ambiguous);
 
 struct conf_vm *conf_find(const struct conf *c, const char *name);
+
+/* One error, "file:line: message" on c->err, counted in c->errors. */
+void conf_error(struct conf *c, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * conf_disk.c: a VM's disk settings by the rules of disk.h, apart from the
+ * parser so that conf.c needs nothing of libcommon's disk code.
+ */
+
+/* Every format = a name kvmload --format takes (or auto); each other one is an error. */
+void conf_check_formats(struct conf *c);
+
+/* The image format every disk of vm is read as, or NULL: each disk's content says (a block device is raw). */
+const char *conf_vm_format(const struct conf_vm *vm);
+
+/*
+ * --check: open each disk = of each VM with disk_open (its format, backing
+ * files, exporter) and close it again; a disk kvmload would refuse (missing,
+ * not a regular file or block device, a format or image it does not take) is
+ * an error "file:line: disk 'PATH' in [vm NAME]: why", counted in c->errors.
+ */
+void conf_check_disks(struct conf *c);
 
 /* vm names a ZFS pool (zpool or zpool-guid): its guest gets every member's disk. */
 bool conf_vm_zpool(const struct conf_vm *vm);

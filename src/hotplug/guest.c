@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "argv.h"
+#include "disk.h"
 #include "hotplug.h"
 #include "log.h"
 #include "state.h"
@@ -28,10 +29,14 @@
 #define GUEST_POWERDOWN_S 40
 #define GUEST_POOL_POLL_MS 250 /* how often a pool's supervisor looks for its devices */
 
-/* The disks a guest gets: its device's whole disk, or each of its pool's devices' whole disks. */
+/*
+ * The disks a guest gets: its device's whole disk, or each of its pool's
+ * devices' whole disks; then the definition's disk = lines.
+ */
 struct guest_disks {
-	const char *v[CONF_ZPOOL_MEMBERS_MAX];
+	const char *v[VIEWD_MAXDISKS];
 	int n;
+	int ndev; /* v[0..ndev) are the device's disk(s), the rest the disk = lines */
 	struct dev_member *pool; /* the pool's devices (they own the strings in v) */
 	size_t npool;
 	uint64_t guid;    /* the pool's GUID, from the device that started the VM */
@@ -44,6 +49,18 @@ static void guest_disks_free(struct guest_disks *g)
 	g->pool = NULL;
 	g->npool = 0;
 	g->n = 0;
+	g->ndev = 0;
+}
+
+/* After the device's disk(s): the definition's disk = lines.  0, or -ENOSPC past kvmload's 32. */
+static int guest_disks_extra(const struct conf_vm *vm, struct guest_disks *g)
+{
+	g->ndev = g->n;
+	if (g->n + vm->ndisks > VIEWD_MAXDISKS)
+		return -ENOSPC;
+	for (int i = 0; i < vm->ndisks; i++)
+		g->v[g->n++] = vm->disks[i].path;
+	return 0;
 }
 
 /*
@@ -51,9 +68,11 @@ static void guest_disks_free(struct guest_disks *g)
  * devices are the ones with d's pool GUID (the definition may name the pool
  * by its name alone: the device that matched says which pool of that name);
  * each whole disk goes once, in the order of the devices' vdev GUIDs.
+ * Then the disk = lines.
  * Returns 0, -EEXIST when two devices carry one vdev GUID (*dup set: a
  * copied disk, and which of the two is the pool's is not ours to guess),
- * -E2BIG (more than kvmload's 32 disks), or another -errno.
+ * -E2BIG (the pool is on more than kvmload's 32 disks), -ENOSPC (with the
+ * disk = lines it is), or another -errno.
  */
 static int guest_disks_find(const struct hotplug *h, const struct conf_vm *vm, const struct dev *d,
 			    struct guest_disks *g, const struct dev_member **dup)
@@ -65,7 +84,7 @@ static int guest_disks_find(const struct hotplug *h, const struct conf_vm *vm, c
 	if (!conf_vm_zpool(vm)) {
 		g->v[0] = d->disknode;
 		g->n = 1;
-		return 0;
+		return guest_disks_extra(vm, g);
 	}
 	if (!dev_zpool_guid(d, &g->guid))
 		return -EINVAL; /* conf_match made sure it is one */
@@ -92,7 +111,40 @@ static int guest_disks_find(const struct hotplug *h, const struct conf_vm *vm, c
 			return -E2BIG;
 		g->v[g->n++] = disk;
 	}
+	return guest_disks_extra(vm, g);
+}
+
+/*
+ * Each disk opened as kvmload will open it (disk_open: a regular file or a
+ * block device, its format, its backing files) and closed again, before
+ * anything starts.  0, or -ENOMEDIUM for the first that is refused, *bad its
+ * index and why the reason.
+ */
+static int guest_disks_open(const struct conf_vm *vm, const struct guest_disks *g, int *bad,
+			    char *why, size_t len)
+{
+	for (int i = 0; i < g->n; i++) {
+		struct disk_info info;
+
+		if (disk_open(g->v[i], conf_vm_format(vm), &info, why, len) < 0) {
+			*bad = i;
+			return -ENOMEDIUM;
+		}
+		disk_close(&info);
+	}
 	return 0;
+}
+
+/* Which disk a message names: "/dev/sdb", or "/srv/data.img (vm.conf:7)" for a disk = line. */
+static const char *guest_disk_name(const struct conf_vm *vm, const struct guest_disks *g, int i,
+				   char *buf, size_t len)
+{
+	if (i < g->ndev)
+		snprintf(buf, len, "%s", log_esc(g->v[i]));
+	else
+		snprintf(buf, len, "%s (%s:%d)", log_esc(g->v[i]), vm->file,
+			 vm->disks[i - g->ndev].line);
+	return buf;
 }
 
 /* The pool's devices for a message: "/dev/loop1 (vdev 123), /dev/loop2 (vdev 456)", or "none". */
@@ -118,13 +170,13 @@ static const char *guest_pool_list(const struct guest_disks *g, char *buf, size_
  * (kvmload reads its userboot.so and maps it itself, from memory).  mnt
  * (PATH_MAX) receives the mount point the spec points to.
  */
-static int guest_fs_spec(const struct hotplug *h, const char *vm, const struct guest_disks *g,
-			 char *mnt, struct viewd_spec *spec)
+static int guest_fs_spec(const struct hotplug *h, const struct conf_vm *vm,
+			 const struct guest_disks *g, char *mnt, struct viewd_spec *spec)
 {
-	if (rundir_path(mnt, PATH_MAX, h->run_dir, vm, RUNDIR_VIEW) < 0)
+	if (rundir_path(mnt, PATH_MAX, h->run_dir, vm->name, RUNDIR_VIEW) < 0)
 		return -ENAMETOOLONG;
 	*spec = (struct viewd_spec){ .prog = h->kvmload_fs, .mnt = mnt, .disks = g->v,
-				     .ndisks = g->n, .noexec = true };
+				     .format = conf_vm_format(vm), .ndisks = g->n, .noexec = true };
 	return 0;
 }
 
@@ -140,6 +192,10 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 	argv_add(a, view);
 	argv_add(a, "--view-release-fd");
 	argv_add(a, "3");
+	if (conf_vm_format(vm)) {
+		argv_add(a, "--format");
+		argv_add(a, conf_vm_format(vm));
+	}
 	for (int i = 0; i < g->n; i++) {
 		argv_add(a, "-d");
 		argv_add(a, g->v[i]);
@@ -370,7 +426,7 @@ static int guest_start_fs(struct guest_sup *s)
 	sigset_t now;
 	int r;
 
-	r = guest_fs_spec(s->h, s->vm->name, &s->disks, mnt, &spec);
+	r = guest_fs_spec(s->h, s->vm, &s->disks, mnt, &spec);
 	if (r == 0 && mkdir(mnt, 0755) < 0)
 		r = -errno;
 	if (r < 0)
@@ -537,6 +593,10 @@ static int guest_disks_look(struct guest_sup *s)
 		log_warnx("vm %s: pool %s: its devices are on more than %d disks (%s); not starting",
 			  s->vm->name, log_esc(s->disks.name), CONF_ZPOOL_MEMBERS_MAX,
 			  guest_pool_list(&s->disks, list, sizeof(list)));
+	else if (r == -ENOSPC)
+		log_warnx("vm %s: %d disk(s) of its device(s) and %d disk = lines are more than "
+			  "kvmload's %d disks; not starting", s->vm->name, s->disks.ndev,
+			  s->vm->ndisks, VIEWD_MAXDISKS);
 	else if (r < 0)
 		log_warnx("vm %s: looking for the pool's devices: %s", s->vm->name, strerror(-r));
 	return r;
@@ -636,8 +696,16 @@ static int guest_find_disks(struct guest_sup *s, int *lock_fd)
 /* Everything up to a running guest, once the VM is held and its disks are known; the VM lock is held. */
 static int guest_start(struct guest_sup *s)
 {
-	int r;
+	char why[1400], name[PATH_MAX + 64];
+	int r, bad;
 
+	/* A disk kvmload would refuse: said here, with nothing started. */
+	r = guest_disks_open(s->vm, &s->disks, &bad, why, sizeof(why));
+	if (r < 0) {
+		log_warnx("vm %s: disk %s: %s; not starting", s->vm->name,
+			  guest_disk_name(s->vm, &s->disks, bad, name, sizeof(name)), log_esc(why));
+		return r;
+	}
 	r = guest_loader_args(s->h, s->vm, &s->disks, &s->loader);
 	if (r == 0)
 		r = guest_start_fs(s);
@@ -820,9 +888,12 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 		r = guest_find_disks(&s, &lock_fd);
 	if (r == 0)
 		r = guest_start(&s);
-	/* The pool's wait logged why; a signal or a remove while it waited is a stop, not a failure. */
+	/*
+	 * The pool's wait and the disk check logged why; a signal or a remove while it waited is
+	 * a stop, not a failure.
+	 */
 	if (r < 0 && r != -ETIMEDOUT && r != -EINTR && r != -ECANCELED && r != -EEXIST &&
-	    r != -E2BIG)
+	    r != -E2BIG && r != -ENOSPC && r != -ENOMEDIUM)
 		log_warnx("vm %s: not started: %s", vm->name, strerror(-r));
 	if (r < 0 && s.claim_fd >= 0 && lock_fd >= 0)
 		guest_sup_teardown(&s);
@@ -942,8 +1013,8 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 	struct argv fs = { 0 }, loader = { 0 };
 	struct rundir_holder who;
 	struct viewd_spec spec;
-	char dir[4096], mnt[PATH_MAX], list[4096];
-	int r;
+	char dir[4096], mnt[PATH_MAX], list[4096], why[1400], name[PATH_MAX + 64];
+	int r, bad;
 
 	rundir_path(dir, sizeof(dir), h->run_dir, vm->name, NULL);
 	printf("vm %s: %s matches (%s:%d)\n", vm->name, d->node, vm->file, vm->line);
@@ -962,7 +1033,7 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 		} else if (r == -E2BIG) {
 			printf("vm %s: pool %s: its devices are on more than %d disks; not starting\n",
 			       vm->name, g.name, CONF_ZPOOL_MEMBERS_MAX);
-		} else if (r < 0) {
+		} else if (r < 0 && r != -ENOSPC) {
 			printf("vm %s: looking for the pool's devices: %s; not starting\n", vm->name,
 			       strerror(-r));
 		} else {
@@ -973,12 +1044,22 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 				printf("wait up to %d s for the rest; then, with all of them:\n",
 				       vm->zpool_wait);
 		}
-		if (r < 0) {
-			guest_disks_free(&g);
-			return;
-		}
+	} else {
+		r = guest_disks_extra(vm, &g);
 	}
-	if (guest_fs_spec(h, vm->name, &g, mnt, &spec) == 0 && viewd_argv(&spec, &fs) == 0 &&
+	if (r == -ENOSPC)
+		printf("vm %s: %d disk(s) of its device(s) and %d disk = lines are more than kvmload's "
+		       "%d disks; not starting\n", vm->name, g.ndev, vm->ndisks, VIEWD_MAXDISKS);
+	if (r == 0 && d->disknode && guest_disks_open(vm, &g, &bad, why, sizeof(why)) < 0) {
+		printf("vm %s: disk %s: %s; not starting\n", vm->name,
+		       guest_disk_name(vm, &g, bad, name, sizeof(name)), log_esc(why));
+		r = -ENOMEDIUM;
+	}
+	if (r < 0) {
+		guest_disks_free(&g);
+		return;
+	}
+	if (guest_fs_spec(h, vm, &g, mnt, &spec) == 0 && viewd_argv(&spec, &fs) == 0 &&
 	    guest_loader_args(h, vm, &g, &loader) == 0) {
 		printf("mkdir %s/%s\n", dir, RUNDIR_VIEW);
 		guest_print_args(&fs);

@@ -22,8 +22,10 @@ struct hotplug {
  * Start and supervise vm's guest for device d: mount the view, run kvmload,
  * load it again after a reset if the VM says so, tear everything down when
  * it stops.  lock_fd is the VM's lock if the caller holds it already, else
- * -1.  Returns at once (0) if the VM is running already; otherwise when the
- * guest is gone.  Returns 0 or -errno (logged).
+ * -1.  Before anything starts, each of its disks is opened as kvmload will
+ * open it: one kvmload would refuse is logged and nothing starts
+ * (-ENOMEDIUM).  Returns at once (0) if the VM is running already; otherwise
+ * when the guest is gone.  Returns 0 or -errno (logged).
  */
 int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, int lock_fd);
 

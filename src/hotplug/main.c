@@ -42,7 +42,8 @@ static void main_usage(FILE *f)
 		"                       in the foreground while the guest runs)\n"
 		"  remove DEVNODE       stop the guest started from DEVNODE or its disk\n"
 		"  --monitor            listen to udev and do add/remove for every FreeBSD disk\n"
-		"  --check              validate the configuration and exit\n"
+		"  --check              validate the configuration, open each disk = as kvmload\n"
+		"                       would, and exit\n"
 		"  --dry-run            print what add or remove would do, do nothing\n"
 		"  --config-dir DIR     VM definitions, DIR/*.conf (default %s)\n"
 		"  --run-dir DIR        runtime state and locks (default $KVMLOAD_RUN_DIR, else %s)\n"
@@ -147,13 +148,20 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 		errx(EX_USAGE, "--dry-run goes with add or remove");
 }
 
-/* Load the VMs; any error in any file stops everything, as with --check. */
+/*
+ * Load the VMs; any error in any file stops everything, as with --check.
+ * --check also opens every disk = as kvmload would (add does it for its VM
+ * before starting anything: a disk missing now may be there by then).
+ */
 static void main_config(struct hotplug *h, const char *dir, bool check)
 {
 	int r = conf_load(&h->conf, dir, stderr);
 
 	if (r < 0)
 		errx(r == -ENOMEM ? EX_OSERR : EX_CONFIG, "%s: %s", dir, strerror(-r));
+	conf_check_formats(&h->conf);
+	if (check)
+		conf_check_disks(&h->conf);
 	if (h->conf.errors && check)
 		errx(EX_CONFIG, "%s: %d error%s", dir, h->conf.errors, h->conf.errors == 1 ? "" : "s");
 	if (h->conf.errors)
@@ -191,7 +199,12 @@ static int main_add(struct hotplug *h, const char *node)
 	 * Another process holds the VM, or its pool's devices did not all come:
 	 * worth another try once it lets go, or once they do.
 	 */
-	return r == -EBUSY || r == -ETIMEDOUT ? EX_TEMPFAIL : r < 0 ? EX_SOFTWARE : 0;
+	if (r == -EBUSY || r == -ETIMEDOUT)
+		return EX_TEMPFAIL;
+	/* A disk of the VM that kvmload would refuse (logged): nothing was started. */
+	if (r == -ENOMEDIUM)
+		return EX_NOINPUT;
+	return r < 0 ? EX_SOFTWARE : 0;
 }
 
 static int main_remove(struct hotplug *h, const char *node)

@@ -345,6 +345,82 @@ check "over-long line" "long/x.conf:2: line too long (at most 197 bytes)
 long/x.conf:1: [vm a] names no disk identity (disk-uuid, part-uuid, fs-label, fs-uuid, serial, zpool or zpool-guid)
 kvmload-hotplug: long: 2 errors" "$out"
 
+# format = names an image format kvmload takes; disk = is an absolute path, repeatable, at most
+# 31 of them (kvmload takes 32 disks, the device's first).
+mkdir fmt
+{
+	printf '[vm f1]\nserial = f1\nformat = nosuch\n'
+	printf '[vm f2]\nserial = f2\nformat = QCOW2\nformat = qcow2\n'
+	printf '[vm f3]\nserial = f3\nformat = auto\ndisk = extra.img\n'
+	printf '[vm f4]\nserial = f4\n'
+	for i in $(seq 32); do printf 'disk = /nonexistent/%d\n' "$i"; done
+} >fmt/x.conf
+run fmt
+check "format and disk keys: status (EX_CONFIG)" 78 "$st"
+FORMATS="expected an image format kvmload takes (raw, qcow2, qcow, qed, vmdk, vpc, vhdx, vdi, parallels, bochs, cloop, dmg, or auto)"
+check "format and disk keys: messages" "fmt/x.conf:7: 'format' given twice in [vm f2]
+fmt/x.conf:11: disk 'extra.img': expected an absolute path
+fmt/x.conf:45: disk '/nonexistent/32': more than 31 disk lines in [vm f4] (kvmload takes 32 disks, the device's first)
+fmt/x.conf:3: format 'nosuch': $FORMATS
+fmt/x.conf:6: format 'QCOW2': $FORMATS
+$(for i in $(seq 31); do echo "fmt/x.conf:$((i + 13)): disk '/nonexistent/$i' in [vm f4]: No such file or directory"; done)
+kvmload-hotplug: fmt: 36 errors" "$out"
+
+# --check opens every disk = as kvmload would (disk_open): what kvmload refuses is an error
+# on the disk's line, with disk_open's reason.
+mkfifo "$WORK/fifo"
+mkdir "$WORK/dir"
+printf '# Disk DescriptorFile\nversion=1\n' >"$WORK/desc.vmdk"
+truncate -s 4M "$WORK/extra.img"
+mkdir disks
+cat >disks/x.conf <<CONF
+[vm fifo]
+serial = fifo
+disk = $WORK/extra.img
+disk = $WORK/fifo
+[vm others]
+serial = others
+disk = $WORK/missing.img
+disk = $WORK/dir
+disk = /dev/null
+disk = $WORK/desc.vmdk
+[vm raw]
+serial = raw
+format = raw
+disk = $WORK/extra.img
+disk = $WORK/desc.vmdk
+CONF
+run disks
+check "refused disks: status (EX_CONFIG)" 78 "$st"
+check "refused disks: messages" "disks/x.conf:4: disk '$WORK/fifo' in [vm fifo]: a FIFO, not a regular file or block device
+disks/x.conf:7: disk '$WORK/missing.img' in [vm others]: No such file or directory
+disks/x.conf:8: disk '$WORK/dir' in [vm others]: a directory, not a regular file or block device
+disks/x.conf:9: disk '/dev/null' in [vm others]: a character device, not a regular file or block device
+disks/x.conf:10: disk '$WORK/desc.vmdk' in [vm others]: a VMDK descriptor file, whose extents are other files: give the extent itself (a -flat.vmdk is raw) or convert it with qemu-img convert -O qcow2
+kvmload-hotplug: disks: 5 errors" "$out"
+
+# A qcow2 image is accepted (served by qemu-storage-daemon while it is open, stopped again);
+# the same image forced to be raw is too, and a raw one forced to be qcow2 is not.
+if command -v qemu-img >/dev/null && command -v qemu-storage-daemon >/dev/null && [ -c /dev/fuse ]; then
+	make_gpt "$WORK/gpt.img" a503
+	qemu-img convert -O qcow2 "$WORK/gpt.img" "$WORK/extra.qcow2"
+	mkdir qcow
+	printf '[vm q]\nserial = q\ndisk = %s\n' "$WORK/extra.qcow2" >qcow/x.conf
+	printf '[vm r]\nserial = r\nformat = raw\ndisk = %s\n' "$WORK/extra.qcow2" >>qcow/x.conf
+	run qcow
+	check "qcow2 disk: status" 0 "$st"
+	check "qcow2 disk: summary" "qcow: 2 vms, no errors" "$out"
+	check "qcow2 disk: no qemu-storage-daemon left" "" "$(pgrep -f -- "$WORK/extra.qcow2")"
+	mkdir forced
+	printf '[vm w]\nserial = w\nformat = qcow2\ndisk = %s\n' "$WORK/gpt.img" >forced/x.conf
+	run forced
+	check "raw image as qcow2: status" 78 "$st"
+	match "raw image as qcow2: message" "forced/x.conf:4: disk '$WORK/gpt.img' in \[vm w\]: *qcow2*
+kvmload-hotplug: forced: 1 error" "$out"
+else
+	skip_part "a qcow2 disk needs qemu-img, qemu-storage-daemon and /dev/fuse"
+fi
+
 run missing
 check "missing directory: status" 78 "$st"
 check "missing directory: message" "kvmload-hotplug: missing: No such file or directory" "$out"
@@ -392,6 +468,20 @@ on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
 			"/k --view $PWD/run/p/view --view-release-fd 3 -d $D p >>$PWD/run/p/console.log" \
 			"$(dry_run plain plain "$D" 2>&1 | sed -n 4p)"
 		check "dry-run: nothing created" "" "$(ls run 2>/dev/null)"
+		# format = goes to both, before the disks; disk = lines follow the device's disk.
+		mkdir xd
+		printf '[vm x]\nfs-label = xd\nformat = raw\ndisk = %s\n' "$WORK/extra.img" >xd/x.conf
+		check "dry-run: format = and disk = in the view's and kvmload's argv" \
+			"/kfs -f -o noexec --ready-fd 3 --format raw --disk $D --disk $WORK/extra.img $PWD/run/x/view
+/k --view $PWD/run/x/view --view-release-fd 3 --format raw -d $D -d $WORK/extra.img x >>$PWD/run/x/console.log" \
+			"$(dry_run xd xd "$D" 2>&1 | sed -n 3,4p)"
+		# A disk kvmload would refuse: add says so and starts nothing.
+		mkdir xf
+		printf '[vm y]\nfs-label = xf\ndisk = %s\n' "$WORK/fifo" >xf/x.conf
+		check "dry-run: a FIFO as disk = is refused" "vm y: $D matches (xf/x.conf:1)
+vm y: disk $WORK/fifo (xf/x.conf:3): a FIFO, not a regular file or block device; not starting" \
+			"$(dry_run xf xf "$D" 2>&1)"
+		check "dry-run: still nothing created" "" "$(ls run 2>/dev/null)"
 		# The view mounted as that command line mounts it (on a directory of ours): noexec
 		# as well as libfuse's nosuid,nodev.  hotplug.sh mounts real views but is slow.
 		if [ -x "$KVMLOAD_FS" ] && [ -c /dev/fuse ]; then

@@ -2,7 +2,8 @@
 # hotplug.sh: end to end with a real systemd-udevd started here: kvmload@.service's commands,
 # then kvmload-hotplug --monitor: attach boots the configured guest, detach stops it and cleans
 # up, the view is released before the guest runs, a second add does nothing, coldplug, and 50
-# rapid attach/detach cycles leak nothing.
+# rapid attach/detach cycles leak nothing; a read-only device boots read-only with a qcow2 disk =,
+# and a FIFO disk = starts nothing.
 # usage: hotplug.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO UNIT-FILE RULES-FILE TP-DELAY.SO
 . "$(dirname "$0")/lib.sh"
 HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") UNIT=$6 RULES=$7 TP_DELAY=$(realpath "$8")
@@ -62,11 +63,12 @@ ours() {
 	} | grep -vx "$$" || true
 }
 
-# ---- three guests: "halt" (the demo guest, halts), "spin" (the same image whose kernel
-# spins until stopped, so it is alive when its disk goes) and "slow" (a plugin that sleeps 3 s
-# with the view mounted, then quits), each with new GUIDs: no other copy of the demo image on
+# ---- four guests: "halt" (the demo guest, halts), "spin" (the same image whose kernel
+# spins until stopped, so it is alive when its disk goes), "slow" (a plugin that sleeps 3 s
+# with the view mounted, then quits) and "rodev" (halts; without ro =, on a read-only device,
+# with a qcow2 image as a second disk), each with new GUIDs: no other copy of the demo image on
 # this machine names our VMs.
-for vm in halt spin slow; do
+for vm in halt spin slow rodev; do
 	cp "$DEMO" "$WORK/$vm.img"
 	sgdisk -G "$WORK/$vm.img" >/dev/null
 done
@@ -100,6 +102,29 @@ ro = yes
 EOF
 # spin keeps the default accelerator (kvm) where it can run.
 [ "$ACCEL" = kvm ] || echo "accel = $ACCEL" >>"$C/guests.conf"
+# rodev: its device is read-only (attach) and nothing says ro =; the guest sums its disks'
+# first sectors.  Its second disk (the last line), a qcow2 image served by qemu-storage-daemon,
+# holds a pattern.
+cat >>"$C/guests.conf" <<EOF
+
+[vm rodev]
+part-uuid = $(uuid "$WORK/rodev.img")
+memory = 128M
+loader-dir = $LOADER_DIR
+restart = no
+accel = $ACCEL
+env = testkernel.blksum=8
+EOF
+QCOW=
+if command -v qemu-img >/dev/null && command -v qemu-storage-daemon >/dev/null; then
+	truncate -s 8M "$WORK/pattern.img"
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes(i * 7 & 255 for i in range(4096)))' |
+		dd of="$WORK/pattern.img" conv=notrunc status=none
+	qemu-img convert -O qcow2 "$WORK/pattern.img" "$WORK/pattern.qcow2"
+	echo "disk = $WORK/pattern.qcow2" >>"$C/guests.conf"
+	QCOW=$WORK/pattern.qcow2
+fi
+crc8() { python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(open(sys.argv[1], "rb").read(8 * 512)))' "$1"; }
 "$HOTPLUG" --config-dir "$C" --check >/dev/null || { echo "test config rejected" >&2; exit 1; }
 
 # ---- a real udevd with our rules (from the build), in the foreground, stopped by its pid
@@ -138,6 +163,42 @@ detach() {
 	loop_detach "$1"
 	udevadm settle -t 30
 }
+
+# ---- a read-only device and a qcow2 disk = line: add opens both as kvmload will, kvmload
+# gives the device to the guest read-only (saying so, though the VM has no ro =) and the image
+# writable, and the guest boots and reads both.
+V=$(attach "$WORK/rodev.img") || exit 1
+"$HOTPLUG" "${OPTS[@]}" add "${V}p2" 2>>"$LOG"
+check "rodev: add exits once the guest halted" 0 $?
+check "rodev: status" "exited: status 2, halted" "$(cat "$R/rodev/status" 2>&1)"
+expect "rodev: kvmload gives the read-only device read-only" grep -qxF \
+	"kvmload: -d $V: read-only (a read-only block device): the guest gets it read-only" "$LOG"
+expect "rodev: the guest read its read-only device" has_text "$R/rodev/console.log" \
+	"testkernel: blk0 ro=1 sectors=$(($(stat -c %s "$WORK/rodev.img") / 512)) sum=$(crc8 "$WORK/rodev.img")"
+if [ -n "$QCOW" ]; then
+	expect "rodev: the guest read the qcow2 image's bytes, writable" has_text "$R/rodev/console.log" \
+		"testkernel: blk1 ro=0 sectors=16384 sum=$(crc8 "$WORK/pattern.img")"
+	expect "rodev: no qemu-storage-daemon left" eval '! pgrep -f -- "$QCOW" >/dev/null'
+else
+	skip_part "rodev's qcow2 disk needs qemu-img and qemu-storage-daemon"
+fi
+"$HOTPLUG" "${OPTS[@]}" remove "${V}p2" 2>>"$LOG"
+expect "rodev: runtime directory removed" gone "$R/rodev"
+detach "$V"
+# The same VM with a FIFO as its disk =: add says which disk, on which line, and starts nothing.
+mkfifo "$WORK/fifo"
+if [ -n "$QCOW" ]; then
+	sed -i "s|^disk = .*|disk = $WORK/fifo|" "$C/guests.conf"
+else
+	echo "disk = $WORK/fifo" >>"$C/guests.conf"
+fi
+V=$(attach "$WORK/rodev.img") || exit 1
+"$HOTPLUG" "${OPTS[@]}" add "${V}p2" 2>"$WORK/fifo.err"
+check "rodev with a FIFO disk: add's status (EX_NOINPUT)" 66 $?
+check "rodev with a FIFO disk: message" "kvmload-hotplug: vm rodev: disk $WORK/fifo ($C/guests.conf:$(wc -l <"$C/guests.conf")): a FIFO, not a regular file or block device; not starting" \
+	"$(cat "$WORK/fifo.err")"
+expect "rodev with a FIFO disk: nothing left" gone "$R/rodev"
+detach "$V"
 
 # ---- kvmload@.service without systemd: its commands, run the way systemd would
 H=$(attach "$WORK/halt.img") || exit 1

@@ -1,0 +1,43 @@
+/* conf_disk.c: a VM definition's format = and disk = checked by disk.h's rules: the format's name, and --check's open of each disk. */
+#include <string.h>
+
+#include "conf.h"
+#include "disk.h"
+
+void conf_check_formats(struct conf *c)
+{
+	for (size_t i = 0; i < c->nvms; i++) {
+		const struct conf_vm *vm = &c->vms[i];
+
+		if (vm->format && strcmp(vm->format, "auto") != 0 && !disk_format_name(vm->format))
+			conf_error(c, vm->file, vm->format_line,
+				   "format '%s': expected an image format kvmload takes (raw, qcow2, "
+				   "qcow, qed, vmdk, vpc, vhdx, vdi, parallels, bochs, cloop, dmg, or auto)",
+				   vm->format);
+	}
+}
+
+const char *conf_vm_format(const struct conf_vm *vm)
+{
+	/* auto, like no format =: kvmload detects each disk's. */
+	return vm->format ? disk_format_name(vm->format) : NULL;
+}
+
+void conf_check_disks(struct conf *c)
+{
+	for (size_t i = 0; i < c->nvms; i++) {
+		const struct conf_vm *vm = &c->vms[i];
+
+		for (int k = 0; k < vm->ndisks; k++) {
+			struct disk_info info;
+			char why[1400];
+
+			if (disk_open(vm->disks[k].path, conf_vm_format(vm), &info, why, sizeof(why)) < 0) {
+				conf_error(c, vm->file, vm->disks[k].line, "disk '%s' in [vm %s]: %s",
+					   vm->disks[k].path, vm->name, why);
+				continue;
+			}
+			disk_close(&info);
+		}
+	}
+}
