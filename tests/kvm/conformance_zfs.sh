@@ -93,6 +93,17 @@ IMG=$WORK/zroot.img
 	"$IMG" "$tree" >"$WORK/makefs.log" 2>&1 || { cat "$WORK/makefs.log" >&2; die "makefs -t zfs failed"; }
 ok
 ms "makefs -t zfs: $(stat -c %s "$IMG") bytes"
+# KVMLOAD_TEST_DISK_FORMAT=qcow2 (or any qemu-img output format): the whole test on the image in
+# that format, as FreeBSD publishes its ZFS images: the loader reads the pool through the exporter,
+# the guest writes it through QEMU, the view reads back what it wrote.
+DISKSIZE=$(stat -c %s "$IMG")
+RAWIMG=$IMG
+if [ "${KVMLOAD_TEST_DISK_FORMAT:-raw}" != raw ]; then
+	IMG=$WORK/zroot.$KVMLOAD_TEST_DISK_FORMAT
+	qemu-img convert -O "$KVMLOAD_TEST_DISK_FORMAT" "$RAWIMG" "$IMG" || die "qemu-img convert"
+	rm -f "$RAWIMG"
+	ms "as $KVMLOAD_TEST_DISK_FORMAT: $(stat -c %s "$IMG") bytes"
+fi
 
 # ---- 2. The view of the pool makefs wrote.
 MNT=$WORK/mnt
@@ -121,7 +132,7 @@ zroot/usr
 zroot/usr/home"
 list() {
 	"$FS" --list --disk "$IMG" >"$WORK/list.$1" 2>&1; check "--list $1 the guest: exit status" 0 $?
-	match "--list $1 the guest: disk0" "disk0 none - 0 $(stat -c %s "$IMG") zfs -" \
+	match "--list $1 the guest: disk0" "disk0 none - 0 $DISKSIZE zfs -" \
 		"$(sed -n 2p "$WORK/list.$1" | tr -s ' ' | sed 's/ $//')"
 	match "--list $1 the guest: the pool" "pool zroot guid [0-9]* txg [0-9]*: ONLINE" "$(grep '^pool' "$WORK/list.$1")"
 	match "--list $1 the guest: its disk" "  * (guid [0-9]*): present as disk0" "$(grep '(guid' "$WORK/list.$1")"
@@ -132,9 +143,11 @@ list before
 # padding, type 8 = uint64, one element, the value): 1 exported (makefs), 0 active (imported).
 pool_state() {
 	local off
-	off=$(dd if="$IMG" bs=1k skip=16 count=112 2>/dev/null | grep -boaP '\x00\x00\x00\x05state\x00\x00\x00\x00\x00\x00\x08' |
+	[ "$IMG" = "$RAWIMG" ] || qemu-img convert -O raw "$IMG" "$RAWIMG" || die "qemu-img convert"
+	off=$(dd if="$RAWIMG" bs=1k skip=16 count=112 2>/dev/null | grep -boaP '\x00\x00\x00\x05state\x00\x00\x00\x00\x00\x00\x08' |
 		head -n 1 | cut -d: -f1)
-	[ -n "$off" ] && echo $(( 0x$(od -An -tx1 -j $((16384 + off + 4 + 8 + 8)) -N8 "$IMG" | tr -d ' \n') ))
+	[ -n "$off" ] && echo $(( 0x$(od -An -tx1 -j $((16384 + off + 4 + 8 + 8)) -N8 "$RAWIMG" | tr -d ' \n') ))
+	[ "$IMG" = "$RAWIMG" ] || rm -f "$RAWIMG"
 }
 check "makefs left the pool exported" 1 "$(pool_state)"
 
