@@ -138,12 +138,15 @@ int disk_export(struct disk_info *d, char *err, size_t errlen)
 		return errmsg_set(err, errlen, -r, "a directory for its export: %s", strerror(-r));
 	snprintf(mnt, sizeof(mnt), "%s/disk", dir);
 	fd = open(mnt, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0 || close(fd) < 0 || pipe2(p, O_CLOEXEC) < 0) {
+		r = errmsg_set(err, errlen, errno, "its export: %s", strerror(errno));
+		goto out;
+	}
 	disk_export_argv(d, mnt, &a);
-	if (fd < 0 || a.oom || pipe2(p, O_CLOEXEC) < 0) {
-		r = errmsg_set(err, errlen, fd < 0 || !a.oom ? errno : ENOMEM, "its export: %s",
-			       strerror(fd < 0 || !a.oom ? errno : ENOMEM));
+	if (a.oom) {
+		close(p[0]);
+		close(p[1]);
+		r = errmsg_set(err, errlen, ENOMEM, "its export: %s", strerror(ENOMEM));
 		goto out;
 	}
 	fflush(NULL);
