@@ -59,10 +59,36 @@ int qemu_disk_fds(const struct qemu_spec *s, int *fds);
 int qemu_argv(const struct qemu_spec *s, struct argv *out);
 
 /*
- * Before anything is loaded: the program, the firmware and the stub exist.
- * Returns 0, or -ENOENT with err saying what is missing and what to install.
+ * Before anything is loaded: what QEMU would refuse (qemu_preflight), then
+ * the program, the firmware and the stub exist, then QEMU asked when the
+ * process has a memory limit (qemu_preflight_ask).  Returns 0, -ERANGE (a
+ * usage error) or -ENOENT, with err saying what is wrong: the option and the
+ * limit, or what is missing and what to install.
  */
 int qemu_check(const struct qemu_spec *s, char *err, size_t errlen);
+
+/*
+ * What QEMU would refuse under s->accel, from the host as it is now (nothing
+ * cached): --net tap:NAME that is no existing tap QEMU may attach to (it would
+ * make a new one as root), more --cpus than KVM runs (KVM_CAP_MAX_VCPUS,
+ * /dev/kvm opened read-only for the query with --accel kvm), and -m that the
+ * pc machine cannot hold under the accelerator (8 KiB units, one KVM memory
+ * slot, the vCPU's physical address width with the 64-bit PCI window) or would
+ * move from where kvmload's memory map puts it (AMD's 1 TiB relocation), or
+ * that this process may not map (RLIMIT_AS).  Runs no program; the message
+ * names the option and the limit.  Returns 0 or -ERANGE.
+ */
+int qemu_preflight(const struct qemu_spec *s, char *err, size_t errlen);
+
+/*
+ * Only under a finite RLIMIT_AS or RLIMIT_DATA (what QEMU needs beyond the
+ * guest's RAM is QEMU's to know): start QEMU once, stopped (-S), with the
+ * run's accelerator, vCPU, -smp, machine, firmware and -m on a sparse memfd
+ * of the same size, and ask it to quit.  After qemu_check found the program
+ * and the firmware.  Returns 0 (also when it could not ask) or -ERANGE with
+ * QEMU's own words.
+ */
+int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen);
 
 /*
  * Start QEMU on the guest memory memfd and the hand-off module handoff_fd

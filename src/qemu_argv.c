@@ -183,43 +183,12 @@ static bool qemu_have_program(const char *prog)
 	return false;
 }
 
-/*
- * Guest-physical address bits QEMU gives the vCPU: TCG's "max" model has 40;
- * "host" takes the host's, from /proc/cpuinfo ("address sizes : 46 bits
- * physical"); 0 when unknown.
- */
-static unsigned qemu_phys_bits(enum qemu_accel accel)
-{
-	char line[256];
-	unsigned bits = 0;
-	FILE *f;
-
-	if (accel == QEMU_ACCEL_TCG)
-		return 40;
-	f = fopen("/proc/cpuinfo", "r");
-	if (!f)
-		return 0;
-	while (!bits && fgets(line, sizeof(line), f))
-		if (sscanf(line, "address sizes : %u bits physical", &bits) != 1)
-			bits = 0;
-	fclose(f);
-	return bits;
-}
-
 int qemu_check(const struct qemu_spec *s, char *err, size_t errlen)
 {
-	unsigned bits = qemu_phys_bits(s->accel);
-	/* The end of RAM: lowmem up to 3 GiB, the rest from 4 GiB (gmem.c's split). */
-	uint64_t top = s->memsize <= (3ULL << 30) ? s->memsize : s->memsize + (1ULL << 30);
+	int r = qemu_preflight(s, err, errlen);
 
-	if (bits >= 32 && bits < 64 && top > (1ULL << bits)) {
-		snprintf(err, errlen, "-m: %llu MiB of guest RAM would end at %llu GiB, beyond the %u-bit "
-			 "physical address space QEMU gives the guest under --accel %s",
-			 (unsigned long long)(s->memsize >> 20), (unsigned long long)(top >> 30), bits,
-			 s->accel == QEMU_ACCEL_KVM ? "kvm" : "tcg");
-		return -ERANGE;
-	}
-
+	if (r < 0)
+		return r;
 	if (!qemu_have_program(s->qemu)) {
 		snprintf(err, errlen, "%s: not found; the guest runs on QEMU: install Debian's "
 			 "qemu-system-x86 (or set KVMLOAD_QEMU), or use --run builtin for test kernels",
@@ -241,5 +210,5 @@ int qemu_check(const struct qemu_spec *s, char *err, size_t errlen)
 			 "(or set KVMLOAD_PVH_STUB)", s->stub, strerror(errno));
 		return -ENOENT;
 	}
-	return 0;
+	return qemu_preflight_ask(s, err, errlen);
 }
