@@ -232,8 +232,8 @@ static void main_build(struct tree *t, const struct main_opts *o)
 		if (r == 0)
 			continue;
 		if (t->ndisks == before)
-			errx(r == -ENODEV || r == -EINVAL ? EX_USAGE : r == -EMEDIUMTYPE || r == -EIO ? EX_DATAERR :
-			     r == -ENOMEM ? EX_OSERR : EX_NOINPUT, "%s: %s", d->path, err);
+			errx(r == -ENODEV || r == -EINVAL ? EX_USAGE : r == -EMEDIUMTYPE ? EX_DATAERR :
+			     r == -EIO ? EX_IOERR : r == -ENOMEM ? EX_OSERR : EX_NOINPUT, "%s: %s", d->path, err);
 		errx(r == -ENOMEM ? EX_OSERR : r == -EINVAL ? EX_DATAERR : EX_IOERR, "%s: %s", d->path, err);
 	}
 	if (o->host) {

@@ -36,7 +36,8 @@ struct disk_info {
  * ($KVMLOAD_QSD) through a FUSE export detached from every mount table.
  * 0, or -errno with err saying what is wrong (without the path) and nothing
  * left open: -ENODEV not a regular file or block device, -EINVAL an unknown
- * format, -EMEDIUMTYPE an image kvmload does not take, -EIO the exporter failed.
+ * format, -EMEDIUMTYPE an image kvmload does not take or QEMU cannot read,
+ * -EIO the disk cannot be read, -ETIMEDOUT the exporter did not come up.
  */
 int disk_open(const char *path, const char *format, struct disk_info *out, char *err, size_t errlen);
 

@@ -76,7 +76,7 @@ static int disk_layer_format(struct disk_layer *l, const char *format, char *err
 	}
 	n = pread(l->fd, head, sizeof(head), 0);
 	if (n < 0)
-		return errmsg_set(err, len, errno, "%s", strerror(errno));
+		return errmsg_set(err, len, errno, "reading its first bytes: %s", strerror(errno));
 	return disk_format_probe(head, (size_t)n, &l->format, err, len);
 }
 

@@ -113,7 +113,8 @@ static int disk_export_wait(struct disk_info *d, const char *dir, const char *mn
 		if (waitpid(d->exporter, &status, WNOHANG) == d->exporter) {
 			d->exporter = -1;
 			disk_export_why(err_r, why, sizeof(why));
-			return errmsg_set(err, errlen, EIO, "QEMU cannot read it as %s: %s", d->layer[0].format, why);
+			return errmsg_set(err, errlen, EMEDIUMTYPE, "QEMU cannot read it as %s: %s",
+					  d->layer[0].format, why);
 		}
 		if (waited >= DISK_EXPORT_WAIT_MS)
 			return errmsg_set(err, errlen, ETIMEDOUT, "qemu-storage-daemon did not serve it within %d s",

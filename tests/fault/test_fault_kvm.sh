@@ -65,11 +65,17 @@ run() {
 }
 
 # ---- a disk that fails
-# The partition table: the view (kvmload-fs) cannot be made: status 4, both say why.
+# The first sectors, where the image format is read: refused before anything starts (74).
 faults 512:512
-run gpt-header 4 -m 128M -d "$FFS/disk.img"
-expect_line "$WORK/gpt-header.err" "kvmload-fs: $FFS/disk.img: cannot read its partitions: Input/output error"
-expect_text "$WORK/gpt-header.err" "exited with status 74 before its mount at"
+run gpt-header 74 -m 128M -d "$FFS/disk.img"
+expect_line "$WORK/gpt-header.err" "kvmload: -d $FFS/disk.img: reading its first bytes: Input/output error"
+no_view_mount
+unfault
+# The partition entries: the view (kvmload-fs) cannot be made: status 4, both say why.
+faults 1024:512
+run gpt-entries 4 -m 128M -d "$FFS/disk.img"
+expect_line "$WORK/gpt-entries.err" "kvmload-fs: $FFS/disk.img: cannot read its partitions: Input/output error"
+expect_text "$WORK/gpt-entries.err" "exited with status 74 before its mount at"
 no_view_mount
 unfault
 # The file system or the kernel: the loader reports it, kvmload exits 1 (bhyveload's status for a failed load).
