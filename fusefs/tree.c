@@ -51,7 +51,7 @@ int tree_add_disk(struct tree *t, const char *path, const char *format, int fd, 
 	if (t->ndisks == TREE_MAXDISKS)
 		return -E2BIG;
 	bd = &t->disks[t->ndisks];
-	r = fd >= 0 ? blkdev_adopt(bd, fd, path, err, errlen) : blkdev_open(bd, path, format, err, errlen);
+	r = blkdev_open(bd, path, format, fd, err, errlen);
 	if (r < 0)
 		return r;
 	t->ndisks++;

@@ -29,9 +29,11 @@ struct blkpart {
 	uint64_t size;
 };
 
-/* disk_open (format NULL: detect) or disk_adopt; 0 or -errno with err saying why. */
-int blkdev_open(struct blkdev *bd, const char *path, const char *format, char *err, size_t errlen);
-int blkdev_adopt(struct blkdev *bd, int fd, const char *name, char *err, size_t errlen);
+/*
+ * disk_open(path, format: NULL detects), or with fd >= 0 disk_adopt(fd, path
+ * as its name); 0 or -errno with err saying why.
+ */
+int blkdev_open(struct blkdev *bd, const char *path, const char *format, int fd, char *err, size_t errlen);
 void blkdev_close(struct blkdev *bd);
 
 /* Exactly len bytes at off of the whole disk; -EIO past its end or on a short read. */
