@@ -142,8 +142,11 @@ int blkcache_read(struct blkcache *c, void *buf, size_t len, uint64_t off)
 		uint32_t s;
 
 		r = blkcache_get(c, chunk, &s);
-		if (r < 0)
+		if (r < 0) {
+			/* A chunk that cannot be read whole: only the bytes asked for decide (a bad sector fails its own reads). */
+			r = blkcache_pread(c->fd, p, len, off);
 			break;
+		}
 		if (at >= c->slot[s].len) {
 			r = -EIO;
 			break;

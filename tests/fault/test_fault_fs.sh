@@ -78,8 +78,16 @@ case $(cat "$T/daemon.err") in *"disk0p1: UFS not shown: Input/output error"*) o
 	*) bad "superblock: no log line naming disk0p1: $(cat "$T/daemon.err")" ;; esac
 unfault
 
-# ---- the GPT header fails: no partitions can be trusted, status 74 (EX_IOERR), nothing mounted
+# ---- the GPT header fails (where the image format is read too): status 74 (EX_IOERR), nothing mounted
 faults 512:512
+timeout 30 "$FS" -f --disk "$FFS/disk.img" "$MNT" 2> "$T/daemon.err"
+check "header: exit status" 74 $?
+check "header: message" "kvmload-fs: $FFS/disk.img: reading its first bytes: Input/output error" \
+	"$(tail -n 1 "$T/daemon.err")"
+check "header: no mount" "" "$(awk -v m="$MNT" '$2 == m' /proc/mounts)"
+unfault
+# ---- the GPT entries fail: no partitions can be trusted, status 74 (EX_IOERR), nothing mounted
+faults 1024:512
 timeout 30 "$FS" -f --disk "$FFS/disk.img" "$MNT" 2> "$T/daemon.err"
 check "table: exit status" 74 $?
 check "table: message" "kvmload-fs: $FFS/disk.img: cannot read its partitions: Input/output error" \
