@@ -18,7 +18,6 @@
 #include "spawn.h"
 
 #define DISK_EXPORT_WAIT_MS 10000 /* QEMU opening an image and mounting its export */
-#define DISK_EXPORT_STOP_MS 2000
 
 /* A private directory for the moment the export is mounted: $TMPDIR when JSON can carry it as is, else /tmp. */
 static int disk_export_dir(char *dir, size_t len)
@@ -74,13 +73,11 @@ static _Noreturn void disk_export_child(const struct disk_info *d, char **argv, 
 }
 
 /* QEMU's complaint without its program name and our JSON: the text after the last "}: ". */
-static void disk_export_why(int fd, char *buf, size_t len)
+static void disk_export_why(char *text, char *buf, size_t len)
 {
-	char text[2048], *p, *nl;
-	ssize_t n = read(fd, text, sizeof(text) - 1);
+	char *p = text, *nl;
+	size_t n;
 
-	text[n > 0 ? n : 0] = '\0';
-	p = text;
 	for (char *q; (q = strstr(p, "}: ")) != NULL;)
 		p = q + 3;
 	if (p == text && !strncmp(p, "qemu-storage-daemon: ", 21))
@@ -90,40 +87,80 @@ static void disk_export_why(int fd, char *buf, size_t len)
 		*nl = '\0';
 	if (!*p)
 		p = "no message";
-	n = (ssize_t)strlen(p);
-	if ((size_t)n >= len)
-		n = (ssize_t)len - 1;
-	memcpy(buf, p, (size_t)n);
+	n = strlen(p) < len ? strlen(p) : len - 1;
+	memcpy(buf, p, n);
 	buf[n] = '\0';
 }
 
-/* Until the mount point is a mount (its device changes), the daemon ends, or the time is up. */
+static int64_t disk_export_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Until the mount point is a mount (its device changes), the daemon ends
+ * (its standard error, our pipe, reaches end of file) or the time is up.
+ * /proc/self/mountinfo polls POLLPRI at every change of the mount table, so
+ * the mount is seen as it happens; reading the file re-arms it.
+ */
 static int disk_export_wait(struct disk_info *d, const char *dir, const char *mnt, int err_r, char *err,
 			    size_t errlen)
 {
+	int mi = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC), status, r;
+	struct pollfd p[2] = { { .fd = mi, .events = POLLPRI }, { .fd = err_r, .events = POLLIN } };
+	int64_t end = disk_export_ms() + DISK_EXPORT_WAIT_MS;
+	char text[2048], why[1200], scratch[4096];
+	size_t tlen = 0;
 	struct stat base, now;
-	char why[1200];
-	int status, waited = 0, step = 1;
 
 	if (stat(dir, &base) < 0)
-		return errmsg_set(err, errlen, errno, "%s: %s", dir, strerror(errno));
-	for (;;) {
-		if (stat(mnt, &now) == 0 && now.st_dev != base.st_dev)
-			return 0;
-		if (waitpid(d->exporter, &status, WNOHANG) == d->exporter) {
-			d->exporter = -1;
-			disk_export_why(err_r, why, sizeof(why));
-			return errmsg_set(err, errlen, EMEDIUMTYPE, "QEMU cannot read it as %s: %s",
-					  d->layer[0].format, why);
+		r = errmsg_set(err, errlen, errno, "%s: %s", dir, strerror(errno));
+	else
+		for (;;) {
+			int64_t left = end - disk_export_ms();
+
+			if (stat(mnt, &now) == 0 && now.st_dev != base.st_dev) {
+				r = 0;
+				break;
+			}
+			if (p[1].fd < 0) {
+				while (waitpid(d->exporter, &status, 0) < 0 && errno == EINTR)
+					;
+				d->exporter = -1;
+				text[tlen] = '\0';
+				disk_export_why(text, why, sizeof(why));
+				r = errmsg_set(err, errlen, EMEDIUMTYPE, "QEMU cannot read it as %s: %s",
+					       d->layer[0].format, why);
+				break;
+			}
+			if (left <= 0) {
+				r = errmsg_set(err, errlen, ETIMEDOUT, "qemu-storage-daemon did not serve it "
+					       "within %d s", DISK_EXPORT_WAIT_MS / 1000);
+				break;
+			}
+			/* Without /proc, a look every millisecond. */
+			if (poll(p, 2, mi < 0 ? 1 : (int)left) < 0 && errno != EINTR) {
+				r = errmsg_set(err, errlen, errno, "poll: %s", strerror(errno));
+				break;
+			}
+			if (p[0].revents && lseek(mi, 0, SEEK_SET) == 0)
+				while (read(mi, scratch, sizeof(scratch)) > 0)
+					;
+			if (p[1].revents) {
+				ssize_t n = read(err_r, text + tlen, sizeof(text) - 1 - tlen);
+
+				if (n <= 0)
+					p[1].fd = -1;
+				else if ((tlen += (size_t)n) == sizeof(text) - 1)
+					tlen = 0; /* only the end matters */
+			}
 		}
-		if (waited >= DISK_EXPORT_WAIT_MS)
-			return errmsg_set(err, errlen, ETIMEDOUT, "qemu-storage-daemon did not serve it within %d s",
-					  DISK_EXPORT_WAIT_MS / 1000);
-		poll(NULL, 0, step);
-		waited += step;
-		if (step < 16)
-			step *= 2;
-	}
+	if (mi >= 0)
+		close(mi);
+	return r;
 }
 
 int disk_export(struct disk_info *d, char *err, size_t errlen)
@@ -180,17 +217,15 @@ out:
 
 void disk_export_stop(struct disk_info *d)
 {
-	int status, waited = 0;
-
 	if (d->exporter <= 0)
 		return;
-	kill(d->exporter, SIGTERM);
-	while (waitpid(d->exporter, &status, WNOHANG) == 0) {
-		if (waited == DISK_EXPORT_STOP_MS)
-			kill(d->exporter, SIGKILL);
-		poll(NULL, 0, 1);
-		if (waited <= DISK_EXPORT_STOP_MS)
-			waited++;
-	}
+	/*
+	 * SIGKILL: the daemon only ever read (nothing to flush), its mount is
+	 * detached already, and the kernel drops its image locks as it dies; a
+	 * SIGTERM'd QEMU takes ~5 ms to close its block layer, on the boot path.
+	 */
+	kill(d->exporter, SIGKILL);
+	while (waitpid(d->exporter, NULL, 0) < 0 && errno == EINTR)
+		;
 	d->exporter = -1;
 }
