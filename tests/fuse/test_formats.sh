@@ -15,7 +15,7 @@ on_exit 'rm -rf "$T"'
 on_exit '[ -n "$LOOP" ] && losetup -d "$LOOP"'
 on_exit 'grep -q " $MNT fuse" /proc/mounts && fusermount3 -u -z "$MNT"'
 # Exporters are the daemon's children; none may outlive a view.
-exporters() { pgrep -f -- "--export {\"type\":\"fuse\",\"id\":\"e\",\"node-name\":\"l0\",\"mountpoint\":\"${TMPDIR:-/tmp}/kvmload-export" | wc -l; }
+exporters() { pgrep -f -- "qemu-storage-daemon .*/kvmload-export\." | wc -l; }
 E0=$(exporters)
 
 # ---- one UFS2 file system on a bare disk, the raw image every format is made from
