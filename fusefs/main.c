@@ -73,7 +73,8 @@ static int main_fd_arg(const char *opt, const char *s, char **end)
 	v = strtol(s, end, 10);
 	if (errno || *end == s || (**end && **end != ':') || v < 0 || v > INT32_MAX)
 		errx(EX_USAGE, "%s %s: not a file descriptor number", opt, s);
-	if (fcntl((int)v, F_GETFD) < 0)
+	/* Ours alone: no child (an image's exporter, fusermount3) inherits it. */
+	if (fcntl((int)v, F_SETFD, FD_CLOEXEC) < 0)
 		errx(EX_USAGE, "%s %s: %s", opt, s, strerror(errno));
 	return (int)v;
 }
@@ -233,7 +234,8 @@ static void main_build(struct tree *t, const struct main_opts *o)
 			continue;
 		if (t->ndisks == before)
 			errx(r == -ENODEV || r == -EINVAL ? EX_USAGE : r == -EMEDIUMTYPE ? EX_DATAERR :
-			     r == -EIO ? EX_IOERR : r == -ENOMEM ? EX_OSERR : EX_NOINPUT, "%s: %s", d->path, err);
+			     r == -EIO ? EX_IOERR : r == -ENOMEM ? EX_OSERR :
+			     r == -ETIMEDOUT || r == -ENOPKG ? EX_UNAVAILABLE : EX_NOINPUT, "%s: %s", d->path, err);
 		errx(r == -ENOMEM ? EX_OSERR : r == -EINVAL ? EX_DATAERR : EX_IOERR, "%s: %s", d->path, err);
 	}
 	if (o->host) {
@@ -473,8 +475,6 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 64 << 10);
 	mallopt(M_ARENA_MAX, 2);
 	main_parse(argc, argv, &o);
-	if (o.ready_fd >= 0 && fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC) < 0)
-		err(EX_OSERR, "--ready-fd");
 	if (!o.list)
 		main_check_not_mounted(o.mnt);
 	/*

@@ -14,6 +14,7 @@ struct disk_layer {
 	int fd;
 	const char *format; /* QEMU's driver name, from disk_format_name */
 	bool blockdev;
+	bool probed;        /* the format came from the first bytes (not forced, not a block device) */
 	char *path;         /* as given, or a backing name resolved beside the file naming it (malloc'd) */
 };
 
@@ -24,10 +25,12 @@ struct disk_info {
 	struct disk_layer layer[DISK_MAX_LAYERS]; /* [0] the disk named, then its backing files */
 	int nlayers;
 	pid_t exporter;   /* qemu-storage-daemon serving fd (a non-raw image), or -1 */
+	int exporter_log; /* its standard error once it serves (said when it stops), or -1 */
 };
 
 /*
- * Open path read-only, without blocking (a FIFO never hangs us) and once:
+ * Open path read-only, looking at it first through O_PATH (a FIFO never
+ * hangs us, no device is opened) and once:
  * everything after works on that descriptor.  format is QEMU's driver name, or
  * NULL to detect it: a block device is raw; a regular file is whatever format
  * QEMU's probes would see in its first bytes, raw when none.  A non-raw image
@@ -37,7 +40,8 @@ struct disk_info {
  * 0, or -errno with err saying what is wrong (without the path) and nothing
  * left open: -ENODEV not a regular file or block device, -EINVAL an unknown
  * format, -EMEDIUMTYPE an image kvmload does not take or QEMU cannot read,
- * -EIO the disk cannot be read, -ETIMEDOUT the exporter did not come up.
+ * -EIO the disk cannot be read, -ETIMEDOUT the exporter did not come up,
+ * -ENOPKG no qemu-storage-daemon to run.
  */
 int disk_open(const char *path, const char *format, struct disk_info *out, char *err, size_t errlen);
 

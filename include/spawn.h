@@ -16,4 +16,13 @@
  */
 int spawn_prepare(pid_t parent, int deathsig);
 
+/*
+ * Also before exec (async-signal-safe): want[k] at descriptor k for k < n
+ * (-1: k closed), and nothing else open from n on, so a child inherits
+ * exactly what its argument vector names.  Every source is first copied to
+ * n or above, so no placement overwrites a source still to be placed.
+ * 0, or -1 (the child should _exit(127)).
+ */
+int spawn_place(const int *want, int n);
+
 #endif

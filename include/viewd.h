@@ -16,6 +16,7 @@
 #define VIEWD_XATTR_DATASET "user.kvmload.dataset"
 
 #define VIEWD_MAXDISKS 32 /* the loader's units disk0..disk31 */
+#define VIEWD_FD_DISK0 4  /* the daemon finds disk_fds[i] at 4 + i (3 is the ready byte's) */
 
 /* What the daemon shows and where. */
 struct viewd_spec {
@@ -41,8 +42,8 @@ void viewd_init(struct viewd *d);
 
 /*
  * Fork and exec `prog -f [-o noexec] --ready-fd 3 [--host H] [--format F]
- * [--disk D | --disk-fd N:D]... MNT` (each disk_fds descriptor passed at a
- * number of its own above 9) in its own process group (a terminal's Ctrl-C reaches the parent
+ * [--disk D | --disk-fd N:D]... MNT` (disk_fds[i] at VIEWD_FD_DISK0 + i,
+ * nothing else inherited but stdio and the ready byte's pipe) in its own process group (a terminal's Ctrl-C reaches the parent
  * alone, which stops the daemon in order), stdin and stdout on /dev/null,
  * PR_SET_PDEATHSIG(SIGTERM) (a parent killed outright still gets its mount
  * removed by the daemon), default signal handlers and an empty signal mask

@@ -490,8 +490,8 @@ static void main_open_disks(struct loader *l, struct opts *o, bool on_qemu)
 
 		r = disk_open(o->disks[i], o->formats[i], &d->info, msg, sizeof(msg));
 		if (r < 0)
-			errx(r == -ENOMEM ? EX_OSERR : r == -ETIMEDOUT ? EX_UNAVAILABLE : r == -EIO ? EX_IOERR :
-			     EX_USAGE, "-d %s: %s",
+			errx(r == -ENOMEM ? EX_OSERR : r == -ETIMEDOUT || r == -ENOPKG ? EX_UNAVAILABLE :
+			     r == -EIO ? EX_IOERR : EX_USAGE, "-d %s: %s",
 			     log_esc(o->disks[i]), log_esc(msg));
 		d->path = o->disks[i];
 		d->fd = d->info.fd;

@@ -25,7 +25,7 @@ enum qemu_accel { QEMU_ACCEL_KVM, QEMU_ACCEL_TCG };
 #define QEMU_FD_SERIAL  6
 #define QEMU_FD_LOG     7
 #define QEMU_FD_DISK0   8 /* then every disk's files, in qemu_disk_fds order */
-#define QEMU_MAX_FDS    (QEMU_FD_DISK0 - 3 + QEMU_MAX_DISKS * DISK_MAX_LAYERS)
+#define QEMU_MAX_FDS    (QEMU_FD_DISK0 - 3 + QEMU_MAX_DISKS * (DISK_MAX_LAYERS + 1))
 
 /* One guest disk: the chain kvmload opened (disk.h) and, unless read-only, layer 0 opened for writing. */
 struct qemu_disk {
@@ -50,8 +50,9 @@ struct qemu_spec {
 
 /*
  * The disks' descriptors in the order QEMU finds them, from QEMU_FD_DISK0 on:
- * for each disk its backing files from the deepest, then its image (rw_fd,
- * else layer 0).  Returns how many (at most QEMU_MAX_FDS - 5).
+ * for each disk its backing files from the deepest, then its image (layer 0),
+ * then its writable descriptor when it has one.  Returns how many (at most
+ * QEMU_MAX_FDS - 5).
  */
 int qemu_disk_fds(const struct qemu_spec *s, int *fds);
 

@@ -16,39 +16,67 @@ int qemu_disk_fds(const struct qemu_spec *s, int *fds)
 	for (int i = 0; i < s->ndisks; i++) {
 		const struct disk_info *d = s->disks[i].info;
 
-		for (int j = d->nlayers - 1; j > 0; j--)
+		for (int j = d->nlayers - 1; j >= 0; j--)
 			fds[n++] = d->layer[j].fd;
-		fds[n++] = s->disks[i].rw_fd >= 0 ? s->disks[i].rw_fd : d->layer[0].fd;
+		if (s->disks[i].rw_fd >= 0)
+			fds[n++] = s->disks[i].rw_fd;
 	}
 	return n;
 }
 
 /*
- * Each file QEMU gets as a descriptor in an fd set (-add-fd), opened by
- * /dev/fdset/N: never a path it would parse or open again.  Each layer is a
- * protocol node on its descriptor and a format node; the backing of each is
- * the node below, or null, so nothing is opened by a name read in a header.
+ * A raw image file whose format was probed, written by the guest: QEMU
+ * probes it too (a -drive without a format, on the same descriptors), so its
+ * probed-raw rule applies: the guest may not write an image header into
+ * block 0, which the next boot's probe would follow to a backing file of the
+ * guest's choosing.  Naming the format, as -blockdev must, would lift that.
+ */
+static bool qemu_disk_probed_raw(const struct qemu_disk *q)
+{
+	const struct disk_layer *l = &q->info->layer[0];
+
+	return q->rw_fd >= 0 && q->info->nlayers == 1 && l->probed && !strcmp(l->format, "raw");
+}
+
+/*
+ * Each file QEMU gets as descriptors in an fd set (-add-fd: the read-only
+ * one, and for a written image its writable one too, so QEMU finds the mode
+ * it asks for), opened by /dev/fdset/N: never a path it would parse or open
+ * again.  Each layer is a protocol node on its set and a format node; the
+ * backing of each is the node below, or null, so nothing is opened by a name
+ * read in a header.
  */
 static void qemu_argv_disks(struct argv *a, const struct qemu_spec *s)
 {
 	int fd = QEMU_FD_DISK0;
 
 	for (int i = 0; i < s->ndisks; i++) {
-		const struct disk_info *d = s->disks[i].info;
+		const struct qemu_disk *q = &s->disks[i];
+		const struct disk_info *d = q->info;
 
-		for (int j = d->nlayers - 1; j >= 0; j--, fd++) {
+		for (int j = d->nlayers - 1; j >= 0; j--) {
 			const struct disk_layer *l = &d->layer[j];
-			bool ro = j > 0 || s->disks[i].rw_fd < 0;
+			bool ro = j > 0 || q->rw_fd < 0;
+			int set = fd;
 			char backing[40] = "";
 
+			argv_add(a, "-add-fd");
+			argv_addf(a, "fd=%d,set=%d", fd++, set);
+			if (!ro) {
+				argv_add(a, "-add-fd");
+				argv_addf(a, "fd=%d,set=%d", fd++, set);
+			}
+			if (qemu_disk_probed_raw(q)) {
+				argv_add(a, "-drive");
+				argv_addf(a, "file=/dev/fdset/%d,if=none,id=d%d-l0,readonly=off", set, i);
+				continue;
+			}
 			if (disk_format_cow(l->format))
 				snprintf(backing, sizeof(backing), j + 1 < d->nlayers ? ",\"backing\":\"d%d-l%d\"" :
 					 ",\"backing\":null", i, j + 1);
-			argv_add(a, "-add-fd");
-			argv_addf(a, "fd=%d,set=%d", fd, fd);
 			argv_add(a, "-blockdev");
 			argv_addf(a, "{\"driver\":\"%s\",\"node-name\":\"d%d-f%d\",\"filename\":\"/dev/fdset/%d\","
-				  "\"read-only\":%s}", l->blockdev ? "host_device" : "file", i, j, fd,
+				  "\"read-only\":%s}", l->blockdev ? "host_device" : "file", i, j, set,
 				  ro ? "true" : "false");
 			argv_add(a, "-blockdev");
 			argv_addf(a, "{\"driver\":\"%s\",\"node-name\":\"d%d-l%d\",\"file\":\"d%d-f%d\","

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "qemu.h"
 #include "qmp.h"
+#include "spawn.h"
 
 #define QEMU_POLL_MS 250    /* how often every vCPU is asked whether it halted for good */
 #define QEMU_QUIT_MS 5000   /* after "quit" or an end QEMU reported, before SIGKILL */
@@ -72,25 +73,21 @@ static int64_t qemu_now_ms(void)
 static _Noreturn void qemu_child(char **argv, const int *fds, int nfds, int err_w, const sigset_t *mask,
 				 pid_t parent)
 {
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), hi[QEMU_MAX_FDS];
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), want[3 + QEMU_MAX_FDS];
 
 	/* A parent that died before the death signal was armed is noticed too. */
 	if (devnull < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
 	    setpgid(0, 0) < 0)
 		_exit(127);
-	/* All above the target numbers first, so no dup2 below overwrites a source. */
-	for (int i = 0; i < nfds; i++) {
-		hi[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + QEMU_MAX_FDS) : -1;
-		if (fds[i] >= 0 && hi[i] < 0)
-			_exit(127);
-	}
 	/* A number with nothing to carry (no log under KVM) is closed, never inherited by accident. */
+	want[0] = want[1] = devnull;
+	want[2] = err_w;
 	for (int i = 0; i < nfds; i++)
-		if (hi[i] >= 0 ? dup2(hi[i], 3 + i) < 0 : (close(3 + i), false))
-			_exit(127);
-	if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(err_w, 2) < 0)
+		want[3 + i] = fds[i];
+	if (spawn_place(want, 3 + nfds) < 0) {
+		dprintf(err_w, "kvmload: placing QEMU's descriptors: %s\n", strerror(errno));
 		_exit(127);
-	syscall(SYS_close_range, 3 + nfds, ~0U, 0);
+	}
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execvp(argv[0], argv);
 	dprintf(2, "kvmload: %s: %s\n", log_esc(argv[0]), strerror(errno));
@@ -251,9 +248,28 @@ static void qemu_on_log_line(struct qemu_sup *s, const char *line)
 		s->triple = true;
 }
 
+/*
+ * QEMU's warning for the probed raw images kvmload lets it probe on purpose
+ * (qemu_argv.c: so block 0 keeps QEMU's protection), on every boot: not
+ * news for the user.
+ */
+static bool qemu_expected_line(const char *line)
+{
+	static const char *const probed_raw[] = {
+		"WARNING: Image format was not specified for '/dev/fdset/",
+		"         Automatically detecting the format is dangerous for raw images, write operations on block 0 will be restricted.",
+		"         Specify the 'raw' format explicitly to remove the restrictions.",
+	};
+
+	return !strncmp(line, probed_raw[0], strlen(probed_raw[0])) || !strcmp(line, probed_raw[1]) ||
+	       !strcmp(line, probed_raw[2]);
+}
+
 static void qemu_on_err_line(struct qemu_sup *s, const char *line)
 {
 	(void)s;
+	if (qemu_expected_line(line))
+		return;
 	/* QEMU's own words, but never a way for it to drive the terminal. */
 	fprintf(stderr, "%s\n", log_esc(line));
 }

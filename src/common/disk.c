@@ -20,31 +20,34 @@ static const char *disk_kind(mode_t m)
 }
 
 /*
- * One file of the chain: O_NONBLOCK so a FIFO's open returns at once (and is
- * then refused), O_NOCTTY so a terminal never becomes ours.
+ * One file of the chain: looked at through O_PATH first, which opens no
+ * device (a watchdog, a tape, a terminal named in a header stays untouched)
+ * and blocks on no FIFO; only a regular file or a block device is then
+ * opened for reading, through that descriptor (the same file, never the
+ * name again).
  */
 static int disk_open_file(const char *path, struct disk_layer *l, struct stat *st, char *err, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), e;
+	int pfd = open(path, O_PATH | O_CLOEXEC), fd, e;
+	char self[64];
 
-	if (fd < 0) {
+	if (pfd < 0 || fstat(pfd, st) < 0) {
 		e = errno;
-		/* A socket cannot be opened at all (ENXIO): say what it is. */
-		if (e == ENXIO && stat(path, st) == 0 && !S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
-			return errmsg_set(err, len, ENODEV, "%s, not a regular file or block device",
-					  disk_kind(st->st_mode));
-		return errmsg_set(err, len, e, "%s", strerror(e));
-	}
-	if (fstat(fd, st) < 0 || fcntl(fd, F_SETFL, 0) < 0) {
-		e = errno;
-		close(fd);
+		if (pfd >= 0)
+			close(pfd);
 		return errmsg_set(err, len, e, "%s", strerror(e));
 	}
 	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
-		close(fd);
+		close(pfd);
 		return errmsg_set(err, len, ENODEV, "%s, not a regular file or block device",
 				  disk_kind(st->st_mode));
 	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	e = errno;
+	close(pfd);
+	if (fd < 0)
+		return errmsg_set(err, len, e, "%s", strerror(e));
 	l->fd = fd;
 	l->blockdev = S_ISBLK(st->st_mode);
 	l->path = strdup(path);
@@ -56,28 +59,46 @@ static int disk_open_file(const char *path, struct disk_layer *l, struct stat *s
 	return 0;
 }
 
-/* The format of an open layer: forced, raw for a block device, else what its first bytes say. */
+/*
+ * The format of an open layer: forced (--format, or the backing format a
+ * header names), raw for a block device, else what its first bytes say.
+ * The bytes are read in every case: a VMDK descriptor or a LUKS header
+ * under a forced format other than raw is refused all the same, and a
+ * forced vmdk must be a sparse one (a descriptor names extents QEMU would
+ * open by name).
+ */
 static int disk_layer_format(struct disk_layer *l, const char *format, char *err, size_t len)
 {
 	uint8_t head[1024] = { 0 };
+	const char *seen = NULL;
 	ssize_t n;
+	int r;
 
-	if (format) {
-		l->format = disk_format_name(format);
-		if (!l->format)
-			return errmsg_set(err, len, EINVAL, "unknown image format '%s' (raw, qcow2, qcow, qed, "
-					  "vmdk, vpc, vhdx, vdi, parallels, bochs, cloop, dmg)", format);
-		return 0;
-	}
-	if (l->blockdev) {
-		/* A guest writes its block devices: a header it wrote there must not change how we read it. */
-		l->format = "raw";
-		return 0;
-	}
+	if (format && !(l->format = disk_format_name(format)))
+		return errmsg_set(err, len, EINVAL, "unknown image format '%s' (raw, qcow2, qcow, qed, "
+				  "vmdk, vpc, vhdx, vdi, parallels, bochs, cloop, dmg)", format);
 	n = pread(l->fd, head, sizeof(head), 0);
 	if (n < 0)
 		return errmsg_set(err, len, errno, "reading its first bytes: %s", strerror(errno));
-	return disk_format_probe(head, (size_t)n, &l->format, err, len);
+	r = disk_format_probe(head, (size_t)n, &seen, err, len);
+	if (format) {
+		if (strcmp(l->format, "raw") != 0 && r < 0)
+			return r;
+		if (!strcmp(l->format, "vmdk") && r == 0 && strcmp(seen, "vmdk") != 0)
+			return errmsg_set(err, len, EMEDIUMTYPE, "not a sparse VMDK (no KDMV or COWD magic), "
+					  "which is all kvmload reads as vmdk");
+		return 0;
+	}
+	/* A guest writes its block devices: a header it wrote there must not change how we read it. */
+	if (l->blockdev) {
+		l->format = "raw";
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	l->format = seen;
+	l->probed = true;
+	return 0;
 }
 
 /* Backing name b as QEMU resolves it: absolute as is, else beside the file that names it. */
@@ -159,6 +180,7 @@ static void disk_init(struct disk_info *d)
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
 	d->exporter = -1;
+	d->exporter_log = -1;
 	for (int i = 0; i < DISK_MAX_LAYERS; i++)
 		d->layer[i].fd = -1;
 	d->secsize = 512;

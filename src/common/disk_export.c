@@ -14,6 +14,7 @@
 #include "argv.h"
 #include "disk.h"
 #include "errmsg.h"
+#include "log.h"
 #include "rundir.h"
 #include "spawn.h"
 
@@ -24,7 +25,11 @@ static int disk_export_dir(char *dir, size_t len)
 {
 	const char *t = getenv("TMPDIR");
 
-	if (!t || t[0] != '/' || strpbrk(t, "\"\\\n\t\r") || strlen(t) > 200)
+	/* JSON carries printable ASCII but the quote and the backslash as it is. */
+	for (const char *c = t; c && *c; c++)
+		if (*c < 0x20 || *c > 0x7e || *c == '"' || *c == '\\')
+			t = NULL;
+	if (!t || t[0] != '/' || strlen(t) > 200)
 		t = "/tmp";
 	snprintf(dir, len, "%s/kvmload-export.XXXXXX", t);
 	return mkdtemp(dir) ? 0 : -errno;
@@ -32,7 +37,8 @@ static int disk_export_dir(char *dir, size_t len)
 
 /*
  * Every layer from the deepest backing file up: a protocol node on our
- * descriptor (/proc/self/fd reaches that very file, never a path again) and
+ * descriptor, which the child finds at 3 + its layer number (/proc/self/fd
+ * reaches that very file, never a path again), and
  * a format node whose backing is the one below, or null: QEMU must not open
  * anything by a name it read in a header.
  */
@@ -50,7 +56,7 @@ static void disk_export_argv(const struct disk_info *d, const char *mnt, struct 
 				 ",\"backing\":null", i + 1);
 		argv_add(a, "--blockdev");
 		argv_addf(a, "{\"driver\":\"%s\",\"node-name\":\"f%d\",\"filename\":\"/proc/self/fd/%d\","
-			  "\"read-only\":true}", l->blockdev ? "host_device" : "file", i, l->fd);
+			  "\"read-only\":true}", l->blockdev ? "host_device" : "file", i, 3 + i);
 		argv_add(a, "--blockdev");
 		argv_addf(a, "{\"driver\":\"%s\",\"node-name\":\"l%d\",\"file\":\"f%d\",\"read-only\":true%s}",
 			  l->format, i, i, backing);
@@ -60,15 +66,19 @@ static void disk_export_argv(const struct disk_info *d, const char *mnt, struct 
 		  "\"growable\":false,\"writable\":false,\"allow-other\":\"off\"}", mnt);
 }
 
+#define DISK_EXPORT_EXEC_FAILED "kvmload-exec: "
+
+/* stdin and stdout on /dev/null, stderr the pipe, the layers at 3 on, nothing else. */
 static _Noreturn void disk_export_child(const struct disk_info *d, char **argv, int err_w, pid_t parent)
 {
-	if (spawn_prepare(parent, SIGTERM) < 0 || dup2(err_w, STDERR_FILENO) < 0)
-		_exit(127);
+	int want[3 + DISK_MAX_LAYERS] = { 0, 1, err_w };
+
 	for (int i = 0; i < d->nlayers; i++)
-		if (fcntl(d->layer[i].fd, F_SETFD, 0) < 0)
-			_exit(127);
+		want[3 + i] = d->layer[i].fd;
+	if (spawn_prepare(parent, SIGTERM) < 0 || spawn_place(want, 3 + d->nlayers) < 0)
+		_exit(126);
 	execvp(argv[0], argv);
-	dprintf(STDERR_FILENO, "%s: %s", argv[0], strerror(errno));
+	dprintf(STDERR_FILENO, DISK_EXPORT_EXEC_FAILED "%s", strerror(errno));
 	_exit(127);
 }
 
@@ -92,6 +102,22 @@ static void disk_export_why(char *text, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+/* The daemon ended before its export was up: not there at all, or QEMU's reason. */
+static int disk_export_ended(const struct disk_info *d, int status, char *text, char *err, size_t errlen)
+{
+	const char *q = getenv("KVMLOAD_QSD");
+	char *exec_failed = strstr(text, DISK_EXPORT_EXEC_FAILED);
+	char why[1200];
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && exec_failed)
+		return errmsg_set(err, errlen, ENOPKG, "%s: %s; a %s image is read by QEMU's "
+				  "qemu-storage-daemon: install Debian's qemu-system-common (with "
+				  "qemu-system-x86) or set KVMLOAD_QSD", q && *q ? q : "qemu-storage-daemon",
+				  exec_failed + strlen(DISK_EXPORT_EXEC_FAILED), d->layer[0].format);
+	disk_export_why(text, why, sizeof(why));
+	return errmsg_set(err, errlen, EMEDIUMTYPE, "QEMU cannot read it as %s: %s", d->layer[0].format, why);
+}
+
 static int64_t disk_export_ms(void)
 {
 	struct timespec ts;
@@ -112,7 +138,7 @@ static int disk_export_wait(struct disk_info *d, const char *dir, const char *mn
 	int mi = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC), status, r;
 	struct pollfd p[2] = { { .fd = mi, .events = POLLPRI }, { .fd = err_r, .events = POLLIN } };
 	int64_t end = disk_export_ms() + DISK_EXPORT_WAIT_MS;
-	char text[2048], why[1200], scratch[4096];
+	char text[2048], scratch[4096];
 	size_t tlen = 0;
 	struct stat base, now;
 
@@ -131,9 +157,7 @@ static int disk_export_wait(struct disk_info *d, const char *dir, const char *mn
 					;
 				d->exporter = -1;
 				text[tlen] = '\0';
-				disk_export_why(text, why, sizeof(why));
-				r = errmsg_set(err, errlen, EMEDIUMTYPE, "QEMU cannot read it as %s: %s",
-					       d->layer[0].format, why);
+				r = disk_export_ended(d, status, text, err, errlen);
 				break;
 			}
 			if (left <= 0) {
@@ -167,7 +191,7 @@ int disk_export(struct disk_info *d, char *err, size_t errlen)
 {
 	char dir[256], mnt[300];
 	struct argv a = { 0 };
-	struct stat st;
+	struct stat st, dirst;
 	int p[2], r, fd;
 	pid_t parent = getpid();
 
@@ -187,6 +211,8 @@ int disk_export(struct disk_info *d, char *err, size_t errlen)
 		r = errmsg_set(err, errlen, ENOMEM, "its export: %s", strerror(ENOMEM));
 		goto out;
 	}
+	/* Never a blocked daemon: what it says past the pipe's room is lost, not waited for. */
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	fflush(NULL);
 	d->exporter = fork();
 	if (d->exporter == 0)
@@ -198,7 +224,6 @@ int disk_export(struct disk_info *d, char *err, size_t errlen)
 		goto out;
 	}
 	r = disk_export_wait(d, dir, mnt, p[0], err, errlen);
-	close(p[0]);
 	if (r == 0) {
 		d->fd = open(mnt, O_RDONLY | O_CLOEXEC);
 		if (d->fd < 0 || fstat(d->fd, &st) < 0)
@@ -206,8 +231,21 @@ int disk_export(struct disk_info *d, char *err, size_t errlen)
 		else
 			d->size = (uint64_t)st.st_size;
 	}
+	/* On failure the daemon goes first, so no mount can appear behind the clean-up. */
+	if (r < 0)
+		disk_export_stop(d);
 	/* Reachable from now on only through d->fd and its copies; it goes with the last of them. */
-	rundir_unmount(mnt);
+	if ((rundir_unmount(mnt) < 0 || stat(mnt, &st) < 0 || stat(dir, &dirst) < 0 || st.st_dev != dirst.st_dev) &&
+	    r == 0)
+		r = errmsg_set(err, errlen, EBUSY, "its export at %s could not be detached", mnt);
+	if (r < 0) {
+		disk_export_stop(d);
+		close(p[0]);
+	} else {
+		/* Kept for what the daemon says later (I/O errors), told when it is stopped. */
+		fcntl(p[0], F_SETFL, O_NONBLOCK);
+		d->exporter_log = p[0];
+	}
 out:
 	unlink(mnt);
 	rmdir(dir);
@@ -217,15 +255,27 @@ out:
 
 void disk_export_stop(struct disk_info *d)
 {
-	if (d->exporter <= 0)
+	char text[4096];
+	ssize_t n;
+
+	if (d->exporter > 0) {
+		/*
+		 * SIGKILL: the daemon only ever read (nothing to flush), its mount is
+		 * detached already, and the kernel drops its image locks as it dies; a
+		 * SIGTERM'd QEMU takes ~5 ms to close its block layer, on the boot path.
+		 */
+		kill(d->exporter, SIGKILL);
+		while (waitpid(d->exporter, NULL, 0) < 0 && errno == EINTR)
+			;
+		d->exporter = -1;
+	}
+	if (d->exporter_log < 0)
 		return;
-	/*
-	 * SIGKILL: the daemon only ever read (nothing to flush), its mount is
-	 * detached already, and the kernel drops its image locks as it dies; a
-	 * SIGTERM'd QEMU takes ~5 ms to close its block layer, on the boot path.
-	 */
-	kill(d->exporter, SIGKILL);
-	while (waitpid(d->exporter, NULL, 0) < 0 && errno == EINTR)
-		;
-	d->exporter = -1;
+	while ((n = read(d->exporter_log, text, sizeof(text) - 1)) > 0) {
+		text[n] = '\0';
+		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+			log_warnx("%s: %s", d->layer[0].path ? log_esc(d->layer[0].path) : "disk", log_esc(line));
+	}
+	close(d->exporter_log);
+	d->exporter_log = -1;
 }

@@ -150,9 +150,10 @@ static int disk_backing_qcow2(int fd, struct span h, struct disk_backing *b, cha
 			at += 8 + (((size_t)len + 7) & ~(size_t)7);
 		}
 	}
-	if (!boff)
+	/* QEMU reads an offset with an empty name as no backing file. */
+	if (!boff || !bsize)
 		return 0;
-	if (bsize == 0 || bsize >= sizeof(b->name) || disk_read_at(fd, b->name, bsize, boff) < 0 ||
+	if (bsize >= sizeof(b->name) || disk_read_at(fd, b->name, bsize, boff) < 0 ||
 	    memchr(b->name, '\0', bsize))
 		return errmsg_set(why, wlen, EMEDIUMTYPE, "a backing file name QEMU would not read "
 				  "(%u bytes at %llu)", bsize, (unsigned long long)boff);

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "spawn.h"
@@ -27,4 +28,19 @@ int spawn_prepare(pid_t parent, int deathsig)
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
 		return -1;
 	return 0;
+}
+
+int spawn_place(const int *want, int n)
+{
+	int hi[n > 0 ? n : 1];
+
+	for (int k = 0; k < n; k++) {
+		hi[k] = want[k] >= 0 ? fcntl(want[k], F_DUPFD_CLOEXEC, n) : -1;
+		if (want[k] >= 0 && hi[k] < 0)
+			return -1;
+	}
+	for (int k = 0; k < n; k++)
+		if (hi[k] >= 0 ? dup2(hi[k], k) < 0 : (close(k), 0))
+			return -1;
+	return syscall(SYS_close_range, (unsigned)n, ~0U, 0) < 0 ? -1 : 0;
 }

@@ -42,7 +42,7 @@ int viewd_argv(const struct viewd_spec *s, struct argv *a)
 	for (int i = 0; i < s->ndisks; i++) {
 		if (s->disk_fds) {
 			argv_add(a, "--disk-fd");
-			argv_addf(a, "%d:%s", s->disk_fds[i], s->disks[i]);
+			argv_addf(a, "%d:%s", VIEWD_FD_DISK0 + i, s->disks[i]);
 		} else {
 			argv_add(a, "--disk");
 			argv_add(a, s->disks[i]);
@@ -52,15 +52,14 @@ int viewd_argv(const struct viewd_spec *s, struct argv *a)
 	return a->oom ? -ENOMEM : 0;
 }
 
+/* The ready byte's pipe at 3, the disks' descriptors at 4 on (viewd_argv names them so), nothing else. */
 static _Noreturn void viewd_child(char **argv, int ready, const int *fds, int nfds, pid_t parent)
 {
-	if (spawn_prepare(parent, SIGTERM) < 0)
-		_exit(127);
+	int want[4 + VIEWD_MAXDISKS] = { 0, 1, 2, ready };
+
 	for (int i = 0; i < nfds; i++)
-		if (fcntl(fds[i], F_SETFD, 0) < 0)
-			_exit(127);
-	/* dup2 leaves the new descriptor without FD_CLOEXEC; fd 3 itself needs it cleared. */
-	if (ready == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(ready, 3) < 0)
+		want[4 + i] = fds[i];
+	if (spawn_prepare(parent, SIGTERM) < 0 || spawn_place(want, 4 + nfds) < 0)
 		_exit(127);
 	execv(argv[0], argv);
 	dprintf(STDERR_FILENO, "%s: %s\n", log_esc(argv[0]), strerror(errno));
@@ -106,11 +105,9 @@ int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *wai
 		int timeout_ms)
 {
 	struct argv a = { 0 };
-	struct viewd_spec at = *s;
-	int fds[VIEWD_MAXDISKS], nfds = 0;
 	sigset_t held;
 	pid_t parent = getpid();
-	int p[2], r = 0, status = 0;
+	int p[2], r, status = 0;
 
 	if ((size_t)snprintf(d->mnt, sizeof(d->mnt), "%s", s->mnt) >= sizeof(d->mnt))
 		return -ENAMETOOLONG;
@@ -118,30 +115,20 @@ int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *wai
 		return -errno;
 	if (s->ndisks > VIEWD_MAXDISKS)
 		return -E2BIG;
-	/* Copies above 9, so the ready byte's fd 3 can never land on one. */
-	for (; s->disk_fds && nfds < s->ndisks && r == 0; nfds++)
-		if ((fds[nfds] = fcntl(s->disk_fds[nfds], F_DUPFD_CLOEXEC, 10)) < 0)
-			r = -errno;
-	at.disk_fds = s->disk_fds ? fds : NULL;
-	if (r == 0)
-		r = viewd_argv(&at, &a);
+	r = viewd_argv(s, &a);
 	if (r == 0 && pipe2(p, O_CLOEXEC) < 0)
 		r = -errno;
 	if (r < 0) {
 		argv_free(&a);
-		while (nfds > 0 && fds[nfds - 1] >= 0)
-			close(fds[--nfds]);
 		return r;
 	}
 	fflush(NULL);
 	d->pid = fork();
 	if (d->pid == 0)
-		viewd_child(a.v, p[1], fds, nfds, parent);
+		viewd_child(a.v, p[1], s->disk_fds, s->disk_fds ? s->ndisks : 0, parent);
 	r = d->pid < 0 ? -errno : 0;
 	close(p[1]);
 	argv_free(&a);
-	while (nfds > 0)
-		close(fds[--nfds]);
 	if (r == 0) {
 		/* The only wait: a signal now may stop the child through the caller's handler. */
 		sigprocmask(SIG_SETMASK, wait_mask, &held);

@@ -102,6 +102,34 @@ qemu-img rebase -u -b "$T/over/b.qcow2" -F qcow2 "$T/over/a.qcow2"
 refused 65 "already in the chain (a loop)" --disk "$T/over/b.qcow2"
 printf '# Disk DescriptorFile\nversion=1\ncreateType="monolithicFlat"\nRW 32768 FLAT "raw.img" 0\n' >"$T/desc.vmdk"
 refused 65 "a VMDK descriptor file" --disk "$T/desc.vmdk"
+# A descriptor is refused however vmdk is named: forced, or as a qcow2's backing format.
+refused 65 "a VMDK descriptor file" --format vmdk --disk "$T/desc.vmdk"
+qemu-img create -q -u -f qcow2 -b "$T/desc.vmdk" -F vmdk "$T/over/viadesc.qcow2" 16M
+refused 65 "a VMDK descriptor file" --disk "$T/over/viadesc.qcow2"
+refused 65 "not a sparse VMDK" --format vmdk --disk "$T/raw.img"
+# A backing file that is a device is looked at (O_PATH), never opened.
+qemu-img create -q -u -f qcow2 -b /dev/null -F raw "$T/over/dev.qcow2" 16M
+refused 64 "backing file /dev/null: a character device, not a regular file or block device" --disk "$T/over/dev.qcow2"
+# A backing offset with an empty name is no backing file, as QEMU reads it (header bytes 8-19).
+cp "$T/plain.qcow2" "$T/emptyname.qcow2"
+printf '\0\0\0\0\0\0\2\0\0\0\0\0' | dd of="$T/emptyname.qcow2" bs=1 seek=8 conv=notrunc status=none
+shows "$T/emptyname.qcow2"
+# No qemu-storage-daemon: said so, status 69 (EX_UNAVAILABLE).
+KVMLOAD_QSD=/nonexistent/qsd refused 69 "/nonexistent/qsd: No such file or directory; a qcow2 image is read by QEMU's qemu-storage-daemon" --disk "$T/plain.qcow2"
+# A TMPDIR JSON cannot carry as it is: the export goes under /tmp instead.
+mkdir -p "$T/t$(printf '\001')d"
+TMPDIR="$T/t$(printf '\001')d" shows "$T/plain.qcow2"
+# The exporter inherits nothing but its image: a descriptor of ours stays ours.
+exec 7<"$T/raw.img"
+"$FS" -f --disk "$T/plain.qcow2" "$MNT" 2>"$T/err" &
+FPID=$!
+for _ in $(seq 100); do [ -d "$MNT/disk0" ] && break; sleep 0.05; done
+QPID=$(pgrep -P $FPID -f qemu-storage-daemon)
+if [ -n "$QPID" ] && ! ls -l /proc/$QPID/fd | grep -q "$T/raw.img"; then ok
+else bad "the exporter ($QPID) inherited a descriptor: $(ls -l /proc/$QPID/fd 2>&1 | tr '\n' ' ')"; fi
+if ls -l /proc/$QPID/fd | grep -q "$T/plain.qcow2"; then ok; else bad "the exporter has no image descriptor"; fi
+exec 7<&-
+fusermount3 -u "$MNT"; wait $FPID
 # A qcow2 QEMU cannot read: its L1 table pointer sent past the end of the file.
 cp "$T/plain.qcow2" "$T/broken.qcow2"
 printf '\x7f\xff\xff\xff\xff\xff\x00\x00' | dd of="$T/broken.qcow2" bs=1 seek=40 conv=notrunc status=none
