@@ -7,6 +7,9 @@ need_tools qemu-system-x86_64 qemu-img qemu-storage-daemon makefs sgdisk python3
 KVMLOAD=$(realpath "$1") MINIBOOT=$(realpath "$2") KERNEL=$3
 VM=disks$$
 export KVMLOAD_RUN_DIR=$WORK/run
+# Exporters mount under $TMPDIR for a moment: this run's own, to tell them from other runs'.
+export TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
 LOOP=
 on_exit '[ -n "$LOOP" ] && losetup -d "$LOOP"'
 
@@ -38,8 +41,8 @@ booted() {
 # nothing_left WHAT: no QEMU, view or exporter of this run, no runtime directory.
 nothing_left() {
 	if pgrep -f "qemu-system-x86_64.*fdset" -P $$ >/dev/null || [ -e "$KVMLOAD_RUN_DIR/$VM" ] ||
-		grep -q "$KVMLOAD_RUN_DIR/$VM\|kvmload-export" /proc/mounts ||
-		pgrep -f "kvmload-export" >/dev/null; then bad "$1: something was left behind"
+		grep -q "$WORK" /proc/mounts || pgrep -f "$TMPDIR/kvmload-export" >/dev/null ||
+		[ -n "$(ls -A "$TMPDIR")" ]; then bad "$1: something was left behind"
 	else ok; fi
 }
 
@@ -93,6 +96,43 @@ expect_line "$WORK/roloop.log.err" "kvmload: -d $LOOP: read-only (a read-only bl
 losetup -d "$LOOP"; LOOP=
 [ "$before" = "$(sha256sum "$WORK/g.img" "$WORK/other.img")" ] && ok || bad "a disk image changed"
 nothing_left "after the boots"
+
+# -- a raw image the guest writes keeps QEMU's probed-raw rule: no image header into block 0 (the
+# next boot's probe would follow its backing file), other writes as usual. QEMU's own qemu-io on a
+# second monitor writes as the guest would.
+cp "$WORK/g.img" "$WORK/w.img"
+qemu-img create -q -u -f qcow2 -b /etc/hostname -F raw "$WORK/hdr.qcow2" 1M
+KVMLOAD_QEMU_ARGS="-monitor unix:$WORK/hmp.sock,server=on,wait=off" timeout 120 "$KVMLOAD" \
+	-l "$MINIBOOT" --accel tcg -m 64M -d "$WORK/w.img" -e testkernel.exit=spin $VM </dev/null \
+	>"$WORK/w.log" 2>"$WORK/w.log.err" &
+KPID=$!
+for _ in $(seq 600); do grep -q 'testkernel: spin' "$WORK/w.log" && break; kill -0 $KPID 2>/dev/null || break; sleep 0.05; done
+python3 - "$WORK/hmp.sock" "$WORK/hdr.qcow2" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+for cmd in ('qemu-io d0-l0 "write -s %s 0 512"' % sys.argv[2], 'qemu-io d0-l0 "write -P 0x5a 4096 512"'):
+    s.sendall(cmd.encode() + b"\n")
+    time.sleep(0.5)
+PY
+kill -TERM $KPID; wait $KPID
+expect_status $? 1 "the written image, powered off at SIGTERM"
+cmp -s -n 512 "$WORK/g.img" "$WORK/w.img" && ok || bad "an image header reached block 0 of a probed raw image"
+[ "$(od -An -tx1 -j 4096 -N1 "$WORK/w.img" | tr -d ' ')" = 5a ] && ok || bad "the guest's plain write did not land"
+expect_no_text "$WORK/w.log.err" "Image format was not specified"
+nothing_left "after the written image"
+
+# -- many disks, few descriptors: QEMU's standard streams and its disks stay apart (a dozen qcow2
+# images read-only under ulimit -n 128: every sum right, every image unchanged, no QEMU text lost)
+mkdisks=
+for i in $(seq 12); do cp "$WORK/g.qcow2" "$WORK/m$i.qcow2"; mkdisks="$mkdisks -d m$i.qcow2"; done
+msums=$(sha256sum "$WORK"/m*.qcow2)
+(ulimit -n 128; cd "$WORK" && timeout 120 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -m 64M $mkdisks --ro \
+	-e testkernel.blksum=64 -e testkernel.exit=poweroff $VM </dev/null >"$WORK/many.log" 2>"$WORK/many.log.err")
+expect_status $? 1 "twelve qcow2 disks under ulimit -n 128"
+[ "$(grep -c "ro=1 sectors=$SECTORS sum=$sum" "$WORK/many.log")" -eq 12 ] && ok || bad "not twelve right sums: $(grep blk "$WORK/many.log")"
+[ "$msums" = "$(sha256sum "$WORK"/m*.qcow2)" ] && ok || bad "a read-only disk image changed"
+nothing_left "after twelve disks"
 
 # -- not a disk: status 64 before anything is started (a FIFO must not hang the open)
 mkfifo "$WORK/fifo"
