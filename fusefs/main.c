@@ -21,11 +21,16 @@
 /* fuse.kvmload-fs in /proc/mounts; mount.fuse3 runs the program of that name for mount -o remount. */
 #define MAIN_SUBTYPE "kvmload-fs"
 
-/* One --disk PATH (fd -1, format NULL: detect) or --disk-fd N:NAME (fd N, taken as raw). */
+/*
+ * One --disk PATH (fd -1; format NULL: detect), --disk-fd N:PATH (the disk
+ * PATH, opened as fd N by our caller) or --raw-fd N:NAME (fd N holds the
+ * guest-visible bytes: raw).
+ */
 struct main_disk {
 	const char *path;
 	const char *format;
 	int fd;
+	bool raw;
 };
 
 struct main_opts {
@@ -53,7 +58,8 @@ static void main_usage(FILE *f)
 		"                  up to %d): disk0, disk1, ...\n"
 		"  --format FMT    the disks after it are FMT (raw, qcow2, vmdk, vpc, vhdx, ...;\n"
 		"                  auto: detected, the default)\n"
-		"  --disk-fd N:NAME  descriptor N holds a disk's guest-visible bytes (raw); NAME for messages\n"
+		"  --disk-fd N:PATH  the disk PATH, opened by the caller as descriptor N (as --disk)\n"
+		"  --raw-fd N:NAME   descriptor N holds a disk's guest-visible bytes (raw); NAME for messages\n"
 		"  --host PATH     a host directory, shown as host0\n"
 		"  --list          print every disk's partitions and exit (no mount)\n"
 		"  --ready-fd N    write one byte to fd N once the mount answers, then close it\n"
@@ -89,10 +95,11 @@ static void main_add_disk(struct main_opts *o, const char *opt, const char *arg)
 	d->path = arg;
 	d->format = o->format;
 	d->fd = -1;
-	if (!strcmp(opt, "--disk-fd")) {
+	d->raw = !strcmp(opt, "--raw-fd");
+	if (strcmp(opt, "--disk") != 0) {
 		d->fd = main_fd_arg(opt, arg, &end);
 		if (*end != ':' || !end[1])
-			errx(EX_USAGE, "--disk-fd %s: expected N:NAME", arg);
+			errx(EX_USAGE, "%s %s: expected N:%s", opt, arg, d->raw ? "NAME" : "PATH");
 		d->path = end + 1;
 	}
 	o->ndisks++;
@@ -132,10 +139,11 @@ static void main_refuse_remount(int argc, char **argv, const struct main_opts *o
 
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
-	enum { OPT_DISK = 256, OPT_DISK_FD, OPT_FORMAT, OPT_HOST, OPT_LIST, OPT_READY };
+	enum { OPT_DISK = 256, OPT_DISK_FD, OPT_RAW_FD, OPT_FORMAT, OPT_HOST, OPT_LIST, OPT_READY };
 	static const struct option longopts[] = {
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "disk-fd", required_argument, NULL, OPT_DISK_FD },
+		{ "raw-fd", required_argument, NULL, OPT_RAW_FD },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "list", no_argument, NULL, OPT_LIST },
@@ -155,6 +163,9 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			break;
 		case OPT_DISK_FD:
 			main_add_disk(o, "--disk-fd", optarg);
+			break;
+		case OPT_RAW_FD:
+			main_add_disk(o, "--raw-fd", optarg);
 			break;
 		case OPT_FORMAT:
 			o->format = strcmp(optarg, "auto") ? disk_format_name(optarg) : NULL;
@@ -228,7 +239,7 @@ static void main_build(struct tree *t, const struct main_opts *o)
 		const struct main_disk *d = &o->disks[i];
 		unsigned before = t->ndisks;
 		char err[1400] = "";
-		int r = tree_add_disk(t, d->path, d->format, d->fd, err, sizeof(err));
+		int r = tree_add_disk(t, d->path, d->format, d->fd, d->raw, err, sizeof(err));
 
 		if (r == 0)
 			continue;

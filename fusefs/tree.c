@@ -40,7 +40,8 @@ static int tree_mount(struct tree_part *tp)
 	return 0;
 }
 
-int tree_add_disk(struct tree *t, const char *path, const char *format, int fd, char *err, size_t errlen)
+int tree_add_disk(struct tree *t, const char *path, const char *format, int fd, bool raw, char *err,
+		  size_t errlen)
 {
 	struct blkdev *bd;
 	struct probe_part *pp;
@@ -51,7 +52,7 @@ int tree_add_disk(struct tree *t, const char *path, const char *format, int fd, 
 	if (t->ndisks == TREE_MAXDISKS)
 		return -E2BIG;
 	bd = &t->disks[t->ndisks];
-	r = blkdev_open(bd, path, format, fd, err, errlen);
+	r = blkdev_open(bd, path, format, fd, raw, err, errlen);
 	if (r < 0)
 		return r;
 	t->ndisks++;

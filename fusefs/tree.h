@@ -104,10 +104,11 @@ struct tree {
 
 void tree_init(struct tree *t);
 /*
- * Open (or, fd >= 0, adopt fd named path), probe and mount one disk as the
+ * Open (or take from fd, as blkdev_open), probe and mount one disk as the
  * next unit; -errno with err saying why (the caller names the path).
  */
-int tree_add_disk(struct tree *t, const char *path, const char *format, int fd, char *err, size_t errlen);
+int tree_add_disk(struct tree *t, const char *path, const char *format, int fd, bool raw, char *err,
+		  size_t errlen);
 int tree_set_host(struct tree *t, const char *path);
 /* Build the root and by-label directories once every source is added; 0 or -ENOMEM. */
 int tree_finish(struct tree *t);

@@ -46,6 +46,21 @@ struct disk_info {
 int disk_open(const char *path, const char *format, struct disk_info *out, char *err, size_t errlen);
 
 /*
+ * disk_open of the disk named path that the caller opened already as fd
+ * (any mode, or O_PATH): that file, through fd, never the name again (its
+ * backing files are resolved beside path).  fd stays the caller's.
+ */
+int disk_open_fd(int fd, const char *path, const char *format, struct disk_info *out, char *err,
+		 size_t errlen);
+
+/*
+ * disk_open's first step alone, for a program that hands the disk on as a
+ * descriptor: path looked at through O_PATH and, a regular file or block
+ * device, opened read-only.  *fd, 0; or -errno with err (as disk_open).
+ */
+int disk_open_image(const char *path, int *fd, char *err, size_t errlen);
+
+/*
  * A descriptor someone else opened that already holds the guest-visible
  * bytes (kvmload hands its view the disks it opened): taken as raw, never
  * probed, sized; name is for messages.  d owns fd on success; on error it

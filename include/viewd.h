@@ -23,8 +23,10 @@ struct viewd_spec {
 	const char *prog;          /* the kvmload-fs executable */
 	const char *mnt;           /* the mount point, an existing directory */
 	const char *host;          /* --host, or NULL */
-	const char *const *disks;  /* --disk each, or with disk_fds the names for --disk-fd N:NAME */
-	const int *disk_fds;       /* NULL, or descriptors holding each disk's guest-visible bytes */
+	const char *const *disks;  /* --disk each, or with disk_fds the paths or names that go with them */
+	const int *disk_fds;       /* NULL, or each disk opened (--disk-fd N:PATH), or with disk_fds_raw
+				      its guest-visible bytes (--raw-fd N:NAME) */
+	bool disk_fds_raw;
 	const char *format;        /* NULL, or --format for every --disk */
 	int ndisks;
 	bool noexec;               /* -o noexec (libfuse adds nosuid,nodev itself) */
@@ -42,7 +44,7 @@ void viewd_init(struct viewd *d);
 
 /*
  * Fork and exec `prog -f [-o noexec] --ready-fd 3 [--host H] [--format F]
- * [--disk D | --disk-fd N:D]... MNT` (disk_fds[i] at VIEWD_FD_DISK0 + i,
+ * [--disk D | --disk-fd N:D | --raw-fd N:D]... MNT` (disk_fds[i] at VIEWD_FD_DISK0 + i,
  * nothing else inherited but stdio and the ready byte's pipe) in its own process group (a terminal's Ctrl-C reaches the parent
  * alone, which stops the daemon in order), stdin and stdout on /dev/null,
  * PR_SET_PDEATHSIG(SIGTERM) (a parent killed outright still gets its mount

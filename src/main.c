@@ -47,6 +47,7 @@ struct opts {
 	const char *cons;
 	const char *disks[LOADER_NDISKS];
 	const char *formats[LOADER_NDISKS]; /* --format before each -d; NULL: detect */
+	int disk_fds[LOADER_NDISKS];        /* --disk-fd N:PATH: PATH opened by our caller; else -1 */
 	const char *format;
 	int ndisks;
 	char **env;
@@ -232,13 +233,15 @@ static void main_usage(FILE *f)
 		"               [--loader-dir dir] [--view dir] [--boot-part name]\n"
 		"               [--no-sandbox [--trust-guest-loader]] [--run qemu|builtin]\n"
 		"               [--accel kvm|tcg] [--cpus N] [--net none|user|tap:IFNAME] [--ro]\n"
-		"               [--format FMT] [--view-release-fd N] [-v] vmname\n"
+		"               [--format FMT] [--disk-fd N:PATH] [--view-release-fd N] [-v] vmname\n"
 		"       kvmload -V\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
 		"  -d, --disk PATH       guest disk: an image in any format QEMU reads, or a block\n"
 		"                        device (up to 32); the loader reads it, the guest writes\n"
 		"                        it unless --ro or it is read-only\n"
+		"      --disk-fd N:PATH  the disk PATH, opened by the caller as descriptor N (as -d;\n"
+		"                        kvmload-hotplug hands its disks on this way)\n"
 		"      --format FMT      the -d disks after it are FMT (raw, qcow2, vmdk, vpc,\n"
 		"                        vhdx, ...); auto (default): an image file's content\n"
 		"                        says, a block device is raw\n"
@@ -288,7 +291,8 @@ static void main_usage(FILE *f)
 static void main_parse(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
-	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD, OPT_FORMAT };
+	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD, OPT_FORMAT,
+	       OPT_DISK_FD };
 	static const struct option longopts[] = {
 		{ "console", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, 'd' },
@@ -313,6 +317,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "ro", no_argument, NULL, OPT_RO },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "disk-fd", required_argument, NULL, OPT_DISK_FD },
 		{ "view-release-fd", required_argument, NULL, OPT_RELEASE_FD },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -342,6 +347,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			if (o->ndisks == LOADER_NDISKS)
 				errx(EX_USAGE, "-d %s: at most %d disks", log_esc(optarg), LOADER_NDISKS);
 			o->formats[o->ndisks] = o->format;
+			o->disk_fds[o->ndisks] = -1;
 			o->disks[o->ndisks++] = optarg;
 			break;
 		case 'e':
@@ -421,6 +427,19 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		case OPT_RO:
 			o->qemu.ro = true;
 			break;
+		case OPT_DISK_FD:
+			if (o->ndisks == LOADER_NDISKS)
+				errx(EX_USAGE, "--disk-fd %s: at most %d disks", log_esc(optarg), LOADER_NDISKS);
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end != ':' || !end[1] || n < 3 || n > 1024 ||
+			    fcntl((int)n, F_SETFD, FD_CLOEXEC) < 0)
+				errx(EX_USAGE, "--disk-fd %s: expected N:PATH, N an open descriptor above 2",
+				     log_esc(optarg));
+			o->formats[o->ndisks] = o->format;
+			o->disk_fds[o->ndisks] = (int)n;
+			o->disks[o->ndisks++] = end + 1;
+			break;
 		case OPT_FORMAT:
 			o->format = strcmp(optarg, "auto") ? disk_format_name(optarg) : NULL;
 			if (strcmp(optarg, "auto") && !o->format)
@@ -485,10 +504,14 @@ static void main_open_disks(struct loader *l, struct opts *o, bool on_qemu)
 	for (int i = 0; i < o->ndisks; i++) {
 		struct loader_disk *d = &l->disks[i];
 		struct qemu_disk *q = &o->qemu.disks[i];
+
 		char msg[1400];
 		int r;
 
-		r = disk_open(o->disks[i], o->formats[i], &d->info, msg, sizeof(msg));
+		r = disk_open_fd(o->disk_fds[i], o->disks[i], o->formats[i], &d->info, msg, sizeof(msg));
+		/* disk_open_fd opened its own copy: the caller's descriptor is done with. */
+		if (o->disk_fds[i] >= 0)
+			close(o->disk_fds[i]);
 		if (r < 0)
 			errx(r == -ENOMEM ? EX_OSERR : r == -ETIMEDOUT || r == -ENOPKG ? EX_UNAVAILABLE :
 			     r == -EIO ? EX_IOERR : EX_USAGE, "-d %s: %s",

@@ -128,7 +128,8 @@ static int view_hold(struct view *v, sigset_t *wait_mask, char *err, size_t errl
 int view_start(struct view *v, const struct view_spec *s, char *err, size_t errlen)
 {
 	const struct viewd_spec ds = { .prog = s->prog, .mnt = v->mnt, .host = s->host,
-				       .disks = s->disks, .disk_fds = s->disk_fds, .ndisks = s->ndisks };
+				       .disks = s->disks, .disk_fds = s->disk_fds,
+				       .disk_fds_raw = true, .ndisks = s->ndisks };
 	sigset_t block, old;
 	char how[64];
 	int r;

@@ -34,14 +34,16 @@ static int blkdev_take(struct blkdev *bd, struct disk_info *d, char *err, size_t
 	return 0;
 }
 
-int blkdev_open(struct blkdev *bd, const char *path, const char *format, int fd, char *err, size_t errlen)
+int blkdev_open(struct blkdev *bd, const char *path, const char *format, int fd, bool raw, char *err,
+		size_t errlen)
 {
 	struct disk_info *d = malloc(sizeof(*d));
 	int r;
 
 	if (!d)
 		return errmsg_set(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
-	r = fd >= 0 ? disk_adopt(fd, path, d, err, errlen) : disk_open(path, format, d, err, errlen);
+	r = fd < 0 ? disk_open(path, format, d, err, errlen) : raw ? disk_adopt(fd, path, d, err, errlen) :
+	    disk_open_fd(fd, path, format, d, err, errlen);
 	if (r < 0) {
 		free(d);
 		return r;

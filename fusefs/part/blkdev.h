@@ -2,6 +2,7 @@
 #ifndef KVMLOAD_BLKDEV_H
 #define KVMLOAD_BLKDEV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -30,10 +31,12 @@ struct blkpart {
 };
 
 /*
- * disk_open(path, format: NULL detects), or with fd >= 0 disk_adopt(fd, path
- * as its name); 0 or -errno with err saying why.
+ * disk_open(path, format: NULL detects); with fd >= 0 the disk path opened
+ * as fd already (disk_open_fd), or with raw the guest-visible bytes in fd
+ * (disk_adopt, path its name); 0 or -errno with err saying why.
  */
-int blkdev_open(struct blkdev *bd, const char *path, const char *format, int fd, char *err, size_t errlen);
+int blkdev_open(struct blkdev *bd, const char *path, const char *format, int fd, bool raw, char *err,
+		size_t errlen);
 void blkdev_close(struct blkdev *bd);
 
 /* Exactly len bytes at off of the whole disk; -EIO past its end or on a short read. */

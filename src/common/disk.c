@@ -26,26 +26,29 @@ static const char *disk_kind(mode_t m)
  * opened for reading, through that descriptor (the same file, never the
  * name again).
  */
-static int disk_open_file(const char *path, struct disk_layer *l, struct stat *st, char *err, size_t len)
+static int disk_open_file(const char *path, int given, struct disk_layer *l, struct stat *st, char *err,
+			  size_t len)
 {
-	int pfd = open(path, O_PATH | O_CLOEXEC), fd, e;
+	int pfd = given >= 0 ? given : open(path, O_PATH | O_CLOEXEC), fd, e;
 	char self[64];
 
 	if (pfd < 0 || fstat(pfd, st) < 0) {
 		e = errno;
-		if (pfd >= 0)
+		if (pfd >= 0 && pfd != given)
 			close(pfd);
 		return errmsg_set(err, len, e, "%s", strerror(e));
 	}
 	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
-		close(pfd);
+		if (pfd != given)
+			close(pfd);
 		return errmsg_set(err, len, ENODEV, "%s, not a regular file or block device",
 				  disk_kind(st->st_mode));
 	}
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
 	fd = open(self, O_RDONLY | O_NOCTTY | O_CLOEXEC);
 	e = errno;
-	close(pfd);
+	if (pfd != given)
+		close(pfd);
 	if (fd < 0)
 		return errmsg_set(err, len, e, "%s", strerror(e));
 	l->fd = fd;
@@ -57,6 +60,17 @@ static int disk_open_file(const char *path, struct disk_layer *l, struct stat *s
 		return errmsg_set(err, len, ENOMEM, "%s", strerror(ENOMEM));
 	}
 	return 0;
+}
+
+int disk_open_image(const char *path, int *fd, char *err, size_t errlen)
+{
+	struct disk_layer l = { .fd = -1 };
+	struct stat st;
+	int r = disk_open_file(path, -1, &l, &st, err, errlen);
+
+	free(l.path);
+	*fd = l.fd;
+	return r;
 }
 
 /*
@@ -141,7 +155,7 @@ static int disk_open_chain(struct disk_info *d, char *err, size_t len)
 			return errmsg_set(err, len, EMEDIUMTYPE, "more than %d backing files", DISK_MAX_LAYERS - 1);
 		if (disk_backing_path(above->path, b.name, path, sizeof(path)) < 0)
 			return errmsg_set(err, len, ENAMETOOLONG, "backing file '%s': name too long", b.name);
-		r = disk_open_file(path, l, &st, why, sizeof(why));
+		r = disk_open_file(path, -1, l, &st, why, sizeof(why));
 		if (r < 0)
 			return errmsg_set(err, len, -r, "backing file %s: %s", path, why);
 		d->nlayers++;
@@ -188,12 +202,18 @@ static void disk_init(struct disk_info *d)
 
 int disk_open(const char *path, const char *format, struct disk_info *out, char *err, size_t errlen)
 {
+	return disk_open_fd(-1, path, format, out, err, errlen);
+}
+
+int disk_open_fd(int fd, const char *path, const char *format, struct disk_info *out, char *err,
+		 size_t errlen)
+{
 	struct disk_layer *top = &out->layer[0];
 	struct stat st;
 	int r;
 
 	disk_init(out);
-	r = disk_open_file(path, top, &st, err, errlen);
+	r = disk_open_file(path, fd, top, &st, err, errlen);
 	if (r < 0)
 		return r;
 	out->nlayers = 1;

@@ -35,13 +35,13 @@ int viewd_argv(const struct viewd_spec *s, struct argv *a)
 		argv_add(a, "--host");
 		argv_add(a, s->host);
 	}
-	if (s->format && !s->disk_fds) {
+	if (s->format && !s->disk_fds_raw) {
 		argv_add(a, "--format");
 		argv_add(a, s->format);
 	}
 	for (int i = 0; i < s->ndisks; i++) {
 		if (s->disk_fds) {
-			argv_add(a, "--disk-fd");
+			argv_add(a, s->disk_fds_raw ? "--raw-fd" : "--disk-fd");
 			argv_addf(a, "%d:%s", VIEWD_FD_DISK0 + i, s->disks[i]);
 		} else {
 			argv_add(a, "--disk");

@@ -20,10 +20,12 @@
 #include "disk.h"
 #include "hotplug.h"
 #include "log.h"
+#include "spawn.h"
 #include "state.h"
 #include "viewd.h"
 
 #define GUEST_READY_MS 30000 /* the view must answer within this */
+#define GUEST_FD_DISK0 4     /* kvmload finds the disks from here on (3 is its view-release socket) */
 #define GUEST_KILL_MS 5000   /* after SIGKILL */
 /* kvmload's SIGTERM is an ACPI power-down with 30 s of its own before it kills QEMU. */
 #define GUEST_POWERDOWN_S 40
@@ -117,22 +119,52 @@ static int guest_disks_find(const struct hotplug *h, const struct conf_vm *vm, c
 /*
  * Each disk opened as kvmload will open it (disk_open: a regular file or a
  * block device, its format, its backing files) and closed again, before
- * anything starts.  0, or -ENOMEDIUM for the first that is refused, *bad its
- * index and why the reason.
+ * anything starts: through fds[i] when given (the descriptors the view and
+ * kvmload will get), else by name.  0, or -ENOMEDIUM for the first that is
+ * refused, *bad its index and why the reason.
  */
-static int guest_disks_open(const struct conf_vm *vm, const struct guest_disks *g, int *bad,
+static int guest_disks_open(const struct conf_vm *vm, const struct guest_disks *g, const int *fds, int *bad,
 			    char *why, size_t len)
 {
 	for (int i = 0; i < g->n; i++) {
 		struct disk_info info;
 
-		if (disk_open(g->v[i], conf_vm_format(vm), &info, why, len) < 0) {
+		if (disk_open_fd(fds ? fds[i] : -1, g->v[i], conf_vm_format(vm), &info, why, len) < 0) {
 			*bad = i;
 			return -ENOMEDIUM;
 		}
 		disk_close(&info);
 	}
 	return 0;
+}
+
+/*
+ * Every disk opened once (disk_open_image) for one start: the view and
+ * kvmload get these descriptors (--disk-fd), so both read the very files
+ * the guest gets, whatever their names say meanwhile.  0, or -ENOMEDIUM with
+ * *bad and why as guest_disks_open; nothing left open then.
+ */
+static int guest_images_open(const struct guest_disks *g, int *fds, int *bad, char *why, size_t len)
+{
+	for (int i = 0; i < g->n; i++)
+		fds[i] = -1;
+	for (int i = 0; i < g->n; i++)
+		if (disk_open_image(g->v[i], &fds[i], why, len) < 0) {
+			*bad = i;
+			for (int j = 0; j < i; j++)
+				close(fds[j]);
+			return -ENOMEDIUM;
+		}
+	return 0;
+}
+
+static void guest_images_close(const struct guest_disks *g, int *fds)
+{
+	for (int i = 0; i < g->n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
 }
 
 /* Which disk a message names: "/dev/sdb", or "/srv/data.img (vm.conf:7)" for a disk = line. */
@@ -171,11 +203,11 @@ static const char *guest_pool_list(const struct guest_disks *g, char *buf, size_
  * (PATH_MAX) receives the mount point the spec points to.
  */
 static int guest_fs_spec(const struct hotplug *h, const struct conf_vm *vm,
-			 const struct guest_disks *g, char *mnt, struct viewd_spec *spec)
+			 const struct guest_disks *g, const int *fds, char *mnt, struct viewd_spec *spec)
 {
 	if (rundir_path(mnt, PATH_MAX, h->run_dir, vm->name, RUNDIR_VIEW) < 0)
 		return -ENAMETOOLONG;
-	*spec = (struct viewd_spec){ .prog = h->kvmload_fs, .mnt = mnt, .disks = g->v,
+	*spec = (struct viewd_spec){ .prog = h->kvmload_fs, .mnt = mnt, .disks = g->v, .disk_fds = fds,
 				     .format = conf_vm_format(vm), .ndisks = g->n, .noexec = true };
 	return 0;
 }
@@ -197,8 +229,8 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 		argv_add(a, conf_vm_format(vm));
 	}
 	for (int i = 0; i < g->n; i++) {
-		argv_add(a, "-d");
-		argv_add(a, g->v[i]);
+		argv_add(a, "--disk-fd");
+		argv_addf(a, "%d:%s", GUEST_FD_DISK0 + i, g->v[i]);
 	}
 	if (vm->memory) {
 		argv_add(a, "-m");
@@ -252,17 +284,21 @@ static void guest_print_args(const struct argv *a)
 }
 
 /*
- * fork and exec kvmload with stdin/stdout given and release_fd as 3 (its
- * view-release socket).
- * The child gets the caller's original signal mask back and SIGTERM when
- * its parent dies, so a killed supervisor never leaves a guest behind.
+ * fork and exec kvmload with stdin/stdout given, release_fd as 3 (its
+ * view-release socket) and the disks' descriptors from GUEST_FD_DISK0 on,
+ * nothing else.  The child gets the caller's original signal mask back and
+ * SIGTERM when its parent dies, so a killed supervisor never leaves a guest
+ * behind.
  */
-static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int release_fd,
-			 const sigset_t *mask)
+static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int release_fd, const int *fds,
+			 int nfds, const sigset_t *mask)
 {
+	int want[GUEST_FD_DISK0 + VIEWD_MAXDISKS] = { in_fd, out_fd, STDERR_FILENO, release_fd };
 	pid_t parent = getpid();
 	pid_t pid;
 
+	for (int i = 0; i < nfds; i++)
+		want[GUEST_FD_DISK0 + i] = fds[i];
 	fflush(NULL);
 	pid = fork();
 	if (pid != 0)
@@ -270,10 +306,7 @@ static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int releas
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
 		_exit(127);
-	if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0)
-		_exit(127);
-	/* dup2 leaves the new descriptor without FD_CLOEXEC; fd 3 itself needs it cleared. */
-	if (release_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(release_fd, 3) < 0)
+	if (spawn_place(want, GUEST_FD_DISK0 + nfds) < 0)
 		_exit(127);
 	execv(a->v[0], a->v);
 	dprintf(STDERR_FILENO, "kvmload-hotplug: %s: %s\n", log_esc(a->v[0]), strerror(errno));
@@ -379,6 +412,7 @@ struct guest_sup {
 	bool view_released;
 	struct argv loader;
 	struct guest_disks disks;
+	int images[VIEWD_MAXDISKS]; /* the disks, opened for one start of the view and kvmload */
 };
 
 static void guest_release_close(struct guest_sup *s)
@@ -426,7 +460,7 @@ static int guest_start_fs(struct guest_sup *s)
 	sigset_t now;
 	int r;
 
-	r = guest_fs_spec(s->h, s->vm, &s->disks, mnt, &spec);
+	r = guest_fs_spec(s->h, s->vm, &s->disks, s->images, mnt, &spec);
 	if (r == 0 && mkdir(mnt, 0755) < 0)
 		r = -errno;
 	if (r < 0)
@@ -462,7 +496,7 @@ static int guest_start_loader(struct guest_sup *s)
 			close(out);
 		return r;
 	}
-	s->guest = guest_spawn(&s->loader, s->devnull, out, sv[1], &s->oldmask);
+	s->guest = guest_spawn(&s->loader, s->devnull, out, sv[1], s->images, s->disks.n, &s->oldmask);
 	r = s->guest < 0 ? -errno : 0;
 	close(sv[1]);
 	if (out != s->devnull)
@@ -545,8 +579,15 @@ static void guest_release(struct guest_sup *s)
 /* After a reset: a fresh view if the last guest took the disk, then kvmload again. */
 static int guest_restart(struct guest_sup *s)
 {
-	int r = 0;
+	char why[1400], name[PATH_MAX + 64];
+	int r, bad;
 
+	r = guest_images_open(&s->disks, s->images, &bad, why, sizeof(why));
+	if (r < 0) {
+		log_warnx("vm %s: disk %s: %s; not loaded again", s->vm->name,
+			  guest_disk_name(s->vm, &s->disks, bad, name, sizeof(name)), log_esc(why));
+		return r;
+	}
 	if (s->view_released) {
 		r = guest_start_fs(s);
 		if (r == 0)
@@ -554,6 +595,7 @@ static int guest_restart(struct guest_sup *s)
 	}
 	if (r == 0)
 		r = guest_start_loader(s);
+	guest_images_close(&s->disks, s->images);
 	if (r < 0)
 		log_warnx("vm %s: not loaded again: %s", s->vm->name, strerror(-r));
 	return r;
@@ -700,7 +742,12 @@ static int guest_start(struct guest_sup *s)
 	int r, bad;
 
 	/* A disk kvmload would refuse: said here, with nothing started. */
-	r = guest_disks_open(s->vm, &s->disks, &bad, why, sizeof(why));
+	r = guest_images_open(&s->disks, s->images, &bad, why, sizeof(why));
+	if (r == 0) {
+		r = guest_disks_open(s->vm, &s->disks, s->images, &bad, why, sizeof(why));
+		if (r < 0)
+			guest_images_close(&s->disks, s->images);
+	}
 	if (r < 0) {
 		log_warnx("vm %s: disk %s: %s; not starting", s->vm->name,
 			  guest_disk_name(s->vm, &s->disks, bad, name, sizeof(name)), log_esc(why));
@@ -711,6 +758,8 @@ static int guest_start(struct guest_sup *s)
 		r = guest_start_fs(s);
 	if (r == 0)
 		r = guest_start_loader(s);
+	/* The view and kvmload have their copies: ours go. */
+	guest_images_close(&s->disks, s->images);
 	return r;
 }
 
@@ -1014,7 +1063,7 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 	struct rundir_holder who;
 	struct viewd_spec spec;
 	char dir[4096], mnt[PATH_MAX], list[4096], why[1400], name[PATH_MAX + 64];
-	int r, bad;
+	int r, bad, plan_fds[VIEWD_MAXDISKS];
 
 	rundir_path(dir, sizeof(dir), h->run_dir, vm->name, NULL);
 	printf("vm %s: %s matches (%s:%d)\n", vm->name, d->node, vm->file, vm->line);
@@ -1050,7 +1099,7 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 	if (r == -ENOSPC)
 		printf("vm %s: %d disk(s) of its device(s) and %d disk = lines are more than kvmload's "
 		       "%d disks; not starting\n", vm->name, g.ndev, vm->ndisks, VIEWD_MAXDISKS);
-	if (r == 0 && d->disknode && guest_disks_open(vm, &g, &bad, why, sizeof(why)) < 0) {
+	if (r == 0 && d->disknode && guest_disks_open(vm, &g, NULL, &bad, why, sizeof(why)) < 0) {
 		printf("vm %s: disk %s: %s; not starting\n", vm->name,
 		       guest_disk_name(vm, &g, bad, name, sizeof(name)), log_esc(why));
 		r = -ENOMEDIUM;
@@ -1059,7 +1108,10 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 		guest_disks_free(&g);
 		return;
 	}
-	if (guest_fs_spec(h, vm, &g, mnt, &spec) == 0 && viewd_argv(&spec, &fs) == 0 &&
+	/* The plan names the descriptors add would pass (viewd_argv numbers them itself). */
+	for (int i = 0; i < g.n; i++)
+		plan_fds[i] = GUEST_FD_DISK0 + i;
+	if (guest_fs_spec(h, vm, &g, plan_fds, mnt, &spec) == 0 && viewd_argv(&spec, &fs) == 0 &&
 	    guest_loader_args(h, vm, &g, &loader) == 0) {
 		printf("mkdir %s/%s\n", dir, RUNDIR_VIEW);
 		guest_print_args(&fs);

@@ -68,6 +68,14 @@ cp "$T/plain.qcow2" "$T/base/base.qcow2"
 qemu-img create -q -f qcow2 -b ../base/base.qcow2 -F qcow2 "$T/over/mid.qcow2"
 qemu-img create -q -f qcow2 -b mid.qcow2 -F qcow2 "$T/over/top.qcow2"
 (cd / && shows "$T/over/top.qcow2")
+# --disk-fd N:PATH: the chain from the descriptor, backing files found beside PATH.
+exec 6<"$T/over/top.qcow2"
+if (cd / && "$FS" --disk-fd "6:$T/over/top.qcow2" "$MNT" 2>"$T/err"); then
+	[ "$(cd "$MNT/disk0" && find . -type f | sort | xargs sha256sum)" = "$want" ] && ok ||
+		bad "--disk-fd: the view's files differ from the raw disk's"
+	fusermount3 -u "$MNT"
+else bad "--disk-fd: kvmload-fs failed: $(cat "$T/err")"; fi
+exec 6<&-
 # A raw backing file under a qcow2 overlay.
 qemu-img create -q -f qcow2 -b "$T/raw.img" -F raw "$T/over/onraw.qcow2" && shows "$T/over/onraw.qcow2"
 

@@ -71,6 +71,18 @@ cp "$WORK/g.img" "$WORK/$json"
 boot "$WORK/json.log" "$json"; st=$?
 booted "$WORK/json.log" 0
 
+# -- --disk-fd N:PATH (how kvmload-hotplug hands its disks on): the descriptor's file, whatever PATH
+# names now; a descriptor that is not open is a usage error
+cp "$WORK/g.img" "$WORK/g2.img"
+exec 5<"$WORK/g2.img"
+boot "$WORK/diskfd.log" "$WORK/g.img" --disk-fd "5:$WORK/other.img"; st=$?
+exec 5<&-
+expect_status $st 1 "--disk-fd"
+expect_line "$WORK/diskfd.log" "testkernel: blk1 ro=0 sectors=$SECTORS sum=$sum"
+boot "$WORK/badfd.log" "$WORK/g.img" --disk-fd "9:$WORK/g.img"; st=$?
+expect_status $st 64 "--disk-fd of a closed descriptor"
+expect_text "$WORK/badfd.log.err" "--disk-fd 9:$WORK/g.img: expected N:PATH, N an open descriptor above 2"
+
 # -- the path swapped while the loader waits at its prompt: the guest still gets the first file
 mkfifo "$WORK/in"
 (cd "$WORK" && timeout 120 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -m 64M -v -d swap.img \
@@ -115,7 +127,8 @@ for cmd in ('qemu-io d0-l0 "write -s %s 0 512"' % sys.argv[2], 'qemu-io d0-l0 "w
     s.sendall(cmd.encode() + b"\n")
     time.sleep(0.5)
 PY
-kill -TERM $KPID; wait $KPID
+# SIGTERM to kvmload itself: timeout would also signal its whole process group, a second SIGTERM.
+kill -TERM "$(pgrep -P $KPID -x kvmload)"; wait $KPID
 expect_status $? 1 "the written image, powered off at SIGTERM"
 cmp -s -n 512 "$WORK/g.img" "$WORK/w.img" && ok || bad "an image header reached block 0 of a probed raw image"
 [ "$(od -An -tx1 -j 4096 -N1 "$WORK/w.img" | tr -d ' ')" = 5a ] && ok || bad "the guest's plain write did not land"

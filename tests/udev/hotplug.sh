@@ -218,8 +218,8 @@ unit_cmd() { local args=${1#*/kvmload-hotplug }; echo "${args//%I/$inst}"; }
 # What add would do, without doing it.
 check "dry-run add" "vm halt: ${H}p2 matches ($C/guests.conf:2)
 mkdir $R/halt/view
-$KVMLOAD_FS -f -o noexec --ready-fd 3 --disk $H $R/halt/view
-$KVMLOAD --view $R/halt/view --view-release-fd 3 -d $H -m 128M --loader-dir $LOADER_DIR --cpus 1 --net none --accel $ACCEL --ro halt >>$R/halt/console.log
+$KVMLOAD_FS -f -o noexec --ready-fd 3 --disk-fd 4:$H $R/halt/view
+$KVMLOAD --view $R/halt/view --view-release-fd 3 --disk-fd 4:$H -m 128M --loader-dir $LOADER_DIR --cpus 1 --net none --accel $ACCEL --ro halt >>$R/halt/console.log
 on 'R' from fd 3: stop kvmload-fs, umount $R/halt/view, answer 'K'
 on exit: stop" "$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${H}p2")"
 expect "dry-run add started nothing" gone "$R/halt"

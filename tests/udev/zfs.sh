@@ -153,8 +153,8 @@ udev_record "$M3"
 check "dry-run add: the pool's three disks, in vdev GUID order" "vm mirror: $M2 matches ($C/zfs.conf:1)
 vm mirror: pool zm (guid $ZM): 3 of 3 devices present: $(list "$D1" "$D2" "$D3")
 mkdir $R/mirror/view
-$WORK/fakefs -f -o noexec --ready-fd 3 --disk $D1 --disk $D2 --disk $D3 $R/mirror/view
-$WORK/fakekvmload --view $R/mirror/view --view-release-fd 3 -d $D1 -d $D2 -d $D3 mirror >>$R/mirror/console.log
+$WORK/fakefs -f -o noexec --ready-fd 3 --disk-fd 4:$D1 --disk-fd 5:$D2 --disk-fd 6:$D3 $R/mirror/view
+$WORK/fakekvmload --view $R/mirror/view --view-release-fd 3 --disk-fd 4:$D1 --disk-fd 5:$D2 --disk-fd 6:$D3 mirror >>$R/mirror/console.log
 on 'R' from fd 3: stop kvmload-fs, umount $R/mirror/view, answer 'K'
 on exit: stop" "$("$HOTPLUG" "${OPTS[@]}" --dry-run add "$M2" 2>&1)"
 
@@ -189,14 +189,14 @@ check "kvmload got every disk, in vdev GUID order" "--view
 $R/mirror/view
 --view-release-fd
 3
--d
-$D1
--d
-$D2
--d
-$D3
+--disk-fd
+4:$D1
+--disk-fd
+5:$D2
+--disk-fd
+6:$D3
 mirror" "$(cat kvmload.args 2>&1)"
-check "kvmload-fs got every disk, in the same order" "-f -o noexec --ready-fd 3 --disk $D1 --disk $D2 --disk $D3 $R/mirror/view" \
+check "kvmload-fs got every disk, in the same order" "-f -o noexec --ready-fd 3 --disk-fd 4:$D1 --disk-fd 5:$D2 --disk-fd 6:$D3 $R/mirror/view" \
 	"$(paste -sd' ' kvmload-fs.args 2>&1)"
 check "the guest halted; status recorded" "exited: status 2, halted" "$(cat "$R/mirror/status" 2>&1)"
 "$HOTPLUG" "${OPTS[@]}" remove "$D2" 2>/dev/null
@@ -243,13 +243,13 @@ udev_record "${G}p2"
 check "GPT partition: dry-run" "vm gpt: ${G}p2 matches ($C/zfs.conf:6)
 vm gpt: pool zg (guid $ZG): 1 of 1 devices present: $(list "${G}p2")
 mkdir $R/gpt/view
-$WORK/fakefs -f -o noexec --ready-fd 3 --disk $G $R/gpt/view
-$WORK/fakekvmload --view $R/gpt/view --view-release-fd 3 -d $G --ro gpt >>$R/gpt/console.log" \
+$WORK/fakefs -f -o noexec --ready-fd 3 --disk-fd 4:$G $R/gpt/view
+$WORK/fakekvmload --view $R/gpt/view --view-release-fd 3 --disk-fd 4:$G --ro gpt >>$R/gpt/console.log" \
 	"$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${G}p2" 2>&1 | sed -n 1,5p)"
 "$HOTPLUG" "${OPTS[@]}" add "${G}p2" 2>sup.log
 check "GPT partition: add runs the guest" 0 "$?"
-check "GPT partition: kvmload's disk is the whole disk" "-d $G" \
-	"$(grep -x -A1 -- -d kvmload.args | paste -sd' ')"
+check "GPT partition: kvmload's disk is the whole disk" "--disk-fd 4:$G" \
+	"$(grep -x -A1 -- --disk-fd kvmload.args | paste -sd' ')"
 "$HOTPLUG" "${OPTS[@]}" remove "${G}p2" 2>/dev/null
 check "GPT partition: nothing left" "" "$(ls -A "$R")"
 
