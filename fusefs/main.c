@@ -168,10 +168,9 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			main_add_disk(o, "--raw-fd", optarg);
 			break;
 		case OPT_FORMAT:
-			o->format = strcmp(optarg, "auto") ? disk_format_name(optarg) : NULL;
-			if (strcmp(optarg, "auto") && !o->format)
-				errx(EX_USAGE, "--format %s: not an image format kvmload-fs reads (raw, qcow2, qcow, "
-				     "qed, vmdk, vpc, vhdx, vdi, parallels, bochs, cloop, dmg, or auto)", optarg);
+			if (disk_format_arg(optarg, &o->format) < 0)
+				errx(EX_USAGE, "--format %s: not an image format kvmload-fs reads (%s, or auto)", optarg,
+				     disk_format_list());
 			break;
 		case OPT_HOST:
 			if (o->host)

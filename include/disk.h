@@ -87,6 +87,10 @@ int disk_reopen_rw(const struct disk_info *d, int *fd, char *err, size_t errlen)
 
 /* The canonical name when name is a format kvmload takes, else NULL. */
 const char *disk_format_name(const char *name);
+/* "raw, qcow2, ...": every name disk_format_name takes, for messages. */
+const char *disk_format_list(void);
+/* An option's value: *fmt the format's canonical name, or NULL for "auto" (detect); -EINVAL for neither. */
+int disk_format_arg(const char *s, const char **fmt);
 /* The format can have a backing file (QEMU's "backing" option applies). */
 bool disk_format_cow(const char *name);
 

@@ -441,11 +441,9 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			o->disks[o->ndisks++] = end + 1;
 			break;
 		case OPT_FORMAT:
-			o->format = strcmp(optarg, "auto") ? disk_format_name(optarg) : NULL;
-			if (strcmp(optarg, "auto") && !o->format)
-				errx(EX_USAGE, "--format %s: not an image format kvmload takes (raw, qcow2, qcow, "
-				     "qed, vmdk, vpc, vhdx, vdi, parallels, bochs, cloop, dmg, or auto)",
-				     log_esc(optarg));
+			if (disk_format_arg(optarg, &o->format) < 0)
+				errx(EX_USAGE, "--format %s: not an image format kvmload takes (%s, or auto)",
+				     log_esc(optarg), disk_format_list());
 			break;
 		case OPT_RELEASE_FD:
 			errno = 0;
@@ -504,7 +502,6 @@ static void main_open_disks(struct loader *l, struct opts *o, bool on_qemu)
 	for (int i = 0; i < o->ndisks; i++) {
 		struct loader_disk *d = &l->disks[i];
 		struct qemu_disk *q = &o->qemu.disks[i];
-
 		char msg[1400];
 		int r;
 

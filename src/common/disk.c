@@ -1,4 +1,4 @@
-/* disk.c: a guest disk opened once, read-only and without blocking, its format and backing chain, and its size. */
+/* disk.c: a guest disk opened once (looked at through O_PATH, then read-only), its format and backing chain, and its size. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +19,15 @@ static const char *disk_kind(mode_t m)
 	       S_ISDIR(m) ? "a directory" : S_ISLNK(m) ? "a symbolic link" : "not a file";
 }
 
+/* fd's file opened again with flags through its magic link: the very file, whatever its name says now. */
+static int disk_reopen(int fd, int flags)
+{
+	char self[64];
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	return open(self, flags | O_NOCTTY | O_CLOEXEC);
+}
+
 /*
  * One file of the chain: looked at through O_PATH first, which opens no
  * device (a watchdog, a tape, a terminal named in a header stays untouched)
@@ -30,7 +39,6 @@ static int disk_open_file(const char *path, int given, struct disk_layer *l, str
 			  size_t len)
 {
 	int pfd = given >= 0 ? given : open(path, O_PATH | O_CLOEXEC), fd, e;
-	char self[64];
 
 	if (pfd < 0 || fstat(pfd, st) < 0) {
 		e = errno;
@@ -44,8 +52,7 @@ static int disk_open_file(const char *path, int given, struct disk_layer *l, str
 		return errmsg_set(err, len, ENODEV, "%s, not a regular file or block device",
 				  disk_kind(st->st_mode));
 	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-	fd = open(self, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	fd = disk_reopen(pfd, O_RDONLY);
 	e = errno;
 	if (pfd != given)
 		close(pfd);
@@ -89,8 +96,7 @@ static int disk_layer_format(struct disk_layer *l, const char *format, char *err
 	int r;
 
 	if (format && !(l->format = disk_format_name(format)))
-		return errmsg_set(err, len, EINVAL, "unknown image format '%s' (raw, qcow2, qcow, qed, "
-				  "vmdk, vpc, vhdx, vdi, parallels, bochs, cloop, dmg)", format);
+		return errmsg_set(err, len, EINVAL, "unknown image format '%s' (%s)", format, disk_format_list());
 	n = pread(l->fd, head, sizeof(head), 0);
 	if (n < 0)
 		return errmsg_set(err, len, errno, "reading its first bytes: %s", strerror(errno));
@@ -283,14 +289,11 @@ void disk_close(struct disk_info *d)
 int disk_reopen_rw(const struct disk_info *d, int *fd, char *err, size_t errlen)
 {
 	const struct disk_layer *l = &d->layer[0];
-	char self[64];
 	int ro = 0;
 
 	if (l->blockdev && ioctl(l->fd, BLKROGET, &ro) == 0 && ro)
 		return errmsg_set(err, errlen, EROFS, "a read-only block device");
-	/* The magic link reaches the very file this descriptor has, whatever the path names now. */
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", l->fd);
-	*fd = open(self, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	*fd = disk_reopen(l->fd, O_RDWR);
 	if (*fd < 0)
 		return errmsg_set(err, errlen, errno, "%s", strerror(errno));
 	return 0;

@@ -28,6 +28,25 @@ const char *disk_format_name(const char *name)
 	return NULL;
 }
 
+const char *disk_format_list(void)
+{
+	static char list[160];
+	size_t at = 0;
+
+	/* Made once from the table, so no message lists a format the table does not have. */
+	if (list[0])
+		return list;
+	for (size_t i = 0; i < sizeof(disk_formats) / sizeof(disk_formats[0]); i++)
+		at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%s", i ? ", " : "", disk_formats[i].name);
+	return list;
+}
+
+int disk_format_arg(const char *s, const char **fmt)
+{
+	*fmt = strcmp(s, "auto") ? disk_format_name(s) : NULL;
+	return strcmp(s, "auto") && !*fmt ? -EINVAL : 0;
+}
+
 bool disk_format_cow(const char *name)
 {
 	for (size_t i = 0; i < sizeof(disk_formats) / sizeof(disk_formats[0]); i++)

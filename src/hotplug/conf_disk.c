@@ -8,19 +8,23 @@ void conf_check_formats(struct conf *c)
 {
 	for (size_t i = 0; i < c->nvms; i++) {
 		const struct conf_vm *vm = &c->vms[i];
+		const char *fmt;
 
-		if (vm->format && strcmp(vm->format, "auto") != 0 && !disk_format_name(vm->format))
+		if (vm->format && disk_format_arg(vm->format, &fmt) < 0)
 			conf_error(c, vm->file, vm->format_line,
-				   "format '%s': expected an image format kvmload takes (raw, qcow2, "
-				   "qcow, qed, vmdk, vpc, vhdx, vdi, parallels, bochs, cloop, dmg, or auto)",
-				   vm->format);
+				   "format '%s': expected an image format kvmload takes (%s, or auto)", vm->format,
+				   disk_format_list());
 	}
 }
 
 const char *conf_vm_format(const struct conf_vm *vm)
 {
+	const char *fmt = NULL;
+
 	/* auto, like no format =: kvmload detects each disk's. */
-	return vm->format ? disk_format_name(vm->format) : NULL;
+	if (vm->format)
+		disk_format_arg(vm->format, &fmt);
+	return fmt;
 }
 
 void conf_check_disks(struct conf *c)
