@@ -1,13 +1,7 @@
 /* sandbox.c: confining the plugin's process: the seccomp allowlist (a table, a reason per call), Landlock, capabilities, descriptors. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/capability.h>
-#include <linux/filter.h>
 #include <linux/landlock.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,29 +9,21 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "log.h"
 #include "sandbox.h"
 
-/* Access rights newer than the build host's linux/landlock.h (ABI 3 and 5). */
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
-#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
-#endif
-
-/* Syscall numbers with this bit are the x32 ABI: same arch value, other meanings. */
-#define SANDBOX_X32_BIT 0x40000000u
-
-#define SB_ANY(call, host, reason) { __NR_##call, #call, host, -1, 0, 0, reason }
-#define SB_ARG(call, host, a, m, e, reason) { __NR_##call, #call, host, a, m, e, reason }
+/* A row only when host files are served (there is a view directory). */
+#define SB_HOST 1u
+#define SB_ANY(call, host, reason) CONFINE_ANY(call, (host) ? SB_HOST : 0, reason)
+#define SB_ARG(call, host, a, m, e, reason) CONFINE_ARG(call, (host) ? SB_HOST : 0, a, m, e, reason)
 
 /*
  * Everything the callbacks (cb_*.c), the plugin's imports and the way out
  * need once the plugin runs; found by running miniboot and FreeBSD 10.2's
  * userboot.so through every kvm test.  Anything else kills the process.
  */
-static const struct sandbox_call sandbox_table[] = {
+static const struct confine_call sandbox_table[] = {
 	SB_ANY(read, false, "getc reads the console; the read callback reads host files"),
 	SB_ANY(write, false, "putc writes the console; diagnostics go to stderr; the result goes to the parent"),
 	SB_ANY(pread64, false, "diskread reads the -d disks at an offset"),
@@ -62,7 +48,7 @@ static const struct sandbox_call sandbox_table[] = {
 #endif
 };
 
-const struct sandbox_call *sandbox_calls(size_t *n)
+const struct confine_call *sandbox_calls(size_t *n)
 {
 	*n = sizeof(sandbox_table) / sizeof(sandbox_table[0]);
 	return sandbox_table;
@@ -76,43 +62,26 @@ static int sandbox_err(char *err, size_t errlen, const char *what)
 	return -e;
 }
 
-static int sandbox_landlock_abi(void)
+static int sandbox_fail(char *err, size_t errlen, const char *what, int r)
 {
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-
-	return abi < 0 ? 0 : (int)abi;
-}
-
-/* Distinct system calls in the table (a call allowed for several argument values counts once). */
-static size_t sandbox_ncalls(void)
-{
-	size_t n, distinct = 0;
-	const struct sandbox_call *t = sandbox_calls(&n);
-
-	for (size_t i = 0; i < n; i++) {
-		size_t j = 0;
-
-		while (j < i && t[j].nr != t[i].nr)
-			j++;
-		distinct += j == i;
-	}
-	return distinct;
+	snprintf(err, errlen, "sandbox: %s: %s", what, strerror(-r));
+	return r;
 }
 
 void sandbox_init(struct sandbox *s, bool enabled)
 {
 	s->enabled = enabled;
-	s->landlock_abi = enabled ? sandbox_landlock_abi() : 0;
+	s->landlock_abi = enabled ? confine_landlock_abi() : 0;
 	if (!enabled)
 		return;
 	if (s->landlock_abi)
 		log_debug("plugin sandbox: seccomp allowlist of %zu system calls, Landlock ABI %d "
-			  "(read-only beneath the view directory), no capabilities", sandbox_ncalls(),
+			  "(read-only beneath the view directory), no capabilities", confine_calls_count(sandbox_table, sizeof(sandbox_table) / sizeof(sandbox_table[0])),
 			  s->landlock_abi);
 	else
 		log_debug("plugin sandbox: the kernel has no Landlock; the plugin's files are confined "
 			  "only by chroot (as root) and the seccomp allowlist of %zu system calls",
-			  sandbox_ncalls());
+			  confine_calls_count(sandbox_table, sizeof(sandbox_table) / sizeof(sandbox_table[0])));
 }
 
 /* Close every descriptor that is not in keep (close_range over the gaps). */
@@ -147,107 +116,6 @@ static int sandbox_close_fds(const int *keep, int nkeep, char *err, size_t errle
 	return 0;
 }
 
-/* Read-only beneath root_fd (nothing at all without it), for every right this kernel knows. */
-static int sandbox_landlock(const struct sandbox *s, int root_fd, char *err, size_t errlen)
-{
-	struct landlock_ruleset_attr attr = { 0 };
-	struct landlock_path_beneath_attr beneath = {
-		.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR,
-		.parent_fd = root_fd,
-	};
-	int rfd, r = 0;
-
-	if (s->landlock_abi < 1)
-		return 0;
-	attr.handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1: bits 0-12 */
-	if (s->landlock_abi >= 2)
-		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
-	if (s->landlock_abi >= 3)
-		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	if (s->landlock_abi >= 5)
-		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-	rfd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (rfd < 0)
-		return sandbox_err(err, errlen, "landlock_create_ruleset");
-	if (root_fd >= 0 &&
-	    syscall(SYS_landlock_add_rule, rfd, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) < 0)
-		r = sandbox_err(err, errlen, "landlock_add_rule (the view directory)");
-	else if (syscall(SYS_landlock_restrict_self, rfd, 0) < 0)
-		r = sandbox_err(err, errlen, "landlock_restrict_self");
-	close(rfd);
-	return r;
-}
-
-/* No capability left in any set; the bounding set is emptied where we may (CAP_SETPCAP). */
-static int sandbox_drop_caps(char *err, size_t errlen)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM)
-			return sandbox_err(err, errlen, "PR_CAPBSET_DROP");
-	/* Kernels before 4.3 have no ambient set: nothing to clear there. */
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return sandbox_err(err, errlen, "PR_CAP_AMBIENT_CLEAR_ALL");
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		return sandbox_err(err, errlen, "capset");
-	return 0;
-}
-
-/* Append one instruction (classic BPF's macros, as statements). */
-#define SB_STMT(code, k) (f[at++] = (struct sock_filter)BPF_STMT(code, k))
-#define SB_JUMP(code, k, jt, jf) (f[at++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf))
-#define SB_LOAD(off) SB_STMT(BPF_LD | BPF_W | BPF_ABS, off)
-#define SB_RET(action) SB_STMT(BPF_RET | BPF_K, action)
-
-/* Classic BPF: arch check, x32 refused, one test per table row, kill by default. */
-static size_t sandbox_filter(struct sock_filter *f, bool host)
-{
-	const unsigned nr_at = offsetof(struct seccomp_data, nr);
-	size_t at = 0;
-
-	SB_LOAD(offsetof(struct seccomp_data, arch));
-	SB_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-	SB_RET(SECCOMP_RET_KILL_PROCESS);
-	SB_LOAD(nr_at);
-	SB_JUMP(BPF_JMP | BPF_JGE | BPF_K, SANDBOX_X32_BIT, 0, 1);
-	SB_RET(SECCOMP_RET_KILL_PROCESS);
-	for (size_t i = 0; i < sizeof(sandbox_table) / sizeof(sandbox_table[0]); i++) {
-		const struct sandbox_call *c = &sandbox_table[i];
-
-		if (c->host_only && !host)
-			continue;
-		if (c->arg < 0) {
-			SB_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)c->nr, 0, 1);
-			SB_RET(SECCOMP_RET_ALLOW);
-			continue;
-		}
-		/* x86-64 is little-endian: an argument's low half comes first. */
-		SB_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)c->nr, 0, 5);
-		SB_LOAD(offsetof(struct seccomp_data, args) + 8u * (unsigned)c->arg);
-		SB_STMT(BPF_ALU | BPF_AND | BPF_K, c->mask);
-		SB_JUMP(BPF_JMP | BPF_JEQ | BPF_K, c->eq, 0, 1);
-		SB_RET(SECCOMP_RET_ALLOW);
-		/* A mismatch reloads the number and goes on: another row may allow the call. */
-		SB_LOAD(nr_at);
-	}
-	SB_RET(SECCOMP_RET_KILL_PROCESS);
-	return at;
-}
-
-static int sandbox_seccomp(bool host, char *err, size_t errlen)
-{
-	struct sock_filter f[6 + 6 * sizeof(sandbox_table) / sizeof(sandbox_table[0]) + 1];
-	struct sock_fprog prog = { .filter = f };
-
-	prog.len = (unsigned short)sandbox_filter(f, host);
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
-		return sandbox_err(err, errlen, "PR_SET_SECCOMP");
-	return 0;
-}
-
 int sandbox_enter(const struct sandbox *s, const int *keep, int nkeep, int root_fd, char *err,
 		  size_t errlen)
 {
@@ -272,9 +140,15 @@ int sandbox_enter(const struct sandbox *s, const int *keep, int nkeep, int root_
 		if (chroot(".") < 0 && errno != EPERM)
 			return sandbox_err(err, errlen, "chroot (the view directory)");
 	}
-	if ((r = sandbox_landlock(s, root_fd, err, errlen)) < 0)
-		return r;
-	if ((r = sandbox_drop_caps(err, errlen)) < 0)
-		return r;
-	return sandbox_seccomp(root_fd >= 0, err, errlen);
+	/* Read-only beneath root_fd; no file at all without it. */
+	if (s->landlock_abi &&
+	    (r = confine_landlock(&(struct confine_path){ root_fd, LANDLOCK_ACCESS_FS_READ_FILE |
+						  LANDLOCK_ACCESS_FS_READ_DIR }, root_fd >= 0)) < 0)
+		return sandbox_fail(err, errlen, "Landlock", r);
+	if ((r = confine_caps(NULL, 0)) < 0)
+		return sandbox_fail(err, errlen, "capabilities", r);
+	if ((r = confine_seccomp(sandbox_table, sizeof(sandbox_table) / sizeof(sandbox_table[0]),
+				 root_fd >= 0 ? SB_HOST : 0)) < 0)
+		return sandbox_fail(err, errlen, "seccomp", r);
+	return 0;
 }

@@ -5,24 +5,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "confine.h"
+
 /* What the parent learnt once, before any plugin runs; every child is confined the same way. */
 struct sandbox {
 	bool enabled;      /* false with --no-sandbox: descriptors are still closed, nothing else */
 	int landlock_abi;  /* the kernel's Landlock ABI version; 0 when it has none */
 };
 
-/* One system call the plugin's process may make, and why it needs it. */
-struct sandbox_call {
-	int nr;
-	const char *name;
-	bool host_only;    /* only when host files are served (there is a view directory) */
-	int arg;           /* -1: any arguments; else the argument checked: */
-	unsigned mask, eq; /*   allowed when (low 32 bits of arg & mask) == eq */
-	const char *why;
-};
-
 /* The allowlist, in the order the filter tests it; n gets its length. */
-const struct sandbox_call *sandbox_calls(size_t *n);
+const struct confine_call *sandbox_calls(size_t *n);
 
 /* Probe what the kernel offers (Landlock's ABI); says once, with -v, what will be used. */
 void sandbox_init(struct sandbox *s, bool enabled);

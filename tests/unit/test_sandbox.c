@@ -21,7 +21,7 @@
 static void test_table(void)
 {
 	size_t n;
-	const struct sandbox_call *t = sandbox_calls(&n);
+	const struct confine_call *t = sandbox_calls(&n);
 
 	CHECK(n > 0 && n < 40);
 	for (size_t i = 0; i < n; i++) {
