@@ -14,6 +14,11 @@ SUDO=
 $SUDO apt-get update
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PKGS
 
+# The unprivileged user kvmload-fs, the image exporter and QEMU run as (udev/kvmload.sysusers).
+$SUDO systemd-sysusers "$PWD/udev/kvmload.sysusers" 2>/dev/null ||
+	getent passwd kvmload >/dev/null ||
+	$SUDO useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin --user-group kvmload
+
 if [ -d build ]; then
 	meson setup --reconfigure build
 else

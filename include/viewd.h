@@ -29,7 +29,7 @@ struct viewd_spec {
 	bool disk_fds_raw;
 	const char *format;        /* NULL, or --format for every --disk */
 	int ndisks;
-	bool noexec;               /* -o noexec (libfuse adds nosuid,nodev itself) */
+	const char *user;          /* --user: who the daemon serves as once mounted; NULL: its default */
 };
 
 /* One running daemon; filled by viewd_start, emptied by viewd_stop. */
@@ -43,7 +43,7 @@ struct viewd {
 void viewd_init(struct viewd *d);
 
 /*
- * Fork and exec `prog -f [-o noexec] --ready-fd 3 [--host H] [--format F]
+ * Fork and exec `prog -f [--user U] --ready-fd 3 [--host H] [--format F]
  * [--disk D | --disk-fd N:D | --raw-fd N:D]... MNT` (disk_fds[i] at VIEWD_FD_DISK0 + i,
  * nothing else inherited but stdio and the ready byte's pipe) in its own process group (a terminal's Ctrl-C reaches the parent
  * alone, which stops the daemon in order), stdin and stdout on /dev/null,

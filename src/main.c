@@ -18,6 +18,7 @@
 #include "boot_part.h"
 #include "cb.h"
 #include "chipset.h"
+#include "confine.h"
 #include "disk.h"
 #include "env_var.h"
 #include "kvm.h"
@@ -66,6 +67,8 @@ struct opts {
 	bool builtin;           /* --run builtin: the in-process machine instead of QEMU */
 	int release_fd;         /* --view-release-fd: tell the view's owner when to take it down */
 	struct qemu_spec qemu;  /* --accel, --cpus, --net, --ro and the files QEMU needs */
+	const char *user_name;  /* --user: who the view's daemon and QEMU run as; NULL: kvmload */
+	struct confine_user user;
 	int verbose;
 	const char *vmname;
 };
@@ -233,7 +236,8 @@ static void main_usage(FILE *f)
 		"               [--loader-dir dir] [--view dir] [--boot-part name]\n"
 		"               [--no-sandbox [--trust-guest-loader]] [--run qemu|builtin]\n"
 		"               [--accel kvm|tcg] [--cpus N] [--net none|user|tap:IFNAME] [--ro]\n"
-		"               [--format FMT] [--disk-fd N:PATH] [--view-release-fd N] [-v] vmname\n"
+		"               [--format FMT] [--disk-fd N:PATH] [--view-release-fd N]\n"
+		"               [--user NAME] [-v] vmname\n"
 		"       kvmload -V\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
@@ -279,6 +283,8 @@ static void main_usage(FILE *f)
 		"      --cpus N          virtual CPUs (1-255, default 1)\n"
 		"      --net NET         none (default), user (QEMU's NAT) or tap:IFNAME, as virtio-net\n"
 		"      --ro              the running guest gets its disks read-only\n"
+		"      --user NAME       as root: the unprivileged user the view's daemon and QEMU\n"
+		"                        run as (default " CONFINE_USER_DEFAULT ")\n"
 		"      --view-release-fd N\n"
 		"                        with --view: write 'R' to fd N once the loader is done and\n"
 		"                        wait for 'K' (the view is gone) before QEMU opens the disks\n"
@@ -292,7 +298,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
 	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD, OPT_FORMAT,
-	       OPT_DISK_FD };
+	       OPT_DISK_FD, OPT_USER };
 	static const struct option longopts[] = {
 		{ "console", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, 'd' },
@@ -319,11 +325,13 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "disk-fd", required_argument, NULL, OPT_DISK_FD },
 		{ "view-release-fd", required_argument, NULL, OPT_RELEASE_FD },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char shortopts[] = ":c:d:e:h:l:m:CSvV";
 	const char *why;
-	int ch;
+	char msg[256];
+	int ch, r;
 	char *end;
 	long n;
 
@@ -453,6 +461,9 @@ static void main_parse(int argc, char **argv, struct opts *o)
 				     log_esc(optarg));
 			o->release_fd = (int)n;
 			break;
+		case OPT_USER:
+			o->user_name = optarg;
+			break;
 		case ':':
 			warnx("option '%s' requires an argument", log_esc(argv[optind - 1]));
 			main_usage(stderr);
@@ -488,6 +499,11 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		errx(EX_USAGE, "--accel, --cpus, --net and --ro are QEMU's: not with --run builtin");
 	if (!vmopt_name_valid(o->vmname))
 		errx(EX_USAGE, "vmname '%s': %s", log_esc(o->vmname), VMOPT_NAME_RULE);
+	/* Whoever parses the guest's bytes (the view) or runs its code (QEMU) runs as this user. */
+	r = confine_user(o->user_name, &o->user, msg, sizeof(msg));
+	if (r < 0)
+		errx(r == -ENOENT ? EX_NOUSER : EX_USAGE, "%s", log_esc(msg));
+	o->qemu.user = &o->user;
 }
 
 /*
@@ -583,7 +599,7 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 		int fds[LOADER_NDISKS];
 		const struct view_spec spec = {
 			.prog = fs, .vmname = o->vmname, .host = o->host,
-			.disks = o->disks, .disk_fds = fds, .ndisks = o->ndisks,
+			.disks = o->disks, .disk_fds = fds, .ndisks = o->ndisks, .user = o->user_name,
 		};
 
 		/* The view reads the very bytes the loader reads: our descriptors, never the paths again. */

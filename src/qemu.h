@@ -10,6 +10,7 @@
 #include "kvm.h"
 
 struct argv;
+struct confine_user;
 struct console;
 
 #define QEMU_MAX_DISKS 32
@@ -45,6 +46,7 @@ struct qemu_spec {
 	int cpus;
 	const char *net;      /* "none", "user" or "tap:IFNAME" */
 	enum qemu_accel accel;
+	const struct confine_user *user; /* who QEMU runs as (confine.h) */
 	int verbose;
 };
 

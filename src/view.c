@@ -129,7 +129,7 @@ int view_start(struct view *v, const struct view_spec *s, char *err, size_t errl
 {
 	const struct viewd_spec ds = { .prog = s->prog, .mnt = v->mnt, .host = s->host,
 				       .disks = s->disks, .disk_fds = s->disk_fds,
-				       .disk_fds_raw = true, .ndisks = s->ndisks };
+				       .disk_fds_raw = true, .ndisks = s->ndisks, .user = s->user };
 	sigset_t block, old;
 	char how[64];
 	int r;

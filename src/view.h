@@ -30,6 +30,7 @@ struct view_spec {
 	const char *const *disks;  /* names, for the daemon's messages */
 	const int *disk_fds;       /* the guest-visible bytes of each, which the daemon reads */
 	int ndisks;
+	const char *user;          /* kvmload-fs --user; NULL: its default */
 };
 
 void view_init(struct view *v);

@@ -12,6 +12,8 @@
 #   need_root             skip unless run as root
 #   need_fuse             skip unless /dev/fuse is there
 #   need_tools TOOL...    skip unless each TOOL is installed
+#   confined DESC PID USER  PID runs as USER (every Uid and Gid), with no capability (CapEff and
+#                         CapPrm 0), under a seccomp filter (Seccomp: 2) and no_new_privs
 #   on_exit CMD           run CMD in this shell when the test ends (the last one registered first)
 #   lib_done              the end of the test
 #
@@ -50,6 +52,18 @@ need_tools() {
 	for t in "$@"; do
 		command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
 	done
+}
+
+confined() {
+	local st u g
+	st=$(cat "/proc/$2/status" 2>/dev/null) || { bad "$1: no process $2"; return; }
+	u=$(id -u "$3") g=$(id -g "$3")
+	check "$1: Uid" "Uid:	$u	$u	$u	$u" "$(grep '^Uid:' <<<"$st")"
+	check "$1: Gid" "Gid:	$g	$g	$g	$g" "$(grep '^Gid:' <<<"$st")"
+	check "$1: CapEff" "CapEff:	0000000000000000" "$(grep '^CapEff:' <<<"$st")"
+	check "$1: CapPrm" "CapPrm:	0000000000000000" "$(grep '^CapPrm:' <<<"$st")"
+	check "$1: Seccomp" "Seccomp:	2" "$(grep '^Seccomp:' <<<"$st")"
+	check "$1: NoNewPrivs" "NoNewPrivs:	1" "$(grep '^NoNewPrivs:' <<<"$st")"
 }
 
 on_exit() { LIB_CLEANUPS="$1

@@ -25,9 +25,9 @@ int viewd_argv(const struct viewd_spec *s, struct argv *a)
 {
 	argv_add(a, s->prog);
 	argv_add(a, "-f");
-	if (s->noexec) {
-		argv_add(a, "-o");
-		argv_add(a, "noexec");
+	if (s->user) {
+		argv_add(a, "--user");
+		argv_add(a, s->user);
 	}
 	argv_add(a, "--ready-fd");
 	argv_add(a, "3");

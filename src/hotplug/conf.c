@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "confine.h" /* CONFINE_USER_MAX */
 #include "env_var.h"
 #include "memsize.h"
 #include "vmopt.h"
@@ -62,6 +63,7 @@ static const char *conf_cpus_problem(const char *v);
 static const char *conf_net_problem(const char *v);
 static const char *conf_accel_problem(const char *v);
 static const char *conf_disk_problem(const char *v);
+static const char *conf_user_problem(const char *v);
 
 static const struct conf_key {
 	const char *name;
@@ -91,6 +93,7 @@ static const struct conf_key {
 	{ "net", K_STRING, 0, offsetof(struct conf_vm, net), conf_net_problem },
 	{ "accel", K_STRING, 0, offsetof(struct conf_vm, accel), conf_accel_problem },
 	{ "ro", K_BOOL, 0, offsetof(struct conf_vm, ro), NULL },
+	{ "user", K_STRING, 0, offsetof(struct conf_vm, user), conf_user_problem },
 	/* Its name is checked by conf_check_formats (conf_disk.c, with libcommon's disk rules). */
 	{ "format", K_STRING, 0, offsetof(struct conf_vm, format), NULL },
 	{ "disk", K_DISK, 0, 0, conf_disk_problem },
@@ -417,6 +420,17 @@ static const char *conf_accel_problem(const char *v)
 	return vmopt_accel_valid(v) ? NULL : VMOPT_ACCEL_RULE;
 }
 
+/* The name's form here; whether the host has it, in conf_check_users and at add. */
+static const char *conf_user_problem(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 1 || n > CONFINE_USER_MAX || v[0] == '-' || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+		return "expected a user name: 1-32 of A-Z a-z 0-9 . _ -, not starting with -";
+	return NULL;
+}
+
 /* The supervisor runs from / (a systemd unit): a relative path would name nothing stable. */
 static const char *conf_disk_problem(const char *v)
 {
@@ -668,6 +682,7 @@ void conf_free(struct conf *c)
 		free(vm->boot_part);
 		free(vm->net);
 		free(vm->accel);
+		free(vm->user);
 		free(vm->format);
 		for (int d = 0; d < vm->ndisks; d++)
 			free(vm->disks[d].path);

@@ -51,6 +51,7 @@ struct conf_vm {
 	int cpus;         /* kvmload --cpus, 1-255; 0: not given */
 	char *net;        /* kvmload --net: none, user or tap:IFNAME; validated */
 	char *accel;      /* kvmload --accel: kvm or tcg */
+	char *user;       /* kvmload and kvmload-fs --user; NULL: their default */
 	bool ro;          /* kvmload --ro: the running guest gets its disks read-only */
 	bool restart;     /* load again after a reset (status 0) */
 	char *format;     /* kvmload and kvmload-fs --format for all its disks; see conf_vm_format */
@@ -114,6 +115,9 @@ const char *conf_vm_format(const struct conf_vm *vm);
  * an error "file:line: disk 'PATH' in [vm NAME]: why", counted in c->errors.
  */
 void conf_check_disks(struct conf *c);
+
+/* --check: each VM's user (user =, else kvmload's default) exists and is not root, as kvmload requires. */
+void conf_check_users(struct conf *c);
 
 /* vm names a ZFS pool (zpool or zpool-guid): its guest gets every member's disk. */
 bool conf_vm_zpool(const struct conf_vm *vm);

@@ -1,7 +1,8 @@
-/* conf_disk.c: a VM definition's format = and disk = checked by disk.h's rules: the format's name, and --check's open of each disk. */
+/* conf_disk.c: what a VM definition asks of the host: format = and disk = by disk.h's rules (the format's name, --check's open of each disk), and its user by confine.h's. */
 #include <string.h>
 
 #include "conf.h"
+#include "confine.h"
 #include "disk.h"
 
 void conf_check_formats(struct conf *c)
@@ -43,5 +44,17 @@ void conf_check_disks(struct conf *c)
 			}
 			disk_close(&info);
 		}
+	}
+}
+
+void conf_check_users(struct conf *c)
+{
+	for (size_t i = 0; i < c->nvms; i++) {
+		const struct conf_vm *vm = &c->vms[i];
+		struct confine_user u;
+		char why[256];
+
+		if (confine_user(vm->user, &u, why, sizeof(why)) < 0)
+			conf_error(c, vm->file, vm->line, "[vm %s]: %s", vm->name, why);
 	}
 }

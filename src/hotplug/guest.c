@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "argv.h"
+#include "confine.h"
 #include "disk.h"
 #include "hotplug.h"
 #include "log.h"
@@ -197,10 +198,9 @@ static const char *guest_pool_list(const struct guest_disks *g, char *buf, size_
 }
 
 /*
- * The view's daemon on the whole disk.  libfuse mounts nosuid,nodev already;
- * noexec too, since nothing is ever run from a guest's disk on the host
- * (kvmload reads its userboot.so and maps it itself, from memory).  mnt
- * (PATH_MAX) receives the mount point the spec points to.
+ * The view's daemon on the whole disk (nosuid,nodev,noexec, as every
+ * kvmload-fs mount: kvmload reads its userboot.so and maps it itself), serving
+ * as the VM's user.  mnt (PATH_MAX) receives the mount point the spec points to.
  */
 static int guest_fs_spec(const struct hotplug *h, const struct conf_vm *vm,
 			 const struct guest_disks *g, const int *fds, char *mnt, struct viewd_spec *spec)
@@ -208,7 +208,7 @@ static int guest_fs_spec(const struct hotplug *h, const struct conf_vm *vm,
 	if (rundir_path(mnt, PATH_MAX, h->run_dir, vm->name, RUNDIR_VIEW) < 0)
 		return -ENAMETOOLONG;
 	*spec = (struct viewd_spec){ .prog = h->kvmload_fs, .mnt = mnt, .disks = g->v, .disk_fds = fds,
-				     .format = conf_vm_format(vm), .ndisks = g->n, .noexec = true };
+				     .format = conf_vm_format(vm), .ndisks = g->n, .user = vm->user };
 	return 0;
 }
 
@@ -269,6 +269,10 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 	}
 	if (vm->ro)
 		argv_add(a, "--ro");
+	if (vm->user) {
+		argv_add(a, "--user");
+		argv_add(a, vm->user);
+	}
 	for (int i = 0; i < vm->nenv; i++) {
 		argv_add(a, "-e");
 		argv_add(a, vm->env[i]);
@@ -872,10 +876,18 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 {
 	struct guest_sup s = { .h = h, .vm = vm, .d = d, .sfd = -1, .claim_fd = -1,
 			       .release_fd = -1, .guest = -1 };
+	struct confine_user user;
+	char why[256];
 	sigset_t mask;
 	struct stat st;
 	int r;
 
+	/* Who its view and QEMU would run as: a user the host lacks starts nothing (as kvmload refuses). */
+	r = confine_user(vm->user, &user, why, sizeof(why));
+	if (r < 0) {
+		log_warnx("vm %s: %s; not starting", vm->name, why);
+		return -ENOENT;
+	}
 	if (lock_fd < 0)
 		lock_fd = rundir_lock(h->run_dir, vm->name);
 	if (lock_fd < 0) {

@@ -160,8 +160,10 @@ static void main_config(struct hotplug *h, const char *dir, bool check)
 	if (r < 0)
 		errx(r == -ENOMEM ? EX_OSERR : EX_CONFIG, "%s: %s", dir, strerror(-r));
 	conf_check_formats(&h->conf);
-	if (check)
+	if (check) {
 		conf_check_disks(&h->conf);
+		conf_check_users(&h->conf);
+	}
 	if (h->conf.errors && check)
 		errx(EX_CONFIG, "%s: %d error%s", dir, h->conf.errors, h->conf.errors == 1 ? "" : "s");
 	if (h->conf.errors)
@@ -204,6 +206,9 @@ static int main_add(struct hotplug *h, const char *node)
 	/* A disk of the VM that kvmload would refuse (logged): nothing was started. */
 	if (r == -ENOMEDIUM)
 		return EX_NOINPUT;
+	/* Its user is missing or root (logged), as kvmload would say: nothing was started. */
+	if (r == -ENOENT)
+		return EX_NOUSER;
 	return r < 0 ? EX_SOFTWARE : 0;
 }
 

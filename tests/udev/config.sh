@@ -41,6 +41,7 @@ cpus = 255
 net = tap:vm_lun7.0-abcd
 accel = tcg
 ro = yes
+user = kvmload
 CONF
 cat >good/20-more.conf <<'CONF'
 [vm web]
@@ -177,6 +178,20 @@ guest/x.conf:17: 'cpus' given twice in [vm n1]
 guest/x.conf:20: net 'bridge': expected none, user or tap:IFNAME (1-15 of A-Z a-z 0-9 _ . -)
 guest/x.conf:22: 'ro' given twice in [vm n2]
 kvmload-hotplug: guest: 10 errors" "$out"
+# user =: its form on its line; as root, --check also asks the host, as kvmload would.
+mkdir users
+printf '[vm u1]\nserial = u1\nuser = -x\n[vm u2]\nserial = u2\nuser = nosuch-kvl%s\n[vm u3]\nserial = u3\nuser = root\n' \
+	"$$" >users/x.conf
+run users
+check "user =: status (EX_CONFIG)" 78 "$st"
+if [ "$(id -u)" -eq 0 ]; then
+	check "user =: messages" "users/x.conf:3: user '-x': expected a user name: 1-32 of A-Z a-z 0-9 . _ -, not starting with -
+users/x.conf:4: [vm u2]: user nosuch-kvl$$ does not exist; create it (./setup.sh, or systemd-sysusers with kvmload's sysusers.d file) or name another with --user
+users/x.conf:7: [vm u3]: user root has uid 0, gid 0: guest bytes are never handled as root; name an unprivileged user
+kvmload-hotplug: users: 3 errors" "$out"
+else
+	skip_part "user =: whether the host has the user is asked as root"
+fi
 # Identity values that could never match a device: each names the format udev prints.
 mkdir ids
 {
@@ -458,8 +473,8 @@ if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null && command -v unshare >
 	if D=$(loop_attach disk.img); then
 		check "dry-run: lun7's settings in kvmload's argv" "vm lun7: $D matches (good/10-usb.conf:13)
 mkdir $PWD/run/lun7/view
-/kfs -f -o noexec --ready-fd 3 --disk-fd 4:$D $PWD/run/lun7/view
-/k --view $PWD/run/lun7/view --view-release-fd 3 --disk-fd 4:$D -m 512M -c /dev/ttyS1 --loader-dir /usr/local/lib/kvmload --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro lun7
+/kfs -f --user kvmload --ready-fd 3 --disk-fd 4:$D $PWD/run/lun7/view
+/k --view $PWD/run/lun7/view --view-release-fd 3 --disk-fd 4:$D -m 512M -c /dev/ttyS1 --loader-dir /usr/local/lib/kvmload --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro --user kvmload lun7
 on 'R' from fd 3: stop kvmload-fs, umount $PWD/run/lun7/view, answer 'K'
 on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
 		mkdir plain
@@ -472,7 +487,7 @@ on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
 		mkdir xd
 		printf '[vm x]\nfs-label = xd\nformat = raw\ndisk = %s\n' "$WORK/extra.img" >xd/x.conf
 		check "dry-run: format = and disk = in the view's and kvmload's argv" \
-			"/kfs -f -o noexec --ready-fd 3 --format raw --disk-fd 4:$D --disk-fd 5:$WORK/extra.img $PWD/run/x/view
+			"/kfs -f --ready-fd 3 --format raw --disk-fd 4:$D --disk-fd 5:$WORK/extra.img $PWD/run/x/view
 /k --view $PWD/run/x/view --view-release-fd 3 --format raw --disk-fd 4:$D --disk-fd 5:$WORK/extra.img x >>$PWD/run/x/console.log" \
 			"$(dry_run xd xd "$D" 2>&1 | sed -n 3,4p)"
 		# A disk kvmload would refuse: add says so and starts nothing.

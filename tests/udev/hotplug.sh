@@ -1,7 +1,8 @@
 #!/bin/bash
 # hotplug.sh: end to end with a real systemd-udevd started here: kvmload@.service's commands,
 # then kvmload-hotplug --monitor: attach boots the configured guest, detach stops it and cleans
-# up, the view is released before the guest runs, a second add does nothing, coldplug, and 50
+# up, the view is released before the guest runs, the view's server and QEMU run as the
+# unprivileged user, a second add does nothing, coldplug, and 50
 # rapid attach/detach cycles leak nothing; a read-only device boots read-only with a qcow2 disk =,
 # and a FIFO disk = starts nothing.
 # usage: hotplug.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO UNIT-FILE RULES-FILE TP-DELAY.SO
@@ -218,7 +219,7 @@ unit_cmd() { local args=${1#*/kvmload-hotplug }; echo "${args//%I/$inst}"; }
 # What add would do, without doing it.
 check "dry-run add" "vm halt: ${H}p2 matches ($C/guests.conf:2)
 mkdir $R/halt/view
-$KVMLOAD_FS -f -o noexec --ready-fd 3 --disk-fd 4:$H $R/halt/view
+$KVMLOAD_FS -f --ready-fd 3 --disk-fd 4:$H $R/halt/view
 $KVMLOAD --view $R/halt/view --view-release-fd 3 --disk-fd 4:$H -m 128M --loader-dir $LOADER_DIR --cpus 1 --net none --accel $ACCEL --ro halt >>$R/halt/console.log
 on 'R' from fd 3: stop kvmload-fs, umount $R/halt/view, answer 'K'
 on exit: stop" "$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${H}p2")"
@@ -272,6 +273,9 @@ main=$!
 expect "slow (supervised): its plugin runs with the view mounted" wait_for 30 eval \
 	'mounted "$R/slow/view" && has_text "$R/slow/console.log" "."'
 sup=$(cut -d' ' -f1 "$R/slow/holder") gpid=$(cut -d' ' -f1 "$R/slow/kvmload.pid")
+# The view's daemon (kvmload-fs.pid: the mount's owner) serves from a child, unprivileged.
+fsown=$(cut -d' ' -f1 "$R/slow/kvmload-fs.pid")
+confined "slow (supervised): the view's server" "$(cat "/proc/$fsown/task/$fsown/children")" kvmload
 KVMLOAD_RUN_DIR=$R "$KVMLOAD" "${BYHAND[@]}" </dev/null >"$WORK/byhand.out" 2>"$WORK/byhand.err"
 check "kvmload on a supervised vm: status" 4 $?
 check "kvmload on a supervised vm: message" \
@@ -335,6 +339,7 @@ gpid=$(cut -d' ' -f1 "$R/spin/kvmload.pid")
 expect "monitor: kvmload alive" pid_alive "$gpid"
 qpid=$(pgrep -P "$gpid" -x qemu-system-x86)
 expect "monitor: the guest runs in QEMU, one of our processes" eval '[ -n "$qpid" ] && ours | grep -qx "$qpid"'
+confined "monitor: QEMU" "$qpid" kvmload
 # kvmload handed the view back before the guest ran: no view, no kvmload-fs.
 expect "monitor: view released for the guest" eval '! mounted "$R/spin/view"'
 expect "monitor: no kvmload-fs record once released" gone "$R/spin/kvmload-fs.pid"

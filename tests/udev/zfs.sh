@@ -153,7 +153,7 @@ udev_record "$M3"
 check "dry-run add: the pool's three disks, in vdev GUID order" "vm mirror: $M2 matches ($C/zfs.conf:1)
 vm mirror: pool zm (guid $ZM): 3 of 3 devices present: $(list "$D1" "$D2" "$D3")
 mkdir $R/mirror/view
-$WORK/fakefs -f -o noexec --ready-fd 3 --disk-fd 4:$D1 --disk-fd 5:$D2 --disk-fd 6:$D3 $R/mirror/view
+$WORK/fakefs -f --ready-fd 3 --disk-fd 4:$D1 --disk-fd 5:$D2 --disk-fd 6:$D3 $R/mirror/view
 $WORK/fakekvmload --view $R/mirror/view --view-release-fd 3 --disk-fd 4:$D1 --disk-fd 5:$D2 --disk-fd 6:$D3 mirror >>$R/mirror/console.log
 on 'R' from fd 3: stop kvmload-fs, umount $R/mirror/view, answer 'K'
 on exit: stop" "$("$HOTPLUG" "${OPTS[@]}" --dry-run add "$M2" 2>&1)"
@@ -243,7 +243,7 @@ udev_record "${G}p2"
 check "GPT partition: dry-run" "vm gpt: ${G}p2 matches ($C/zfs.conf:6)
 vm gpt: pool zg (guid $ZG): 1 of 1 devices present: $(list "${G}p2")
 mkdir $R/gpt/view
-$WORK/fakefs -f -o noexec --ready-fd 3 --disk-fd 4:$G $R/gpt/view
+$WORK/fakefs -f --ready-fd 3 --disk-fd 4:$G $R/gpt/view
 $WORK/fakekvmload --view $R/gpt/view --view-release-fd 3 --disk-fd 4:$G --ro gpt >>$R/gpt/console.log" \
 	"$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${G}p2" 2>&1 | sed -n 1,5p)"
 "$HOTPLUG" "${OPTS[@]}" add "${G}p2" 2>sup.log
