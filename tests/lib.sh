@@ -14,6 +14,9 @@
 #   need_tools TOOL...    skip unless each TOOL is installed
 #   confined DESC PID USER  PID runs as USER (every Uid and Gid), with no capability (CapEff and
 #                         CapPrm 0), under a seccomp filter (Seccomp: 2) and no_new_privs
+#   marked COMM VAR       the pids of the processes named COMM whose environment has VAR as this
+#                         shell has it (a mark a test exports, which kvmload's children inherit:
+#                         other tests on this machine run the same programs)
 #   on_exit CMD           run CMD in this shell when the test ends (the last one registered first)
 #   lib_done              the end of the test
 #
@@ -64,6 +67,13 @@ confined() {
 	check "$1: CapPrm" "CapPrm:	0000000000000000" "$(grep '^CapPrm:' <<<"$st")"
 	check "$1: Seccomp" "Seccomp:	2" "$(grep '^Seccomp:' <<<"$st")"
 	check "$1: NoNewPrivs" "NoNewPrivs:	1" "$(grep '^NoNewPrivs:' <<<"$st")"
+}
+
+marked() {
+	local p
+	pgrep -x "$1" | while read -r p; do
+		grep -qsz "^$2=${!2}\$" "/proc/$p/environ" && echo "$p"
+	done
 }
 
 on_exit() { LIB_CLEANUPS="$1

@@ -1,8 +1,10 @@
-/* argv.c: an argument vector of owned strings, built for exec or printed for --dry-run and -v. */
+/* argv.c: an argument vector of owned strings, built for exec or printed for --dry-run and -v, and the program exec would run. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "argv.h"
 
@@ -52,4 +54,24 @@ void argv_free(struct argv *a)
 		free(a->v[i]);
 	free(a->v);
 	memset(a, 0, sizeof(*a));
+}
+
+int argv_which(const char *prog, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(prog, '/'))
+		return (size_t)snprintf(out, len, "%s", prog) < len && access(prog, X_OK) == 0 ? 0 : -ENOENT;
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		if ((size_t)snprintf(out, len, "%.*s/%s", (int)n, path, prog) < len && access(out, X_OK) == 0)
+			return 0;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return -ENOENT;
 }

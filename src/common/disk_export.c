@@ -1,39 +1,32 @@
-/* disk_export.c: a non-raw image's guest-visible bytes: qemu-storage-daemon reads the chain through our descriptors and serves it as one raw file over FUSE, detached from every mount table once opened. */
+/* disk_export.c: a non-raw image's guest-visible bytes: qemu-storage-daemon, jailed, reads the chain through our descriptors and serves it as one raw file over FUSE in a mount namespace of its own. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "argv.h"
+#include "confine.h"
 #include "disk.h"
 #include "errmsg.h"
+#include "jail.h"
 #include "log.h"
-#include "rundir.h"
 #include "spawn.h"
 
 #define DISK_EXPORT_WAIT_MS 10000 /* QEMU opening an image and mounting its export */
-
-/* A private directory for the moment the export is mounted: $TMPDIR when JSON can carry it as is, else /tmp. */
-static int disk_export_dir(char *dir, size_t len)
-{
-	const char *t = getenv("TMPDIR");
-
-	/* JSON carries printable ASCII but the quote and the backslash as it is. */
-	for (const char *c = t; c && *c; c++)
-		if (*c < 0x20 || *c > 0x7e || *c == '"' || *c == '\\')
-			t = NULL;
-	if (!t || t[0] != '/' || strlen(t) > 200)
-		t = "/tmp";
-	snprintf(dir, len, "%s/kvmload-export.XXXXXX", t);
-	return mkdtemp(dir) ? 0 : -errno;
-}
+#define DISK_EXPORT_MNT JAIL_RUN "/disk" /* the export, in the jail */
 
 /*
  * Every layer from the deepest backing file up: a protocol node on our
@@ -42,11 +35,9 @@ static int disk_export_dir(char *dir, size_t len)
  * a format node whose backing is the one below, or null: QEMU must not open
  * anything by a name it read in a header.
  */
-static void disk_export_argv(const struct disk_info *d, const char *mnt, struct argv *a)
+static void disk_export_argv(const struct disk_info *d, struct argv *a)
 {
-	const char *q = getenv("KVMLOAD_QSD");
-
-	argv_add(a, q && *q ? q : "qemu-storage-daemon");
+	argv_add(a, "qemu-storage-daemon");
 	for (int i = d->nlayers - 1; i >= 0; i--) {
 		const struct disk_layer *l = &d->layer[i];
 		char backing[32] = "";
@@ -63,23 +54,63 @@ static void disk_export_argv(const struct disk_info *d, const char *mnt, struct 
 	}
 	argv_add(a, "--export");
 	argv_addf(a, "{\"type\":\"fuse\",\"id\":\"e\",\"node-name\":\"l0\",\"mountpoint\":\"%s\","
-		  "\"growable\":false,\"writable\":false,\"allow-other\":\"off\"}", mnt);
+		  "\"growable\":false,\"writable\":false,\"allow-other\":\"off\"}", DISK_EXPORT_MNT);
 }
 
 #define DISK_EXPORT_EXEC_FAILED "kvmload-exec: "
+#define DISK_EXPORT_JAIL_FAILED "kvmload-jail: "
 
-/* stdin and stdout on /dev/null, stderr the pipe, the layers at 3 on, nothing else. */
-static _Noreturn void disk_export_child(const struct disk_info *d, char **argv, int err_w, pid_t parent)
+/* What the jailed daemon runs: PID 1 of the jail, mounting nothing but its export. */
+static _Noreturn void disk_export_daemon(char **argv, int prog)
 {
-	int want[3 + DISK_MAX_LAYERS] = { 0, 1, err_w };
+	/* CAP_SYS_ADMIN of the jail's own namespaces alone: the export is a FUSE mount. */
+	static const int keep[] = { CAP_SYS_ADMIN };
+	int r;
 
-	for (int i = 0; i < d->nlayers; i++)
-		want[3 + i] = d->layer[i].fd;
-	if (spawn_prepare(parent, SIGTERM) < 0 || spawn_place(want, 3 + d->nlayers) < 0)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || (r = jail_finish()) < 0 || (r = confine_caps(keep, 1)) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		dprintf(STDERR_FILENO, DISK_EXPORT_JAIL_FAILED "%s", strerror(errno));
 		_exit(126);
-	execvp(argv[0], argv);
+	}
+	/* Run by its descriptor, which it need not keep. */
+	fcntl(prog, F_SETFD, FD_CLOEXEC);
+	syscall(SYS_execveat, prog, "", argv, environ, AT_EMPTY_PATH);
 	dprintf(STDERR_FILENO, DISK_EXPORT_EXEC_FAILED "%s", strerror(errno));
 	_exit(127);
+}
+
+/*
+ * The jail's keeper: stdin and stdout on /dev/null, stderr the pipe, the
+ * layers at 3 on and the program after them, nothing else; namespaces of its
+ * own (jail.h) in which it forks the daemon and waits, passing its end on.
+ * Its death (a SIGKILL from disk_export_stop, ours) takes the daemon along.
+ */
+static _Noreturn void disk_export_child(const struct disk_info *d, const int *layers, char **argv, int err_w,
+					int prog, pid_t parent)
+{
+	int want[4 + DISK_MAX_LAYERS] = { 0, 1, err_w }, status, fd, r;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	pid_t pid;
+
+	for (int i = 0; i < d->nlayers; i++)
+		want[3 + i] = layers[i];
+	want[3 + d->nlayers] = prog;
+	if (spawn_prepare(parent, SIGTERM) < 0 || spawn_place(want, 4 + d->nlayers) < 0)
+		_exit(126);
+	prctl(PR_SET_NAME, "kvmload-jail");
+	r = jail_enter(uid, gid);
+	fd = r < 0 ? -1 : open("/tmp" DISK_EXPORT_MNT, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (r < 0 || fd < 0 || close(fd) < 0 || (pid = fork()) < 0) {
+		dprintf(STDERR_FILENO, DISK_EXPORT_JAIL_FAILED "%s", strerror(r < 0 ? -r : errno));
+		_exit(126);
+	}
+	if (pid == 0)
+		disk_export_daemon(argv, 3 + d->nlayers);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(126);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
 /* QEMU's complaint without its program name and our JSON: the text after the last "}: ". */
@@ -102,18 +133,28 @@ static void disk_export_why(char *text, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-/* The daemon ended before its export was up: not there at all, or QEMU's reason. */
-static int disk_export_ended(const struct disk_info *d, int status, char *text, char *err, size_t errlen)
+/* The program is not there (why: the exec's or the search's error). */
+static int disk_export_missing(const struct disk_info *d, const char *why, char *err, size_t errlen)
 {
 	const char *q = getenv("KVMLOAD_QSD");
-	char *exec_failed = strstr(text, DISK_EXPORT_EXEC_FAILED);
+
+	return errmsg_set(err, errlen, ENOPKG, "%s: %s; a %s image is read by QEMU's qemu-storage-daemon: "
+			  "install Debian's qemu-system-common (with qemu-system-x86) or set KVMLOAD_QSD",
+			  q && *q ? q : "qemu-storage-daemon", why, d->layer[0].format);
+}
+
+/* The daemon ended before its export was up: not there, no jail, or QEMU's reason. */
+static int disk_export_ended(const struct disk_info *d, int status, char *text, char *err, size_t errlen)
+{
+	char *exec_failed = strstr(text, DISK_EXPORT_EXEC_FAILED), *jail_failed = strstr(text, DISK_EXPORT_JAIL_FAILED);
 	char why[1200];
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && exec_failed)
-		return errmsg_set(err, errlen, ENOPKG, "%s: %s; a %s image is read by QEMU's "
-				  "qemu-storage-daemon: install Debian's qemu-system-common (with "
-				  "qemu-system-x86) or set KVMLOAD_QSD", q && *q ? q : "qemu-storage-daemon",
-				  exec_failed + strlen(DISK_EXPORT_EXEC_FAILED), d->layer[0].format);
+		return disk_export_missing(d, exec_failed + strlen(DISK_EXPORT_EXEC_FAILED), err, errlen);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 126 && jail_failed)
+		return errmsg_set(err, errlen, ENOPKG, "qemu-storage-daemon runs in namespaces of its own (user, "
+				  "mount, PID, network), which this host refused: %s (see user_namespaces(7))",
+				  jail_failed + strlen(DISK_EXPORT_JAIL_FAILED));
 	disk_export_why(text, why, sizeof(why));
 	return errmsg_set(err, errlen, EMEDIUMTYPE, "QEMU cannot read it as %s: %s", d->layer[0].format, why);
 }
@@ -127,103 +168,126 @@ static int64_t disk_export_ms(void)
 }
 
 /*
- * Until the mount point is a mount (its device changes), the daemon ends
- * (its standard error, our pipe, reaches end of file) or the time is up.
- * /proc/self/mountinfo polls POLLPRI at every change of the mount table, so
- * the mount is seen as it happens; reading the file re-arms it.
+ * Until the export is a FUSE mount in the jail (seen through the keeper's
+ * root), the daemon ends (its standard error, our pipe, reaches end of file)
+ * or the time is up.  The jail's mountinfo polls POLLPRI at every change of
+ * its mount table, so the mount is seen as it happens; reading it re-arms it.
  */
-static int disk_export_wait(struct disk_info *d, const char *dir, const char *mnt, int err_r, char *err,
-			    size_t errlen)
+static int disk_export_wait(struct disk_info *d, const char *mnt, int err_r, char *err, size_t errlen)
 {
-	int mi = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC), status, r;
-	struct pollfd p[2] = { { .fd = mi, .events = POLLPRI }, { .fd = err_r, .events = POLLIN } };
+	char path[64], text[2048], scratch[4096];
+	int mi, status, r;
+	struct pollfd p[2];
 	int64_t end = disk_export_ms() + DISK_EXPORT_WAIT_MS;
-	char text[2048], scratch[4096];
 	size_t tlen = 0;
-	struct stat base, now;
+	struct statfs fs;
 
-	if (stat(dir, &base) < 0)
-		r = errmsg_set(err, errlen, errno, "%s: %s", dir, strerror(errno));
-	else
-		for (;;) {
-			int64_t left = end - disk_export_ms();
+	snprintf(path, sizeof(path), "/proc/%ld/mountinfo", (long)d->exporter);
+	mi = open(path, O_RDONLY | O_CLOEXEC);
+	p[0] = (struct pollfd){ .fd = mi, .events = POLLPRI };
+	p[1] = (struct pollfd){ .fd = err_r, .events = POLLIN };
+	for (;;) {
+		int64_t left = end - disk_export_ms();
 
-			if (stat(mnt, &now) == 0 && now.st_dev != base.st_dev) {
-				r = 0;
-				break;
-			}
-			if (p[1].fd < 0) {
-				while (waitpid(d->exporter, &status, 0) < 0 && errno == EINTR)
-					;
-				d->exporter = -1;
-				text[tlen] = '\0';
-				r = disk_export_ended(d, status, text, err, errlen);
-				break;
-			}
-			if (left <= 0) {
-				r = errmsg_set(err, errlen, ETIMEDOUT, "qemu-storage-daemon did not serve it "
-					       "within %d s", DISK_EXPORT_WAIT_MS / 1000);
-				break;
-			}
-			/* Without /proc, a look every millisecond. */
-			if (poll(p, 2, mi < 0 ? 1 : (int)left) < 0 && errno != EINTR) {
-				r = errmsg_set(err, errlen, errno, "poll: %s", strerror(errno));
-				break;
-			}
-			if (p[0].revents && lseek(mi, 0, SEEK_SET) == 0)
-				while (read(mi, scratch, sizeof(scratch)) > 0)
-					;
-			if (p[1].revents) {
-				ssize_t n = read(err_r, text + tlen, sizeof(text) - 1 - tlen);
-
-				if (n <= 0)
-					p[1].fd = -1;
-				else if ((tlen += (size_t)n) == sizeof(text) - 1)
-					tlen = 0; /* only the end matters */
-			}
+		if (statfs(mnt, &fs) == 0 && fs.f_type == FUSE_SUPER_MAGIC) {
+			r = 0;
+			break;
 		}
+		if (p[1].fd < 0) {
+			while (waitpid(d->exporter, &status, 0) < 0 && errno == EINTR)
+				;
+			d->exporter = -1;
+			text[tlen] = '\0';
+			r = disk_export_ended(d, status, text, err, errlen);
+			break;
+		}
+		if (left <= 0) {
+			r = errmsg_set(err, errlen, ETIMEDOUT, "qemu-storage-daemon did not serve it "
+				       "within %d s", DISK_EXPORT_WAIT_MS / 1000);
+			break;
+		}
+		/* Before the jail has its namespace (or without /proc), a look every millisecond. */
+		if (poll(p, 2, mi < 0 ? 1 : (int)left) < 0 && errno != EINTR) {
+			r = errmsg_set(err, errlen, errno, "poll: %s", strerror(errno));
+			break;
+		}
+		if (p[0].revents && lseek(mi, 0, SEEK_SET) == 0)
+			while (read(mi, scratch, sizeof(scratch)) > 0)
+				;
+		if (p[1].revents) {
+			ssize_t n = read(err_r, text + tlen, sizeof(text) - 1 - tlen);
+
+			if (n <= 0)
+				p[1].fd = -1;
+			else if ((tlen += (size_t)n) == sizeof(text) - 1)
+				tlen = 0; /* only the end matters */
+		}
+	}
 	if (mi >= 0)
 		close(mi);
 	return r;
 }
 
+/*
+ * Each layer as the daemon gets it: on a read-only clone of its mount, so
+ * reopening it for writing fails even where the file's mode would let the
+ * jail's uid write it; -1 (the layer's own descriptor) where we may not
+ * clone mounts (not root: the jail is then the caller's uid, which writes
+ * what it owns anyway).  A device is left its device access.
+ */
+static int disk_export_layer(const struct disk_layer *l)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC |
+						(l->blockdev ? 0 : MOUNT_ATTR_NODEV) };
+	int t = (int)syscall(SYS_open_tree, l->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+	if (t >= 0 && syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		close(t);
+		t = -1;
+	}
+	return t;
+}
+
 int disk_export(struct disk_info *d, char *err, size_t errlen)
 {
-	char dir[256], mnt[300];
+	const char *q = getenv("KVMLOAD_QSD");
+	char prog_path[4096], mnt[64];
 	struct argv a = { 0 };
-	struct stat st, dirst;
-	int p[2], r, fd;
+	int p[2] = { -1, -1 }, layers[DISK_MAX_LAYERS], prog, r;
 	pid_t parent = getpid();
+	struct stat st;
 
-	r = disk_export_dir(dir, sizeof(dir));
-	if (r < 0)
-		return errmsg_set(err, errlen, -r, "a directory for its export: %s", strerror(-r));
-	snprintf(mnt, sizeof(mnt), "%s/disk", dir);
-	fd = open(mnt, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || close(fd) < 0 || pipe2(p, O_CLOEXEC) < 0) {
-		r = errmsg_set(err, errlen, errno, "its export: %s", strerror(errno));
-		goto out;
-	}
-	disk_export_argv(d, mnt, &a);
-	if (a.oom) {
-		close(p[0]);
-		close(p[1]);
-		r = errmsg_set(err, errlen, ENOMEM, "its export: %s", strerror(ENOMEM));
+	/* The jail sees only /usr: the program is found and opened here, and run by its descriptor. */
+	if (argv_which(q && *q ? q : "qemu-storage-daemon", prog_path, sizeof(prog_path)) < 0)
+		return disk_export_missing(d, strerror(ENOENT), err, errlen);
+	prog = open(prog_path, O_PATH | O_CLOEXEC);
+	if (prog < 0)
+		return disk_export_missing(d, strerror(errno), err, errlen);
+	for (int i = 0; i < d->nlayers; i++)
+		layers[i] = disk_export_layer(&d->layer[i]);
+	disk_export_argv(d, &a);
+	if (a.oom || pipe2(p, O_CLOEXEC) < 0) {
+		r = errmsg_set(err, errlen, a.oom ? ENOMEM : errno, "its export: %s", strerror(a.oom ? ENOMEM : errno));
 		goto out;
 	}
 	/* Never a blocked daemon: what it says past the pipe's room is lost, not waited for. */
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	fflush(NULL);
+	for (int i = 0; i < d->nlayers; i++)
+		if (layers[i] < 0)
+			layers[i] = d->layer[i].fd;
 	d->exporter = fork();
 	if (d->exporter == 0)
-		disk_export_child(d, a.v, p[1], parent);
+		disk_export_child(d, layers, a.v, p[1], prog, parent);
 	close(p[1]);
+	p[1] = -1;
 	if (d->exporter < 0) {
 		r = errmsg_set(err, errlen, errno, "fork: %s", strerror(errno));
-		close(p[0]);
 		goto out;
 	}
-	r = disk_export_wait(d, dir, mnt, p[0], err, errlen);
+	/* The keeper's root is the jail's once the daemon has moved in. */
+	snprintf(mnt, sizeof(mnt), "/proc/%ld/root" DISK_EXPORT_MNT, (long)d->exporter);
+	r = disk_export_wait(d, mnt, p[0], err, errlen);
 	if (r == 0) {
 		d->fd = open(mnt, O_RDONLY | O_CLOEXEC);
 		if (d->fd < 0 || fstat(d->fd, &st) < 0)
@@ -231,24 +295,21 @@ int disk_export(struct disk_info *d, char *err, size_t errlen)
 		else
 			d->size = (uint64_t)st.st_size;
 	}
-	/* On failure the daemon goes first, so no mount can appear behind the clean-up. */
-	if (r < 0)
-		disk_export_stop(d);
-	/* Reachable from now on only through d->fd and its copies; it goes with the last of them. */
-	if ((rundir_unmount(mnt) < 0 || stat(mnt, &st) < 0 || stat(dir, &dirst) < 0 || st.st_dev != dirst.st_dev) &&
-	    r == 0)
-		r = errmsg_set(err, errlen, EBUSY, "its export at %s could not be detached", mnt);
 	if (r < 0) {
 		disk_export_stop(d);
-		close(p[0]);
 	} else {
 		/* Kept for what the daemon says later (I/O errors), told when it is stopped. */
 		fcntl(p[0], F_SETFL, O_NONBLOCK);
 		d->exporter_log = p[0];
+		p[0] = -1;
 	}
 out:
-	unlink(mnt);
-	rmdir(dir);
+	for (int i = 0; i < d->nlayers; i++)
+		if (layers[i] >= 0 && layers[i] != d->layer[i].fd)
+			close(layers[i]);
+	if (p[0] >= 0)
+		close(p[0]);
+	close(prog);
 	argv_free(&a);
 	return r;
 }

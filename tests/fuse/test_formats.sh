@@ -14,9 +14,9 @@ mkdir -p "$MNT"
 on_exit 'rm -rf "$T"'
 on_exit '[ -n "$LOOP" ] && losetup -d "$LOOP"'
 on_exit 'grep -q " $MNT fuse" /proc/mounts && fusermount3 -u -z "$MNT"'
-# Exporters are the daemon's children; none may outlive a view.
-exporters() { pgrep -f -- "qemu-storage-daemon .*/kvmload-export\." | wc -l; }
-E0=$(exporters)
+# Exporters are the daemon's; none may outlive a view.  Ours carry this test's mark in their
+# environment (other tests on this machine run exporters too).
+export KVMLOAD_FORMATS_TEST=$T
 
 # ---- one UFS2 file system on a bare disk, the raw image every format is made from
 S=$T/src
@@ -124,18 +124,37 @@ printf '\0\0\0\0\0\0\2\0\0\0\0\0' | dd of="$T/emptyname.qcow2" bs=1 seek=8 conv=
 shows "$T/emptyname.qcow2"
 # No qemu-storage-daemon: said so, status 69 (EX_UNAVAILABLE).
 KVMLOAD_QSD=/nonexistent/qsd refused 69 "/nonexistent/qsd: No such file or directory; a qcow2 image is read by QEMU's qemu-storage-daemon" --disk "$T/plain.qcow2"
-# A TMPDIR JSON cannot carry as it is: the export goes under /tmp instead.
+# The export is in the exporter's jail: a TMPDIR that JSON could not carry changes nothing.
 mkdir -p "$T/t$(printf '\001')d"
 TMPDIR="$T/t$(printf '\001')d" shows "$T/plain.qcow2"
-# The exporter inherits nothing but its image: a descriptor of ours stays ours.
+# The exporter inherits nothing but its image, and runs jailed (jail.h): namespaces of its own,
+# uid 0 there being ours outside, CAP_SYS_ADMIN of its own namespaces alone, a root of /usr, the
+# image on a read-only mount.
 exec 7<"$T/raw.img"
 "$FS" -f --disk "$T/plain.qcow2" "$MNT" 2>"$T/err" &
 FPID=$!
 for _ in $(seq 100); do [ -d "$MNT/disk0" ] && break; sleep 0.05; done
-QPID=$(pgrep -P $FPID -f qemu-storage-daemon)
-if [ -n "$QPID" ] && ! ls -l /proc/$QPID/fd | grep -q "$T/raw.img"; then ok
-else bad "the exporter ($QPID) inherited a descriptor: $(ls -l /proc/$QPID/fd 2>&1 | tr '\n' ' ')"; fi
-if ls -l /proc/$QPID/fd | grep -q "$T/plain.qcow2"; then ok; else bad "the exporter has no image descriptor"; fi
+QPID=$(marked qemu-storage-da KVMLOAD_FORMATS_TEST)
+ls -l "/proc/$QPID/fd" >"$T/qfd" 2>&1
+if [ -n "$QPID" ] && ! grep -q "raw.img" "$T/qfd"; then ok
+else bad "the exporter ($QPID) inherited a descriptor: $(tr '\n' ' ' <"$T/qfd")"; fi
+check "the exporter: its descriptors" "0 -> /dev/null
+1 -> /dev/null
+2 -> pipe
+3 -> /" "$(awk '$NF !~ /^anon_inode:|^\/dev\/fuse$/ { sub(/:.*/, "", $NF); print $(NF-2), $(NF-1), $NF }' "$T/qfd" | sort -n)"
+check "the exporter: its root" "bin dev lib lib32 lib64 proc run sbin usr" "$(ls "/proc/$QPID/root" | paste -sd' ')"
+check "the exporter: its /dev" "fuse null urandom zero" "$(ls "/proc/$QPID/root/dev" | paste -sd' ')"
+check "the exporter: uid 0 inside is ours outside" "0 $(id -u) 1" "$(awk '{ print $1, $2, $3 }' "/proc/$QPID/uid_map")"
+check "the exporter: PID 1 of its own PID namespace" "NSpid:	$QPID	1" "$(grep '^NSpid:' "/proc/$QPID/status")"
+for ns in user mnt pid net ipc uts; do
+	[ "$(readlink "/proc/$QPID/ns/$ns")" != "$(readlink /proc/self/ns/$ns)" ] && ok ||
+		bad "the exporter shares our $ns namespace"
+done
+check "the exporter: no capability but its namespaces' CAP_SYS_ADMIN" "CapEff:	0000000000200000
+CapBnd:	0000000000200000
+NoNewPrivs:	1" "$(grep -E '^(CapEff|CapBnd|NoNewPrivs):' "/proc/$QPID/status")"
+match "the exporter: the image is read-only even where its mode is not" "*Read-only file system*" \
+	"$(: 2>&1 >>"/proc/$QPID/fd/3")"
 exec 7<&-
 fusermount3 -u "$MNT"; wait $FPID
 # A qcow2 QEMU cannot read: its L1 table pointer sent past the end of the file.
@@ -143,6 +162,6 @@ cp "$T/plain.qcow2" "$T/broken.qcow2"
 printf '\x7f\xff\xff\xff\xff\xff\x00\x00' | dd of="$T/broken.qcow2" bs=1 seek=40 conv=notrunc status=none
 refused 65 "QEMU cannot read it as qcow2" --disk "$T/broken.qcow2"
 
-[ "$(exporters)" -eq "$E0" ] && ok || bad "an image exporter outlived its view"
+check "no image exporter outlived its view" "" "$(marked qemu-storage-da KVMLOAD_FORMATS_TEST)"
 grep -q "kvmload-export" /proc/mounts && bad "an export is still mounted" || ok
 lib_done

@@ -39,9 +39,10 @@ booted() {
 	else ok; fi
 }
 # nothing_left WHAT: no QEMU, view or exporter of this run, no runtime directory.
+export KVMLOAD_DISKS_TEST=$WORK
 nothing_left() {
 	if pgrep -f "qemu-system-x86_64.*fdset" -P $$ >/dev/null || [ -e "$KVMLOAD_RUN_DIR/$VM" ] ||
-		grep -q "$WORK" /proc/mounts || pgrep -f "$TMPDIR/kvmload-export" >/dev/null ||
+		grep -q "$WORK" /proc/mounts || [ -n "$(marked qemu-storage-da KVMLOAD_DISKS_TEST)" ] ||
 		[ -n "$(ls -A "$TMPDIR")" ]; then bad "$1: something was left behind"
 	else ok; fi
 }
@@ -111,21 +112,32 @@ nothing_left "after the boots"
 
 # -- a raw image the guest writes keeps QEMU's probed-raw rule: no image header into block 0 (the
 # next boot's probe would follow its backing file), other writes as usual. QEMU's own qemu-io on a
-# second monitor writes as the guest would.
+# second monitor writes as the guest would. As root QEMU sees no writable directory, nothing under
+# /tmp, and has a network namespace of its own: the monitor is an abstract socket there (reached
+# through nsenter), and the header comes from a second disk, a raw one QEMU holds as descriptor 13.
 cp "$WORK/g.img" "$WORK/w.img"
 qemu-img create -q -u -f qcow2 -b /etc/hostname -F raw "$WORK/hdr.qcow2" 1M
-KVMLOAD_QEMU_ARGS="-monitor unix:$WORK/hmp.sock,server=on,wait=off" timeout 120 "$KVMLOAD" \
-	-l "$MINIBOOT" --accel tcg -m 64M -d "$WORK/w.img" -e testkernel.exit=spin $VM </dev/null \
-	>"$WORK/w.log" 2>"$WORK/w.log.err" &
+hmp=kvmload-hmp-$$
+KVMLOAD_QEMU_ARGS="-monitor unix:$hmp,abstract=on,server=on,wait=off" timeout 120 "$KVMLOAD" \
+	-l "$MINIBOOT" --accel tcg -m 64M -d "$WORK/w.img" --format raw -d "$WORK/hdr.qcow2" \
+	-e testkernel.exit=spin $VM </dev/null >"$WORK/w.log" 2>"$WORK/w.log.err" &
 KPID=$!
 for _ in $(seq 600); do grep -q 'testkernel: spin' "$WORK/w.log" && break; kill -0 $KPID 2>/dev/null || break; sleep 0.05; done
-python3 - "$WORK/hmp.sock" "$WORK/hdr.qcow2" <<'PY'
+qpid=$(pgrep -x qemu-system-x86 -P "$(pgrep -P $KPID -x kvmload)")
+ns=()
+[ "$(id -u)" = 0 ] && ns=(nsenter --net="/proc/$qpid/ns/net")
+"${ns[@]}" python3 - "$hmp" >"$WORK/hmp.out" <<'PY'
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-for cmd in ('qemu-io d0-l0 "write -s %s 0 512"' % sys.argv[2], 'qemu-io d0-l0 "write -P 0x5a 4096 512"'):
+s.connect("\0" + sys.argv[1])
+for cmd in ('qemu-io d0-l0 "write -s /proc/self/fd/13 0 512"', 'qemu-io d0-l0 "write -P 0x5a 4096 512"'):
     s.sendall(cmd.encode() + b"\n")
     time.sleep(0.5)
+s.settimeout(1)
+try:
+    sys.stdout.write(s.recv(65536).decode(errors="replace"))
+except OSError:
+    pass
 PY
 # SIGTERM to kvmload itself: timeout would also signal its whole process group, a second SIGTERM.
 kill -TERM "$(pgrep -P $KPID -x kvmload)"; wait $KPID

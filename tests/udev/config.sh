@@ -417,6 +417,7 @@ kvmload-hotplug: disks: 5 errors" "$out"
 # A qcow2 image is accepted (served by qemu-storage-daemon while it is open, stopped again);
 # the same image forced to be raw is too, and a raw one forced to be qcow2 is not.
 if command -v qemu-img >/dev/null && command -v qemu-storage-daemon >/dev/null && [ -c /dev/fuse ]; then
+	export KVMLOAD_CONFIG_TEST=$WORK
 	make_gpt "$WORK/gpt.img" a503
 	qemu-img convert -O qcow2 "$WORK/gpt.img" "$WORK/extra.qcow2"
 	mkdir qcow
@@ -425,7 +426,7 @@ if command -v qemu-img >/dev/null && command -v qemu-storage-daemon >/dev/null &
 	run qcow
 	check "qcow2 disk: status" 0 "$st"
 	check "qcow2 disk: summary" "qcow: 2 vms, no errors" "$out"
-	check "qcow2 disk: no qemu-storage-daemon left" "" "$(pgrep -f -- "$WORK/extra.qcow2")"
+	check "qcow2 disk: no qemu-storage-daemon left" "" "$(marked qemu-storage-da KVMLOAD_CONFIG_TEST)"
 	mkdir forced
 	printf '[vm w]\nserial = w\nformat = qcow2\ndisk = %s\n' "$WORK/gpt.img" >forced/x.conf
 	run forced

@@ -58,9 +58,7 @@ export KVMLOAD_UDEV_TEST=$WORK
 ours() {
 	{
 		pgrep -f -- "$R/"
-		pgrep -x qemu-system-x86 | while read -r p; do
-			grep -qsz "^KVMLOAD_UDEV_TEST=$WORK\$" "/proc/$p/environ" && echo "$p"
-		done
+		marked qemu-system-x86 KVMLOAD_UDEV_TEST
 	} | grep -vx "$$" || true
 }
 
@@ -179,7 +177,7 @@ expect "rodev: the guest read its read-only device" has_text "$R/rodev/console.l
 if [ -n "$QCOW" ]; then
 	expect "rodev: the guest read the qcow2 image's bytes, writable" has_text "$R/rodev/console.log" \
 		"testkernel: blk1 ro=0 sectors=16384 sum=$(crc8 "$WORK/pattern.img")"
-	expect "rodev: no qemu-storage-daemon left" eval '! pgrep -f -- "$QCOW" >/dev/null'
+	check "rodev: no qemu-storage-daemon left" "" "$(marked qemu-storage-da KVMLOAD_UDEV_TEST)"
 else
 	skip_part "rodev's qcow2 disk needs qemu-img and qemu-storage-daemon"
 fi

@@ -1,0 +1,138 @@
+/* jail.c: namespaces of a child's own (user, mount, PID, network, IPC, UTS) and a root that holds only /usr. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "jail.h"
+
+/* Where the root is put together before it becomes the root (a mount point every host has). */
+#define JAIL_STAGE "/tmp"
+
+/* The top-level names a program's loader and libraries are found under (links to usr/ where merged). */
+static const char *const jail_usr_names[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
+static const char *const jail_devs[] = { "null", "zero", "urandom", "fuse" };
+
+/* write(2) all of s to path: the namespace's maps and setgroups. */
+static int jail_write(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+	size_t n = strlen(s);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, n) != (ssize_t)n)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int jail_map(uid_t outer_uid, gid_t outer_gid)
+{
+	char line[32];
+	int r;
+
+	snprintf(line, sizeof(line), "0 %u 1\n", (unsigned)outer_uid);
+	if ((r = jail_write("/proc/self/uid_map", line)) < 0)
+		return r;
+	/* Required before gid_map without privilege, and no group is wanted in here anyway. */
+	if ((r = jail_write("/proc/self/setgroups", "deny")) < 0)
+		return r;
+	snprintf(line, sizeof(line), "0 %u 1\n", (unsigned)outer_gid);
+	return jail_write("/proc/self/gid_map", line);
+}
+
+/* src bound at JAIL_STAGE/name; read-only, nosuid and nodev beneath it too. */
+static int jail_bind(const char *src, const char *name, bool dir)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID };
+	char dst[64];
+	int fd;
+
+	snprintf(dst, sizeof(dst), JAIL_STAGE "/%s", name);
+	if (dir ? mkdir(dst, 0755) < 0 : (fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+						 close(fd) < 0)
+		return -errno;
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	/* Device nodes are what /dev is for; everywhere else they are refused too. */
+	if (dir)
+		attr.attr_set |= MOUNT_ATTR_NODEV;
+	return syscall(SYS_mount_setattr, AT_FDCWD, dst, AT_RECURSIVE, &attr, sizeof(attr)) < 0 ? -errno : 0;
+}
+
+/* /bin, /lib... as the host has them: a link into usr/ is the same link, a directory is bound. */
+static int jail_usr(void)
+{
+	char host[16], link[64], dst[64];
+	int r;
+
+	if ((r = jail_bind("/usr", "usr", true)) < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(jail_usr_names) / sizeof(jail_usr_names[0]); i++) {
+		struct stat st;
+		ssize_t n;
+
+		snprintf(host, sizeof(host), "/%s", jail_usr_names[i]);
+		if (lstat(host, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if ((r = jail_bind(host, jail_usr_names[i], true)) < 0)
+				return r;
+			continue;
+		}
+		n = readlink(host, link, sizeof(link) - 1);
+		if (n <= 0 || !S_ISLNK(st.st_mode))
+			continue;
+		link[n] = '\0';
+		snprintf(dst, sizeof(dst), JAIL_STAGE "/%s", jail_usr_names[i]);
+		if (symlink(link, dst) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int jail_enter(uid_t outer_uid, gid_t outer_gid)
+{
+	char host[32], name[32];
+	int r;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+		return -errno;
+	if ((r = jail_map(outer_uid, outer_gid)) < 0)
+		return r;
+	/* Nothing mounted from here on is seen outside. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("jail", JAIL_STAGE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0 ||
+	    mkdir(JAIL_STAGE "/dev", 0755) < 0 || mkdir(JAIL_STAGE "/proc", 0555) < 0 ||
+	    mkdir(JAIL_STAGE JAIL_RUN, 0700) < 0)
+		return -errno;
+	if ((r = jail_usr()) < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(jail_devs) / sizeof(jail_devs[0]); i++) {
+		snprintf(host, sizeof(host), "/dev/%s", jail_devs[i]);
+		snprintf(name, sizeof(name), "dev/%s", jail_devs[i]);
+		if ((r = jail_bind(host, name, false)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int jail_finish(void)
+{
+	/* While the host's /proc is still in sight: the kernel mounts a new one only then. */
+	if (mount("proc", JAIL_STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+	    chdir(JAIL_STAGE) < 0)
+		return -errno;
+	/* The stage on top of the old root, which is then detached from under it. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return -errno;
+	return 0;
+}
