@@ -186,6 +186,11 @@ static int hostfs_fd(struct hostfs *h, uint32_t node, bool *readable)
 	return fd;
 }
 
+int hostfs_root_fd(struct hostfs *h)
+{
+	return hostfs_fd(h, HOSTFS_ROOT, NULL);
+}
+
 static int hostfs_stat_fd(int fd, struct stat *st)
 {
 	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;

@@ -14,6 +14,8 @@ struct hostfs_dir; /* one open directory stream */
 
 int hostfs_open(struct hostfs **out, const char *path);
 void hostfs_close(struct hostfs *h);
+/* The tree's root directory (O_PATH): what a confined server may read beneath. */
+int hostfs_root_fd(struct hostfs *h);
 
 /*
  * Look NAME (one component) up in directory node DIR and count one lookup of

@@ -1,4 +1,4 @@
-/* main.c: kvmload-fs command line, --list, mounting, background start-up and the session loop. */
+/* main.c: kvmload-fs command line, --list, mounting, background start-up, the split into mount owner and confined server, and the session loop. */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,18 +8,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "disk.h"
+#include "fs_confine.h"
 #include "fs_ops.h"
 #include "log.h"
+#include "mnt.h"
+#include "owner.h"
 
 #define MAIN_MAXOPTS 32
-/* fuse.kvmload-fs in /proc/mounts; mount.fuse3 runs the program of that name for mount -o remount. */
-#define MAIN_SUBTYPE "kvmload-fs"
 
 /*
  * One --disk PATH (fd -1; format NULL: detect), --disk-fd N:PATH (the disk
@@ -39,10 +43,32 @@ struct main_opts {
 	const char *format;
 	const char *host;
 	const char *mnt;
+	const char *user;  /* --user; NULL: CONFINE_USER_DEFAULT */
 	char *fuse_opts[MAIN_MAXOPTS];
 	unsigned nfuse_opts;
-	bool foreground, list;
+	bool foreground, list, allow_exec;
 	int ready_fd;
+};
+
+/* -o options passed on to the mount: only these, which change nothing a guest's files could use. */
+static const char *const main_fuse_harmless[] = {
+	"ro", "nosuid", "nodev", "noexec", "allow_other", "allow_root", "default_permissions", "atime", "noatime",
+	"relatime", "norelatime", "strictatime", "nostrictatime", "diratime", "nodiratime", "lazytime",
+	"nolazytime", "sync", "async", "dirsync", "nosymfollow", "debug",
+};
+
+/* -o options refused with a reason of their own (a name ending in '=' takes any value). */
+static const struct main_fuse_refusal {
+	const char *name;
+	const char *why;
+} main_fuse_refused[] = {
+	{ "suid", "a view is always nosuid: no file on a guest disk runs with its owner's privilege" },
+	{ "dev", "a view is always nodev: no device node on a guest disk opens a host device" },
+	{ "fsname=", "kvmload-fs names its mounts fsname=kvmload,subtype=" MNT_SUBTYPE
+		     " itself: the already-mounted and remount guards find them by it" },
+	{ "subtype=", "kvmload-fs names its mounts fsname=kvmload,subtype=" MNT_SUBTYPE
+		      " itself: the already-mounted and remount guards find them by it" },
+	{ "auto_unmount", "kvmload-fs removes its mount itself when its server ends" },
 };
 
 static void main_usage(FILE *f)
@@ -60,14 +86,19 @@ static void main_usage(FILE *f)
 		"                  auto: detected, the default)\n"
 		"  --disk-fd N:PATH  the disk PATH, opened by the caller as descriptor N (as --disk)\n"
 		"  --raw-fd N:NAME   descriptor N holds a disk's guest-visible bytes (raw); NAME for messages\n"
-		"  --host PATH     a host directory, shown as host0\n"
+		"  --host PATH     a host directory, shown as host0 (read as --user: it must be readable by them)\n"
 		"  --list          print every disk's partitions and exit (no mount)\n"
 		"  --ready-fd N    write one byte to fd N once the mount answers, then close it\n"
 		"  -f              stay in the foreground\n"
-		"  -o OPT[,OPT]    FUSE mount options (ro is always added)\n"
+		"  --user NAME     the unprivileged user that serves the view once it is mounted\n"
+		"                  (as root; default %s)\n"
+		"  --allow-exec    let guest files be executed (never setuid): the mount is noexec otherwise\n"
+		"  -o OPT[,OPT]    FUSE mount options: ro, noexec, allow_other, allow_root, noatime, ...\n"
+		"                  (ro,nosuid,nodev are always added; suid, dev, exec, fsname= and\n"
+		"                  subtype= are refused)\n"
 		"  -h, --help      this help\n"
 		"  -V, --version   print the version\n",
-		TREE_MAXDISKS);
+		TREE_MAXDISKS, CONFINE_USER_DEFAULT);
 }
 
 /* An inherited descriptor's number, ending at *end (NUL or ':'). */
@@ -122,6 +153,46 @@ static bool main_has_fuse_opt(const struct main_opts *o, const char *name)
 	return found;
 }
 
+/* One -o option: harmless, or refused (64) with a message naming it; known lists the harmless ones. */
+static void main_check_fuse_opt(const char *tok, bool allow_exec, const char *known)
+{
+	if (strcmp(tok, "exec") == 0) {
+		if (!allow_exec)
+			errx(EX_USAGE, "-o exec: a view is noexec; use --allow-exec to let its files be executed");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(main_fuse_refused) / sizeof(main_fuse_refused[0]); i++) {
+		const struct main_fuse_refusal *f = &main_fuse_refused[i];
+		size_t n = strlen(f->name);
+
+		if (f->name[n - 1] == '=' ? strncmp(tok, f->name, n) == 0 : strcmp(tok, f->name) == 0)
+			errx(EX_USAGE, "-o %s: refused: %s", log_esc(tok), f->why);
+	}
+	for (size_t i = 0; i < sizeof(main_fuse_harmless) / sizeof(main_fuse_harmless[0]); i++)
+		if (strcmp(tok, main_fuse_harmless[i]) == 0)
+			return;
+	errx(EX_USAGE, "-o %s: not an option kvmload-fs passes to its mount (it takes %s and exec with --allow-exec)",
+	     log_esc(tok), known);
+}
+
+static void main_check_fuse_opts(const struct main_opts *o)
+{
+	char known[512] = "";
+
+	for (size_t i = 0; i < sizeof(main_fuse_harmless) / sizeof(main_fuse_harmless[0]); i++)
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
+			 main_fuse_harmless[i]);
+	for (unsigned i = 0; i < o->nfuse_opts; i++) {
+		char *copy = strdup(o->fuse_opts[i]), *save = NULL;
+
+		if (!copy)
+			err(EX_OSERR, "strdup");
+		for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			main_check_fuse_opt(tok, o->allow_exec, known);
+		free(copy);
+	}
+}
+
 /*
  * mount(8) -o remount on our mount runs mount.fuse3, which runs the program
  * named by the subtype, us, as "kvmload-fs SOURCE MOUNTPOINT -o OPTS,remount".
@@ -139,7 +210,8 @@ static void main_refuse_remount(int argc, char **argv, const struct main_opts *o
 
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
-	enum { OPT_DISK = 256, OPT_DISK_FD, OPT_RAW_FD, OPT_FORMAT, OPT_HOST, OPT_LIST, OPT_READY };
+	enum { OPT_DISK = 256, OPT_DISK_FD, OPT_RAW_FD, OPT_FORMAT, OPT_HOST, OPT_LIST, OPT_READY, OPT_USER,
+	       OPT_ALLOW_EXEC };
 	static const struct option longopts[] = {
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "disk-fd", required_argument, NULL, OPT_DISK_FD },
@@ -148,6 +220,8 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "ready-fd", required_argument, NULL, OPT_READY },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "allow-exec", no_argument, NULL, OPT_ALLOW_EXEC },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -188,6 +262,12 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 				errx(EX_USAGE, "--ready-fd %s: not a file descriptor number", optarg);
 			break;
 		}
+		case OPT_USER:
+			o->user = optarg;
+			break;
+		case OPT_ALLOW_EXEC:
+			o->allow_exec = true;
+			break;
 		case 'f':
 			o->foreground = true;
 			break;
@@ -212,6 +292,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 	/* The view is read-only whatever -o says. */
 	if (main_has_fuse_opt(o, "rw"))
 		errx(EX_USAGE, "-o rw: the view is read-only");
+	main_check_fuse_opts(o);
 	if (optind < argc)
 		o->mnt = argv[optind++];
 	if (optind < argc)
@@ -291,101 +372,36 @@ static void main_list(const struct tree *t)
 		zfs_set_list(t->zset, stdout);
 }
 
-/* A mountinfo field with its \ooo escapes (space, tab, newline, backslash) undone, in place. */
-static void main_unescape(char *s)
-{
-	char *o = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-		    s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else {
-			*o++ = *s;
-		}
-	}
-	*o = '\0';
-}
-
-/*
- * The mount point's absolute path, found without a stat() of it, which fails
- * on a dead FUSE mount and hangs on a stuck one: only its parent is resolved,
- * unless it ends in "." or ".." or is a symbolic link.  NULL with errno set.
- */
-static char *main_abs_path(const char *mnt)
-{
-	char *copy = strdup(mnt), *slash, *dir, *res = NULL;
-	const char *base;
-	size_t n;
-	char c;
-
-	if (!copy)
-		return NULL;
-	for (n = strlen(copy); n > 1 && copy[n - 1] == '/'; n--)
-		copy[n - 1] = '\0';
-	slash = strrchr(copy, '/');
-	base = slash ? slash + 1 : copy;
-	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || readlink(copy, &c, 1) >= 0) {
-		res = realpath(copy, NULL);
-	} else {
-		if (slash && slash != copy)
-			*slash = '\0';
-		dir = realpath(!slash ? "." : slash == copy ? "/" : copy, NULL);
-		if (dir && asprintf(&res, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", base) < 0)
-			res = NULL;
-		free(dir);
-	}
-	free(copy);
-	return res;
-}
-
 /*
  * A second kvmload-fs on a mount point would stack a second mount over the
- * first.  The topmost mount there, from mountinfo (never a stat of the mount
- * point, see main_abs_path), must not be ours; "fuse.kvmload" is what older
- * versions mounted.
+ * first: the topmost mount there must not be ours; "fuse.kvmload" is what
+ * older versions mounted.
  */
 static void main_check_not_mounted(const char *mnt)
 {
-	char *path = main_abs_path(mnt), *line = NULL, *type = NULL;
-	size_t cap = 0;
-	FILE *f;
+	char *path = mnt_abs_path(mnt);
+	struct mnt_top top;
+	int r;
 
 	if (!path)
 		return; /* the stat() that follows says what is wrong with it */
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		err(EX_OSERR, "/proc/self/mountinfo");
-	while (getline(&line, &cap, f) > 0) {
-		char *save = NULL, *tok, *point = NULL;
-		unsigned field = 0;
-
-		line[strcspn(line, "\n")] = '\0';
-		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
-			if (field == 4)
-				point = tok;
-			if (field > 5 && strcmp(tok, "-") == 0)
-				break;
-		}
-		tok = strtok_r(NULL, " ", &save);
-		if (!point || !tok)
-			continue;
-		main_unescape(point);
-		if (strcmp(point, path) != 0)
-			continue;
-		free(type);
-		type = strdup(tok);
-		if (!type)
-			err(EX_OSERR, "strdup");
-	}
-	fclose(f);
-	free(line);
-	if (type && (strcmp(type, "fuse." MAIN_SUBTYPE) == 0 || strcmp(type, "fuse.kvmload") == 0))
-		errx(EX_USAGE, "%s: already a kvmload-fs mount point (%s); unmount it first: fusermount3 -u %s", mnt,
-		     type, mnt);
-	free(type);
+	r = mnt_top(path, &top);
 	free(path);
+	if (r < 0)
+		errx(EX_OSERR, "/proc/self/mountinfo: %s", strerror(-r));
+	if (r == 1 && (strcmp(top.type, MNT_TYPE) == 0 || strcmp(top.type, "fuse.kvmload") == 0))
+		errx(EX_USAGE, "%s: already a kvmload-fs mount point (%s); unmount it first: fusermount3 -u %s", mnt,
+		     top.type, mnt);
+}
+
+/* Who serves the view once it is mounted: 67 for a user that does not exist, 64 for root or another's. */
+static void main_user(const struct main_opts *o, struct confine_user *u)
+{
+	char msg[512];
+	int r = confine_user(o->user, u, msg, sizeof(msg));
+
+	if (r < 0)
+		errx(r == -ENOENT ? EX_NOUSER : EX_USAGE, "%s", log_esc(msg));
 }
 
 /*
@@ -435,19 +451,29 @@ static void main_detach_stdio(void)
 		err(EX_OSERR, "chdir /");
 }
 
-static int main_serve(struct fuse_session *se, const struct main_opts *o)
+/*
+ * The server, the mount owner's child: the one process that answers the
+ * kernel and parses guest bytes once the view is mounted, confined before
+ * its loop starts.  It never unmounts (the owner does) and leaves with
+ * _exit: freeing the tree would stop the image exporter, the owner's child.
+ */
+static _Noreturn void main_server(struct fuse_session *se, struct tree *t, const struct confine_user *u, pid_t owner,
+				  const sigset_t *mask)
 {
 	struct fuse_loop_config *cfg;
+	char msg[512];
 	int r;
 
-	if (fuse_session_mount(se, o->mnt) != 0)
-		return EX_OSERR; /* libfuse said why */
-	if (fuse_set_signal_handlers(se) != 0) {
-		fuse_session_unmount(se);
-		return EX_OSERR;
+	prctl(PR_SET_NAME, "kvmload-fs-srv", 0, 0, 0);
+	/* libfuse's SIGTERM, SIGINT and SIGHUP end the loop; the owner passes them on. Before the filter. */
+	if (fuse_set_signal_handlers(se) != 0)
+		_exit(EX_OSERR);
+	r = fs_confine_enter(u, owner, t->host ? hostfs_root_fd(t->host) : -1, msg, sizeof(msg));
+	if (r < 0) {
+		log_warnx("%s", msg);
+		_exit(EX_OSERR);
 	}
-	if (!o->foreground)
-		main_detach_stdio();
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	/* The UFS reader and hostfs are safe for concurrent requests: one worker per /dev/fuse clone. */
 	cfg = fuse_loop_cfg_create();
 	if (!cfg) {
@@ -455,13 +481,95 @@ static int main_serve(struct fuse_session *se, const struct main_opts *o)
 	} else {
 		fuse_loop_cfg_set_clone_fd(cfg, 1);
 		r = fuse_session_loop_mt(se, cfg);
-		fuse_loop_cfg_destroy(cfg);
 	}
-	fuse_session_unmount(se);
-	fuse_remove_signal_handlers(se);
 	if (r < 0)
 		log_warnx("session loop: %s", strerror(-r));
-	return r < 0 ? EX_OSERR : 0;
+	_exit(r < 0 ? EX_OSERR : 0);
+}
+
+/*
+ * The owner lets go of what answers the kernel, so the connection ends with
+ * the server (the mount then says ENOTCONN instead of hanging), and of every
+ * capability but unmounting (CAP_SYS_ADMIN) and signalling the server, which
+ * runs as another user (CAP_KILL).
+ */
+static void main_let_go(struct fuse_session *se, struct fs_ctx *ctx, const struct confine_user *u)
+{
+	static const int keep[] = { CAP_SYS_ADMIN, CAP_KILL };
+	int spare = open("/dev/fuse", O_RDWR | O_CLOEXEC), r;
+
+	/*
+	 * A /dev/fuse of no connection in the session's place: libfuse's
+	 * fuse_session_unmount then finds it in error (POLLERR), takes the mount
+	 * for gone and only frees what fuse_session_mount allocated; the owner
+	 * unmounts itself, and only its own mount.
+	 */
+	if (spare < 0 || dup3(spare, fuse_session_fd(se), O_CLOEXEC) < 0)
+		log_warn("/dev/fuse in place of the session's");
+	if (spare >= 0)
+		close(spare);
+	if (ctx->ready_fd >= 0)
+		close(ctx->ready_fd);
+	if (ctx->notify_fd >= 0)
+		close(ctx->notify_fd);
+	ctx->ready_fd = ctx->notify_fd = -1;
+	if (u->drop && (r = confine_caps(keep, sizeof(keep) / sizeof(keep[0]))) < 0)
+		log_warnx("the mount owner's capabilities: %s", strerror(-r));
+}
+
+/*
+ * Mount (the only step that needs privilege), then fork the server; this
+ * process, the mount owner, waits for it and removes the mount it made.
+ * The server's status.
+ */
+static int main_serve(struct fuse_session *se, const struct main_opts *o, struct fs_ctx *ctx,
+		      const struct confine_user *u)
+{
+	char *abs = mnt_abs_path(o->mnt);
+	struct owner ow = { .mnt = abs };
+	pid_t self = getpid();
+	struct mnt_top top;
+	sigset_t held;
+	int status, r;
+
+	if (!abs)
+		err(EX_OSERR, "%s", o->mnt);
+	owner_signals(&ow.signals);
+	/*
+	 * Blocked from before the mount to the owner's exit: one that comes early
+	 * waits for the server, one that comes late cannot cut the clean-up short.
+	 */
+	sigprocmask(SIG_BLOCK, &ow.signals, &held);
+	if (fuse_session_mount(se, o->mnt) != 0) {
+		free(abs);
+		return EX_OSERR; /* libfuse said why */
+	}
+	r = mnt_top(ow.mnt, &top);
+	if (r != 1 || strcmp(top.type, MNT_TYPE) != 0) {
+		log_warnx("%s: the mount just made is not on top in /proc/self/mountinfo (%s)", log_esc(ow.mnt),
+			  r < 0 ? strerror(-r) : r == 0 ? "nothing mounted" : top.type);
+		status = EX_OSERR;
+		goto out_unmount;
+	}
+	ow.mnt_id = top.id;
+	if (!o->foreground)
+		main_detach_stdio();
+	fflush(NULL);
+	ow.server = fork();
+	if (ow.server < 0) {
+		log_warn("fork");
+		status = EX_OSERR;
+		goto out_unmount;
+	}
+	if (ow.server == 0)
+		main_server(se, ctx->tree, u, self, &held);
+	main_let_go(se, ctx, u);
+	status = owner_wait(&ow);
+out_unmount:
+	/* Once the server has run, this only frees (see main_let_go). */
+	fuse_session_unmount(se);
+	free(abs);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -469,6 +577,7 @@ int main(int argc, char **argv)
 	struct main_opts o;
 	struct tree t;
 	struct fs_ctx ctx;
+	struct confine_user user;
 	struct stat st;
 	char *fargv[4 + 2 * MAIN_MAXOPTS];
 	int fargc = 0, status, notify_fd = -1;
@@ -485,8 +594,10 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 64 << 10);
 	mallopt(M_ARENA_MAX, 2);
 	main_parse(argc, argv, &o);
-	if (!o.list)
+	if (!o.list) {
+		main_user(&o, &user);
 		main_check_not_mounted(o.mnt);
+	}
 	/*
 	 * Into the background before the disks are opened: an image's exporter
 	 * is our child and dies with its parent (PR_SET_PDEATHSIG), which must be
@@ -507,20 +618,21 @@ int main(int argc, char **argv)
 
 	fargv[fargc++] = argv[0];
 	fargv[fargc++] = "-o";
-	fargv[fargc++] = "fsname=kvmload,subtype=" MAIN_SUBTYPE ",default_permissions";
+	fargv[fargc++] = "fsname=kvmload,subtype=" MNT_SUBTYPE ",default_permissions";
 	for (unsigned i = 0; i < o.nfuse_opts; i++) {
 		fargv[fargc++] = "-o";
 		fargv[fargc++] = o.fuse_opts[i];
 	}
+	/* Last, so nothing before can undo them (main_check_fuse_opts refuses what would). */
 	fargv[fargc++] = "-o";
-	fargv[fargc++] = "ro";
+	fargv[fargc++] = o.allow_exec ? "ro,nosuid,nodev" : "ro,nosuid,nodev,noexec";
 	args = (struct fuse_args)FUSE_ARGS_INIT(fargc, fargv);
 
 	ctx = (struct fs_ctx){ .tree = &t, .ready_fd = o.ready_fd, .notify_fd = notify_fd };
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &ctx);
 	if (!se)
 		errx(EX_USAGE, "cannot start a FUSE session with these options");
-	status = main_serve(se, &o);
+	status = main_serve(se, &o, &ctx, &user);
 	fuse_session_destroy(se);
 	fuse_opt_free_args(&args);
 	tree_free(&t);

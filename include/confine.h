@@ -5,7 +5,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/landlock.h>
 #include <sys/types.h>
+
+/* File rights newer than the build host's linux/landlock.h (ABI 3, 5), for confine_path.access. */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
 
 /* The system user that parses guest bytes and runs guest code; setup.sh and sysusers.d create it. */
 #define CONFINE_USER_DEFAULT "kvmload"

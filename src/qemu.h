@@ -5,12 +5,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 
+#include "confine.h"
 #include "disk.h"
 #include "kvm.h"
 
 struct argv;
-struct confine_user;
 struct console;
 
 #define QEMU_MAX_DISKS 32
@@ -25,7 +27,10 @@ enum qemu_accel { QEMU_ACCEL_KVM, QEMU_ACCEL_TCG };
 #define QEMU_FD_QMP     5
 #define QEMU_FD_SERIAL  6
 #define QEMU_FD_LOG     7
-#define QEMU_FD_DISK0   8 /* then every disk's files, in qemu_disk_fds order */
+#define QEMU_FD_BIOS    8  /* the firmware and the stub, opened by kvmload: QEMU may not reach their paths */
+#define QEMU_FD_STUB    9
+#define QEMU_FD_TAP     10 /* --net tap:NAME, attached by kvmload */
+#define QEMU_FD_DISK0   11 /* then every disk's files, in qemu_disk_fds order */
 #define QEMU_MAX_FDS    (QEMU_FD_DISK0 - 3 + QEMU_MAX_DISKS * (DISK_MAX_LAYERS + 1))
 
 /* One guest disk: the chain kvmload opened (disk.h) and, unless read-only, layer 0 opened for writing. */
@@ -54,7 +59,7 @@ struct qemu_spec {
  * The disks' descriptors in the order QEMU finds them, from QEMU_FD_DISK0 on:
  * for each disk its backing files from the deepest, then its image (layer 0),
  * then its writable descriptor when it has one.  Returns how many (at most
- * QEMU_MAX_FDS - 5).
+ * QEMU_MAX_FDS - (QEMU_FD_DISK0 - 3)).
  */
 int qemu_disk_fds(const struct qemu_spec *s, int *fds);
 
@@ -63,17 +68,18 @@ int qemu_argv(const struct qemu_spec *s, struct argv *out);
 
 /*
  * Before anything is loaded: what QEMU would refuse (qemu_preflight), then
- * the program, the firmware and the stub exist, then QEMU asked when the
- * process has a memory limit (qemu_preflight_ask).  Returns 0, -ERANGE (a
- * usage error) or -ENOENT, with err saying what is wrong: the option and the
- * limit, or what is missing and what to install.
+ * the program, the firmware and the stub exist and QEMU's user may use
+ * /dev/kvm (qemu_confine_plan), then QEMU asked when the process has a
+ * memory limit (qemu_preflight_ask).  Returns 0, -ERANGE (a usage error) or
+ * -ENOENT, with err saying what is wrong: the option and the limit, or what
+ * is missing and what to install.
  */
 int qemu_check(const struct qemu_spec *s, char *err, size_t errlen);
 
 /*
  * What QEMU would refuse under s->accel, from the host as it is now (nothing
- * cached): --net tap:NAME that is no existing tap QEMU may attach to (it would
- * make a new one as root), more --cpus than KVM runs (KVM_CAP_MAX_VCPUS,
+ * cached): --net tap:NAME that is no existing tap kvmload may attach to for
+ * QEMU (qemu_tap_open), more --cpus than KVM runs (KVM_CAP_MAX_VCPUS,
  * /dev/kvm opened read-only for the query with --accel kvm), and -m that the
  * pc machine cannot hold under the accelerator (8 KiB units, one KVM memory
  * slot, the vCPU's physical address width with the 64-bit PCI window) or would
@@ -85,18 +91,56 @@ int qemu_preflight(const struct qemu_spec *s, char *err, size_t errlen);
 
 /*
  * Only under a finite RLIMIT_AS or RLIMIT_DATA (what QEMU needs beyond the
- * guest's RAM is QEMU's to know): start QEMU once, stopped (-S), with the
- * run's accelerator, vCPU, -smp, machine, firmware and -m on a sparse memfd
- * of the same size, and ask it to quit.  After qemu_check found the program
- * and the firmware.  Returns 0 (also when it could not ask) or -ERANGE with
- * QEMU's own words.
+ * guest's RAM is QEMU's to know): start QEMU once, stopped (-S), confined as
+ * the run's (qemu_confine_enter: its user, its limit), with the run's
+ * accelerator, vCPU, -smp, machine, firmware and -m on a sparse memfd of the
+ * same size, and ask it to quit.  After qemu_check found the program and the
+ * firmware.  Returns 0 (also when it could not ask) or -ERANGE with QEMU's
+ * own words.
  */
 int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen);
 
+/* How QEMU is confined (qemu_confine.c): worked out before fork, applied in the child. */
+struct qemu_confine {
+	struct confine_user user; /* who QEMU runs as (spec->user) */
+	gid_t groups[1];          /* its only supplementary group: /dev/kvm's, under --accel kvm as root */
+	int ngroups;
+	bool kvm;                 /* /dev/kvm in its private /dev */
+	bool netns;               /* a network namespace of its own (all but --net user) */
+	rlim_t as_limit;          /* RLIMIT_AS: the guest's RAM and what QEMU needs beside it */
+};
+
+/*
+ * Before fork: QEMU's user, group and memory limit for s (NSS and stat are
+ * no business of a forked child).  Under --accel kvm as root, /dev/kvm must
+ * be usable by the user or by the group that owns it (not root's).  0, or
+ * -EACCES with err naming the node and the user.
+ */
+int qemu_confine_plan(const struct qemu_spec *s, struct qemu_confine *c, char *err, size_t errlen);
+
+/*
+ * In the forked child, before exec (async-signal-safe): as root, new mount,
+ * IPC and (c->netns) network namespaces, / read-only beneath empty tmpfs
+ * over the writable and private directories and a /dev of a few nodes; then
+ * the memory limit, then confine_drop (c->user, c->groups).  The
+ * parent-death signal is cleared by the change of uid: the caller arms it
+ * again.  0 or -errno.
+ */
+int qemu_confine_enter(const struct qemu_confine *c);
+
+/*
+ * Attach to the existing tap name (never make one: a tap that is not
+ * persistent was just made, and is closed again) as QEMU will use it
+ * (IFF_TAP, IFF_NO_PI, IFF_VNET_HDR).  The descriptor (close-on-exec), or
+ * -errno (-ENODEV: no such tap).
+ */
+int qemu_tap_open(const char *name);
+
 /*
  * Start QEMU on the guest memory memfd and the hand-off module handoff_fd
- * (both inherited, nothing copied), serve COM1 on the console, and wait for
- * the guest to end.  SIGINT, SIGTERM, SIGHUP and SIGQUIT are taken over for
+ * (both inherited, nothing copied), confined (qemu_confine_enter), serve
+ * COM1 on the console, and wait for the guest to end.  As root, kvmload
+ * keeps CAP_KILL alone once QEMU runs.  SIGINT, SIGTERM, SIGHUP and SIGQUIT are taken over for
  * the run (blocked and read from a signalfd): the first asks the guest to
  * power off through ACPI, a second or QEMU_STOP_WAIT_MS kill QEMU; then the
  * signal is re-raised once the console is restored.  Returns bhyve's status

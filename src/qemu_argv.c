@@ -96,8 +96,8 @@ static void qemu_argv_net(struct argv *a, const struct qemu_spec *s)
 	if (strcmp(s->net, "user") == 0)
 		argv_add(a, "user,id=net0");
 	else
-		/* No helper scripts: the sandbox forbids spawning, and the host sets the tap up. */
-		argv_addf(a, "tap,id=net0,ifname=%s,script=no,downscript=no", s->net + 4);
+		/* The tap kvmload attached: QEMU has neither the host's network nor the right to attach. */
+		argv_addf(a, "tap,id=net0,fd=%d", QEMU_FD_TAP);
 	argv_add(a, "-device");
 	argv_add(a, "virtio-net-pci,netdev=net0");
 }
@@ -151,10 +151,11 @@ int qemu_argv(const struct qemu_spec *s, struct argv *out)
 		  s->core ? "on" : "off");
 	argv_add(&a, "-m");
 	argv_addf(&a, "%lluB", (unsigned long long)s->memsize);
+	/* Files kvmload opened: QEMU's view of the host hides the directories they may sit in. */
 	argv_add(&a, "-bios");
-	argv_add(&a, s->firmware);
+	argv_addf(&a, "/proc/self/fd/%d", QEMU_FD_BIOS);
 	argv_add(&a, "-kernel");
-	argv_add(&a, s->stub);
+	argv_addf(&a, "/proc/self/fd/%d", QEMU_FD_STUB);
 	argv_add(&a, "-initrd");
 	argv_addf(&a, "/proc/self/fd/%d", QEMU_FD_HANDOFF);
 	argv_add(&a, "-chardev");
@@ -213,6 +214,7 @@ static bool qemu_have_program(const char *prog)
 
 int qemu_check(const struct qemu_spec *s, char *err, size_t errlen)
 {
+	struct qemu_confine c;
 	int r = qemu_preflight(s, err, errlen);
 
 	if (r < 0)
@@ -238,5 +240,7 @@ int qemu_check(const struct qemu_spec *s, char *err, size_t errlen)
 			 "(or set KVMLOAD_PVH_STUB)", s->stub, strerror(errno));
 		return -ENOENT;
 	}
+	if (qemu_confine_plan(s, &c, err, errlen) < 0)
+		return -ENOENT;
 	return qemu_preflight_ask(s, err, errlen);
 }

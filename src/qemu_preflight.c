@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "errmsg.h"
 #include "log.h"
 #include "qemu.h"
+#include "spawn.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)
@@ -124,11 +124,12 @@ static bool qemu_preflight_in_group(gid_t g)
 }
 
 /*
- * --net tap:NAME attaches to an existing tap, never makes one: QEMU's
- * TUNSETIFF on a missing name would create a fresh, unconfigured tap as
- * root (and fail as anyone else), and fails with EINVAL on an interface that
- * is no tap (lo, eth0), a tun (layer 3) device or a multi_queue tap, with
- * EPERM on another user's tap (tested: tests/kvm/preflight.sh).
+ * --net tap:NAME attaches to an existing tap, never makes one: kvmload's
+ * TUNSETIFF (qemu_tap_open; QEMU gets the descriptor) on a missing name would
+ * create a fresh, unconfigured tap as root (and fail as anyone else), and
+ * fails with EINVAL on an interface that is no tap (lo, eth0), a tun
+ * (layer 3) device or a multi_queue tap, with EPERM on another user's tap
+ * when not root (tested: tests/kvm/preflight.sh).
  */
 static int qemu_preflight_net(const struct qemu_spec *s, char *err, size_t errlen)
 {
@@ -157,8 +158,8 @@ static int qemu_preflight_net(const struct qemu_spec *s, char *err, size_t errle
 		return errmsg_set(err, errlen, ERANGE, "--net %s: a multi_queue tap; QEMU attaches one queue "
 				  "and the kernel refuses that: create it without multi_queue", s->net);
 	if (access("/dev/net/tun", R_OK | W_OK) < 0)
-		return errmsg_set(err, errlen, ERANGE, "--net %s: /dev/net/tun: %s; QEMU attaches to the "
-				  "tap through it", s->net, strerror(errno));
+		return errmsg_set(err, errlen, ERANGE, "--net %s: /dev/net/tun: %s; kvmload attaches to "
+				  "the tap through it", s->net, strerror(errno));
 	if (qemu_preflight_sysfs(name, "owner", &owner) < 0)
 		owner = -1;
 	if (qemu_preflight_sysfs(name, "group", &group) < 0)
@@ -166,8 +167,8 @@ static int qemu_preflight_net(const struct qemu_spec *s, char *err, size_t errle
 	/* The kernel's tun_not_capable(): an owner or group set and not ours, and no CAP_NET_ADMIN. */
 	by_uid = owner != -1 && (uid_t)owner != geteuid();
 	if ((by_uid || (group != -1 && !qemu_preflight_in_group((gid_t)group))) && !qemu_preflight_net_admin())
-		return errmsg_set(err, errlen, ERANGE, "--net %s: belongs to %s %ld; QEMU, running as uid %u "
-				  "without CAP_NET_ADMIN, may not attach to it (ip tuntap add dev %s mode tap "
+		return errmsg_set(err, errlen, ERANGE, "--net %s: belongs to %s %ld; kvmload, running as uid "
+				  "%u without CAP_NET_ADMIN, may not attach to it (ip tuntap add dev %s mode tap "
 				  "user %u)", s->net, by_uid ? "uid" : "group", by_uid ? owner : group,
 				  (unsigned)geteuid(), name, (unsigned)geteuid());
 	return 0;
@@ -304,17 +305,22 @@ static void qemu_preflight_argv(const struct argv *full, struct argv *a)
 	argv_add(a, "stdio");
 }
 
-static _Noreturn void qemu_preflight_child(char **argv, int in, int errw, int ram)
+/* QEMU confined as for the run, its QMP on stdin, its RAM and firmware where the argv names them. */
+static _Noreturn void qemu_preflight_child(char **argv, int in, int errw, int ram, int bios,
+					   const struct qemu_confine *c, pid_t parent)
 {
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int hin = fcntl(in, F_DUPFD_CLOEXEC, 10), herr = fcntl(errw, F_DUPFD_CLOEXEC, 10);
-	int hram = fcntl(ram, F_DUPFD_CLOEXEC, 10);
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), r;
+	int want[QEMU_FD_BIOS + 1] = { in, devnull, errw, ram, -1, -1, -1, -1, bios };
 
-	if (devnull < 0 || hin < 0 || herr < 0 || hram < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
-	    setpgid(0, 0) < 0 || dup2(hin, 0) < 0 || dup2(devnull, 1) < 0 || dup2(herr, 2) < 0 ||
-	    dup2(hram, QEMU_FD_RAM) < 0)
+	if (devnull < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || setpgid(0, 0) < 0)
 		_exit(127);
-	syscall(SYS_close_range, QEMU_FD_RAM + 1, ~0U, 0);
+	if ((r = qemu_confine_enter(c)) < 0) {
+		dprintf(errw, "kvmload: confining QEMU: %s\n", strerror(-r));
+		_exit(127);
+	}
+	/* The change of user cleared the death signal. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || spawn_place(want, QEMU_FD_BIOS + 1) < 0)
+		_exit(127);
 	execvp(argv[0], argv);
 	_exit(127); /* not there: qemu_check names the program */
 }
@@ -374,15 +380,18 @@ int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen)
 {
 	static const char quit[] = "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"quit\"}\n";
 	struct qemu_spec bare = *s;
+	struct qemu_confine c;
 	struct rlimit as, data;
 	struct argv full = { 0 }, a = { 0 };
-	int in[2] = { -1, -1 }, errp[2] = { -1, -1 }, ram = -1, st = 0, r = 0;
+	int in[2] = { -1, -1 }, errp[2] = { -1, -1 }, ram = -1, bios = -1, st = 0, r = 0;
 	char text[PROBE_ERR], m[32], lim[32];
-	pid_t pid = -1;
+	pid_t pid = -1, self = getpid();
 
 	if (getrlimit(RLIMIT_AS, &as) < 0 || getrlimit(RLIMIT_DATA, &data) < 0 ||
 	    (as.rlim_cur == RLIM_INFINITY && data.rlim_cur == RLIM_INFINITY))
 		return 0;
+	if (qemu_confine_plan(s, &c, text, sizeof(text)) < 0)
+		return 0; /* qemu_check said it */
 	/* No disk, no network: nothing is opened or attached, whatever qemu_argv does with them. */
 	bare.ndisks = 0;
 	bare.net = "none";
@@ -390,6 +399,7 @@ int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen)
 		qemu_preflight_argv(&full, &a);
 	argv_free(&full);
 	if (!a.v || a.oom || (ram = memfd_create("kvmload-preflight", MFD_CLOEXEC)) < 0 ||
+	    (bios = open(s->firmware, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    ftruncate(ram, (off_t)s->memsize) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
 	    write(in[1], quit, sizeof(quit) - 1) != sizeof(quit) - 1 || (pid = fork()) < 0) {
 		/* Nothing asked: the run itself will say. */
@@ -397,7 +407,8 @@ int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen)
 		goto out;
 	}
 	if (pid == 0)
-		qemu_preflight_child(a.v, in[0], errp[1], ram);
+		qemu_preflight_child(a.v, in[0], errp[1], ram, bios, &c, self);
+	log_debug("asked QEMU whether it starts under this process's memory limit");
 	close(in[1]);
 	in[1] = -1;
 	close(errp[1]);
@@ -429,6 +440,8 @@ out:
 	}
 	if (ram >= 0)
 		close(ram);
+	if (bios >= 0)
+		close(bios);
 	argv_free(&a);
 	return r;
 }

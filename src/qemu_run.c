@@ -1,6 +1,7 @@
 /* qemu_run.c: QEMU as kvmload's supervised child: its descriptors, the COM1 relay, QMP events and polls, signals, and the exit status they make. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "argv.h"
+#include "confine.h"
 #include "console.h"
 #include "log.h"
 #include "qemu.h"
@@ -39,6 +41,7 @@ struct qemu_sup {
 	struct console *cons;
 	pid_t pid;
 	int pidfd, qmp_fd, serial_fd, err_fd, log_fd, sig_fd;
+	struct qemu_confine conf;
 	struct qmp qmp;
 	bool qmp_ready, cmd_pending, exited;
 	bool want_powerdown; /* asked for before QMP was ready: sent once it is */
@@ -66,18 +69,32 @@ static int64_t qemu_now_ms(void)
 }
 
 /*
- * The child: its descriptors at the numbers the argv names, nothing else
- * open, its own process group (a terminal's ^C is kvmload's to handle),
- * and death with kvmload.  Only async-signal-safe calls before exec.
+ * The child: its own process group (a terminal's ^C is kvmload's to
+ * handle), death with kvmload, confined (qemu_confine_enter: as root, its
+ * own namespaces and user), its descriptors at the numbers the argv names,
+ * nothing else open.  Only async-signal-safe calls before exec.
  */
 static _Noreturn void qemu_child(char **argv, const int *fds, int nfds, int err_w, const sigset_t *mask,
-				 pid_t parent)
+				 pid_t parent, const struct qemu_confine *c)
 {
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), want[3 + QEMU_MAX_FDS];
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), want[3 + QEMU_MAX_FDS], r;
 
 	/* A parent that died before the death signal was armed is noticed too. */
 	if (devnull < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
 	    setpgid(0, 0) < 0)
+		_exit(127);
+	/* QEMU opens its log again through /proc/self/fd (-D takes a path): the pipe must be its user's. */
+	if (c->user.drop && fds[QEMU_FD_LOG - 3] >= 0 &&
+	    fchown(fds[QEMU_FD_LOG - 3], c->user.uid, c->user.gid) < 0)
+		r = -errno;
+	else
+		r = qemu_confine_enter(c);
+	if (r < 0) {
+		dprintf(err_w, "kvmload: confining QEMU: %s\n", strerror(-r));
+		_exit(127);
+	}
+	/* The change of user cleared the death signal: armed again, and a parent gone meanwhile noticed. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(127);
 	/* A number with nothing to carry (no log under KVM) is closed, never inherited by accident. */
 	want[0] = want[1] = devnull;
@@ -94,20 +111,54 @@ static _Noreturn void qemu_child(char **argv, const int *fds, int nfds, int err_
 	_exit(127);
 }
 
+/* The files QEMU gets instead of their paths: firmware, stub, and the tap it may not attach to itself. */
+static int qemu_open_files(const struct qemu_spec *spec, int files[3])
+{
+	const char *tap = spec->net && !strncmp(spec->net, "tap:", 4) ? spec->net + 4 : NULL;
+
+	files[0] = open(spec->firmware, O_RDONLY | O_CLOEXEC);
+	if (files[0] < 0) {
+		log_warn("%s", log_esc(spec->firmware));
+		return -errno;
+	}
+	files[1] = open(spec->stub, O_RDONLY | O_CLOEXEC);
+	if (files[1] < 0) {
+		log_warn("%s", log_esc(spec->stub));
+		return -errno;
+	}
+	files[2] = tap ? qemu_tap_open(tap) : -1;
+	if (files[2] < 0 && tap) {
+		log_warnx("--net %s: attaching to the tap: %s", log_esc(spec->net),
+			  files[2] == -ENODEV ? "no such tap" : strerror(-files[2]));
+		return files[2];
+	}
+	return 0;
+}
+
 static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigset_t *oldmask)
 {
-	int qmp[2], serial[2], err[2], logp[2] = { -1, -1 };
+	int qmp[2], serial[2], err[2], logp[2] = { -1, -1 }, files[3] = { -1, -1, -1 };
 	struct argv argv;
+	char msg[512];
 	int fds[QEMU_MAX_FDS], nfds, r = qemu_argv(s->spec, &argv);
 	pid_t self = getpid();
 
 	if (r < 0)
 		return r;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, serial) < 0 ||
-	    pipe2(err, O_CLOEXEC) < 0 ||
-	    (s->spec->accel == QEMU_ACCEL_TCG && pipe2(logp, O_CLOEXEC) < 0)) {
+	r = qemu_confine_plan(s->spec, &s->conf, msg, sizeof(msg));
+	if (r < 0)
+		log_warnx("%s", msg);
+	if (r == 0)
+		r = qemu_open_files(s->spec, files);
+	if (r == 0 && (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
+		       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, serial) < 0 ||
+		       pipe2(err, O_CLOEXEC) < 0 ||
+		       (s->spec->accel == QEMU_ACCEL_TCG && pipe2(logp, O_CLOEXEC) < 0)))
 		r = -errno;
+	if (r < 0) {
+		for (int i = 0; i < 3; i++)
+			if (files[i] >= 0)
+				close(files[i]);
 		argv_free(&argv);
 		return r;
 	}
@@ -116,7 +167,8 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 	fds[2] = qmp[1];
 	fds[3] = serial[1];
 	fds[4] = logp[1];
-	nfds = 5 + qemu_disk_fds(s->spec, fds + 5);
+	memcpy(fds + QEMU_FD_BIOS - 3, files, sizeof(files));
+	nfds = QEMU_FD_DISK0 - 3 + qemu_disk_fds(s->spec, fds + QEMU_FD_DISK0 - 3);
 	if (s->spec->verbose) {
 		for (int i = 0; i < argv.n; i++)
 			fprintf(stderr, "%s%s", i ? " " : "kvmload: starting ", log_esc(argv.v[i]));
@@ -124,10 +176,13 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 	}
 	s->pid = fork();
 	if (s->pid == 0)
-		qemu_child(argv.v, fds, nfds, err[1], oldmask, self);
+		qemu_child(argv.v, fds, nfds, err[1], oldmask, self, &s->conf);
 	if (s->pid < 0)
 		r = -errno;
 	argv_free(&argv);
+	for (int i = 0; i < 3; i++)
+		if (files[i] >= 0)
+			close(files[i]);
 	close(qmp[1]);
 	close(serial[1]);
 	close(err[1]);
@@ -517,6 +572,17 @@ enum vm_exit qemu_run(const struct qemu_spec *spec, int memfd, int handoff_fd, s
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	s.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	r = s.sig_fd < 0 ? -errno : qemu_spawn(&s, memfd, handoff_fd, &old);
+	/*
+	 * QEMU runs as another user now.  Of root's capabilities kvmload keeps
+	 * CAP_KILL alone, to stop it.  What is left needs no other: relaying
+	 * COM1 and QMP on descriptors it holds, reaping QEMU, restoring the
+	 * terminal, and removing the runtime directory's files and lock, which
+	 * root owns in directories root owns (the view and the exporters are
+	 * gone already).  --run builtin never gets here: it keeps its
+	 * privileges, and runs no QEMU.
+	 */
+	if (r == 0 && s.conf.user.drop && (r = confine_caps((const int[]){ CAP_KILL }, 1)) < 0)
+		log_warnx("giving up kvmload's capabilities but CAP_KILL: %s", strerror(-r));
 	if (r < 0) {
 		log_warnx("starting %s: %s", log_esc(spec->qemu), strerror(-r));
 		if (s.pid > 0) {

@@ -15,13 +15,7 @@
 
 #include "confine.h"
 
-/* Rights and scopes newer than the build host's linux/landlock.h (ABI 3, 4, 5, 6). */
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
-#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
-#endif
+/* Network rights and scopes newer than the build host's linux/landlock.h (ABI 4, 6); confine.h has the file rights. */
 #define CONFINE_NET_TCP 3ULL    /* LANDLOCK_ACCESS_NET_BIND_TCP | _CONNECT_TCP */
 #define CONFINE_SCOPES 3ULL     /* LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | _SIGNAL */
 /* What a rule on a file (not a directory) may hold. */

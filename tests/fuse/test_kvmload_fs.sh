@@ -261,10 +261,11 @@ for m in $MNT $MNT/ $T/./mnt; do
 done
 check "second mount: nothing stacked" 1 "$(awk -v m=$MNT '$2 == m' /proc/mounts | wc -l)"
 while [ "$(awk -v m=$MNT '$2 == m' /proc/mounts | wc -l)" -gt 1 ]; do umount $MNT || break; done
-# ... without asking the mount: a stopped daemon would hang a stat() of it.
-kill -STOP $DPID
+# ... without asking the mount: a stopped server (the mount owner's child) would hang a stat() of it.
+SPID=$(pgrep -P $DPID -x kvmload-fs-srv)
+kill -STOP $SPID
 timeout -s KILL 10 $FS --disk $D0 $MNT 2> /dev/null; rc=$?
-kill -CONT $DPID
+kill -CONT $SPID
 check "second mount on a stuck mount: refused at once" 64 $rc
 while [ "$(awk -v m=$MNT '$2 == m' /proc/mounts | wc -l)" -gt 1 ]; do umount $MNT || break; done
 
@@ -331,18 +332,25 @@ fusermount3 -u $MNT
 wait $DPID; check "cut short: daemon exit status" 0 $?
 PIDS=
 
-# ---- a killed daemon: -o auto_unmount takes its mount with it; without, a second start is refused
-$FS -o auto_unmount --disk $D1 $MNT; check "auto_unmount: background start" 0 $?
+# ---- a killed server: its owner removes the mount; a killed owner takes its server along (parent-death
+# signal) and leaves a dead mount, on which a second start is refused
+$FS --disk $D1 $MNT 2> $T/killed.err; check "killed server: background start" 0 $?
 BPID=$(daemon_pid); PIDS="$BPID"
-check "auto_unmount: mounted" "hello from the guest" "$(cat $MNT/disk0p2/etc/motd)"
-kill -KILL $BPID
-if gone $MNT; then ok; else bad "auto_unmount: the mount outlived a SIGKILLed daemon"; fusermount3 -u -z $MNT; fi
-PIDS=
-$FS --disk $D1 $MNT; check "no auto_unmount: background start" 0 $?
-BPID=$(daemon_pid)
-kill -KILL $BPID
+check "killed server: mounted" "hello from the guest" "$(cat $MNT/disk0p2/etc/motd)"
+SPID=$(pgrep -P $BPID -x kvmload-fs-srv)
+kill -KILL $SPID
+if gone $MNT; then ok; else bad "the mount outlived a SIGKILLed server"; fusermount3 -u -z $MNT; fi
 for _ in $(seq 100); do [ -d /proc/$BPID ] || break; sleep 0.1; done
-check "no auto_unmount: the dead mount stays" "Transport endpoint is not connected" "$(ls $MNT 2>&1 | sed 's/.*: //')"
+check "killed server: its owner is gone" "" "$(daemon_pid)"
+check "killed server: the owner says so" "kvmload-fs: the server (pid $SPID) was killed by signal 9 (Killed); unmounting $MNT" "$(cat $T/killed.err)"
+PIDS=
+$FS --disk $D1 $MNT; check "killed owner: background start" 0 $?
+BPID=$(daemon_pid)
+SPID=$(pgrep -P $BPID -x kvmload-fs-srv)
+kill -KILL $BPID
+for _ in $(seq 100); do [ -d /proc/$SPID ] || break; sleep 0.1; done
+check "killed owner: its server is gone" "" "$(ls -d /proc/$SPID 2>/dev/null)"
+check "killed owner: the dead mount stays" "Transport endpoint is not connected" "$(ls $MNT 2>&1 | sed 's/.*: //')"
 timeout 10 $FS --disk $D1 $MNT 2> $T/second.err; rc=$?
 check "dead mount: second start refused" 64 $rc
 check "dead mount: message" "kvmload-fs: $MNT: already a kvmload-fs mount point (fuse.kvmload-fs); unmount it first: fusermount3 -u $MNT" "$(cat $T/second.err)"

@@ -102,7 +102,7 @@ lines_in_order "$WORK/disks.log" "testkernel: pci virtio-blk=2" "testkernel: blk
 expect_line "$WORK/disks.log" "testkernel: kenv currdev=disk0p2:"
 # QEMU gets kvmload's descriptors in fd sets, never a path it would open again.
 # A raw file the guest writes is probed by QEMU too (block 0 then keeps QEMU's protection).
-expect_text "$WORK/disks.log.err" '-add-fd fd=8,set=8 -add-fd fd=9,set=8 -drive file=/dev/fdset/8,if=none,id=d0-l0,readonly=off -device virtio-blk-pci,drive=d0-l0 -add-fd fd=10,set=10 -add-fd fd=11,set=10 -drive file=/dev/fdset/10,if=none,id=d1-l0,readonly=off'
+expect_text "$WORK/disks.log.err" '-add-fd fd=11,set=11 -add-fd fd=12,set=11 -drive file=/dev/fdset/11,if=none,id=d0-l0,readonly=off -device virtio-blk-pci,drive=d0-l0 -add-fd fd=13,set=13 -add-fd fd=14,set=13 -drive file=/dev/fdset/13,if=none,id=d1-l0,readonly=off'
 expect_no_text "$WORK/disks.log.err" "Image format was not specified"
 if grep '^kvmload: starting ' "$WORK/disks.log.err" | grep -qF "$WORK/d"; then bad "a disk path on QEMU's command line"; else ok; fi
 [ "$sums" = "$(sha256sum "$WORK/d0.img" "$WORK/d1.img")" ] && ok || bad "a disk image changed"

@@ -1,0 +1,66 @@
+/* owner.c: the mount owner: once the server runs it parses nothing, forwards signals, waits, and removes the mount it made. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "mnt.h"
+#include "owner.h"
+#include "rundir.h"
+
+void owner_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGCHLD);
+}
+
+/*
+ * Only the mount we made: someone may have unmounted it (the server then
+ * exits 0) and mounted something else there since, which is not ours to take.
+ */
+static void owner_unmount(const struct owner *ow)
+{
+	struct mnt_top top;
+	int r = mnt_top(ow->mnt, &top);
+
+	if (r < 0)
+		log_warnx("%s: cannot read the mount table (%s); leaving the mount point as it is", log_esc(ow->mnt),
+			  strerror(-r));
+	else if (r == 1 && top.id == ow->mnt_id && (r = rundir_unmount(ow->mnt)) < 0)
+		log_warnx("%s: cannot unmount: %s", log_esc(ow->mnt), strerror(-r));
+}
+
+int owner_wait(const struct owner *ow)
+{
+	int status = 0;
+
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&ow->signals, &si);
+
+		if (sig == SIGCHLD) {
+			/* The image exporter is our child too: only the server's end counts. */
+			if (waitpid(ow->server, &status, WNOHANG) == ow->server)
+				break;
+		} else if (sig > 0) {
+			kill(ow->server, sig);
+		} else if (errno != EINTR) {
+			log_warn("sigwaitinfo");
+			kill(ow->server, SIGKILL);
+			while (waitpid(ow->server, &status, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
+	}
+	if (WIFSIGNALED(status))
+		log_warnx("the server (pid %d) was killed by signal %d (%s)%s; unmounting %s", (int)ow->server,
+			  WTERMSIG(status), strsignal(WTERMSIG(status)),
+			  WTERMSIG(status) == SIGSYS ? ": a system call outside its seccomp allowlist" : "",
+			  log_esc(ow->mnt));
+	owner_unmount(ow);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}

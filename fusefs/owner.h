@@ -1,0 +1,27 @@
+/* owner.h: the mount owner: once the server runs it parses nothing, forwards signals, waits, and removes the mount it made. */
+#ifndef KVMLOAD_OWNER_H
+#define KVMLOAD_OWNER_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+/* The process that mounted the view and forked the server. */
+struct owner {
+	pid_t server;
+	const char *mnt;  /* absolute (mnt_abs_path) */
+	int mnt_id;       /* the mount made, from mountinfo right after it */
+	sigset_t signals; /* blocked before the mount: SIGTERM, SIGINT, SIGHUP, SIGCHLD */
+};
+
+/* The signals owner_wait takes, to be blocked before the mount and the fork. */
+void owner_signals(sigset_t *set);
+
+/*
+ * Until the server ends: SIGTERM, SIGINT and SIGHUP go on to it; then the
+ * mount goes (a lazy detach; fusermount3 when not root) if the topmost mount
+ * at the mount point is still the one made.  The server's exit status, or
+ * for a server killed by a signal (said on stderr) 128 + the signal.
+ */
+int owner_wait(const struct owner *ow);
+
+#endif
