@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct confine_user;
+
 #define DISK_MAX_LAYERS 16 /* an image and its backing files */
 
 /* One file of an image's chain, opened O_RDONLY once; QEMU and the exporter get this descriptor. */
@@ -42,16 +44,23 @@ struct disk_info {
  * format, -EMEDIUMTYPE an image kvmload does not take or QEMU cannot read,
  * -EIO the disk cannot be read, -ETIMEDOUT the exporter did not come up,
  * -ENOPKG no qemu-storage-daemon to run.
+ *
+ * reader: the unprivileged user who reads the disk besides the caller (a
+ * confined kvmload-fs server), or NULL: the caller alone.  A non-raw image's
+ * export belongs to that user: the exporter runs as it, it may open and stat
+ * the export; the caller gets the export opened (by the jail's keeper) and
+ * may read it, seek in it, but not stat it.
  */
-int disk_open(const char *path, const char *format, struct disk_info *out, char *err, size_t errlen);
+int disk_open(const char *path, const char *format, const struct confine_user *reader, struct disk_info *out,
+	      char *err, size_t errlen);
 
 /*
  * disk_open of the disk named path that the caller opened already as fd
  * (any mode, or O_PATH): that file, through fd, never the name again (its
  * backing files are resolved beside path).  fd stays the caller's.
  */
-int disk_open_fd(int fd, const char *path, const char *format, struct disk_info *out, char *err,
-		 size_t errlen);
+int disk_open_fd(int fd, const char *path, const char *format, const struct confine_user *reader,
+		 struct disk_info *out, char *err, size_t errlen);
 
 /*
  * disk_open's first step alone, for a program that hands the disk on as a
@@ -105,7 +114,7 @@ struct disk_backing {
 int disk_format_backing(int fd, const char *fmt, struct disk_backing *b, char *why, size_t wlen);
 
 /* disk_export.c: serve d's chain as raw bytes (d->fd, d->size, d->exporter). */
-int disk_export(struct disk_info *d, char *err, size_t errlen);
+int disk_export(struct disk_info *d, const struct confine_user *reader, char *err, size_t errlen);
 void disk_export_stop(struct disk_info *d);
 
 #endif

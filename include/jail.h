@@ -9,15 +9,30 @@
 
 /*
  * In a forked, single-threaded child, async-signal-safe: a user namespace
- * of its own in which uid and gid 0 are outer_uid and outer_gid (the
- * caller's; no capability outside it), and mount, PID, network, IPC and UTS
- * namespaces it owns; nothing mounted propagates back.  The jail's root is
- * staged: /usr (read-only, nosuid, nodev) with the top-level links to it
- * (/bin, /lib, ...), a /dev of null, zero, urandom and fuse, an empty
- * JAIL_RUN.  The PID namespace is for children: fork, and call jail_finish
- * in that child (PID 1 of the jail).  0 or -errno.
+ * of its own (no capability outside it) and mount, PID, network, IPC and
+ * UTS namespaces it owns.  Its uids and gids mean nothing until its parent
+ * has called jail_map; then jail_stage.  0 or -errno.
  */
-int jail_enter(uid_t outer_uid, gid_t outer_gid);
+int jail_unshare(void);
+
+/*
+ * In the parent, for the child pid that called jail_unshare: uid and gid 0
+ * in the jail are uid0/gid0 outside (who the jailed program runs as), and 1
+ * is uid1/gid1 when that is another user (someone else who must be able to
+ * read what it serves: FUSE refuses requests from users its mount's
+ * namespace cannot name).  Two users take root's privilege to map.  0 or
+ * -errno.
+ */
+int jail_map(pid_t pid, uid_t uid0, gid_t gid0, uid_t uid1, gid_t gid1);
+
+/*
+ * In the child, once mapped: nothing mounted propagates back, and the
+ * jail's root is staged: /usr (read-only, nosuid, nodev) with the top-level
+ * links to it (/bin, /lib, ...), a /dev of null, zero, urandom and fuse, an
+ * empty JAIL_RUN.  The PID namespace is for children: fork, and call
+ * jail_finish in that child (PID 1 of the jail).  0 or -errno.
+ */
+int jail_stage(void);
 
 /*
  * In the child forked after jail_enter: a /proc of the jail's own PID

@@ -521,7 +521,7 @@ static void main_open_disks(struct loader *l, struct opts *o, bool on_qemu)
 		char msg[1400];
 		int r;
 
-		r = disk_open_fd(o->disk_fds[i], o->disks[i], o->formats[i], &d->info, msg, sizeof(msg));
+		r = disk_open_fd(o->disk_fds[i], o->disks[i], o->formats[i], &o->user, &d->info, msg, sizeof(msg));
 		/* disk_open_fd opened its own copy: the caller's descriptor is done with. */
 		if (o->disk_fds[i] >= 0)
 			close(o->disk_fds[i]);

@@ -42,8 +42,8 @@ int blkdev_open(struct blkdev *bd, const char *path, const char *format, int fd,
 
 	if (!d)
 		return errmsg_set(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
-	r = fd < 0 ? disk_open(path, format, d, err, errlen) : raw ? disk_adopt(fd, path, d, err, errlen) :
-	    disk_open_fd(fd, path, format, d, err, errlen);
+	r = fd < 0 ? disk_open(path, format, NULL, d, err, errlen) : raw ? disk_adopt(fd, path, d, err, errlen) :
+	    disk_open_fd(fd, path, format, NULL, d, err, errlen);
 	if (r < 0) {
 		free(d);
 		return r;

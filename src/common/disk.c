@@ -206,13 +206,14 @@ static void disk_init(struct disk_info *d)
 	d->secsize = 512;
 }
 
-int disk_open(const char *path, const char *format, struct disk_info *out, char *err, size_t errlen)
+int disk_open(const char *path, const char *format, const struct confine_user *reader, struct disk_info *out,
+	      char *err, size_t errlen)
 {
-	return disk_open_fd(-1, path, format, out, err, errlen);
+	return disk_open_fd(-1, path, format, reader, out, err, errlen);
 }
 
-int disk_open_fd(int fd, const char *path, const char *format, struct disk_info *out, char *err,
-		 size_t errlen)
+int disk_open_fd(int fd, const char *path, const char *format, const struct confine_user *reader,
+		 struct disk_info *out, char *err, size_t errlen)
 {
 	struct disk_layer *top = &out->layer[0];
 	struct stat st;
@@ -227,7 +228,7 @@ int disk_open_fd(int fd, const char *path, const char *format, struct disk_info 
 	if (r == 0 && strcmp(top->format, "raw") != 0) {
 		r = disk_open_chain(out, err, errlen);
 		if (r == 0)
-			r = disk_export(out, err, errlen);
+			r = disk_export(out, reader, err, errlen);
 	} else if (r == 0) {
 		r = disk_raw(out, &st, err, errlen);
 	}

@@ -6,10 +6,12 @@
 #include <linux/mount.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -79,38 +81,114 @@ static _Noreturn void disk_export_daemon(char **argv, int prog)
 	_exit(127);
 }
 
+/* One byte on the keeper's socket, with a descriptor when fd >= 0. */
+static int disk_export_send(int sock, char c, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		m.msg_control = ctl;
+		m.msg_controllen = sizeof(ctl);
+		cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* One byte from the keeper's socket into *c, and the descriptor it carried into *fd (else -1); 0 at its end. */
+static ssize_t disk_export_recv(int sock, char *c, int *fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = c, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	do
+		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	*fd = -1;
+	cm = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	return n;
+}
+
+/*
+ * What the keeper does once the daemon runs: wait for it, and open the
+ * export when asked ('O') and send it back (FUSE lets only the user the
+ * export belongs to open it: the jail's uid 0).  Its end, with the daemon's.
+ */
+static _Noreturn void disk_export_keep(int sock, pid_t daemon)
+{
+	struct pollfd p[2] = { { .fd = (int)syscall(SYS_pidfd_open, daemon, 0), .events = POLLIN },
+			       { .fd = sock, .events = POLLIN } };
+	int status, fd;
+	char c;
+
+	while (p[0].fd >= 0 && !(p[0].revents & POLLIN)) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (!(p[1].revents & (POLLIN | POLLHUP)))
+			continue;
+		if (disk_export_recv(sock, &c, &fd) <= 0) {
+			p[1].fd = -1; /* the parent is done asking */
+			continue;
+		}
+		fd = open(DISK_EXPORT_MNT, O_RDONLY | O_CLOEXEC);
+		disk_export_send(sock, fd < 0 ? (char)errno : 0, fd);
+		if (fd >= 0)
+			close(fd);
+	}
+	while (waitpid(daemon, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(126);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 /*
  * The jail's keeper: stdin and stdout on /dev/null, stderr the pipe, the
- * layers at 3 on and the program after them, nothing else; namespaces of its
- * own (jail.h) in which it forks the daemon and waits, passing its end on.
- * Its death (a SIGKILL from disk_export_stop, ours) takes the daemon along.
+ * layers at 3 on, the program and our socket after them, nothing else;
+ * namespaces of its own, mapped by us ('U', then 'M'), in which it forks
+ * the daemon.  Its death (a SIGKILL from disk_export_stop, ours) takes the
+ * daemon along.
  */
 static _Noreturn void disk_export_child(const struct disk_info *d, const int *layers, char **argv, int err_w,
-					int prog, pid_t parent)
+					int prog, int sock, pid_t parent)
 {
-	int want[4 + DISK_MAX_LAYERS] = { 0, 1, err_w }, status, fd, r;
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
+	int want[5 + DISK_MAX_LAYERS] = { 0, 1, err_w }, n = d->nlayers, fd, r;
 	pid_t pid;
+	char c;
 
-	for (int i = 0; i < d->nlayers; i++)
+	for (int i = 0; i < n; i++)
 		want[3 + i] = layers[i];
-	want[3 + d->nlayers] = prog;
-	if (spawn_prepare(parent, SIGTERM) < 0 || spawn_place(want, 4 + d->nlayers) < 0)
+	want[3 + n] = prog;
+	want[4 + n] = sock;
+	if (spawn_prepare(parent, SIGTERM) < 0 || spawn_place(want, 5 + n) < 0)
 		_exit(126);
+	sock = 4 + n;
+	fcntl(sock, F_SETFD, FD_CLOEXEC);
 	prctl(PR_SET_NAME, "kvmload-jail");
-	r = jail_enter(uid, gid);
+	r = jail_unshare();
+	if (r == 0 && (disk_export_send(sock, 'U', -1) < 0 || disk_export_recv(sock, &c, &fd) != 1 || c != 'M'))
+		_exit(126); /* the parent said why */
+	if (r == 0)
+		r = jail_stage();
 	fd = r < 0 ? -1 : open("/tmp" DISK_EXPORT_MNT, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (r < 0 || fd < 0 || close(fd) < 0 || (pid = fork()) < 0) {
 		dprintf(STDERR_FILENO, DISK_EXPORT_JAIL_FAILED "%s", strerror(r < 0 ? -r : errno));
 		_exit(126);
 	}
 	if (pid == 0)
-		disk_export_daemon(argv, 3 + d->nlayers);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			_exit(126);
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		disk_export_daemon(argv, 3 + n);
+	disk_export_keep(sock, pid);
 }
 
 /* QEMU's complaint without its program name and our JSON: the text after the last "}: ". */
@@ -248,14 +326,60 @@ static int disk_export_layer(const struct disk_layer *l)
 	return t;
 }
 
-int disk_export(struct disk_info *d, char *err, size_t errlen)
+/*
+ * The keeper's jail, once it has its namespaces ('U'), mapped ('M'): its
+ * daemon runs as the reader (when root names one) or as us, and we, when
+ * another user, are its uid 1, so FUSE serves our reads too.
+ */
+static int disk_export_map(struct disk_info *d, const struct confine_user *reader, int sock, char *err,
+			   size_t errlen)
+{
+	uid_t me = geteuid();
+	gid_t my_gid = getegid();
+	bool other = reader && reader->drop;
+	char c;
+	int fd, r;
+
+	if (disk_export_recv(sock, &c, &fd) != 1 || c != 'U')
+		return 0; /* it ended first, and said why on its standard error */
+	r = jail_map(d->exporter, other ? reader->uid : me, other ? reader->gid : my_gid, me, my_gid);
+	if (r < 0)
+		return errmsg_set(err, errlen, -r, "qemu-storage-daemon's jail: mapping its users: %s", strerror(-r));
+	return disk_export_send(sock, 'M', -1) < 0 ? errmsg_set(err, errlen, errno, "qemu-storage-daemon's "
+								  "jail: %s", strerror(errno)) : 0;
+}
+
+/*
+ * The export, opened by the keeper (as the jail's uid 0, to whom FUSE gives
+ * it) and sized by seeking: the reader may stat it, we may only read it.
+ */
+static int disk_export_fetch(struct disk_info *d, int sock, char *err, size_t errlen)
+{
+	off_t end;
+	char c;
+	int fd;
+
+	if (disk_export_send(sock, 'O', -1) < 0 || disk_export_recv(sock, &c, &fd) != 1)
+		return errmsg_set(err, errlen, EIO, "its export: qemu-storage-daemon's jail went away");
+	if (fd < 0)
+		return errmsg_set(err, errlen, c, "its export: %s", strerror(c));
+	end = lseek(fd, 0, SEEK_END);
+	if (end < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return errmsg_set(err, errlen, errno, "its export: %s", strerror(errno));
+	}
+	d->fd = fd;
+	d->size = (uint64_t)end;
+	return 0;
+}
+
+int disk_export(struct disk_info *d, const struct confine_user *reader, char *err, size_t errlen)
 {
 	const char *q = getenv("KVMLOAD_QSD");
 	char prog_path[4096], mnt[64];
 	struct argv a = { 0 };
-	int p[2] = { -1, -1 }, layers[DISK_MAX_LAYERS], prog, r;
+	int p[2] = { -1, -1 }, sock[2] = { -1, -1 }, layers[DISK_MAX_LAYERS], prog, r;
 	pid_t parent = getpid();
-	struct stat st;
 
 	/* The jail sees only /usr: the program is found and opened here, and run by its descriptor. */
 	if (argv_which(q && *q ? q : "qemu-storage-daemon", prog_path, sizeof(prog_path)) < 0)
@@ -266,7 +390,7 @@ int disk_export(struct disk_info *d, char *err, size_t errlen)
 	for (int i = 0; i < d->nlayers; i++)
 		layers[i] = disk_export_layer(&d->layer[i]);
 	disk_export_argv(d, &a);
-	if (a.oom || pipe2(p, O_CLOEXEC) < 0) {
+	if (a.oom || pipe2(p, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0) {
 		r = errmsg_set(err, errlen, a.oom ? ENOMEM : errno, "its export: %s", strerror(a.oom ? ENOMEM : errno));
 		goto out;
 	}
@@ -278,23 +402,22 @@ int disk_export(struct disk_info *d, char *err, size_t errlen)
 			layers[i] = d->layer[i].fd;
 	d->exporter = fork();
 	if (d->exporter == 0)
-		disk_export_child(d, layers, a.v, p[1], prog, parent);
+		disk_export_child(d, layers, a.v, p[1], prog, sock[1], parent);
 	close(p[1]);
 	p[1] = -1;
+	close(sock[1]);
+	sock[1] = -1;
 	if (d->exporter < 0) {
 		r = errmsg_set(err, errlen, errno, "fork: %s", strerror(errno));
 		goto out;
 	}
 	/* The keeper's root is the jail's once the daemon has moved in. */
 	snprintf(mnt, sizeof(mnt), "/proc/%ld/root" DISK_EXPORT_MNT, (long)d->exporter);
-	r = disk_export_wait(d, mnt, p[0], err, errlen);
-	if (r == 0) {
-		d->fd = open(mnt, O_RDONLY | O_CLOEXEC);
-		if (d->fd < 0 || fstat(d->fd, &st) < 0)
-			r = errmsg_set(err, errlen, errno, "its export: %s", strerror(errno));
-		else
-			d->size = (uint64_t)st.st_size;
-	}
+	r = disk_export_map(d, reader, sock[0], err, errlen);
+	if (r == 0)
+		r = disk_export_wait(d, mnt, p[0], err, errlen);
+	if (r == 0)
+		r = disk_export_fetch(d, sock[0], err, errlen);
 	if (r < 0) {
 		disk_export_stop(d);
 	} else {
@@ -307,8 +430,12 @@ out:
 	for (int i = 0; i < d->nlayers; i++)
 		if (layers[i] >= 0 && layers[i] != d->layer[i].fd)
 			close(layers[i]);
-	if (p[0] >= 0)
-		close(p[0]);
+	for (int i = 0; i < 2; i++) {
+		if (p[i] >= 0)
+			close(p[i]);
+		if (sock[i] >= 0)
+			close(sock[i]);
+	}
 	close(prog);
 	argv_free(&a);
 	return r;

@@ -34,19 +34,31 @@ static int jail_write(const char *path, const char *s)
 	return r;
 }
 
-static int jail_map(uid_t outer_uid, gid_t outer_gid)
+/* "/proc/PID/NAME" written with "0 id0 1", and "1 id1 1" when id1 is another id. */
+static int jail_map_one(pid_t pid, const char *name, unsigned id0, unsigned id1)
 {
-	char line[32];
+	char path[64], map[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
+	if (id1 == id0)
+		snprintf(map, sizeof(map), "0 %u 1\n", id0);
+	else
+		snprintf(map, sizeof(map), "0 %u 1\n1 %u 1\n", id0, id1);
+	return jail_write(path, map);
+}
+
+int jail_map(pid_t pid, uid_t uid0, gid_t gid0, uid_t uid1, gid_t gid1)
+{
+	char path[64];
 	int r;
 
-	snprintf(line, sizeof(line), "0 %u 1\n", (unsigned)outer_uid);
-	if ((r = jail_write("/proc/self/uid_map", line)) < 0)
+	if ((r = jail_map_one(pid, "uid_map", uid0, uid1)) < 0)
 		return r;
-	/* Required before gid_map without privilege, and no group is wanted in here anyway. */
-	if ((r = jail_write("/proc/self/setgroups", "deny")) < 0)
+	/* Required before gid_map without privilege, and no group is wanted in there anyway. */
+	snprintf(path, sizeof(path), "/proc/%ld/setgroups", (long)pid);
+	if ((r = jail_write(path, "deny")) < 0)
 		return r;
-	snprintf(line, sizeof(line), "0 %u 1\n", (unsigned)outer_gid);
-	return jail_write("/proc/self/gid_map", line);
+	return jail_map_one(pid, "gid_map", gid0, gid1);
 }
 
 /* src bound at JAIL_STAGE/name; read-only, nosuid and nodev beneath it too. */
@@ -99,15 +111,18 @@ static int jail_usr(void)
 	return 0;
 }
 
-int jail_enter(uid_t outer_uid, gid_t outer_gid)
+int jail_unshare(void)
+{
+	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+
+	return unshare(flags) < 0 ? -errno : 0;
+}
+
+int jail_stage(void)
 {
 	char host[32], name[32];
 	int r;
 
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
-		return -errno;
-	if ((r = jail_map(outer_uid, outer_gid)) < 0)
-		return r;
 	/* Nothing mounted from here on is seen outside. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("jail", JAIL_STAGE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0 ||

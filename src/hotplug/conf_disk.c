@@ -37,7 +37,7 @@ void conf_check_disks(struct conf *c)
 			struct disk_info info;
 			char why[1400];
 
-			if (disk_open(vm->disks[k].path, conf_vm_format(vm), &info, why, sizeof(why)) < 0) {
+			if (disk_open(vm->disks[k].path, conf_vm_format(vm), NULL, &info, why, sizeof(why)) < 0) {
 				conf_error(c, vm->file, vm->disks[k].line, "disk '%s' in [vm %s]: %s",
 					   vm->disks[k].path, vm->name, why);
 				continue;

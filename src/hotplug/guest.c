@@ -130,7 +130,7 @@ static int guest_disks_open(const struct conf_vm *vm, const struct guest_disks *
 	for (int i = 0; i < g->n; i++) {
 		struct disk_info info;
 
-		if (disk_open_fd(fds ? fds[i] : -1, g->v[i], conf_vm_format(vm), &info, why, len) < 0) {
+		if (disk_open_fd(fds ? fds[i] : -1, g->v[i], conf_vm_format(vm), NULL, &info, why, len) < 0) {
 			*bad = i;
 			return -ENOMEDIUM;
 		}
