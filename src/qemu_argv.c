@@ -189,37 +189,15 @@ int qemu_argv(const struct qemu_spec *s, struct argv *out)
 	return 0;
 }
 
-/* A program name without a slash is looked up in PATH, as execvp will. */
-static bool qemu_have_program(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-
-	if (strchr(prog, '/'))
-		return access(prog, X_OK) == 0;
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-
-		if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog) < sizeof(buf) &&
-		    access(buf, X_OK) == 0)
-			return true;
-		path += n;
-		if (*path == ':')
-			path++;
-	}
-	return false;
-}
-
 int qemu_check(const struct qemu_spec *s, char *err, size_t errlen)
 {
 	struct qemu_confine c;
+	char path[4096];
 	int r = qemu_preflight(s, err, errlen);
 
 	if (r < 0)
 		return r;
-	if (!qemu_have_program(s->qemu)) {
+	if (argv_which(s->qemu, path, sizeof(path)) < 0) {
 		snprintf(err, errlen, "%s: not found; the guest runs on QEMU: install Debian's "
 			 "qemu-system-x86 (or set KVMLOAD_QEMU), or use --run builtin for test kernels",
 			 s->qemu);

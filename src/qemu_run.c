@@ -52,6 +52,7 @@ struct qemu_sup {
 	enum qemu_end end;
 	char stop_status[64];
 	int stop_sig;      /* the signal that asked for a power-down, 0 when none */
+	int halted_polls;  /* polls in a row that found every vCPU halted */
 	int64_t kill_at;   /* when QEMU gets SIGKILL; 0: not scheduled */
 	int64_t next_poll;
 	char err_line[QEMU_LINE], log_line[QEMU_LINE];
@@ -275,9 +276,16 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 			s->next_poll = qemu_now_ms() + QEMU_POLL_MS;
 			if (s->want_powerdown)
 				qemu_command(s, "system_powerdown", NULL, NULL);
-		} else if (strcmp(m->id, "regs") == 0 && m->text && qemu_all_halted(m->text) &&
+		} else if (strcmp(m->id, "regs") == 0 && m->text && !qemu_all_halted(m->text)) {
+			s->halted_polls = 0;
+		} else if (strcmp(m->id, "regs") == 0 && m->text && ++s->halted_polls >= 2 &&
 			   (s->end == END_NONE || s->end == END_BLIND)) {
-			/* A halted guest never answers the power button: stop now, not at the kill. */
+			/*
+			 * A halted guest never answers the power button: stop now, not at
+			 * the kill.  Halted at two polls in a row: a guest that powered off
+			 * through the PM port halts at once, and QEMU's SHUTDOWN event may
+			 * come after the answer to the poll that saw it.
+			 */
 			if (s->end == END_NONE)
 				s->end = END_HALTED;
 			qemu_quit(s);

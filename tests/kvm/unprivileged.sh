@@ -20,20 +20,19 @@ cp "$TP_DELAY" "$WORK/u/tp_delay.so"
 qemu-img convert -O qcow2 "$DEMO" "$WORK/u/demo.qcow2"
 chown -R 65534:65534 "$WORK/u"
 export KVMLOAD_UNPRIV_TEST=$WORK
-as() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all env XDG_RUNTIME_DIR="$WORK/u/xdg" "$@"; }
+# nobody, with its runtime directory: setpriv and env exec, so "${AS[@]}" CMD & leaves CMD's pid in $!.
+AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all env "XDG_RUNTIME_DIR=$WORK/u/xdg")
 VM=unpriv$$
 RUN=$WORK/u/xdg/kvmload/$VM
 
-# children PID: its children's pids
-children() { cat "/proc/$1/task/$1/children" 2>/dev/null; }
 
 # -- loading: the slow plugin keeps the view up for 3 s; the second disk is a qcow2 image.
-as "$KVMLOAD" --accel tcg -m 128M -l "$WORK/u/tp_delay.so" -d "$WORK/u/demo.img" -d "$WORK/u/demo.qcow2" \
+"${AS[@]}" "$KVMLOAD" --accel tcg -m 128M -l "$WORK/u/tp_delay.so" -d "$WORK/u/demo.img" -d "$WORK/u/demo.qcow2" \
 	"$VM" </dev/null >"$WORK/load.log" 2>&1 &
 KPID=$!
 for _ in $(seq 100); do [ -s "$RUN/kvmload-fs.pid" ] && grep -q '\.' "$WORK/load.log" && break; sleep 0.05; done
 FSOWN=$(cut -d' ' -f1 "$RUN/kvmload-fs.pid" 2>/dev/null)
-confined "view's server" "$(children "$FSOWN")" "$NB"
+confined "view's server" "$(pgrep -P "$FSOWN" -x kvmload-fs-srv)" "$NB"
 QSD=$(marked qemu-storage-da KVMLOAD_UNPRIV_TEST)
 check "the exporter: uid 0 inside is nobody outside" "0 65534 1" "$(awk '{ print $1, $2, $3 }' "/proc/$QSD/uid_map" 2>&1)"
 check "the exporter: nobody's" "Uid:	65534	65534	65534	65534" "$(grep '^Uid:' "/proc/$QSD/status" 2>&1)"
@@ -42,7 +41,7 @@ expect_status $? 3 "the slow plugin's end"
 check "loading: nothing left" "" "$(ls "$WORK/u/xdg/kvmload" 2>&1; marked qemu-storage-da KVMLOAD_UNPRIV_TEST)"
 
 # -- running: the demo kernel spins until the power button, which SIGTERM presses.
-as "$KVMLOAD" --accel tcg -m 128M --loader-dir "$WORK/u/ldir" -e testkernel.exit=spin -d "$WORK/u/demo.img" "$VM" </dev/null \
+"${AS[@]}" "$KVMLOAD" --accel tcg -m 128M --loader-dir "$WORK/u/ldir" -e testkernel.exit=spin -d "$WORK/u/demo.img" "$VM" </dev/null \
 	>"$WORK/run.log" 2>&1 &
 KPID=$!
 for _ in $(seq 600); do grep -q "testkernel: spin" "$WORK/run.log" && break; sleep 0.1; done
@@ -55,7 +54,7 @@ expect_status $? 1 "powered off"
 check "running: nothing left" "" "$(ls "$WORK/u/xdg/kvmload" 2>&1; marked qemu-system-x86 KVMLOAD_UNPRIV_TEST)"
 
 # -- only root names another user
-as "$KVMLOAD" --user kvmload "$VM" </dev/null >"$WORK/user.log" 2>&1
+"${AS[@]}" "$KVMLOAD" --user kvmload "$VM" </dev/null >"$WORK/user.log" 2>&1
 expect_status $? 64 "--user as nobody"
 expect_text "$WORK/user.log" "kvmload: --user kvmload: only root can run as another user"
 lib_done

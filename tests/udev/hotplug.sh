@@ -273,7 +273,7 @@ expect "slow (supervised): its plugin runs with the view mounted" wait_for 30 ev
 sup=$(cut -d' ' -f1 "$R/slow/holder") gpid=$(cut -d' ' -f1 "$R/slow/kvmload.pid")
 # The view's daemon (kvmload-fs.pid: the mount's owner) serves from a child, unprivileged.
 fsown=$(cut -d' ' -f1 "$R/slow/kvmload-fs.pid")
-confined "slow (supervised): the view's server" "$(cat "/proc/$fsown/task/$fsown/children")" kvmload
+confined "slow (supervised): the view's server" "$(pgrep -P "$fsown" -x kvmload-fs-srv)" kvmload
 KVMLOAD_RUN_DIR=$R "$KVMLOAD" "${BYHAND[@]}" </dev/null >"$WORK/byhand.out" 2>"$WORK/byhand.err"
 check "kvmload on a supervised vm: status" 4 $?
 check "kvmload on a supervised vm: message" \
