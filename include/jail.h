@@ -26,7 +26,8 @@ int jail_unshare(void);
 int jail_map(pid_t pid, uid_t uid0, gid_t gid0, uid_t uid1, gid_t gid1);
 
 /*
- * In the child, once mapped: nothing mounted propagates back, and the
+ * In the child, once mapped: it becomes the jail's uid 0, nothing mounted
+ * propagates back, and the
  * jail's root is staged: /usr (read-only, nosuid, nodev) with the top-level
  * links to it (/bin, /lib, ...), a /dev of null, zero, urandom and fuse, an
  * empty JAIL_RUN.  The PID namespace is for children: fork, and call
@@ -35,7 +36,14 @@ int jail_map(pid_t pid, uid_t uid0, gid_t gid0, uid_t uid1, gid_t gid1);
 int jail_stage(void);
 
 /*
- * In the child forked after jail_enter: a /proc of the jail's own PID
+ * As root: a user namespace (its descriptor, or -errno) whose only ids are
+ * uid/gid `to`, standing for `from` outside: through a mount idmapped with
+ * it, a file `from` owns is `to`'s.  Nothing runs in it.
+ */
+int jail_idmap(uid_t from, gid_t gfrom, uid_t to, gid_t gto);
+
+/*
+ * In the child forked after jail_stage: a /proc of the jail's own PID
  * namespace, then the staged root becomes the root and the host's tree is
  * detached.  0 or -errno.
  */

@@ -309,17 +309,31 @@ static int disk_export_wait(struct disk_info *d, const char *mnt, int err_r, cha
 /*
  * Each layer as the daemon gets it: on a read-only clone of its mount, so
  * reopening it for writing fails even where the file's mode would let the
- * jail's uid write it; -1 (the layer's own descriptor) where we may not
- * clone mounts (not root: the jail is then the caller's uid, which writes
- * what it owns anyway).  A device is left its device access.
+ * jail's uid write it, and, when the daemon runs as a reader, idmapped so
+ * the file's owner is the reader (it reads what we could open, and only
+ * that); -1 (the layer's own descriptor) where we may not clone mounts (not
+ * root: the jail is then the caller's uid, which writes what it owns
+ * anyway).  A device is left its device access.
  */
-static int disk_export_layer(const struct disk_layer *l)
+static int disk_export_layer(const struct disk_layer *l, const struct confine_user *reader)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC |
 						(l->blockdev ? 0 : MOUNT_ATTR_NODEV) };
-	int t = (int)syscall(SYS_open_tree, l->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	int t = (int)syscall(SYS_open_tree, l->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH), ns = -1;
+	struct stat st;
 
-	if (t >= 0 && syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+	if (t >= 0 && reader && reader->drop && fstat(l->fd, &st) == 0 &&
+	    (ns = jail_idmap(st.st_uid, st.st_gid, reader->uid, reader->gid)) >= 0) {
+		struct mount_attr idmap = attr;
+
+		idmap.attr_set |= MOUNT_ATTR_IDMAP;
+		idmap.userns_fd = (uint64_t)ns;
+		/* A file system without idmapped mounts: the plain clone, and the file's mode decides. */
+		if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &idmap, sizeof(idmap)) == 0)
+			attr.attr_set = 0;
+		close(ns);
+	}
+	if (t >= 0 && attr.attr_set && syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
 		close(t);
 		t = -1;
 	}
@@ -388,7 +402,7 @@ int disk_export(struct disk_info *d, const struct confine_user *reader, char *er
 	if (prog < 0)
 		return disk_export_missing(d, strerror(errno), err, errlen);
 	for (int i = 0; i < d->nlayers; i++)
-		layers[i] = disk_export_layer(&d->layer[i]);
+		layers[i] = disk_export_layer(&d->layer[i], reader);
 	disk_export_argv(d, &a);
 	if (a.oom || pipe2(p, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0) {
 		r = errmsg_set(err, errlen, a.oom ? ENOMEM : errno, "its export: %s", strerror(a.oom ? ENOMEM : errno));

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jail.h"
@@ -111,6 +112,53 @@ static int jail_usr(void)
 	return 0;
 }
 
+int jail_idmap(uid_t from, gid_t gfrom, uid_t to, gid_t gto)
+{
+	char path[64], map[48], c;
+	int up[2], hold[2], fd = -1, r = 0;
+	pid_t pid;
+
+	if (pipe2(up, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(hold, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(up[0]);
+		close(up[1]);
+		return r;
+	}
+	/* A child makes the namespace, says so and waits (for the end of hold) while we map it and take it. */
+	pid = fork();
+	if (pid == 0) {
+		close(up[0]);
+		close(hold[1]);
+		if (unshare(CLONE_NEWUSER) < 0 || write(up[1], "U", 1) != 1 || read(hold[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(up[1]);
+	close(hold[0]);
+	if (pid < 0 || read(up[0], &c, 1) != 1)
+		r = pid < 0 ? -errno : -ECHILD;
+	snprintf(path, sizeof(path), "/proc/%ld/uid_map", (long)pid);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)from, (unsigned)to);
+	if (r == 0 && (r = jail_write(path, map)) == 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/setgroups", (long)pid);
+		r = jail_write(path, "deny");
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/gid_map", (long)pid);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gfrom, (unsigned)gto);
+	if (r == 0)
+		r = jail_write(path, map);
+	snprintf(path, sizeof(path), "/proc/%ld/ns/user", (long)pid);
+	if (r == 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		r = -errno;
+	close(up[0]);
+	close(hold[1]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return r < 0 ? r : fd;
+}
+
 int jail_unshare(void)
 {
 	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
@@ -123,6 +171,12 @@ int jail_stage(void)
 	char host[32], name[32];
 	int r;
 
+	/*
+	 * The jail's uid 0 (the reader outside): a caller mapped as uid 1 (root
+	 * naming a reader) is not it yet.  Raw calls: a forked child.
+	 */
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
+		return -errno;
 	/* Nothing mounted from here on is seen outside. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("jail", JAIL_STAGE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0 ||
