@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -1002,6 +1003,15 @@ int main(int argc, char **argv)
 			r = chipset_register(&vm.io);
 		if (r < 0)
 			errx(EX_SOFTWARE, "builtin machine ports: %s", strerror(-r));
+		/*
+		 * The guest runs in this process: no capability from here on (the
+		 * VM's descriptors are open, and what is left to remove is root's
+		 * own files), and nothing gained by exec.
+		 */
+		r = confine_caps(NULL, 0);
+		if (r < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			errx(EX_OSERR, "giving up capabilities before the guest runs: %s",
+			     strerror(r < 0 ? -r : errno));
 		why = kvm_vcpu_run(&vm, &l.cons);
 	}
 	kvm_vm_destroy(&vm);

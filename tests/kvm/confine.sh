@@ -131,5 +131,26 @@ if have_kvm; then
 else
 	skip_part "--accel kvm needs a usable /dev/kvm"
 fi
+
+# -- --run builtin: the guest runs in kvmload itself, which has no capability left by then
+if have_kvm; then
+	"$KVMLOAD" --run builtin -m 128M -d "$D/demo.img" --loader-dir "$HOSTDIR" -e testkernel.exit=spin "$VM" \
+		</dev/null >"$D/builtin.log" 2>"$D/builtin.err" &
+	KPID=$!
+	for _ in $(seq 600); do
+		tr -d '\r' <"$D/builtin.log" | grep -qx 'testkernel: spin' && break
+		kill -0 $KPID 2>/dev/null || break
+		sleep 0.05
+	done
+	check "builtin: no capability while the guest runs" "CapPrm:	0000000000000000
+CapEff:	0000000000000000
+NoNewPrivs:	1" "$(grep -E '^(CapEff|CapPrm|NoNewPrivs):' /proc/$KPID/status)"
+	# Its clean-up needs none: SIGTERM, and the runtime directory goes.
+	kill -TERM $KPID
+	wait $KPID
+	expect_status $? 143 "builtin: SIGTERM"
+else
+	skip_part "--run builtin needs a usable /dev/kvm"
+fi
 [ -e "$RUN" ] && bad "$RUN left behind at the end" || ok
 lib_done
