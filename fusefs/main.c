@@ -1,4 +1,4 @@
-/* main.c: kvmload-fs command line, --list, mounting, background start-up, the split into mount owner and confined server, and the session loop. */
+/* main.c: kvmload-fs command line, background start-up, the split into the owner that opens and mounts and the confined reader that probes (the server, --list's child), and the session loop. */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -90,7 +90,7 @@ static void main_usage(FILE *f)
 		"  --list          print every disk's partitions and exit (no mount)\n"
 		"  --ready-fd N    write one byte to fd N once the mount answers, then close it\n"
 		"  -f              stay in the foreground\n"
-		"  --user NAME     the unprivileged user that serves the view once it is mounted\n"
+		"  --user NAME     the unprivileged user that reads the disks and serves the view\n"
 		"                  (as root; default %s)\n"
 		"  --allow-exec    let guest files be executed (never setuid): the mount is noexec otherwise\n"
 		"  -o OPT[,OPT]    FUSE mount options: ro, noexec, allow_other, allow_root, noatime, ...\n"
@@ -312,22 +312,30 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		errx(EX_USAGE, "nothing to show: give --disk or --host");
 }
 
-static void main_build(struct tree *t, const struct main_opts *o)
+/* The status for a disk that could not be opened or taken (-errno as disk_open gives it). */
+static int main_open_status(int r)
+{
+	return r == -ENODEV || r == -EINVAL ? EX_USAGE : r == -EMEDIUMTYPE ? EX_DATAERR : r == -EIO ? EX_IOERR :
+	       r == -ENOMEM ? EX_OSERR : r == -ETIMEDOUT || r == -ENOPKG ? EX_UNAVAILABLE : EX_NOINPUT;
+}
+
+/*
+ * The opening step, as the caller (root when it mounts: a path is opened with
+ * its privilege), before the mount: each disk opened, a non-raw image's
+ * exporter started as reader (the server's user), and the host tree opened.
+ * Of a disk only the image header disk_open looks at is read here; its
+ * partitions and file systems are main_probe's, confined.
+ */
+static void main_open(struct tree *t, const struct main_opts *o, const struct confine_user *reader)
 {
 	tree_init(t);
 	for (unsigned i = 0; i < o->ndisks; i++) {
 		const struct main_disk *d = &o->disks[i];
-		unsigned before = t->ndisks;
 		char err[1400] = "";
-		int r = tree_add_disk(t, d->path, d->format, d->fd, d->raw, err, sizeof(err));
+		int r = tree_open_disk(t, d->path, d->format, d->fd, d->raw, reader, err, sizeof(err));
 
-		if (r == 0)
-			continue;
-		if (t->ndisks == before)
-			errx(r == -ENODEV || r == -EINVAL ? EX_USAGE : r == -EMEDIUMTYPE ? EX_DATAERR :
-			     r == -EIO ? EX_IOERR : r == -ENOMEM ? EX_OSERR :
-			     r == -ETIMEDOUT || r == -ENOPKG ? EX_UNAVAILABLE : EX_NOINPUT, "%s: %s", d->path, err);
-		errx(r == -ENOMEM ? EX_OSERR : r == -EINVAL ? EX_DATAERR : EX_IOERR, "%s: %s", d->path, err);
+		if (r < 0)
+			errx(main_open_status(r), "%s: %s", d->path, err);
 	}
 	if (o->host) {
 		int r = tree_set_host(t, o->host);
@@ -335,8 +343,42 @@ static void main_build(struct tree *t, const struct main_opts *o)
 		if (r < 0)
 			errx(r == -ENOMEM ? EX_OSERR : EX_NOINPUT, "%s: %s", o->host, strerror(-r));
 	}
-	if (tree_finish(t) < 0)
-		errx(EX_OSERR, "out of memory");
+	/*
+	 * The reader opens no file once confined: OpenSSL's configuration and
+	 * digests are loaded now (one it lacks leaves its blocks unverified, as
+	 * it would later).
+	 */
+	zfs_cksum_prepare();
+}
+
+/*
+ * The probing step, in a confined process (the server, or --list's reader):
+ * each disk taken, its partition tables, superblocks and pool labels read,
+ * the tree built.  0, or the exit status with the reason said on stderr, as
+ * "PATH: why".
+ */
+static int main_probe(struct tree *t, const struct main_opts *o)
+{
+	for (unsigned i = 0; i < t->ndisks; i++) {
+		const char *path = o->disks[i].path;
+		char err[1400] = "";
+		int r = blkdev_take(&t->disks[i], err, sizeof(err));
+
+		if (r < 0) {
+			log_warnx("%s: %s", path, err);
+			return main_open_status(r);
+		}
+		r = tree_probe_disk(t, i, err, sizeof(err));
+		if (r < 0) {
+			log_warnx("%s: %s", path, err);
+			return r == -ENOMEM ? EX_OSERR : r == -EINVAL ? EX_DATAERR : EX_IOERR;
+		}
+	}
+	if (tree_finish(t) < 0) {
+		log_warnx("out of memory");
+		return EX_OSERR;
+	}
+	return 0;
 }
 
 /* Labels are untrusted bytes: keep them on one line. */
@@ -350,7 +392,7 @@ static void main_print_label(const char *s)
 		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
-static void main_list(const struct tree *t)
+static void main_print(const struct tree *t)
 {
 	printf("%-10s %-6s %-14s %12s %12s %-5s %s\n", "NAME", "SCHEME", "TYPE", "START", "SIZE", "FS", "LABEL");
 	for (size_t i = 0; i < t->nparts; i++) {
@@ -370,6 +412,44 @@ static void main_list(const struct tree *t)
 	}
 	if (t->zset)
 		zfs_set_list(t->zset, stdout);
+}
+
+/*
+ * --list: the disks are opened here (main_open); a child confined as the
+ * server is (the --user, no capability, Landlock, the seccomp allowlist)
+ * reads them and prints.  This process only waits, then stops the exporters.
+ */
+static int main_list(struct tree *t, const struct main_opts *o, const struct confine_user *u)
+{
+	pid_t self = getpid(), pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		err(EX_OSERR, "fork");
+	if (pid == 0) {
+		char msg[512];
+		int r;
+
+		prctl(PR_SET_NAME, "kvmload-fs-list", 0, 0, 0);
+		r = fs_confine_enter(u, self, -1, false, msg, sizeof(msg));
+		if (r < 0) {
+			log_warnx("%s", msg);
+			_exit(EX_OSERR);
+		}
+		status = main_probe(t, o);
+		if (status == 0) {
+			main_print(t);
+			status = fflush(stdout) == 0 ? 0 : EX_IOERR;
+		}
+		/* _exit: the exporters are this process's parent's children, stopped by it. */
+		_exit(status);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			err(EX_OSERR, "waitpid");
+	return owner_status("the disks' reader", pid, status, "");
 }
 
 /*
@@ -394,7 +474,7 @@ static void main_check_not_mounted(const char *mnt)
 		     top.type, mnt);
 }
 
-/* Who serves the view once it is mounted: 67 for a user that does not exist, 64 for root or another's. */
+/* Who reads the disks and serves the view (or lists them): 67 for a user that does not exist, 64 for root or another's. */
 static void main_user(const struct main_opts *o, struct confine_user *u)
 {
 	char msg[512];
@@ -452,13 +532,15 @@ static void main_detach_stdio(void)
 }
 
 /*
- * The server, the mount owner's child: the one process that answers the
- * kernel and parses guest bytes once the view is mounted, confined before
- * its loop starts.  It never unmounts (the owner does) and leaves with
- * _exit: freeing the tree would stop the image exporter, the owner's child.
+ * The server, the mount owner's child: the one process that reads the disks'
+ * contents (main_probe, before it answers the kernel's first request, so the
+ * view is ready only with its tree built) and answers the kernel, confined
+ * before either.  It never unmounts (the owner does) and leaves with _exit:
+ * freeing the tree would stop the image exporter, the owner's child.  A disk
+ * it cannot read ends it with main_probe's status, which the owner passes on.
  */
-static _Noreturn void main_server(struct fuse_session *se, struct tree *t, const struct confine_user *u, pid_t owner,
-				  const sigset_t *mask)
+static _Noreturn void main_server(struct fuse_session *se, struct fs_ctx *ctx, const struct main_opts *o,
+				  const struct confine_user *u, pid_t owner, const sigset_t *mask)
 {
 	struct fuse_loop_config *cfg;
 	char msg[512];
@@ -468,12 +550,16 @@ static _Noreturn void main_server(struct fuse_session *se, struct tree *t, const
 	/* libfuse's SIGTERM, SIGINT and SIGHUP end the loop; the owner passes them on. Before the filter. */
 	if (fuse_set_signal_handlers(se) != 0)
 		_exit(EX_OSERR);
-	r = fs_confine_enter(u, owner, t->host ? hostfs_root_fd(t->host) : -1, msg, sizeof(msg));
+	r = fs_confine_enter(u, owner, ctx->tree->host ? hostfs_root_fd(ctx->tree->host) : -1, true, msg,
+			     sizeof(msg));
 	if (r < 0) {
 		log_warnx("%s", msg);
 		_exit(EX_OSERR);
 	}
 	sigprocmask(SIG_SETMASK, mask, NULL);
+	r = main_probe(ctx->tree, o);
+	if (r != 0)
+		_exit(r);
 	/* The UFS reader and hostfs are safe for concurrent requests: one worker per /dev/fuse clone. */
 	cfg = fuse_loop_cfg_create();
 	if (!cfg) {
@@ -562,7 +648,7 @@ static int main_serve(struct fuse_session *se, const struct main_opts *o, struct
 		goto out_unmount;
 	}
 	if (ow.server == 0)
-		main_server(se, ctx->tree, u, self, &held);
+		main_server(se, ctx, o, u, self, &held);
 	main_let_go(se, ctx, u);
 	status = owner_wait(&ow);
 out_unmount:
@@ -594,10 +680,9 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 64 << 10);
 	mallopt(M_ARENA_MAX, 2);
 	main_parse(argc, argv, &o);
-	if (!o.list) {
-		main_user(&o, &user);
+	main_user(&o, &user);
+	if (!o.list)
 		main_check_not_mounted(o.mnt);
-	}
 	/*
 	 * Into the background before the disks are opened: an image's exporter
 	 * is our child and dies with its parent (PR_SET_PDEATHSIG), which must be
@@ -605,11 +690,11 @@ int main(int argc, char **argv)
 	 */
 	if (!o.list && !o.foreground)
 		notify_fd = main_background();
-	main_build(&t, &o);
+	main_open(&t, &o, &user);
 	if (o.list) {
-		main_list(&t);
+		status = main_list(&t, &o, &user);
 		tree_free(&t);
-		return fflush(stdout) == 0 ? 0 : EX_IOERR;
+		return status;
 	}
 	if (stat(o.mnt, &st) < 0)
 		err(EX_NOINPUT, "%s", o.mnt);

@@ -1,6 +1,8 @@
-/* owner.c: the mount owner: once the server runs it parses nothing, forwards signals, waits, and removes the mount it made. */
+/* owner.c: the mount owner: it opens, the server reads; it forwards signals, waits, and removes the mount it made. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -34,8 +36,19 @@ static void owner_unmount(const struct owner *ow)
 		log_warnx("%s: cannot unmount: %s", log_esc(ow->mnt), strerror(-r));
 }
 
+int owner_status(const char *who, pid_t pid, int status, const char *tail)
+{
+	if (!WIFSIGNALED(status))
+		return WEXITSTATUS(status);
+	log_warnx("%s (pid %d) was killed by signal %d (%s)%s%s", who, (int)pid, WTERMSIG(status),
+		  strsignal(WTERMSIG(status)),
+		  WTERMSIG(status) == SIGSYS ? ": a system call outside its seccomp allowlist" : "", tail);
+	return 128 + WTERMSIG(status);
+}
+
 int owner_wait(const struct owner *ow)
 {
+	char tail[PATH_MAX + 32];
 	int status = 0;
 
 	for (;;) {
@@ -56,11 +69,8 @@ int owner_wait(const struct owner *ow)
 			break;
 		}
 	}
-	if (WIFSIGNALED(status))
-		log_warnx("the server (pid %d) was killed by signal %d (%s)%s; unmounting %s", (int)ow->server,
-			  WTERMSIG(status), strsignal(WTERMSIG(status)),
-			  WTERMSIG(status) == SIGSYS ? ": a system call outside its seccomp allowlist" : "",
-			  log_esc(ow->mnt));
+	snprintf(tail, sizeof(tail), "; unmounting %s", log_esc(ow->mnt));
+	status = owner_status("the server", ow->server, status, tail);
 	owner_unmount(ow);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	return status;
 }

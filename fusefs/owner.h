@@ -1,4 +1,4 @@
-/* owner.h: the mount owner: once the server runs it parses nothing, forwards signals, waits, and removes the mount it made. */
+/* owner.h: the mount owner: it opens, the server reads; it forwards signals, waits, and removes the mount it made. */
 #ifndef KVMLOAD_OWNER_H
 #define KVMLOAD_OWNER_H
 
@@ -15,6 +15,13 @@ struct owner {
 
 /* The signals owner_wait takes, to be blocked before the mount and the fork. */
 void owner_signals(sigset_t *set);
+
+/*
+ * How a child that read the disks ended (status from waitpid): its exit
+ * status, or for one killed by a signal 128 + the signal, said on stderr as
+ * "WHO (pid PID) was killed by signal ..." and then tail.
+ */
+int owner_status(const char *who, pid_t pid, int status, const char *tail);
 
 /*
  * Until the server ends: SIGTERM, SIGINT and SIGHUP go on to it; then the

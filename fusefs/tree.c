@@ -40,23 +40,29 @@ static int tree_mount(struct tree_part *tp)
 	return 0;
 }
 
-int tree_add_disk(struct tree *t, const char *path, const char *format, int fd, bool raw, char *err,
-		  size_t errlen)
+int tree_open_disk(struct tree *t, const char *path, const char *format, int fd, bool raw,
+		   const struct confine_user *reader, char *err, size_t errlen)
 {
-	struct blkdev *bd;
+	int r;
+
+	if (t->ndisks == TREE_MAXDISKS)
+		return -E2BIG;
+	r = blkdev_open(&t->disks[t->ndisks], path, format, fd, raw, reader, err, errlen);
+	if (r < 0)
+		return r;
+	t->ndisks++;
+	return 0;
+}
+
+int tree_probe_disk(struct tree *t, unsigned unit, char *err, size_t errlen)
+{
+	const struct blkdev *bd = &t->disks[unit];
 	struct probe_part *pp;
 	struct tree_part **v;
 	size_t np;
 	int r;
 
-	if (t->ndisks == TREE_MAXDISKS)
-		return -E2BIG;
-	bd = &t->disks[t->ndisks];
-	r = blkdev_open(bd, path, format, fd, raw, err, errlen);
-	if (r < 0)
-		return r;
-	t->ndisks++;
-	r = probe_disk(bd, t->ndisks - 1, &pp, &np);
+	r = probe_disk(bd, unit, &pp, &np);
 	if (r < 0)
 		return errmsg_set(err, errlen, -r, "cannot read its partitions: %s", strerror(-r));
 	v = realloc(t->parts, (t->nparts + np) * sizeof(*v));

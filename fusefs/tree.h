@@ -104,13 +104,21 @@ struct tree {
 
 void tree_init(struct tree *t);
 /*
- * Open (or take from fd, as blkdev_open), probe and mount one disk as the
- * next unit; -errno with err saying why (the caller names the path).
+ * The opening step, as the caller (the mount owner, root when it mounts):
+ * blkdev_open of one disk as the next unit, a non-raw image exported to
+ * reader; of its contents only the image header is read (disk_open).
+ * -errno with err saying why (the caller names the path).
  */
-int tree_add_disk(struct tree *t, const char *path, const char *format, int fd, bool raw, char *err,
-		  size_t errlen);
+int tree_open_disk(struct tree *t, const char *path, const char *format, int fd, bool raw,
+		   const struct confine_user *reader, char *err, size_t errlen);
+/*
+ * The probing step, in the confined reader once blkdev_take has taken the
+ * unit: its partition tables, each partition's UFS superblock or ZFS labels.
+ * -errno with err saying why (the caller names the path).
+ */
+int tree_probe_disk(struct tree *t, unsigned unit, char *err, size_t errlen);
 int tree_set_host(struct tree *t, const char *path);
-/* Build the root and by-label directories once every source is added; 0 or -ENOMEM. */
+/* Assemble the pools and build the root and by-label directories once every disk is probed; 0 or -ENOMEM. */
 int tree_finish(struct tree *t);
 void tree_free(struct tree *t);
 

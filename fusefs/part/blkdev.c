@@ -11,44 +11,67 @@
 #include "disk.h"
 #include "errmsg.h"
 
+static void blkdev_hold(struct blkdev *bd, struct disk_info *d)
+{
+	bd->disk = d;
+	bd->fd = d->fd;
+	bd->size = d->size;
+	bd->path = d->layer[0].path;
+}
+
+int blkdev_open(struct blkdev *bd, const char *path, const char *format, int fd, bool raw,
+		const struct confine_user *reader, char *err, size_t errlen)
+{
+	struct disk_info *d;
+	int r;
+
+	if (raw) {
+		/* Already open: adopting it stats it, which the reader alone may do (disk.h). */
+		bd->fd = fd;
+		bd->path = path;
+		return 0;
+	}
+	d = malloc(sizeof(*d));
+	if (!d)
+		return errmsg_set(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
+	r = fd < 0 ? disk_open(path, format, reader, d, err, errlen) :
+	    disk_open_fd(fd, path, format, reader, d, err, errlen);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	blkdev_hold(bd, d);
+	return 0;
+}
+
 /*
  * Every read of a disk served over FUSE (an image QEMU exports, here or in
  * kvmload) is a round trip to its server, which keeps no page cache for us:
  * those disks get a chunk cache.
  */
-static int blkdev_take(struct blkdev *bd, struct disk_info *d, char *err, size_t errlen)
+int blkdev_take(struct blkdev *bd, char *err, size_t errlen)
 {
 	struct statfs sf;
 
-	bd->disk = d;
-	bd->fd = d->fd;
-	bd->size = d->size;
-	bd->path = d->layer[0].path;
-	if (fstatfs(d->fd, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC) {
-		bd->cache = blkcache_new(d->fd, d->size);
-		if (!bd->cache) {
-			blkdev_close(bd);
+	if (!bd->disk) {
+		struct disk_info *d = malloc(sizeof(*d));
+		int r;
+
+		if (!d)
 			return errmsg_set(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
+		r = disk_adopt(bd->fd, bd->path, d, err, errlen);
+		if (r < 0) {
+			free(d);
+			return r;
 		}
+		blkdev_hold(bd, d);
+	}
+	if (fstatfs(bd->fd, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC) {
+		bd->cache = blkcache_new(bd->fd, bd->size);
+		if (!bd->cache)
+			return errmsg_set(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
 	}
 	return 0;
-}
-
-int blkdev_open(struct blkdev *bd, const char *path, const char *format, int fd, bool raw, char *err,
-		size_t errlen)
-{
-	struct disk_info *d = malloc(sizeof(*d));
-	int r;
-
-	if (!d)
-		return errmsg_set(err, errlen, ENOMEM, "%s", strerror(ENOMEM));
-	r = fd < 0 ? disk_open(path, format, NULL, d, err, errlen) : raw ? disk_adopt(fd, path, d, err, errlen) :
-	    disk_open_fd(fd, path, format, NULL, d, err, errlen);
-	if (r < 0) {
-		free(d);
-		return r;
-	}
-	return blkdev_take(bd, d, err, errlen);
 }
 
 void blkdev_close(struct blkdev *bd)

@@ -9,6 +9,7 @@
 #include "ufs.h"
 
 struct blkcache;
+struct confine_user;
 struct disk_info;
 
 /* One --disk: the guest-visible bytes of an image or block device, read-only; never written. */
@@ -16,7 +17,7 @@ struct blkdev {
 	int fd;
 	uint64_t size;           /* guest-visible bytes */
 	const char *path;        /* for messages */
-	struct disk_info *disk;  /* what blkdev_open opened (NULL for a bare fd, as the fuzzers make) */
+	struct disk_info *disk;  /* what blkdev_open or blkdev_take opened (NULL for a bare fd, as the fuzzers make) */
 	struct blkcache *cache;  /* for a disk served over FUSE, else NULL */
 };
 
@@ -31,12 +32,22 @@ struct blkpart {
 };
 
 /*
- * disk_open(path, format: NULL detects); with fd >= 0 the disk path opened
- * as fd already (disk_open_fd), or with raw the guest-visible bytes in fd
- * (disk_adopt, path its name); 0 or -errno with err saying why.
+ * The opening step, in the process that holds the caller's privilege (a path
+ * is opened as the caller), reading of the disk only its image header:
+ * disk_open(path, format: NULL detects) or, with fd >= 0, disk_open_fd of
+ * the disk path the caller opened as fd; a non-raw image's export belongs to
+ * reader (disk_open), which the caller may read but not stat.  With raw, fd
+ * already holds the guest-visible bytes: it is only kept, for blkdev_take.
+ * 0 or -errno with err saying why.
  */
-int blkdev_open(struct blkdev *bd, const char *path, const char *format, int fd, bool raw, char *err,
-		size_t errlen);
+int blkdev_open(struct blkdev *bd, const char *path, const char *format, int fd, bool raw,
+		const struct confine_user *reader, char *err, size_t errlen);
+/*
+ * The taking step, in the process that reads the disk (as reader): a raw
+ * descriptor adopted (disk_adopt: it is stat'ed and sized), and a disk served
+ * over FUSE given its chunk cache.  0 or -errno with err saying why.
+ */
+int blkdev_take(struct blkdev *bd, char *err, size_t errlen);
 void blkdev_close(struct blkdev *bd);
 
 /* Exactly len bytes at off of the whole disk; -EIO past its end or on a short read. */

@@ -639,8 +639,12 @@ int probe_disk(const struct blkdev *bd, unsigned unit, struct probe_part **parts
 		goto done;
 	}
 	blkid_probe_enable_superblocks(pr, 0);
+	/*
+	 * Without BLKID_PARTS_ENTRY_DETAILS: it describes the disk itself as a
+	 * partition of another, which libblkid looks up in /sys and /dev (the
+	 * confined reader opens neither); the entries of its tables come anyway.
+	 */
 	blkid_probe_enable_partitions(pr, 1);
-	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
 	r = blkid_do_safeprobe(pr);
 	if (r == -2) {
 		log_warnx("%s: more than one partition table found (ambiguous)", bd->path);

@@ -25,6 +25,13 @@ struct zfs_fs;   /* one opened file system dataset (or snapshot) */
 /* Fixed budget of the decompressed-block cache of each pool, in bytes. */
 #define ZFS_CACHE_BYTES (24u << 20)
 
+/*
+ * Before a reader is confined to files it already holds: OpenSSL reads its
+ * configuration and loads the SHA-2 digests on first use, which this makes
+ * now.  0, or -ENOTSUP when one is missing (its blocks then stay unverified).
+ */
+int zfs_cksum_prepare(void);
+
 int zfs_set_new(struct zfs_set **out);
 /*
  * Read dev's labels: 0 and *pool_guid set when it is a ZFS member (dev must

@@ -117,6 +117,14 @@ static int sha2(const EVP_MD *md, bool big_endian, const void *data, size_t len,
 	return 0;
 }
 
+int zfs_cksum_prepare(void)
+{
+	struct zfs_cksum c;
+	int r = sha2(EVP_sha256(), true, "", 0, &c);
+
+	return r < 0 ? r : sha2(EVP_sha512_256(), false, "", 0, &c);
+}
+
 /*
  * OFF and NOPARITY carry no checksum and INHERIT never reaches the disk, so
  * a caller asking for them has a block pointer it should not have verified:

@@ -100,7 +100,8 @@ int main(int argc, char **argv)
 {
 	struct faultfs f = { 0 };
 	struct stat st;
-	char *fargs[] = { argv[0], "-f", "-s", "-o", "ro,fsname=faultfs", NULL, NULL };
+	/* allow_other: kvmload-fs reads its disks as its --user, not as the root that mounted this. */
+	char *fargs[] = { argv[0], "-f", "-s", "-o", "ro,fsname=faultfs,allow_other", NULL, NULL };
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: faultfs IMAGE MOUNTPOINT [START:LENGTH]...\n");

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_confine.sh: kvmload-fs once mounted: the owner's child serves as the unprivileged user, without capabilities, under no_new_privs and its seccomp allowlist, with only its descriptors; a forbidden call kills it and the owner removes the mount; nosuid/noexec views and --allow-exec; -o and --user refusals; a run without privilege.
+# test_confine.sh: kvmload-fs: the owner's child reads the disks and serves as the unprivileged user (the owner reads no more than a disk's first KiB, nor does --list's parent), without capabilities, under no_new_privs and its seccomp allowlist, with only its descriptors; a forbidden call kills it and the owner removes the mount; nosuid/noexec views and --allow-exec; -o and --user refusals; a run without privilege.
 # usage: test_confine.sh KVMLOAD_FS INJECT_SYSCALL
 . "$(dirname "$0")/../lib.sh"
 FS=$(realpath "$1")
@@ -128,6 +128,65 @@ refused 64 "-o blkdev: not an option" -o blkdev
 refused 64 "-o auto_unmount: refused" -o auto_unmount
 refused 67 "user nosuchuser-$$ does not exist" --user "nosuchuser-$$"
 refused 64 "user root has uid 0" --user root
+
+# ---- guest bytes are read by the confined process alone.  The owner (root) opens the disk and
+# reads its first KiB (disk_open: the image format), nothing else of it; the partition table is
+# read, and one refused (a Mac partition map: 65), by the server as kvmload, which says so and ends
+# before the view is ready; the owner removes the mount and ends with its status.
+MAC=$T/mac.img
+truncate -s 4m "$MAC"
+printf 'ER\002\000' | dd of="$MAC" conv=notrunc status=none
+printf 'PM\000\000\000\000\000\001\000\000\000\001\000\000\000\077' | dd of="$MAC" bs=1 seek=512 conv=notrunc status=none
+printf 'Apple_partition_map' | dd of="$MAC" bs=1 seek=560 conv=notrunc status=none
+bad_table="kvmload-fs: $MAC: partition table type 'mac' is not supported
+kvmload-fs: $MAC: cannot read its partitions: Invalid argument"
+# readers TRACE IMAGE MESSAGE: who read IMAGE, and who wrote MESSAGE to stderr, in strace -f -y output
+# TRACE (its first line the owner's execve); a reader is a process that became kvmload (setresuid).
+readers() {
+	awk -v img="<$2>" -v msg="$3" -v u="$(id -u kvmload)" '
+		NR == 1 { owner = $1 }
+		$0 ~ "setresuid\\(" u ", " u ", " u "\\) += 0" { reader[$1] = 1 }
+		index($0, img) && $2 ~ /^(read|pread64|lseek|readv|preadv|preadv2)\(/ {
+			c = $2; sub(/\(.*/, "", c)
+			if ($1 == owner) { if (c == "pread64" && $0 ~ /, 1024, 0\) += /) head = 1; else more = more " " c }
+			else if (reader[$1]) got = 1
+			else other = other " " $1
+		}
+		msg != "" && $2 ~ /^write\(2/ && index($0, msg) { said = $1 == owner ? "the owner" : reader[$1] ? "the reader" : "another process" }
+		END {
+			print "the owner reads: " (head ? "its first KiB" : "nothing") (more ? ", and" more : "")
+			print "the reader (" u ") reads: " (got ? "the rest" : "nothing") (other ? "; and processes" other : "")
+			if (msg != "") print "the message from: " said
+		}' "$1"
+}
+if command -v strace > /dev/null; then
+	# A sanitizer build's LeakSanitizer cannot run under ptrace.
+	lsan_off=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	ASAN_OPTIONS=$lsan_off strace -f -qq -y -s 256 -o "$T/trace" -e trace=execve,setresuid,read,pread64,lseek,readv,preadv,preadv2,write \
+		"$FS" -f --disk "$MAC" "$MNT" 2> "$T/err" < /dev/null > /dev/null
+	check "a bad table, mounting: status" 65 $?
+	check "a bad table, mounting: message" "$bad_table" "$(cat "$T/err")"
+	if mounted "$MNT"; then bad "a bad table, mounting: mounted"; fusermount3 -u -z "$MNT"; else ok; fi
+	check "a bad table, mounting: who reads what" "the owner reads: its first KiB
+the reader ($(id -u kvmload)) reads: the rest
+the message from: the reader" "$(readers "$T/trace" "$MAC" "not supported")"
+	# --list: opened as root, read and printed by a child that became kvmload
+	out=$(ASAN_OPTIONS=$lsan_off strace -f -qq -y -o "$T/trace" -e trace=execve,setresuid,read,pread64,lseek,readv,preadv,preadv2 \
+		"$FS" --list --disk "$T/ufs.img" 2> "$T/err")
+	check "--list: status" 0 $?
+	match "--list: the table" "*disk0 * none * ufs2 *" "$out"
+	check "--list: who reads what" "the owner reads: its first KiB
+the reader ($(id -u kvmload)) reads: the rest" "$(readers "$T/trace" "$T/ufs.img" "")"
+else
+	skip_part "no strace: who reads the disks is not checked"
+fi
+# Background mode: the caller gets the server's status; nothing stays mounted.
+"$FS" --disk "$MAC" "$MNT" 2> "$T/err" < /dev/null > /dev/null
+check "a bad table, in the background: status" 65 $?
+check "a bad table, in the background: message" "$bad_table" "$(cat "$T/err")"
+if mounted "$MNT"; then bad "a bad table, in the background: mounted"; fusermount3 -u -z "$MNT"; else ok; fi
+# --list: the reader's status is the caller's.
+check "--list of a bad table: status" 65 "$("$FS" --list --disk "$MAC" > /dev/null 2>&1; echo $?)"
 
 # ---- without privilege (nobody, its own mount point): nothing to drop, the same confinement
 mkdir -p "$NBMNT"

@@ -128,7 +128,7 @@ KVMLOAD_QSD=/nonexistent/qsd refused 69 "/nonexistent/qsd: No such file or direc
 mkdir -p "$T/t$(printf '\001')d"
 TMPDIR="$T/t$(printf '\001')d" shows "$T/plain.qcow2"
 # The exporter inherits nothing but its image, and runs jailed (jail.h): namespaces of its own,
-# uid 0 there being ours outside, CAP_SYS_ADMIN of its own namespaces alone, a root of /usr, the
+# uid 0 there being the user kvmload-fs reads the disks as (its export is theirs), ours uid 1, CAP_SYS_ADMIN of its own namespaces alone, a root of /usr, the
 # image on a read-only mount.
 exec 7<"$T/raw.img"
 "$FS" -f --disk "$T/plain.qcow2" "$MNT" 2>"$T/err" &
@@ -144,7 +144,8 @@ check "the exporter: its descriptors" "0 -> /dev/null
 3 -> /" "$(awk '$NF !~ /^anon_inode:|^\/dev\/fuse$/ { sub(/:.*/, "", $NF); print $(NF-2), $(NF-1), $NF }' "$T/qfd" | sort -n)"
 check "the exporter: its root" "bin dev lib lib32 lib64 proc run sbin usr" "$(ls "/proc/$QPID/root" | paste -sd' ')"
 check "the exporter: its /dev" "fuse null urandom zero" "$(ls "/proc/$QPID/root/dev" | paste -sd' ')"
-check "the exporter: uid 0 inside is ours outside" "0 $(id -u) 1" "$(awk '{ print $1, $2, $3 }' "/proc/$QPID/uid_map")"
+check "the exporter: uid 0 inside is the disks' reader (kvmload), uid 1 is ours" "0 $(id -u kvmload) 1
+1 $(id -u) 1" "$(awk '{ print $1, $2, $3 }' "/proc/$QPID/uid_map")"
 check "the exporter: PID 1 of its own PID namespace" "NSpid:	$QPID	1" "$(grep '^NSpid:' "/proc/$QPID/status")"
 for ns in user mnt pid net ipc uts; do
 	[ "$(readlink "/proc/$QPID/ns/$ns")" != "$(readlink /proc/self/ns/$ns)" ] && ok ||
