@@ -177,10 +177,11 @@ static _Noreturn void disk_export_child(const struct disk_info *d, const int *la
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
 	prctl(PR_SET_NAME, "kvmload-jail");
 	r = jail_unshare();
-	if (r == 0 && (disk_export_send(sock, 'U', -1) < 0 || disk_export_recv(sock, &c, &fd) != 1 || c != 'M'))
+	if (r == 0 && (disk_export_send(sock, 'U', -1) < 0 || disk_export_recv(sock, &c, &fd) != 1 ||
+		       (c != 'M' && c != 'G')))
 		_exit(126); /* the parent said why */
 	if (r == 0)
-		r = jail_stage();
+		r = jail_stage(c == 'G');
 	fd = r < 0 ? -1 : open("/tmp" DISK_EXPORT_MNT, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (r < 0 || fd < 0 || close(fd) < 0 || (pid = fork()) < 0) {
 		dprintf(STDERR_FILENO, DISK_EXPORT_JAIL_FAILED "%s", strerror(r < 0 ? -r : errno));
@@ -222,7 +223,8 @@ static int disk_export_missing(const struct disk_info *d, const char *why, char 
 }
 
 /* The daemon ended before its export was up: not there, no jail, or QEMU's reason. */
-static int disk_export_ended(const struct disk_info *d, int status, char *text, char *err, size_t errlen)
+static int disk_export_ended(const struct disk_info *d, const struct confine_user *reader, int status, char *text,
+			     char *err, size_t errlen)
 {
 	char *exec_failed = strstr(text, DISK_EXPORT_EXEC_FAILED), *jail_failed = strstr(text, DISK_EXPORT_JAIL_FAILED);
 	char why[1200];
@@ -234,6 +236,10 @@ static int disk_export_ended(const struct disk_info *d, int status, char *text, 
 				  "mount, PID, network), which this host refused: %s (see user_namespaces(7))",
 				  jail_failed + strlen(DISK_EXPORT_JAIL_FAILED));
 	disk_export_why(text, why, sizeof(why));
+	if (strstr(why, strerror(EACCES)) && reader && reader->drop)
+		return errmsg_set(err, errlen, EMEDIUMTYPE, "QEMU cannot read it as %s: %s (qemu-storage-daemon runs "
+				  "as %s: a file it reads as its owner, a device through the device's group)",
+				  d->layer[0].format, why, reader->name);
 	return errmsg_set(err, errlen, EMEDIUMTYPE, "QEMU cannot read it as %s: %s", d->layer[0].format, why);
 }
 
@@ -251,7 +257,8 @@ static int64_t disk_export_ms(void)
  * or the time is up.  The jail's mountinfo polls POLLPRI at every change of
  * its mount table, so the mount is seen as it happens; reading it re-arms it.
  */
-static int disk_export_wait(struct disk_info *d, const char *mnt, int err_r, char *err, size_t errlen)
+static int disk_export_wait(struct disk_info *d, const struct confine_user *reader, const char *mnt, int err_r,
+			    char *err, size_t errlen)
 {
 	char path[64], text[2048], scratch[4096];
 	int mi, status, r;
@@ -276,7 +283,7 @@ static int disk_export_wait(struct disk_info *d, const char *mnt, int err_r, cha
 				;
 			d->exporter = -1;
 			text[tlen] = '\0';
-			r = disk_export_ended(d, status, text, err, errlen);
+			r = disk_export_ended(d, reader, status, text, err, errlen);
 			break;
 		}
 		if (left <= 0) {
@@ -341,9 +348,26 @@ static int disk_export_layer(const struct disk_layer *l, const struct confine_us
 }
 
 /*
- * The keeper's jail, once it has its namespaces ('U'), mapped ('M'): its
- * daemon runs as the reader (when root names one) or as us, and we, when
- * another user, are its uid 1, so FUSE serves our reads too.
+ * A block device among the layers that the reader may open only through
+ * its group (a device node has no idmapped mounts): that group, else -1.
+ */
+static gid_t disk_export_group(const struct disk_info *d, const struct confine_user *reader)
+{
+	for (int i = 0; i < d->nlayers; i++) {
+		struct stat st;
+
+		if (d->layer[i].blockdev && fstat(d->layer[i].fd, &st) == 0 && st.st_uid != reader->uid &&
+		    (st.st_mode & 04) == 0 && (st.st_mode & 040) && st.st_gid != 0)
+			return st.st_gid;
+	}
+	return (gid_t)-1;
+}
+
+/*
+ * The keeper's jail, once it has its namespaces ('U'), mapped ('M', or 'G'
+ * with a device's group): its daemon runs as the reader (when root names
+ * one) or as us, and we, when another user, are its uid 1, so FUSE serves
+ * our reads too.
  */
 static int disk_export_map(struct disk_info *d, const struct confine_user *reader, int sock, char *err,
 			   size_t errlen)
@@ -351,15 +375,17 @@ static int disk_export_map(struct disk_info *d, const struct confine_user *reade
 	uid_t me = geteuid();
 	gid_t my_gid = getegid();
 	bool other = reader && reader->drop;
+	gid_t group;
 	char c;
 	int fd, r;
 
 	if (disk_export_recv(sock, &c, &fd) != 1 || c != 'U')
 		return 0; /* it ended first, and said why on its standard error */
-	r = jail_map(d->exporter, other ? reader->uid : me, other ? reader->gid : my_gid, me, my_gid);
+	group = other ? disk_export_group(d, reader) : (gid_t)-1;
+	r = jail_map(d->exporter, other ? reader->uid : me, other ? reader->gid : my_gid, me, my_gid, group);
 	if (r < 0)
 		return errmsg_set(err, errlen, -r, "qemu-storage-daemon's jail: mapping its users: %s", strerror(-r));
-	return disk_export_send(sock, 'M', -1) < 0 ? errmsg_set(err, errlen, errno, "qemu-storage-daemon's "
+	return disk_export_send(sock, group == (gid_t)-1 ? 'M' : 'G', -1) < 0 ? errmsg_set(err, errlen, errno, "qemu-storage-daemon's "
 								  "jail: %s", strerror(errno)) : 0;
 }
 
@@ -429,7 +455,7 @@ int disk_export(struct disk_info *d, const struct confine_user *reader, char *er
 	snprintf(mnt, sizeof(mnt), "/proc/%ld/root" DISK_EXPORT_MNT, (long)d->exporter);
 	r = disk_export_map(d, reader, sock[0], err, errlen);
 	if (r == 0)
-		r = disk_export_wait(d, mnt, p[0], err, errlen);
+		r = disk_export_wait(d, reader, mnt, p[0], err, errlen);
 	if (r == 0)
 		r = disk_export_fetch(d, sock[0], err, errlen);
 	if (r < 0) {

@@ -35,31 +35,33 @@ static int jail_write(const char *path, const char *s)
 	return r;
 }
 
-/* "/proc/PID/NAME" written with "0 id0 1", and "1 id1 1" when id1 is another id. */
-static int jail_map_one(pid_t pid, const char *name, unsigned id0, unsigned id1)
+/* "/proc/PID/NAME" written with "0 id0 1", "1 id1 1" when id1 is another id, "2 id2 1" when id2 is one. */
+static int jail_map_one(pid_t pid, const char *name, unsigned id0, unsigned id1, unsigned id2)
 {
-	char path[64], map[64];
+	char path[64], map[96];
+	int n;
 
 	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, name);
-	if (id1 == id0)
-		snprintf(map, sizeof(map), "0 %u 1\n", id0);
-	else
-		snprintf(map, sizeof(map), "0 %u 1\n1 %u 1\n", id0, id1);
+	n = snprintf(map, sizeof(map), "0 %u 1\n", id0);
+	if (id1 != id0)
+		n += snprintf(map + n, sizeof(map) - (size_t)n, "1 %u 1\n", id1);
+	if (id2 != (unsigned)-1)
+		snprintf(map + n, sizeof(map) - (size_t)n, "2 %u 1\n", id2);
 	return jail_write(path, map);
 }
 
-int jail_map(pid_t pid, uid_t uid0, gid_t gid0, uid_t uid1, gid_t gid1)
+int jail_map(pid_t pid, uid_t uid0, gid_t gid0, uid_t uid1, gid_t gid1, gid_t group)
 {
 	char path[64];
 	int r;
 
-	if ((r = jail_map_one(pid, "uid_map", uid0, uid1)) < 0)
+	if ((r = jail_map_one(pid, "uid_map", uid0, uid1, (unsigned)-1)) < 0)
 		return r;
-	/* Required before gid_map without privilege, and no group is wanted in there anyway. */
+	/* Required before gid_map without privilege; with no group to keep, none is wanted in there. */
 	snprintf(path, sizeof(path), "/proc/%ld/setgroups", (long)pid);
-	if ((r = jail_write(path, "deny")) < 0)
+	if (group == (gid_t)-1 && (r = jail_write(path, "deny")) < 0)
 		return r;
-	return jail_map_one(pid, "gid_map", gid0, gid1);
+	return jail_map_one(pid, "gid_map", gid0, gid1, group);
 }
 
 /* src bound at JAIL_STAGE/name; read-only, nosuid and nodev beneath it too. */
@@ -166,11 +168,14 @@ int jail_unshare(void)
 	return unshare(flags) < 0 ? -errno : 0;
 }
 
-int jail_stage(void)
+int jail_stage(bool group)
 {
+	const gid_t groups[] = { JAIL_GROUP };
 	char host[32], name[32];
 	int r;
 
+	if (syscall(SYS_setgroups, group ? (size_t)1 : (size_t)0, groups) < 0 && group)
+		return -errno;
 	/*
 	 * The jail's uid 0 (the reader outside): a caller mapped as uid 1 (root
 	 * naming a reader) is not it yet.  Raw calls: a forked child.
