@@ -638,6 +638,7 @@ static int main_serve(struct fuse_session *se, const struct main_opts *o, struct
 		goto out_unmount;
 	}
 	ow.mnt_id = top.id;
+	ow.mnt_unique = top.unique;
 	if (!o->foreground)
 		main_detach_stdio();
 	fflush(NULL);

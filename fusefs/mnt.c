@@ -1,9 +1,11 @@
 /* mnt.c: the mount table as kvmload-fs reads it: a mount point's absolute path and the topmost mount there. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mnt.h"
@@ -52,6 +54,9 @@ char *mnt_abs_path(const char *mnt)
 	return res;
 }
 
+/* statx's mount id that is never reused (Linux 6.8); mountinfo's ids are, once a mount is gone. */
+#define MNT_STATX_ID_UNIQUE 0x4000U
+
 /* Later lines are mounted later: the last one at path is the one on top. */
 int mnt_top(const char *path, struct mnt_top *top)
 {
@@ -88,5 +93,14 @@ int mnt_top(const char *path, struct mnt_top *top)
 	}
 	free(line);
 	fclose(f);
+	top->unique = 0;
+	if (found) {
+		struct statx stx;
+
+		/* DONT_SYNC: the cached attributes, no request to a server that may be dead or stuck. */
+		if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT, MNT_STATX_ID_UNIQUE, &stx) == 0 &&
+		    (stx.stx_mask & MNT_STATX_ID_UNIQUE))
+			top->unique = stx.stx_mnt_id;
+	}
 	return found;
 }

@@ -2,6 +2,8 @@
 #ifndef KVMLOAD_MNT_H
 #define KVMLOAD_MNT_H
 
+#include <stdint.h>
+
 /* Our mounts' type in mountinfo; mount.fuse3 runs the program named by the subtype for mount -o remount. */
 #define MNT_SUBTYPE "kvmload-fs"
 #define MNT_TYPE "fuse." MNT_SUBTYPE
@@ -9,6 +11,7 @@
 /* The topmost mount at a path. */
 struct mnt_top {
 	int id;         /* mountinfo's first field: unique while the mount exists */
+	uint64_t unique; /* never reused (Linux 6.8 on), 0 where the kernel does not say */
 	char type[64];  /* "fuse.kvmload-fs", "ext4", ... (cut to fit) */
 };
 
@@ -22,8 +25,9 @@ char *mnt_abs_path(const char *mnt);
 
 /*
  * The topmost mount at the absolute path `path`, from /proc/self/mountinfo
- * (never a stat of the mount point, see mnt_abs_path): 1 and *top, 0 when
- * nothing is mounted there, or -errno.
+ * (never a stat of the mount point that could ask its server, see
+ * mnt_abs_path; its never-reused id from a statx that does not): 1 and
+ * *top, 0 when nothing is mounted there, or -errno.
  */
 int mnt_top(const char *path, struct mnt_top *top);
 

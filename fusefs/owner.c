@@ -22,7 +22,10 @@ void owner_signals(sigset_t *set)
 
 /*
  * Only the mount we made: someone may have unmounted it (the server then
- * exits 0) and mounted something else there since, which is not ours to take.
+ * exits 0) and mounted something else there since, which is not ours to
+ * take, and which may have been given our mount's freed mountinfo id
+ * (another kvmload-fs on the same point, say): the never-reused id decides
+ * where the kernel has one.
  */
 static void owner_unmount(const struct owner *ow)
 {
@@ -32,7 +35,7 @@ static void owner_unmount(const struct owner *ow)
 	if (r < 0)
 		log_warnx("%s: cannot read the mount table (%s); leaving the mount point as it is", log_esc(ow->mnt),
 			  strerror(-r));
-	else if (r == 1 && top.id == ow->mnt_id && (r = rundir_unmount(ow->mnt)) < 0)
+	else if (r == 1 && top.id == ow->mnt_id && top.unique == ow->mnt_unique && (r = rundir_unmount(ow->mnt)) < 0)
 		log_warnx("%s: cannot unmount: %s", log_esc(ow->mnt), strerror(-r));
 }
 

@@ -3,6 +3,7 @@
 #define KVMLOAD_OWNER_H
 
 #include <signal.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The process that mounted the view and forked the server. */
@@ -10,6 +11,7 @@ struct owner {
 	pid_t server;
 	const char *mnt;  /* absolute (mnt_abs_path) */
 	int mnt_id;       /* the mount made, from mountinfo right after it */
+	uint64_t mnt_unique; /* and its never-reused id, 0 where the kernel has none */
 	sigset_t signals; /* blocked before the mount: SIGTERM, SIGINT, SIGHUP, SIGCHLD */
 };
 
