@@ -90,17 +90,22 @@ check "the owner's status: 128 + SIGSYS" 159 $?
 check "the owner's report" "kvmload-fs: the server (pid $SERVER) was killed by signal 31 (Bad system call): a system call outside its seccomp allowlist; unmounting $MNT" "$(cat "$T/err")"
 if mounted "$MNT"; then bad "the mount outlived its server"; else ok; fi
 
+# stopped DESC MNT: SIGTERM to the owner ends it with status 0, silently, and its mount goes
+stopped() {
+	kill -TERM "$OWNER"
+	wait "$OWNER"
+	check "$1: status" 0 $?
+	check "$1: nothing said" "" "$(cat "$T/err")"
+	if mounted "$2"; then bad "$1: still mounted"; else ok; fi
+}
+
 # ---- SIGTERM to the owner (what viewd sends the pid it started) ends the server; the mount goes; status 0
 start "$MNT" --disk "$T/ufs.img"
 check "mount options" "ro,nosuid,nodev,noexec" \
 	"$(awk -v m="$MNT" '$2 == m { n = split($4, o, ","); for (i = 1; i <= n; i++) if (o[i] ~ /^(ro|nosuid|nodev|noexec)$/) s = s (s ? "," : "") o[i]; print s }' /proc/mounts)"
 # noexec: the setuid program on the disk does not run at all.
 match "noexec: the program is not run" "*Permission denied*" "$("$MNT/disk0/bin/id" 2>&1)"
-kill -TERM "$OWNER"
-wait "$OWNER"
-check "SIGTERM: status" 0 $?
-check "SIGTERM: nothing said" "" "$(cat "$T/err")"
-if mounted "$MNT"; then bad "SIGTERM: still mounted"; else ok; fi
+stopped "SIGTERM" "$MNT"
 
 # ---- --allow-exec: files run, setuid bits do not (nosuid): nobody stays nobody
 start "$MNT2" --allow-exec -o allow_other,exec --disk "$T/ufs.img"
@@ -197,11 +202,7 @@ start "$NBMNT" --disk "$T/ufs.img"
 confined "the server without privilege" "$SERVER" "$NB"
 check "the owner without privilege" "Uid:	65534	65534	65534	65534" "$(grep '^Uid:' "/proc/$OWNER/status")"
 check "reads without privilege" "hello from the guest" "$(as_nobody cat "$NBMNT/disk0/etc/motd" 2>&1)"
-kill -TERM "$OWNER"
-wait "$OWNER"
-check "without privilege: SIGTERM status" 0 $?
-check "without privilege: nothing said" "" "$(cat "$T/err")"
-if mounted "$NBMNT"; then bad "without privilege: still mounted"; else ok; fi
+stopped "without privilege: SIGTERM" "$NBMNT"
 out=$(as_nobody "$FS" --user kvmload --disk "$T/ufs.img" "$NBMNT" 2>&1)
 check "--user as $NB: status" 64 $?
 check "--user as $NB: message" "kvmload-fs: --user kvmload: only root can run as another user" "$out"

@@ -13,8 +13,8 @@ D=$(mktemp -d /tmp/kvmload-confine.XXXXXX)
 on_exit '[ "$FAILED" -eq 0 ] && rm -rf "$D" || echo "confine.sh: work directory kept: $D"'
 cp "$DEMO" "$D/demo.img"
 
-# boot NAME ARGS...: the demo guest on QEMU (TCG), spinning, in the background; sets KPID and QPID.
-boot() {
+# spinning NAME ARGS...: the demo guest spinning, kvmload in the background; sets KPID.
+spinning() {
 	name=$1; shift
 	"$KVMLOAD" -v -m 128M -d "$D/demo.img" --loader-dir "$HOSTDIR" "$@" -e testkernel.exit=spin "$VM" \
 		</dev/null >"$D/$name.log" 2>"$D/$name.err" &
@@ -24,6 +24,10 @@ boot() {
 		kill -0 $KPID 2>/dev/null || break
 		sleep 0.05
 	done
+}
+# boot NAME ARGS...: the same on QEMU (TCG unless ARGS say); sets KPID and QPID.
+boot() {
+	spinning "$@"
 	QPID=$(pgrep -P $KPID -x qemu-system-x86)
 	if [ -n "$QPID" ]; then ok; else bad "$name: no QEMU under kvmload $KPID"; fi
 }
@@ -134,14 +138,7 @@ fi
 
 # -- --run builtin: the guest runs in kvmload itself, which has no capability left by then
 if have_kvm; then
-	"$KVMLOAD" --run builtin -m 128M -d "$D/demo.img" --loader-dir "$HOSTDIR" -e testkernel.exit=spin "$VM" \
-		</dev/null >"$D/builtin.log" 2>"$D/builtin.err" &
-	KPID=$!
-	for _ in $(seq 600); do
-		tr -d '\r' <"$D/builtin.log" | grep -qx 'testkernel: spin' && break
-		kill -0 $KPID 2>/dev/null || break
-		sleep 0.05
-	done
+	spinning builtin --run builtin
 	check "builtin: no capability while the guest runs" "CapPrm:	0000000000000000
 CapEff:	0000000000000000
 NoNewPrivs:	1" "$(grep -E '^(CapEff|CapPrm|NoNewPrivs):' /proc/$KPID/status)"
