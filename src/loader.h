@@ -12,6 +12,7 @@
 #include "footprint.h"
 #include "gmem.h"
 #include "plugin.h"
+#include "plugin_interp.h"
 
 #define LOADER_NDISKS 32        /* bhyveload's NDISKS */
 #define LOADER_MAX_HOSTFILES 64 /* open host-file handles a plugin may hold at once */
@@ -52,7 +53,7 @@ struct loader {
 	struct plugin_recover recover;
 	enum loader_leave leave;
 	int exit_value;
-	char swap_interp[32];
+	char swap_interp[PLUGIN_INTERP_MAX + 1];
 };
 
 /* env.c: the loader environment in bhyveload's order: boot_serial=1, smbios.bios.vendor=BHYVE, then -e values reversed. */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plugin_interp.h"
 #include "userboot.h"
 
 /*
@@ -17,7 +18,7 @@ struct plugin_gen {
 	int version;        /* passed to loader_main: 3 for 10.x, 5 for v5-era */
 	bool diskwrite;     /* 13.0+ table: diskwrite slot after diskread */
 	bool stat_struct;   /* 12.2+/13.0+: stat(arg, h, struct stat *) */
-	char interp[16];    /* "$Interpreter:" name the plugin carries, "" if none */
+	char interp[PLUGIN_INTERP_MAX + 1]; /* "$Interpreter:" name the plugin carries, "" if none */
 	const char *label;  /* human summary, e.g. "FreeBSD 10.0-11.2 (version 3, old stat, no diskwrite)" */
 };
 

@@ -17,7 +17,7 @@
 
 #define REJECT(...) errmsg_set(err, errlen, ENOEXEC, __VA_ARGS__)
 
-/* "$Interpreter:" then 1..15 of [a-z0-9] and a NUL, anywhere in the file bytes. */
+/* "$Interpreter:" then 1..PLUGIN_INTERP_MAX of [a-z0-9] and a NUL, anywhere in the file bytes. */
 static bool gen_marker(const struct plugin_elf *img, char interp[PLUGIN_INTERP_MAX + 1])
 {
 	for (unsigned i = 0; i < img->nseg; i++) {

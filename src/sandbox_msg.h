@@ -10,7 +10,7 @@
 #include "loader.h"
 
 #define SANDBOX_MSG_MAGIC 0x6b766d72u /* "kvmr" */
-#define SANDBOX_MSG_INTERP 32         /* NUL included, as struct loader's swap_interp */
+#define SANDBOX_MSG_INTERP (PLUGIN_INTERP_MAX + 1) /* NUL included, as struct loader's swap_interp */
 
 /*
  * On the wire: fixed-width fields only (no bool, no enum), so any bytes the
@@ -23,7 +23,7 @@ struct sandbox_msg {
 	uint32_t gdt_set;     /* EXEC: 0 or 1 */
 	uint32_t gpr_set;     /* EXEC: bits 0..14 */
 	uint32_t pad;
-	char interp[SANDBOX_MSG_INTERP]; /* SWAP: [a-z0-9]{1,31} then NULs */
+	char interp[SANDBOX_MSG_INTERP]; /* SWAP: [a-z0-9]{1,PLUGIN_INTERP_MAX} then NULs */
 	uint64_t rip, rsp, cr0, cr3, cr4, efer, gdt_base, gdt_size;
 	uint64_t gpr[15];
 	uint32_t nwritten;    /* EXEC: the footprint, 0..FOOTPRINT_MAX ranges */

@@ -14,7 +14,8 @@ void mb_interp_check(struct mb *mb)
 {
 	size_t mark = mb->arena_used;
 	const char *mine = bootprog_interp + INTERP_MARKER_LEN;
-	char want[16] = "4th";
+	/* Longer than any name a host takes: like userboot, miniboot asks for what the marker says. */
+	char want[64] = "4th";
 	struct mb_stat st;
 	struct mb_file *f;
 	uint8_t *buf;

@@ -26,6 +26,8 @@ guest "$WORK/forth" '$Interpreter:4th\0'
 guest "$WORK/none" ''
 guest "$WORK/odd" '$Interpreter:basic\0'
 guest "$WORK/empty" '$Interpreter:\0'
+guest "$WORK/long31" '$Interpreter:abcdefghijklmnopqrstuvwxyz01234\0'
+guest "$WORK/long32" '$Interpreter:abcdefghijklmnopqrstuvwxyz012345\0'
 guest "$WORK/nonul" ''
 printf 'loader binary$Interpreter:lua' >"$WORK/nonul/boot/loader" # the marker ends the file
 
@@ -121,6 +123,15 @@ expect_text "$WORK/8.log.err" "guest wants interpreter 'basic': $dir/userboot_ba
 run "$WORK/9.log" --loader-dir "$dir" -h "$WORK/empty" swapvm; st=$?
 expect_status $st 1 "empty interpreter name"
 expect_text "$WORK/9.log.err" "asked for interpreter '': not a valid interpreter name"
+# The longest name is 31 bytes, taken whole; one more is refused, never cut short.
+run "$WORK/9a.log" --loader-dir "$dir" -h "$WORK/long31" swapvm; st=$?
+expect_status $st 1 "31-byte interpreter name"
+expect_text "$WORK/9a.log.err" "guest wants interpreter 'abcdefghijklmnopqrstuvwxyz01234': $dir/userboot_abcdefghijklmnopqrstuvwxyz01234.so: No such file or directory"
+run "$WORK/9b.log" --loader-dir "$dir" -h "$WORK/long32" swapvm; st=$?
+expect_status $st 1 "32-byte interpreter name"
+expect_text "$WORK/9b.log.err" "asked for interpreter 'abcdefghijklmnopqrstuvwxyz012345': not a valid interpreter name"
+expect_no_text "$WORK/9b.log.err" "userboot_abcdefghijklmno"
+
 
 # A second swap in one boot is refused (no loop): userboot_lua.so that is really a 4th build.
 mkdir -p "$WORK/loop"
