@@ -55,8 +55,10 @@ static void test_marker(void)
 	CHECK_STR(MARK("$Interpreter:\0"), "(none)");
 	CHECK_STR(MARK("$Interpreter:Lua\0"), "(none)");
 	CHECK_STR(MARK("$Interpreter:sixteen_chars_xx\0"), "(none)");
-	CHECK_STR(MARK("$Interpreter:abcdefghijklmno\0"), "abcdefghijklmno");
-	CHECK_STR(MARK("$Interpreter:abcdefghijklmnop\0"), "(none)");
+	/* PLUGIN_INTERP_MAX (31) bytes whole; one more is no name at all, not a shorter one. */
+	CHECK_STR(MARK("$Interpreter:abcdefghijklmnop\0"), "abcdefghijklmnop");
+	CHECK_STR(MARK("$Interpreter:abcdefghijklmnopqrstuvwxyz01234\0"), "abcdefghijklmnopqrstuvwxyz01234");
+	CHECK_STR(MARK("$Interpreter:abcdefghijklmnopqrstuvwxyz012345\0"), "(none)");
 	/* A bad first marker does not hide a good later one. */
 	CHECK_STR(MARK("$Interpreter:\xff\0$Interpreter:lua\0"), "lua");
 	CHECK_STR(MARK("$Interpreter:lua\0$Interpreter:4th\0"), "lua");
