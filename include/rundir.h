@@ -10,7 +10,7 @@
  * Layout under BASE (rundir_base(): /run/kvmload as root, else
  * $XDG_RUNTIME_DIR/kvmload; $KVMLOAD_RUN_DIR for both programs, or
  * kvmload-hotplug's --run-dir):
- *   BASE/VM.lock            flock'd while anyone changes VM's state (mdadm's map lock:
+ *   BASE/.VM.lock           flock'd while anyone changes VM's state (mdadm's map lock:
  *                           unlinked on unlock, so a waiter that wakes on it tries again)
  *   BASE/VM/holder          "PID PROGRAM": the one process that holds VM (kvmload or
  *                           kvmload-hotplug), flock'd by it for as long as it lives

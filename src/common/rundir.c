@@ -36,6 +36,15 @@ int rundir_path(char *buf, size_t len, const char *base, const char *vm, const c
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * BASE/.VM.lock: beside the VM's directory, named so that no VM's directory
+ * can be it (a VM named "x.lock" next to VM "x": names never start with a dot).
+ */
+static int rundir_lock_path(char *path, size_t len, const char *base, const char *vm)
+{
+	return (size_t)snprintf(path, len, "%s/.%s.lock", base, vm) < len ? 0 : -ENAMETOOLONG;
+}
+
 int rundir_lock(const char *base, const char *vm)
 {
 	char path[4096];
@@ -45,7 +54,7 @@ int rundir_lock(const char *base, const char *vm)
 	/* The system-wide base is world-readable like /run; a user's own stays private. */
 	if (mkdir(base, strcmp(base, RUNDIR_BASE) == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (snprintf(path, sizeof(path), "%s/%s.lock", base, vm) >= (int)sizeof(path))
+	if (rundir_lock_path(path, sizeof(path), base, vm) < 0)
 		return -ENAMETOOLONG;
 	for (;;) {
 		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -77,7 +86,7 @@ void rundir_unlock(const char *base, const char *vm, int fd)
 
 	if (fd < 0)
 		return;
-	if (snprintf(path, sizeof(path), "%s/%s.lock", base, vm) < (int)sizeof(path))
+	if (rundir_lock_path(path, sizeof(path), base, vm) == 0)
 		unlink(path);
 	close(fd);
 }
@@ -381,20 +390,22 @@ int rundir_each(const char *base, int (*fn)(const char *vm, void *arg), void *ar
 		struct stat st;
 		bool dir = e->d_type == DT_DIR;
 
+		/* The state locks, ".VM.lock": no VM name starts with a dot, so none is a VM's directory. */
+		if (e->d_name[0] == '.' && n > 6 && strcmp(e->d_name + n - 5, ".lock") == 0) {
+			char vm[256];
+
+			snprintf(vm, sizeof(vm), "%.*s", (int)(n - 6), e->d_name + 1);
+			r = fn(vm, arg);
+			continue;
+		}
 		if (e->d_name[0] == '.')
 			continue;
 		/* Some file systems do not fill d_type in. */
 		if (e->d_type == DT_UNKNOWN)
 			dir = fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 			      S_ISDIR(st.st_mode);
-		if (dir) {
+		if (dir)
 			r = fn(e->d_name, arg);
-		} else if (n > 5 && strcmp(e->d_name + n - 5, ".lock") == 0) {
-			char vm[256];
-
-			snprintf(vm, sizeof(vm), "%.*s", (int)(n - 5), e->d_name);
-			r = fn(vm, arg);
-		}
 	}
 	closedir(d);
 	return r;

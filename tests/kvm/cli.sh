@@ -99,6 +99,15 @@ load_check 1 "-l none.so: not in the plugin directory or the current directory: 
 	--loader-dir "$WORK/ldir" -l none.so vm
 cd / || exit 1
 
+# -- a VM's state lock is no other VM's directory: VM "lk" beside the directory of VM "lk.lock"
+mkdir -p "$WORK/lockrun/lk.lock" "$WORK/lktree"
+KVMLOAD_RUN_DIR=$WORK/lockrun KVMLOAD_QEMU=/bin/true KVMLOAD_FIRMWARE=/dev/null "$KVMLOAD" --accel tcg -v \
+	-l "$WORK/none.so" -h "$WORK/lktree" lk </dev/null >"$WORK/out" 2>"$WORK/err"; st=$?
+[ $st = 1 ] || [ $st = 4 ] && ok || bad "vm lk beside vm lk.lock: exit status $st: $(cat "$WORK/err")"
+expect_no_text "$WORK/err" "Is a directory"
+expect_text "$WORK/err" "$WORK/lockrun/lk/view"
+check "vm lk.lock's directory untouched, nothing of lk left" "lk.lock" "$(ls -A "$WORK/lockrun")"
+
 # -- not as root, the runtime directory is $XDG_RUNTIME_DIR/kvmload/VM (/run/kvmload is root's)
 nb=$WORK/user
 mkdir -p "$nb/xdg" "$nb/tree"
