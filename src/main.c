@@ -862,7 +862,7 @@ static void main_release_view(const struct opts *o)
 }
 
 /* Phase 13 on QEMU: the module from the loader's state, then QEMU on the same memory. */
-static enum vm_exit main_run_qemu(struct loader *l, const struct opts *o)
+static enum vm_exit main_run_qemu(struct loader *l, const struct opts *o, int *killed_by)
 {
 	struct handoff h;
 	char msg[512];
@@ -876,7 +876,7 @@ static enum vm_exit main_run_qemu(struct loader *l, const struct opts *o)
 	/* The exporters go (QEMU takes the images' locks); QEMU gets the files kvmload opened. */
 	for (int i = 0; i < l->ndisks; i++)
 		disk_unexport(&l->disks[i].info);
-	why = qemu_run(&o->qemu, l->gmem.memfd, h.memfd, &l->cons);
+	why = qemu_run(&o->qemu, l->gmem.memfd, h.memfd, &l->cons, killed_by);
 	close(h.memfd);
 	return why;
 }
@@ -986,8 +986,13 @@ int main(int argc, char **argv)
 	main_release_view(&o);
 
 	if (on_qemu) {
-		why = main_run_qemu(&l, &o);
+		int killed_by;
+
+		why = main_run_qemu(&l, &o, &killed_by);
 		main_close(&l, &o);
+		/* A signal that had to end QEMU by force ends kvmload by it, after the same clean-up. */
+		if (killed_by)
+			main_on_signal(killed_by);
 		return (int)why;
 	}
 	if (kvm_x86_apply(&vm, &l.regs, &l.gmem) < 0)

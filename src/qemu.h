@@ -142,10 +142,12 @@ int qemu_tap_open(const char *name);
  * COM1 on the console, and wait for the guest to end.  As root, kvmload
  * keeps CAP_KILL alone once QEMU runs.  SIGINT, SIGTERM, SIGHUP and SIGQUIT are taken over for
  * the run (blocked and read from a signalfd): the first asks the guest to
- * power off through ACPI, a second or QEMU_STOP_WAIT_MS kill QEMU; then the
- * signal is re-raised once the console is restored.  Returns bhyve's status
- * with one line on stderr saying what happened.
+ * power off through ACPI, a second or QEMU_STOP_WAIT_MS kill QEMU.  Returns
+ * bhyve's status with one line on stderr saying what happened, and in
+ * *killed_by the signal that had to end QEMU by force (0 when none): the
+ * caller cleans up and ends by that signal.
  */
-enum vm_exit qemu_run(const struct qemu_spec *s, int memfd, int handoff_fd, struct console *cons);
+enum vm_exit qemu_run(const struct qemu_spec *s, int memfd, int handoff_fd, struct console *cons,
+		      int *killed_by);
 
 #endif

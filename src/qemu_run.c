@@ -562,7 +562,8 @@ static void qemu_loop(struct qemu_sup *s)
 	}
 }
 
-enum vm_exit qemu_run(const struct qemu_spec *spec, int memfd, int handoff_fd, struct console *cons)
+enum vm_exit qemu_run(const struct qemu_spec *spec, int memfd, int handoff_fd, struct console *cons,
+		      int *killed_by)
 {
 	struct qemu_sup s = {
 		.spec = spec, .cons = cons, .pid = -1, .pidfd = -1, .qmp_fd = -1, .serial_fd = -1,
@@ -599,6 +600,7 @@ enum vm_exit qemu_run(const struct qemu_spec *spec, int memfd, int handoff_fd, s
 		}
 		qemu_sup_close(&s);
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		*killed_by = 0;
 		return VM_EXIT_ERROR;
 	}
 	qemu_loop(&s);
@@ -608,13 +610,8 @@ enum vm_exit qemu_run(const struct qemu_spec *spec, int memfd, int handoff_fd, s
 	}
 	why = qemu_verdict(&s);
 	qemu_sup_close(&s);
-	/* A signal that had to end QEMU by force ends kvmload too, once the console is back. */
-	if (s.stop_sig && why != VM_EXIT_POWEROFF) {
-		console_restore(cons);
-		signal(s.stop_sig, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		raise(s.stop_sig);
-	}
+	/* A signal that had to end QEMU by force ends kvmload too, after its clean-up: the caller's. */
+	*killed_by = s.stop_sig && why != VM_EXIT_POWEROFF ? s.stop_sig : 0;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return why;
 }

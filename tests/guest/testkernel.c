@@ -869,6 +869,11 @@ static void tk_exit(const char *action, const struct tk_power *pw)
 		tk_triplefault();
 	} else if (tk_streq(action, "spin")) {
 		tk_spin(pw);
+	} else if (tk_streq(action, "deaf")) {
+		/* Spins and never answers the power button: only a kill ends it. */
+		tk_printf("testkernel: deaf\n");
+		for (;;)
+			__asm__ volatile("pause");
 	} else if (tk_streq(action, "fpu")) {
 		tk_printf("testkernel: fpu\n");
 		tk_fpu();

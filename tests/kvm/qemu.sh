@@ -20,8 +20,9 @@ run() { # run LOG ARGS...: kvmload on QEMU, stdin at EOF, console to LOG, stderr
 }
 
 # nothing_left WHAT: no QEMU or kvmload-fs of ours, no runtime directory, no mount.
+export KVMLOAD_QEMU_TEST=$WORK
 nothing_left() {
-	if pgrep -f "qemu-system-x86_64.*$WORK" >/dev/null || [ -e /run/kvmload/$VM ] ||
+	if [ -n "$(marked qemu-system-x86 KVMLOAD_QEMU_TEST)" ] || [ -e /run/kvmload/$VM ] ||
 		grep -q "/run/kvmload/$VM/" /proc/mounts; then bad "$1: something was left behind"
 	else ok; fi
 }
@@ -148,6 +149,19 @@ expect_text "$WORK/term.log.err" "kvmload: Terminated: asking the guest to power
 expect_line "$WORK/term.log" "testkernel: power button"
 expect_line "$WORK/term.log.err" "kvmload: the guest powered off"
 nothing_left "SIGTERM"
+
+# -- a guest deaf to the power button: a second SIGTERM kills QEMU, and kvmload ends by the
+#    signal after its clean-up (holder, runtime directory), QEMU gone
+"$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL -h "$tree" -e testkernel.exit=deaf $VM \
+	</dev/null >"$WORK/deaf.log" 2>"$WORK/deaf.log.err" &
+kpid=$!
+for _ in $(seq 200); do grep -q 'testkernel: deaf' "$WORK/deaf.log" && break; sleep 0.05; done
+kill -TERM $kpid
+for _ in $(seq 100); do grep -q 'asking the guest to power off' "$WORK/deaf.log.err" && break; sleep 0.05; done
+kill -TERM $kpid
+wait $kpid; st=$?
+expect_status $st 143 "a second SIGTERM, a deaf guest"
+nothing_left "a second SIGTERM"
 
 # -- SIGTERM before the guest armed its power button: the button is pressed again until it is
 "$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL -h "$tree" -e testkernel.exit=spin $VM \
