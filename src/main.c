@@ -238,7 +238,7 @@ static void main_usage(FILE *f)
 		"               [--no-sandbox [--trust-guest-loader]] [--run qemu|builtin]\n"
 		"               [--accel kvm|tcg] [--cpus N] [--net none|user|tap:IFNAME] [--ro]\n"
 		"               [--format FMT] [--disk-fd N:PATH] [--view-release-fd N]\n"
-		"               [--user NAME] [-v] vmname\n"
+		"               [--mac MAC] [--user NAME] [-v] vmname\n"
 		"       kvmload -V\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
@@ -283,6 +283,8 @@ static void main_usage(FILE *f)
 		"      --accel ACCEL     QEMU's accelerator: kvm (default) or tcg (emulation)\n"
 		"      --cpus N          virtual CPUs (1-255, default 1)\n"
 		"      --net NET         none (default), user (QEMU's NAT) or tap:IFNAME, as virtio-net\n"
+		"      --mac MAC         the guest's MAC address (default: 52:54:00 and three\n"
+		"                        bytes from vmname, so each VM has its own)\n"
 		"      --ro              the running guest gets its disks read-only\n"
 		"      --user NAME       as root: the unprivileged user the view's daemon and QEMU\n"
 		"                        run as (default " CONFINE_USER_DEFAULT ")\n"
@@ -299,7 +301,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
 	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD, OPT_FORMAT,
-	       OPT_DISK_FD, OPT_USER };
+	       OPT_DISK_FD, OPT_USER, OPT_MAC };
 	static const struct option longopts[] = {
 		{ "console", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, 'd' },
@@ -327,6 +329,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "disk-fd", required_argument, NULL, OPT_DISK_FD },
 		{ "view-release-fd", required_argument, NULL, OPT_RELEASE_FD },
 		{ "user", required_argument, NULL, OPT_USER },
+		{ "mac", required_argument, NULL, OPT_MAC },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char shortopts[] = ":c:d:e:h:l:m:CSvV";
@@ -465,6 +468,11 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		case OPT_USER:
 			o->user_name = optarg;
 			break;
+		case OPT_MAC:
+			if (!vmopt_mac_valid(optarg))
+				errx(EX_USAGE, "--mac %s: %s", log_esc(optarg), VMOPT_MAC_RULE);
+			snprintf(o->qemu.mac, sizeof(o->qemu.mac), "%s", optarg);
+			break;
 		case ':':
 			warnx("option '%s' requires an argument", log_esc(argv[optind - 1]));
 			main_usage(stderr);
@@ -500,6 +508,10 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		errx(EX_USAGE, "--accel, --cpus, --net and --ro are QEMU's: not with --run builtin");
 	if (!vmopt_name_valid(o->vmname))
 		errx(EX_USAGE, "vmname '%s': %s", log_esc(o->vmname), VMOPT_NAME_RULE);
+	if (o->qemu.mac[0] && strcmp(o->qemu.net, "none") == 0)
+		errx(EX_USAGE, "--mac %s: only with --net user or tap:IFNAME", o->qemu.mac);
+	if (!o->qemu.mac[0])
+		vmopt_mac_default(o->vmname, o->qemu.mac);
 	/* Whoever parses the guest's bytes (the view) or runs its code (QEMU) runs as this user. */
 	r = confine_user(o->user_name, &o->user, msg, sizeof(msg));
 	if (r < 0)

@@ -11,6 +11,7 @@
 #include "confine.h"
 #include "disk.h"
 #include "kvm.h"
+#include "vmopt.h"
 
 struct argv;
 struct console;
@@ -50,6 +51,7 @@ struct qemu_spec {
 	bool ro;              /* --ro: every disk read-only for the guest (no rw_fd is opened) */
 	int cpus;
 	const char *net;      /* "none", "user" or "tap:IFNAME" */
+	char mac[VMOPT_MAC_LEN + 1]; /* the guest's network address (--mac, else from the VM's name) */
 	enum qemu_accel accel;
 	const struct confine_user *user; /* who QEMU runs as (confine.h) */
 	int verbose;

@@ -99,7 +99,7 @@ static void qemu_argv_net(struct argv *a, const struct qemu_spec *s)
 		/* The tap kvmload attached: QEMU has neither the host's network nor the right to attach. */
 		argv_addf(a, "tap,id=net0,fd=%d", QEMU_FD_TAP);
 	argv_add(a, "-device");
-	argv_add(a, "virtio-net-pci,netdev=net0");
+	argv_addf(a, "virtio-net-pci,netdev=net0,mac=%s", s->mac);
 }
 
 /* $KVMLOAD_QEMU_ARGS: more QEMU options, split at spaces (debugging and bench/run's debugcon). */

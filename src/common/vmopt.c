@@ -1,4 +1,6 @@
-/* vmopt.c: the rules for a VM's name, vCPUs, network and accelerator, for kvmload and kvmload-hotplug. */
+/* vmopt.c: the rules for a VM's name, vCPUs, network, MAC address and accelerator, for kvmload and kvmload-hotplug. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,4 +45,27 @@ bool vmopt_net_valid(const char *s)
 bool vmopt_accel_valid(const char *s)
 {
 	return strcmp(s, "kvm") == 0 || strcmp(s, "tcg") == 0;
+}
+
+bool vmopt_mac_valid(const char *s)
+{
+	unsigned b[6], any = 0;
+	int end = 0;
+
+	if (strlen(s) != VMOPT_MAC_LEN || strspn(s, "0123456789abcdefABCDEF:") != VMOPT_MAC_LEN ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+	    end != VMOPT_MAC_LEN)
+		return false;
+	for (int i = 0; i < 6; i++)
+		any |= b[i];
+	return (b[0] & 1) == 0 && any != 0;
+}
+
+void vmopt_mac_default(const char *vmname, char mac[VMOPT_MAC_LEN + 1])
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const unsigned char *c = (const unsigned char *)vmname; *c; c++)
+		h = (h ^ *c) * 16777619u;
+	snprintf(mac, VMOPT_MAC_LEN + 1, "52:54:00:%02x:%02x:%02x", h >> 16 & 0xff, h >> 8 & 0xff, h & 0xff);
 }

@@ -64,6 +64,7 @@ static const char *conf_net_problem(const char *v);
 static const char *conf_accel_problem(const char *v);
 static const char *conf_disk_problem(const char *v);
 static const char *conf_user_problem(const char *v);
+static const char *conf_mac_problem(const char *v);
 
 static const struct conf_key {
 	const char *name;
@@ -94,6 +95,7 @@ static const struct conf_key {
 	{ "accel", K_STRING, 0, offsetof(struct conf_vm, accel), conf_accel_problem },
 	{ "ro", K_BOOL, 0, offsetof(struct conf_vm, ro), NULL },
 	{ "user", K_STRING, 0, offsetof(struct conf_vm, user), conf_user_problem },
+	{ "mac", K_STRING, 0, offsetof(struct conf_vm, mac), conf_mac_problem },
 	/* Its name is checked by conf_check_formats (conf_disk.c, with libcommon's disk rules). */
 	{ "format", K_STRING, 0, offsetof(struct conf_vm, format), NULL },
 	{ "disk", K_DISK, 0, 0, conf_disk_problem },
@@ -420,6 +422,11 @@ static const char *conf_accel_problem(const char *v)
 	return vmopt_accel_valid(v) ? NULL : VMOPT_ACCEL_RULE;
 }
 
+static const char *conf_mac_problem(const char *v)
+{
+	return vmopt_mac_valid(v) ? NULL : VMOPT_MAC_RULE;
+}
+
 /* The name's form here; whether the host has it, in conf_check_users and at add. */
 static const char *conf_user_problem(const char *v)
 {
@@ -601,6 +608,10 @@ static void conf_check_vms(struct conf *c)
 			conf_error(c, vm->file, vm->zpool_line,
 				   "'%s' in [vm %s], which names no pool (zpool or zpool-guid)",
 				   vm->zpool_key, vm->name);
+		/* As kvmload refuses --mac without a network. */
+		if (vm->mac && (!vm->net || strcmp(vm->net, "none") == 0))
+			conf_error(c, vm->file, vm->line, "mac %s in [vm %s], which has no network (net = user or "
+				   "tap:IFNAME)", vm->mac, vm->name);
 		for (size_t j = 0; j < i; j++)
 			if (conf_same_identity(vm, &c->vms[j]))
 				conf_error(c, vm->file, vm->line,
@@ -683,6 +694,7 @@ void conf_free(struct conf *c)
 		free(vm->net);
 		free(vm->accel);
 		free(vm->user);
+		free(vm->mac);
 		free(vm->format);
 		for (int d = 0; d < vm->ndisks; d++)
 			free(vm->disks[d].path);

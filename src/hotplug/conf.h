@@ -52,6 +52,7 @@ struct conf_vm {
 	char *net;        /* kvmload --net: none, user or tap:IFNAME; validated */
 	char *accel;      /* kvmload --accel: kvm or tcg */
 	char *user;       /* kvmload and kvmload-fs --user; NULL: their default */
+	char *mac;        /* kvmload --mac; validated */
 	bool ro;          /* kvmload --ro: the running guest gets its disks read-only */
 	bool restart;     /* load again after a reset (status 0) */
 	char *format;     /* kvmload and kvmload-fs --format for all its disks; see conf_vm_format */

@@ -273,6 +273,10 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 		argv_add(a, "--user");
 		argv_add(a, vm->user);
 	}
+	if (vm->mac) {
+		argv_add(a, "--mac");
+		argv_add(a, vm->mac);
+	}
 	for (int i = 0; i < vm->nenv; i++) {
 		argv_add(a, "-e");
 		argv_add(a, vm->env[i]);

@@ -114,10 +114,23 @@ expect_line "$WORK/ro.log" "testkernel: blk0 ro=1 sectors=131072 sum=$sum0"
 nothing_left "after the disk runs"
 
 # -- network: virtio-net (1af4:1000) with QEMU's user-mode NAT
-run "$WORK/net.log" -h "$tree" --net user -e testkernel.exit=poweroff $VM; st=$?
+run "$WORK/net.log" -v -h "$tree" --net user -e testkernel.exit=poweroff $VM; st=$?
 expect_status $st 1 "--net user"
 if tr -d '\r' <"$WORK/net.log" | grep -qE '^testkernel: pci 0:[0-9]+\.0 1af4:1000$'; then ok
 else bad "--net user: no virtio-net function"; fi
+# Its MAC address: QEMU's prefix and three bytes of the VM's name (guests on one bridge differ,
+# a guest keeps its own), or --mac's.
+mac_of() { sed -n 's/^kvmload: starting .*virtio-net-pci,netdev=net0,mac=\([0-9a-f:]*\).*/\1/p' "$1"; }
+mac1=$(mac_of "$WORK/net.log.err")
+match "--net user: a MAC of QEMU's prefix" "52:54:00:??:??:??" "$mac1"
+run "$WORK/net2.log" -v -h "$tree" --net user -e testkernel.exit=poweroff $VM; st=$?
+check "--net user: the same VM, the same MAC" "$mac1" "$(mac_of "$WORK/net2.log.err")"
+run "$WORK/net3.log" -v -h "$tree" --net user -e testkernel.exit=poweroff ${VM}b; st=$?
+[ -n "$(mac_of "$WORK/net3.log.err")" ] && [ "$(mac_of "$WORK/net3.log.err")" != "$mac1" ] && ok ||
+	bad "--net user: VMs $VM and ${VM}b have one MAC: $mac1"
+run "$WORK/net4.log" -v -h "$tree" --net user --mac 02:00:00:ab:cd:ef -e testkernel.exit=poweroff $VM; st=$?
+expect_status $st 1 "--mac"
+check "--mac: the MAC given" "02:00:00:ab:cd:ef" "$(mac_of "$WORK/net4.log.err")"
 
 # -- QEMU killed under a running guest: status 4, said so, nothing left
 "$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL -h "$tree" -e testkernel.exit=spin $VM \
@@ -253,7 +266,10 @@ fi
 # -- bad options are usage errors naming themselves
 for c in "--accel xen|--accel xen: expected kvm or tcg" "--cpus 0|--cpus 0: expected a number of vCPUs from 1 to 255" \
 	"--cpus 256|--cpus 256: expected a number of vCPUs from 1 to 255" "--net bridge|--net bridge: expected none, user or tap:IFNAME" \
-	"--net tap:a/b|--net tap:a/b: expected none" "--run vmm|--run vmm: expected qemu or builtin"; do
+	"--net tap:a/b|--net tap:a/b: expected none" "--run vmm|--run vmm: expected qemu or builtin" \
+	"--mac 01:00:00:00:00:01 --net user|--mac 01:00:00:00:00:01: expected a unicast MAC address" \
+	"--mac 52:54:00:00:00:0g --net user|--mac 52:54:00:00:00:0g: expected a unicast MAC address" \
+	"--mac 02:00:00:00:00:01|--mac 02:00:00:00:00:01: only with --net user or tap:IFNAME"; do
 	opt=${c%%|*} msg=${c#*|}
 	"$KVMLOAD" $opt -h "$tree" $VM </dev/null >/dev/null 2>"$WORK/opt.err"; st=$?
 	expect_status $st 64 "$opt"

@@ -42,6 +42,7 @@ net = tap:vm_lun7.0-abcd
 accel = tcg
 ro = yes
 user = kvmload
+mac = 52:54:00:aa:bb:cc
 CONF
 cat >good/20-more.conf <<'CONF'
 [vm web]
@@ -178,6 +179,15 @@ guest/x.conf:17: 'cpus' given twice in [vm n1]
 guest/x.conf:20: net 'bridge': expected none, user or tap:IFNAME (1-15 of A-Z a-z 0-9 _ . -)
 guest/x.conf:22: 'ro' given twice in [vm n2]
 kvmload-hotplug: guest: 10 errors" "$out"
+# mac =: its form on its line, and only with a network, as kvmload takes --mac.
+mkdir macs
+printf '[vm m1]\nserial = m1\nnet = user\nmac = 01:00:5e:00:00:01\n[vm m2]\nserial = m2\nmac = 52:54:00:00:00:02\n[vm m3]\nserial = m3\nnet = user\nmac = 52:54:00:0:0:3\n' >macs/x.conf
+run macs
+check "mac =: status (EX_CONFIG)" 78 "$st"
+check "mac =: messages" "macs/x.conf:4: mac '01:00:5e:00:00:01': expected a unicast MAC address, six hex bytes with colons (52:54:00:ab:cd:ef)
+macs/x.conf:11: mac '52:54:00:0:0:3': expected a unicast MAC address, six hex bytes with colons (52:54:00:ab:cd:ef)
+macs/x.conf:5: mac 52:54:00:00:00:02 in [vm m2], which has no network (net = user or tap:IFNAME)
+kvmload-hotplug: macs: 3 errors" "$out"
 # user =: its form on its line; as root, --check also asks the host, as kvmload would.
 mkdir users
 printf '[vm u1]\nserial = u1\nuser = -x\n[vm u2]\nserial = u2\nuser = nosuch-kvl%s\n[vm u3]\nserial = u3\nuser = root\n' \
@@ -475,7 +485,7 @@ if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null && command -v unshare >
 		check "dry-run: lun7's settings in kvmload's argv" "vm lun7: $D matches (good/10-usb.conf:13)
 mkdir $PWD/run/lun7/view
 /kfs -f --user kvmload --ready-fd 3 --disk-fd 4:$D $PWD/run/lun7/view
-/k --view $PWD/run/lun7/view --view-release-fd 3 --disk-fd 4:$D -m 512M -c /dev/ttyS1 --loader-dir /usr/local/lib/kvmload --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro --user kvmload lun7
+/k --view $PWD/run/lun7/view --view-release-fd 3 --disk-fd 4:$D -m 512M -c /dev/ttyS1 --loader-dir /usr/local/lib/kvmload --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro --user kvmload --mac 52:54:00:aa:bb:cc lun7
 on 'R' from fd 3: stop kvmload-fs, umount $PWD/run/lun7/view, answer 'K'
 on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
 		mkdir plain
