@@ -182,6 +182,9 @@ static _Noreturn void disk_export_child(const struct disk_info *d, const int *la
 		_exit(126); /* the parent said why */
 	if (r == 0)
 		r = jail_stage(c == 'G');
+	/* jail_stage's change of uid cleared the parent-death signal: again, and the parent still there. */
+	if (r == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+		_exit(126);
 	fd = r < 0 ? -1 : open("/tmp" DISK_EXPORT_MNT, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (r < 0 || fd < 0 || close(fd) < 0 || (pid = fork()) < 0) {
 		dprintf(STDERR_FILENO, DISK_EXPORT_JAIL_FAILED "%s", strerror(r < 0 ? -r : errno));
@@ -487,12 +490,24 @@ void disk_export_stop(struct disk_info *d)
 	ssize_t n;
 
 	if (d->exporter > 0) {
+		char path[64], kids[64] = "";
+		ssize_t k;
+		int fd;
+
 		/*
 		 * SIGKILL: the daemon only ever read (nothing to flush), its mount is
-		 * detached already, and the kernel drops its image locks as it dies; a
+		 * in its jail, and the kernel drops its image locks as it dies; a
 		 * SIGTERM'd QEMU takes ~5 ms to close its block layer, on the boot path.
+		 * The daemon first (the keeper's one child), so the keeper reaps it and
+		 * ends, and no orphan is left for init; the keeper at once if that fails.
 		 */
-		kill(d->exporter, SIGKILL);
+		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)d->exporter, (long)d->exporter);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		k = fd < 0 ? -1 : read(fd, kids, sizeof(kids) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (k <= 0 || kill((pid_t)atol(kids), SIGKILL) < 0)
+			kill(d->exporter, SIGKILL);
 		while (waitpid(d->exporter, NULL, 0) < 0 && errno == EINTR)
 			;
 		d->exporter = -1;

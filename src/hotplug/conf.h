@@ -117,8 +117,12 @@ const char *conf_vm_format(const struct conf_vm *vm);
  */
 void conf_check_disks(struct conf *c);
 
-/* --check: each VM's user (user =, else kvmload's default) exists and is not root, as kvmload requires. */
-void conf_check_users(struct conf *c);
+/*
+ * --check: what kvmload would refuse on this host: each VM's user (user =,
+ * else kvmload's default) missing or root, a console = that is not a
+ * terminal, a loader-dir = that is not a directory.
+ */
+void conf_check_host(struct conf *c);
 
 /* vm names a ZFS pool (zpool or zpool-guid): its guest gets every member's disk. */
 bool conf_vm_zpool(const struct conf_vm *vm);

@@ -421,6 +421,7 @@ struct guest_sup {
 	struct argv loader;
 	struct guest_disks disks;
 	int images[VIEWD_MAXDISKS]; /* the disks, opened for one start of the view and kvmload */
+	int failed; /* kvmload's own failure (a sysexits status, 64 and up) that ended it; 0: none */
 };
 
 static void guest_release_close(struct guest_sup *s)
@@ -818,6 +819,9 @@ static bool guest_child_ended(struct guest_sup *s, pid_t pid, int status)
 		} else {
 			log_info("vm %s: the guest exited (%s)%s", vm, text,
 				 WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "; restart = no" : "");
+			/* bhyve's statuses (0-4) are the guest's end; from 64 on kvmload itself failed. */
+			if (WIFEXITED(status) && WEXITSTATUS(status) >= 64)
+				s->failed = WEXITSTATUS(status);
 			guest_sup_retire(s, text);
 		}
 	} else {
@@ -964,10 +968,12 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 		guest_sup_teardown(&s);
 	if (lock_fd >= 0)
 		rundir_unlock(h->run_dir, vm->name, lock_fd);
-	if (r == 0)
+	if (r == 0) {
 		guest_supervise(&s);
-	else if (r == -EINTR || r == -ECANCELED)
+		r = s.failed;
+	} else if (r == -EINTR || r == -ECANCELED) {
 		r = 0;
+	}
 	argv_free(&s.loader);
 	guest_disks_free(&s.disks);
 	guest_release_close(&s);

@@ -25,7 +25,9 @@ struct hotplug {
  * -1.  Before anything starts, each of its disks is opened as kvmload will
  * open it: one kvmload would refuse is logged and nothing starts
  * (-ENOMEDIUM).  Returns at once (0) if the VM is running already; otherwise
- * when the guest is gone.  Returns 0 or -errno (logged).
+ * when the guest is gone: 0, or kvmload's own exit status when kvmload
+ * failed (64 and up, sysexits: its message is in the log).  Or -errno
+ * (logged).
  */
 int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, int lock_fd);
 

@@ -162,7 +162,7 @@ static void main_config(struct hotplug *h, const char *dir, bool check)
 	conf_check_formats(&h->conf);
 	if (check) {
 		conf_check_disks(&h->conf);
-		conf_check_users(&h->conf);
+		conf_check_host(&h->conf);
 	}
 	if (h->conf.errors && check)
 		errx(EX_CONFIG, "%s: %d error%s", dir, h->conf.errors, h->conf.errors == 1 ? "" : "s");
@@ -209,6 +209,9 @@ static int main_add(struct hotplug *h, const char *node)
 	/* Its user is missing or root (logged), as kvmload would say: nothing was started. */
 	if (r == -ENOENT)
 		return EX_NOUSER;
+	/* kvmload refused to run the guest: its status, not a success. */
+	if (r > 0)
+		return r;
 	return r < 0 ? EX_SOFTWARE : 0;
 }
 

@@ -103,7 +103,9 @@ static void monitor_start(struct monitor *m, const struct conf_vm *vm, const str
 		close(m->sfd);
 		udev_monitor_unref(m->mon);
 		sigprocmask(SIG_SETMASK, &m->oldmask, NULL);
-		_exit(guest_add(m->h, vm, d, lock) < 0 ? 1 : 0);
+		int r = guest_add(m->h, vm, d, lock);
+
+		_exit(r < 0 ? 1 : r);
 	}
 	/* Only close: the child holds the same lock and unlinks it when done. */
 	close(lock);

@@ -16,6 +16,14 @@ run() {
 	st=$?
 }
 
+# What --check asks of the host for a console = and a loader-dir =: a terminal (a pty of ours,
+# held open by a process of ours while the test runs) and a directory.
+PTY_PID= PTY=
+coproc PTYC { python3 -c 'import os, sys, time; m, s = os.openpty(); print(os.ttyname(s), flush=True); sys.stdin.read()'; }
+PTY_PID=$PTYC_PID
+read -r PTY <&"${PTYC[0]}"
+on_exit 'kill $PTY_PID 2>/dev/null'
+mkdir -p "$WORK/ldir"
 mkdir good
 cat >good/10-usb.conf <<'CONF'
 # a USB disk: its GPT disk GUID and the drive's serial
@@ -33,8 +41,8 @@ net = user
 [vm lun7]
 fs-label = lun7root
 memory = 512M
-console = /dev/ttyS1
-loader-dir = /usr/local/lib/kvmload
+console = @PTY@
+loader-dir = @LDIR@
 boot-part = disk0p2
 restart = no
 cpus = 255
@@ -44,6 +52,7 @@ ro = yes
 user = kvmload
 mac = 52:54:00:aa:bb:cc
 CONF
+sed -i -e "s|@PTY@|$PTY|" -e "s|@LDIR@|$WORK/ldir|" good/10-usb.conf
 cat >good/20-more.conf <<'CONF'
 [vm web]
 part-uuid = 809fc9a0-2d74-4e75-bd75-1360d5d6c0c9
@@ -179,6 +188,15 @@ guest/x.conf:17: 'cpus' given twice in [vm n1]
 guest/x.conf:20: net 'bridge': expected none, user or tap:IFNAME (1-15 of A-Z a-z 0-9 _ . -)
 guest/x.conf:22: 'ro' given twice in [vm n2]
 kvmload-hotplug: guest: 10 errors" "$out"
+# console = and loader-dir =: what kvmload would refuse on this host (a console that is no
+# terminal, a plugin directory that is not there) is an error of --check too.
+mkdir hostc
+printf '[vm h1]\nserial = h1\nconsole = /dev/null\n[vm h2]\nserial = h2\nloader-dir = %s\n' "$WORK/gone" >hostc/x.conf
+run hostc
+check "console =, loader-dir =: status (EX_CONFIG)" 78 "$st"
+check "console =, loader-dir =: messages" "hostc/x.conf:1: [vm h1]: console /dev/null: not a terminal
+hostc/x.conf:4: [vm h2]: loader-dir $WORK/gone: No such file or directory
+kvmload-hotplug: hostc: 2 errors" "$out"
 # mac =: its form on its line, and only with a network, as kvmload takes --mac.
 mkdir macs
 printf '[vm m1]\nserial = m1\nnet = user\nmac = 01:00:5e:00:00:01\n[vm m2]\nserial = m2\nmac = 52:54:00:00:00:02\n[vm m3]\nserial = m3\nnet = user\nmac = 52:54:00:0:0:3\n' >macs/x.conf
@@ -485,7 +503,7 @@ if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null && command -v unshare >
 		check "dry-run: lun7's settings in kvmload's argv" "vm lun7: $D matches (good/10-usb.conf:13)
 mkdir $PWD/run/lun7/view
 /kfs -f --user kvmload --ready-fd 3 --disk-fd 4:$D $PWD/run/lun7/view
-/k --view $PWD/run/lun7/view --view-release-fd 3 --disk-fd 4:$D -m 512M -c /dev/ttyS1 --loader-dir /usr/local/lib/kvmload --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro --user kvmload --mac 52:54:00:aa:bb:cc lun7
+/k --view $PWD/run/lun7/view --view-release-fd 3 --disk-fd 4:$D -m 512M -c $PTY --loader-dir $WORK/ldir --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro --user kvmload --mac 52:54:00:aa:bb:cc lun7
 on 'R' from fd 3: stop kvmload-fs, umount $PWD/run/lun7/view, answer 'K'
 on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
 		mkdir plain

@@ -198,6 +198,17 @@ check "rodev with a FIFO disk: message" "kvmload-hotplug: vm rodev: disk $WORK/f
 	"$(cat "$WORK/fifo.err")"
 expect "rodev with a FIFO disk: nothing left" gone "$R/rodev"
 detach "$V"
+# kvmload itself refuses to run it (a plugin directory that is gone: 64): add says so by its status.
+sed -i -e "/^disk = /d" -e "/^\[vm rodev\]/,\$ s|^loader-dir = .*|loader-dir = $WORK/gone|" "$C/guests.conf"
+V=$(attach "$WORK/rodev.img") || exit 1
+"$HOTPLUG" "${OPTS[@]}" add "${V}p2" 2>"$WORK/gone.err"
+check "rodev, kvmload refusing: add's status is kvmload's" 64 $?
+expect "rodev, kvmload refusing: its message" grep -qF "kvmload: --loader-dir $WORK/gone: No such file or directory" \
+	"$WORK/gone.err"
+check "rodev, kvmload refusing: status" "exited: status 64" "$(cat "$R/rodev/status" 2>&1)"
+"$HOTPLUG" "${OPTS[@]}" remove "${V}p2" 2>>"$LOG"
+expect "rodev, kvmload refusing: runtime directory removed" gone "$R/rodev"
+detach "$V"
 
 # ---- kvmload@.service without systemd: its commands, run the way systemd would
 H=$(attach "$WORK/halt.img") || exit 1
