@@ -7,6 +7,8 @@
 
 /* In the jail: an empty writable directory for what the jailed program makes (the export's mount point). */
 #define JAIL_RUN "/run"
+/* Where jail_stage puts the root together until jail_finish makes it the root (a mount point every host has). */
+#define JAIL_STAGE "/tmp"
 /* In the jail: the one supplementary group jail_map may give it (a device's group outside). */
 #define JAIL_GROUP 2
 

@@ -14,8 +14,6 @@
 
 #include "jail.h"
 
-/* Where the root is put together before it becomes the root (a mount point every host has). */
-#define JAIL_STAGE "/tmp"
 
 /* The top-level names a program's loader and libraries are found under (links to usr/ where merged). */
 static const char *const jail_usr_names[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
