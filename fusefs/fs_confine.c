@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fs_confine.h"
+#include "spawn.h"
 
 /* Rows counted only when: a host tree (host0) is served; a mount is served; --list prints. */
 #define FSC_HOST 1u
@@ -95,10 +96,10 @@ static int fs_confine_fail(char *err, size_t errlen, const char *what, int r)
 /* A uid change clears the parent-death signal: armed before and after it, then the parent checked. */
 static int fs_confine_pdeath(pid_t owner, char *err, size_t errlen)
 {
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return fs_confine_fail(err, errlen, "PR_SET_PDEATHSIG", -errno);
-	if (getppid() != owner)
-		return fs_confine_fail(err, errlen, "the mount owner", -ESRCH);
+	int r = spawn_deathsig(owner, SIGKILL);
+
+	if (r < 0)
+		return fs_confine_fail(err, errlen, r == -ESRCH ? "the mount owner" : "PR_SET_PDEATHSIG", r);
 	return 0;
 }
 

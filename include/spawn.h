@@ -17,6 +17,14 @@
 int spawn_prepare(pid_t parent, int deathsig);
 
 /*
+ * In a child (async-signal-safe): sig when the parent dies, then the parent
+ * checked to be there still (it may have died before this).  A change of
+ * uid clears it: call it again after one.  0, -errno (prctl), or -ESRCH
+ * (the parent is gone).
+ */
+int spawn_deathsig(pid_t parent, int sig);
+
+/*
  * Also before exec (async-signal-safe): want[k] at descriptor k for k < n
  * (-1: k closed), and nothing else open from n on, so a child inherits
  * exactly what its argument vector names.  Every source is first copied to

@@ -10,6 +10,7 @@
 
 #include "cb.h"
 #include "plugin_child.h"
+#include "spawn.h"
 #include "log.h"
 
 /* The child's status when it could not set the sandbox up (it says why itself). */
@@ -56,7 +57,7 @@ static _Noreturn void child_main(struct loader *l, struct plugin *p, const char 
 	child_default_signals();
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	/* Should kvmload die without cleaning up, the plugin goes with it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	if (spawn_deathsig(parent, SIGKILL) < 0)
 		_exit(CHILD_EX_SETUP);
 	prctl(PR_SET_NAME, "kvmload-plugin", 0, 0, 0);
 	/* 0-2 stay so that a file the plugin opens never lands on them. */

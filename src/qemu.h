@@ -131,6 +131,16 @@ int qemu_confine_plan(const struct qemu_spec *s, struct qemu_confine *c, char *e
 int qemu_confine_enter(const struct qemu_confine *c);
 
 /*
+ * In QEMU's forked child (async-signal-safe), for the run and the
+ * pre-flight's question alike: its own process group (a terminal's ^C is
+ * kvmload's to handle), death with kvmload (armed again after the change
+ * of user, a parent gone meanwhile noticed), qemu_confine_enter.  0, or
+ * -errno (the child should _exit(127)); a confinement failure is said on
+ * err_w.
+ */
+int qemu_confine_child(const struct qemu_confine *c, pid_t parent, int err_w);
+
+/*
  * Attach to the existing tap name (never make one: a tap that is not
  * persistent was just made, and is closed again) as QEMU will use it
  * (IFF_TAP, IFF_NO_PI, IFF_VNET_HDR).  The descriptor (close-on-exec), or

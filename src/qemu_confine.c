@@ -4,6 +4,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -13,6 +14,7 @@
 
 #include "errmsg.h"
 #include "qemu.h"
+#include "spawn.h"
 
 #define MiB (1ULL << 20)
 
@@ -149,6 +151,19 @@ int qemu_confine_enter(const struct qemu_confine *c)
 	if (setrlimit(RLIMIT_AS, &as) < 0)
 		return -errno;
 	return confine_drop(&c->user, c->groups, c->ngroups);
+}
+
+int qemu_confine_child(const struct qemu_confine *c, pid_t parent, int err_w)
+{
+	int r;
+
+	if ((r = spawn_deathsig(parent, SIGKILL)) < 0 || setpgid(0, 0) < 0)
+		return r < 0 ? r : -errno;
+	if ((r = qemu_confine_enter(c)) < 0) {
+		dprintf(err_w, "kvmload: confining QEMU: %s\n", strerror(-r));
+		return r;
+	}
+	return spawn_deathsig(parent, SIGKILL);
 }
 
 int qemu_tap_open(const char *name)

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -309,17 +308,10 @@ static void qemu_preflight_argv(const struct argv *full, struct argv *a)
 static _Noreturn void qemu_preflight_child(char **argv, int in, int errw, int ram, int bios,
 					   const struct qemu_confine *c, pid_t parent)
 {
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), r;
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int want[QEMU_FD_BIOS + 1] = { in, devnull, errw, ram, -1, -1, -1, -1, bios };
 
-	if (devnull < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || setpgid(0, 0) < 0)
-		_exit(127);
-	if ((r = qemu_confine_enter(c)) < 0) {
-		dprintf(errw, "kvmload: confining QEMU: %s\n", strerror(-r));
-		_exit(127);
-	}
-	/* The change of user cleared the death signal. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || spawn_place(want, QEMU_FD_BIOS + 1) < 0)
+	if (devnull < 0 || qemu_confine_child(c, parent, errw) < 0 || spawn_place(want, QEMU_FD_BIOS + 1) < 0)
 		_exit(127);
 	execvp(argv[0], argv);
 	_exit(127); /* not there: qemu_check names the program */

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -78,24 +77,17 @@ static int64_t qemu_now_ms(void)
 static _Noreturn void qemu_child(char **argv, const int *fds, int nfds, int err_w, const sigset_t *mask,
 				 pid_t parent, const struct qemu_confine *c)
 {
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), want[3 + QEMU_MAX_FDS], r;
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), want[3 + QEMU_MAX_FDS];
 
-	/* A parent that died before the death signal was armed is noticed too. */
-	if (devnull < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent ||
-	    setpgid(0, 0) < 0)
+	if (devnull < 0)
 		_exit(127);
 	/* QEMU opens its log again through /proc/self/fd (-D takes a path): the pipe must be its user's. */
 	if (c->user.drop && fds[QEMU_FD_LOG - 3] >= 0 &&
-	    fchown(fds[QEMU_FD_LOG - 3], c->user.uid, c->user.gid) < 0)
-		r = -errno;
-	else
-		r = qemu_confine_enter(c);
-	if (r < 0) {
-		dprintf(err_w, "kvmload: confining QEMU: %s\n", strerror(-r));
+	    fchown(fds[QEMU_FD_LOG - 3], c->user.uid, c->user.gid) < 0) {
+		dprintf(err_w, "kvmload: confining QEMU: %s\n", strerror(errno));
 		_exit(127);
 	}
-	/* The change of user cleared the death signal: armed again, and a parent gone meanwhile noticed. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	if (qemu_confine_child(c, parent, err_w) < 0)
 		_exit(127);
 	/* A number with nothing to carry (no log under KVM) is closed, never inherited by accident. */
 	want[0] = want[1] = devnull;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "errmsg.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -54,18 +55,10 @@ const struct confine_call *sandbox_calls(size_t *n)
 	return sandbox_table;
 }
 
-static int sandbox_err(char *err, size_t errlen, const char *what)
+/* "sandbox: WHAT: why" for the errno e; -e. */
+static int sandbox_err(char *err, size_t errlen, const char *what, int e)
 {
-	int e = errno;
-
-	snprintf(err, errlen, "sandbox: %s: %s", what, strerror(e));
-	return -e;
-}
-
-static int sandbox_fail(char *err, size_t errlen, const char *what, int r)
-{
-	snprintf(err, errlen, "sandbox: %s: %s", what, strerror(-r));
-	return r;
+	return errmsg_set(err, errlen, e, "sandbox: %s: %s", what, strerror(e));
 }
 
 void sandbox_init(struct sandbox *s, bool enabled)
@@ -108,11 +101,11 @@ static int sandbox_close_fds(const int *keep, int nkeep, char *err, size_t errle
 	}
 	for (int i = 0; i < n; i++) {
 		if ((unsigned)sorted[i] > lo && close_range(lo, (unsigned)sorted[i] - 1, 0) < 0)
-			return sandbox_err(err, errlen, "close_range");
+			return sandbox_err(err, errlen, "close_range", errno);
 		lo = (unsigned)sorted[i] + 1;
 	}
 	if (close_range(lo, ~0u, 0) < 0)
-		return sandbox_err(err, errlen, "close_range");
+		return sandbox_err(err, errlen, "close_range", errno);
 	return 0;
 }
 
@@ -125,10 +118,10 @@ int sandbox_enter(const struct sandbox *s, const int *keep, int nkeep, int root_
 		return r;
 	/* No core file and no ptrace by other processes of our uid: the child holds guest memory. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return sandbox_err(err, errlen, "PR_SET_DUMPABLE");
+		return sandbox_err(err, errlen, "PR_SET_DUMPABLE", errno);
 	/* Required for Landlock and seccomp without CAP_SYS_ADMIN; no setuid gain from here on. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return sandbox_err(err, errlen, "PR_SET_NO_NEW_PRIVS");
+		return sandbox_err(err, errlen, "PR_SET_NO_NEW_PRIVS", errno);
 	/*
 	 * Without Landlock this is what keeps absolute paths (openat2 with
 	 * AT_FDCWD) inside the read-only view; only root may, which is also
@@ -136,19 +129,19 @@ int sandbox_enter(const struct sandbox *s, const int *keep, int nkeep, int root_
 	 */
 	if (root_fd >= 0) {
 		if (fchdir(root_fd) < 0)
-			return sandbox_err(err, errlen, "fchdir (the view directory)");
+			return sandbox_err(err, errlen, "fchdir (the view directory)", errno);
 		if (chroot(".") < 0 && errno != EPERM)
-			return sandbox_err(err, errlen, "chroot (the view directory)");
+			return sandbox_err(err, errlen, "chroot (the view directory)", errno);
 	}
 	/* Read-only beneath root_fd; no file at all without it. */
 	if (s->landlock_abi &&
 	    (r = confine_landlock(&(struct confine_path){ root_fd, LANDLOCK_ACCESS_FS_READ_FILE |
 						  LANDLOCK_ACCESS_FS_READ_DIR }, root_fd >= 0)) < 0)
-		return sandbox_fail(err, errlen, "Landlock", r);
+		return sandbox_err(err, errlen, "Landlock", -r);
 	if ((r = confine_caps(NULL, 0)) < 0)
-		return sandbox_fail(err, errlen, "capabilities", r);
+		return sandbox_err(err, errlen, "capabilities", -r);
 	if ((r = confine_seccomp(sandbox_table, sizeof(sandbox_table) / sizeof(sandbox_table[0]),
 				 root_fd >= 0 ? SB_HOST : 0)) < 0)
-		return sandbox_fail(err, errlen, "seccomp", r);
+		return sandbox_err(err, errlen, "seccomp", -r);
 	return 0;
 }

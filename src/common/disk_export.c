@@ -183,7 +183,7 @@ static _Noreturn void disk_export_child(const struct disk_info *d, const int *la
 	if (r == 0)
 		r = jail_stage(c == 'G');
 	/* jail_stage's change of uid cleared the parent-death signal: again, and the parent still there. */
-	if (r == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+	if (r == 0 && spawn_deathsig(parent, SIGKILL) < 0)
 		_exit(126);
 	fd = r < 0 ? -1 : open(JAIL_STAGE DISK_EXPORT_MNT, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (r < 0 || fd < 0 || close(fd) < 0 || (pid = fork()) < 0) {

@@ -14,7 +14,6 @@
 
 #include "jail.h"
 
-
 /* The top-level names a program's loader and libraries are found under (links to usr/ where merged). */
 static const char *const jail_usr_names[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
 static const char *const jail_devs[] = { "null", "zero", "urandom", "fuse" };

@@ -1,4 +1,5 @@
 /* spawn.c: what a supervised child does between fork and exec. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -13,7 +14,7 @@ int spawn_prepare(pid_t parent, int deathsig)
 	int null;
 
 	setpgid(0, 0);
-	if (prctl(PR_SET_PDEATHSIG, deathsig) < 0 || getppid() != parent)
+	if (spawn_deathsig(parent, deathsig) < 0)
 		return -1;
 	for (int sig = 1; sig < NSIG; sig++) {
 		struct sigaction sa;
@@ -43,4 +44,11 @@ int spawn_place(const int *want, int n)
 		if (hi[k] >= 0 ? dup2(hi[k], k) < 0 : (close(k), 0))
 			return -1;
 	return syscall(SYS_close_range, (unsigned)n, ~0U, 0) < 0 ? -1 : 0;
+}
+
+int spawn_deathsig(pid_t parent, int sig)
+{
+	if (prctl(PR_SET_PDEATHSIG, sig) < 0)
+		return -errno;
+	return getppid() == parent ? 0 : -ESRCH;
 }

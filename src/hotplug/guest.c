@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -312,7 +311,7 @@ static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int releas
 	if (pid != 0)
 		return pid;
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+	if (spawn_deathsig(parent, SIGTERM) < 0)
 		_exit(127);
 	if (spawn_place(want, GUEST_FD_DISK0 + nfds) < 0)
 		_exit(127);
