@@ -17,8 +17,10 @@
  *   BASE/VM/kvmload-fs.pid  "PID STARTTIME" of the view's daemon, while there is a view
  *   BASE/VM/kvmload.pid     "PID STARTTIME" of a supervised guest's kvmload (hotplug's)
  *   BASE/VM/view/           the kvmload-fs mount
+ *   BASE/VM/disk            the disks of a kvmload started by hand, one a line, while it
+ *                           holds VM (for kvmload-hotplug list)
  * and kvmload-hotplug's own records (src/hotplug/state.h): device, console.log,
- * status.
+ * state, status.
  *
  * Every program follows the same rules: a holder is taken only under the
  * lock; a VM whose holder file is flock'd by a live process belongs to it
@@ -31,6 +33,7 @@
 #define RUNDIR_FS "kvmload-fs.pid"
 #define RUNDIR_GUEST "kvmload.pid"
 #define RUNDIR_VIEW "view"
+#define RUNDIR_DISK "disk"
 #define RUNDIR_PROG_MAX 31
 
 /* Who holds a VM. */

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -61,6 +62,26 @@ static void view_let_go(struct view *v)
 	if (v->claim_fd >= 0)
 		close(v->claim_fd);
 	v->claim_fd = -1;
+}
+
+/* BASE/VM/disk: the disks' names, one a line, so kvmload-hotplug list can say what we run from. */
+static int view_record_disks(const struct view *v, const struct view_spec *s)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *f;
+	int r;
+
+	if (s->ndisks == 0)
+		return 0;
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	for (int i = 0; i < s->ndisks; i++)
+		fprintf(f, "%s\n", s->disks[i]);
+	r = fclose(f) == 0 ? rundir_write(v->base, v->vmname, RUNDIR_DISK, text) : -ENOMEM;
+	free(text);
+	return r;
 }
 
 /*
@@ -147,6 +168,11 @@ int view_start(struct view *v, const struct view_spec *s, char *err, size_t errl
 	r = view_hold(v, &old, err, errlen);
 	if (r < 0)
 		goto out;
+	r = view_record_disks(v, s);
+	if (r < 0) {
+		r = errmsg_set(err, errlen, -r, "%s/%s: %s", v->rundir, RUNDIR_DISK, strerror(-r));
+		goto out;
+	}
 	if (mkdirat(v->rundir_fd, RUNDIR_VIEW, 0700) < 0 && errno != EEXIST) {
 		r = errmsg_set(err, errlen, errno, "%s: %s", v->mnt, strerror(errno));
 		goto out;
@@ -251,6 +277,7 @@ void view_stop(struct view *v)
 	view_down(v);
 	if (v->rundir_fd < 0)
 		return;
+	unlinkat(v->rundir_fd, RUNDIR_DISK, 0);
 	/* The holder file last: until it goes, nobody takes the VM. */
 	view_let_go(v);
 	/* Fails, harmlessly, when something else was put there (kvmload-hotplug's console log). */

@@ -1,4 +1,4 @@
-/* guest.c: one VM's life under its lock: a pool's devices, view mount, kvmload child, view release, restart on reset, teardown. */
+/* guest.c: one VM's life under its lock: a pool's devices, view mount, kvmload child, view release, restart on reset with back-off, its state, teardown. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,6 +30,17 @@
 /* kvmload's SIGTERM is an ACPI power-down with 30 s of its own before it kills QEMU. */
 #define GUEST_POWERDOWN_S 40
 #define GUEST_POOL_POLL_MS 250 /* how often a pool's supervisor looks for its devices */
+/*
+ * restart = yes: a guest that reset within GUEST_QUICK_S of its kvmload's
+ * start is loaded again only after GUEST_BACKOFF_S << (n - 1) seconds, n its
+ * consecutive quick resets (1, 2, 4, 8, 16 s); the GUEST_QUICK_MAX-th in a
+ * row retires it (a reset loop: a kernel that panics at boot, say).  One that
+ * ran longer starts the count again and is loaded again at once.  The limits
+ * are kvmload-hotplug(8)'s and kvmload.conf(5)'s (restart).
+ */
+#define GUEST_QUICK_S 60
+#define GUEST_BACKOFF_S 1
+#define GUEST_QUICK_MAX 6
 
 /*
  * The disks a guest gets: its device's whole disk, or each of its pool's
@@ -138,6 +149,15 @@ static int guest_disks_open(const struct conf_vm *vm, const struct guest_disks *
 	return 0;
 }
 
+static void guest_images_close(const struct guest_disks *g, int *fds)
+{
+	for (int i = 0; i < g->n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
 /*
  * Every disk opened once (disk_open_image) for one start: the view and
  * kvmload get these descriptors (--disk-fd), so both read the very files
@@ -151,20 +171,10 @@ static int guest_images_open(const struct guest_disks *g, int *fds, int *bad, ch
 	for (int i = 0; i < g->n; i++)
 		if (disk_open_image(g->v[i], &fds[i], why, len) < 0) {
 			*bad = i;
-			for (int j = 0; j < i; j++)
-				close(fds[j]);
+			guest_images_close(g, fds);
 			return -ENOMEDIUM;
 		}
 	return 0;
-}
-
-static void guest_images_close(const struct guest_disks *g, int *fds)
-{
-	for (int i = 0; i < g->n; i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
-		fds[i] = -1;
-	}
 }
 
 /* Which disk a message names: "/dev/sdb", or "/srv/data.img (vm.conf:7)" for a disk = line. */
@@ -421,6 +431,11 @@ struct guest_sup {
 	struct guest_disks disks;
 	int images[VIEWD_MAXDISKS]; /* the disks, opened for one start of the view and kvmload */
 	int failed; /* kvmload's own failure (a sysexits status, 64 and up) that ended it; 0: none */
+	long loaded_ms;  /* CLOCK_MONOTONIC ms of this kvmload's start: a run's length */
+	int quick;       /* consecutive quick resets (GUEST_QUICK_S) */
+	long restart_at; /* CLOCK_MONOTONIC ms at which a back-off wait ends; 0: none */
+	bool exited;     /* last holds the latest end of a kvmload */
+	struct state_exit last;
 };
 
 static void guest_release_close(struct guest_sup *s)
@@ -443,16 +458,41 @@ static void guest_sup_teardown(struct guest_sup *s)
 			  strerror(-r));
 }
 
-/* The guest ended on its own: unmount, but leave the console log for whoever wants to know why. */
-static void guest_sup_retire(struct guest_sup *s, const char *how)
+static long guest_now_ms(void)
 {
-	char line[128];
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
+}
+
+/* Record what the VM does now (RUN/VM/state), with why (NULL: nothing to say); trouble is logged. */
+static void guest_state(struct guest_sup *s, enum state_kind kind, const char *why)
+{
+	struct state_rec rec = { .kind = kind, .exited = s->exited, .last = s->last };
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &rec.since);
+	snprintf(rec.why, sizeof(rec.why), "%s", why ? why : "");
+	r = state_set(s->h->run_dir, s->vm->name, &rec);
+	if (r < 0)
+		log_warnx("vm %s: %s/%s/%s: %s", s->vm->name, s->h->run_dir, s->vm->name, STATE_RECORD,
+			  strerror(-r));
+}
+
+/*
+ * The guest ended for good (why: restart = no, a reset loop, ...): unmount,
+ * but leave the console log, the state and the status for whoever wants to
+ * know why.
+ */
+static void guest_sup_retire(struct guest_sup *s, const char *why)
+{
 	int r;
 
 	if (guest_stop_fs(s->h, s->vm->name, &s->fs, true) < 0)
 		return;
-	snprintf(line, sizeof(line), "exited: %s\n", how);
-	r = state_retire(s->h->run_dir, s->vm->name, line);
+	guest_state(s, STATE_STOPPED, why);
+	r = state_retire(s->h->run_dir, s->vm->name);
 	if (r < 0)
 		log_warnx("vm %s: %s/%s: %s", s->vm->name, s->h->run_dir, s->vm->name, strerror(-r));
 	else if (!s->vm->console)
@@ -521,6 +561,13 @@ static int guest_start_loader(struct guest_sup *s)
 	return r;
 }
 
+/* A kvmload started (guest_start_loader): the run's clock starts, the VM is loading. */
+static void guest_loaded(struct guest_sup *s)
+{
+	s->loaded_ms = guest_now_ms();
+	guest_state(s, STATE_LOADING, NULL);
+}
+
 /*
  * The view's daemon stopped, nothing mounted on the view, its record and
  * directory gone: only then may kvmload let the guest open the disk
@@ -578,14 +625,22 @@ static void guest_release(struct guest_sup *s)
 		/* kvmload may be gone meanwhile: its SIGCHLD tells, not a SIGPIPE. */
 		if (send(s->release_fd, "K", 1, MSG_NOSIGNAL) != 1)
 			log_warn("vm %s: answering kvmload's view release", vm);
+		else
+			guest_state(s, STATE_RUNNING, NULL);
 	}
 	if (lock >= 0)
 		rundir_unlock(s->h->run_dir, vm, lock);
 	guest_release_close(s);
 }
 
-/* After a reset: a fresh view if the last guest took the disk, then kvmload again. */
-static int guest_restart(struct guest_sup *s)
+/*
+ * After a reset, the first half of loading again: the disks opened anew
+ * (s->images, for the view and the next kvmload) and a fresh view if the
+ * last guest took the disk.  Its kvmload is gone (and its QEMU with it), so
+ * the view is the disk's one reader again.  0 or -errno (logged; nothing
+ * left open).
+ */
+static int guest_reload_view(struct guest_sup *s)
 {
 	char why[1400], name[PATH_MAX + 64];
 	int r, bad;
@@ -601,11 +656,23 @@ static int guest_restart(struct guest_sup *s)
 		if (r == 0)
 			s->view_released = false;
 	}
-	if (r == 0)
-		r = guest_start_loader(s);
+	if (r < 0) {
+		guest_images_close(&s->disks, s->images);
+		log_warnx("vm %s: not loaded again: %s", s->vm->name, strerror(-r));
+	}
+	return r;
+}
+
+/* The second half: kvmload again on the view guest_reload_view made.  0 or -errno (logged). */
+static int guest_reload(struct guest_sup *s)
+{
+	int r = guest_start_loader(s);
+
 	guest_images_close(&s->disks, s->images);
 	if (r < 0)
 		log_warnx("vm %s: not loaded again: %s", s->vm->name, strerror(-r));
+	else
+		guest_loaded(s);
 	return r;
 }
 
@@ -618,14 +685,6 @@ static int guest_claim(struct guest_sup *s)
 	if (s->claim_fd == -EBUSY)
 		log_warnx("vm %s: held by %s (pid %ld)", s->vm->name, log_esc(who.prog), (long)who.pid);
 	return s->claim_fd < 0 ? s->claim_fd : 0;
-}
-
-static long guest_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
 }
 
 /* The guest's disks as they are now (a pool's, complete or not); trouble is logged. */
@@ -766,6 +825,8 @@ static int guest_start(struct guest_sup *s)
 		r = guest_start_fs(s);
 	if (r == 0)
 		r = guest_start_loader(s);
+	if (r == 0)
+		guest_loaded(s);
 	/* The view and kvmload have their copies: ours go. */
 	guest_images_close(&s->disks, s->images);
 	return r;
@@ -782,6 +843,91 @@ static const char *guest_status_text(int status, char *buf, size_t len)
 	else
 		snprintf(buf, len, "status %d", WEXITSTATUS(status));
 	return buf;
+}
+
+/* A kvmload ended: its end first in the status history, with the console's last lines. */
+static void guest_exit_record(struct guest_sup *s, int status)
+{
+	const char *vm = s->vm->name;
+	char tail[STATE_TAIL_MAX];
+	int r;
+
+	guest_status_text(status, s->last.status, sizeof(s->last.status));
+	clock_gettime(CLOCK_REALTIME, &s->last.at);
+	s->last.ran_ms = guest_now_ms() - s->loaded_ms;
+	s->exited = true;
+	r = state_console_tail(s->h->run_dir, vm, tail, sizeof(tail));
+	if (r < 0)
+		log_warnx("vm %s: the last lines of %s/%s/%s: %s", vm, s->h->run_dir, vm, STATE_CONSOLE,
+			  strerror(-r));
+	r = state_exit_add(s->h->run_dir, vm, &s->last, r < 0 ? "" : tail);
+	if (r < 0)
+		log_warnx("vm %s: %s/%s/%s: %s", vm, s->h->run_dir, vm, STATE_STATUS, strerror(-r));
+}
+
+/*
+ * The guest reset and restart = yes: after a run of GUEST_QUICK_S or more it
+ * is loaded again at once; after a quick one, a fresh view now and kvmload
+ * once the back-off is over (guest_backoff_end); the GUEST_QUICK_MAX-th
+ * quick reset in a row retires it.  The lock is held.  Returns true while
+ * the supervisor goes on.
+ */
+static bool guest_reset(struct guest_sup *s)
+{
+	const char *vm = s->vm->name;
+	long ran = s->last.ran_ms, due;
+	char why[160];
+	int delay;
+
+	if (ran >= GUEST_QUICK_S * 1000L) {
+		s->quick = 0;
+		log_info("vm %s: the guest reset (%s) after %ld s; loading it again", vm, s->last.status,
+			 ran / 1000);
+		if (guest_reload_view(s) == 0 && guest_reload(s) == 0)
+			return true;
+		guest_sup_teardown(s);
+		return false;
+	}
+	if (++s->quick >= GUEST_QUICK_MAX) {
+		snprintf(why, sizeof(why), "a reset loop: %d resets in a row, each within %d s of its start",
+			 s->quick, GUEST_QUICK_S);
+		log_warnx("vm %s: the guest reset %d times in a row within %d s of its start (a reset "
+			  "loop); not loading it again", vm, s->quick, GUEST_QUICK_S);
+		guest_sup_retire(s, why);
+		return false;
+	}
+	delay = GUEST_BACKOFF_S << (s->quick - 1);
+	due = guest_now_ms() + delay * 1000L;
+	snprintf(why, sizeof(why), "quick reset %d in a row (it ran %ld.%03ld s, under %d s); loading "
+		 "it again in %d s", s->quick, ran / 1000, ran % 1000, GUEST_QUICK_S, delay);
+	log_info("vm %s: the guest reset (%s): %s", vm, s->last.status, why);
+	if (guest_reload_view(s) < 0) {
+		guest_sup_teardown(s);
+		return false;
+	}
+	s->restart_at = due;
+	guest_state(s, STATE_RESTARTING, why);
+	return true;
+}
+
+/* The guest ended for good (not a reset that restart = yes loads again): retire it, saying why. */
+static void guest_ended(struct guest_sup *s, int status)
+{
+	bool reset = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	char why[160];
+
+	log_info("vm %s: the guest exited (%s)%s", s->vm->name, s->last.status,
+		 reset && !s->vm->restart ? "; restart = no" : "");
+	/* bhyve's statuses (0-4) are the guest's end; from 64 on kvmload itself failed. */
+	if (WIFEXITED(status) && WEXITSTATUS(status) >= 64) {
+		s->failed = WEXITSTATUS(status);
+		snprintf(why, sizeof(why), "kvmload failed (%s)", s->last.status);
+	} else if (reset && !s->vm->restart) {
+		snprintf(why, sizeof(why), "the guest reset; restart = no");
+	} else {
+		snprintf(why, sizeof(why), "the guest exited (%s)", s->last.status);
+	}
+	guest_sup_retire(s, why);
 }
 
 /*
@@ -808,21 +954,12 @@ static bool guest_child_ended(struct guest_sup *s, pid_t pid, int status)
 		guest_stop_loader(s->h, vm, &s->guest);
 		guest_stop_fs(s->h, vm, &s->fs, false);
 	} else if (was_guest) {
-		guest_status_text(status, text, sizeof(text));
+		guest_exit_record(s, status);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && s->vm->restart &&
-		    ((s->fs.pid > 0 && !s->fs.reaped) || s->view_released)) {
-			log_info("vm %s: the guest reset (%s); loading it again", vm, text);
-			going_on = guest_restart(s) == 0;
-			if (!going_on)
-				guest_sup_teardown(s);
-		} else {
-			log_info("vm %s: the guest exited (%s)%s", vm, text,
-				 WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "; restart = no" : "");
-			/* bhyve's statuses (0-4) are the guest's end; from 64 on kvmload itself failed. */
-			if (WIFEXITED(status) && WEXITSTATUS(status) >= 64)
-				s->failed = WEXITSTATUS(status);
-			guest_sup_retire(s, text);
-		}
+		    ((s->fs.pid > 0 && !s->fs.reaped) || s->view_released))
+			going_on = guest_reset(s);
+		else
+			guest_ended(s, status);
 	} else {
 		log_warnx("vm %s: the view daemon exited (%s); stopping the guest", vm,
 			  guest_status_text(status, text, sizeof(text)));
@@ -831,6 +968,41 @@ static bool guest_child_ended(struct guest_sup *s, pid_t pid, int status)
 	if (lock >= 0)
 		rundir_unlock(s->h->run_dir, vm, lock);
 	return going_on;
+}
+
+/*
+ * The back-off wait is over: kvmload again, under the lock, unless a remove
+ * took the VM meanwhile (then stop what it stopped).  Returns true while the
+ * supervisor goes on.
+ */
+static bool guest_backoff_end(struct guest_sup *s)
+{
+	const char *vm = s->vm->name;
+	int lock = rundir_lock(s->h->run_dir, vm);
+	bool going_on = false;
+
+	s->restart_at = 0;
+	if (!rundir_owns(s->h->run_dir, vm, s->claim_fd)) {
+		guest_images_close(&s->disks, s->images);
+		guest_stop_fs(s->h, vm, &s->fs, false);
+	} else if (guest_reload(s) == 0) {
+		going_on = true;
+	} else {
+		guest_sup_teardown(s);
+	}
+	if (lock >= 0)
+		rundir_unlock(s->h->run_dir, vm, lock);
+	return going_on;
+}
+
+/* How long poll may wait: until the back-off is over, or for ever. */
+static int guest_wait_ms(const struct guest_sup *s)
+{
+	long left = s->restart_at - guest_now_ms();
+
+	if (!s->restart_at)
+		return -1;
+	return left > 0 ? (int)left : 0;
 }
 
 static void guest_supervise(struct guest_sup *s)
@@ -843,8 +1015,14 @@ static void guest_supervise(struct guest_sup *s)
 		/* A negative fd (no hand-off pending) is left out by poll. */
 		struct pollfd p[2] = { { .fd = s->sfd, .events = POLLIN },
 				       { .fd = s->release_fd, .events = POLLIN } };
+		int n = poll(p, 2, guest_wait_ms(s));
 
-		if (poll(p, 2, -1) < 0) {
+		if (n == 0) {
+			if (!guest_backoff_end(s))
+				return;
+			continue;
+		}
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("vm %s: poll", s->vm->name);
@@ -884,6 +1062,7 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 	struct guest_sup s = { .h = h, .vm = vm, .d = d, .sfd = -1, .claim_fd = -1,
 			       .release_fd = -1, .guest = -1 };
 	struct confine_user user;
+	struct state_rec last;
 	char why[256];
 	sigset_t mask;
 	struct stat st;
@@ -902,9 +1081,10 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 		return lock_fd;
 	}
 	viewd_init(&s.fs);
+	for (int i = 0; i < VIEWD_MAXDISKS; i++)
+		s.images[i] = -1;
 	if (state_exists(h->run_dir, vm->name)) {
 		struct rundir_holder who;
-		char path[4096];
 
 		r = rundir_holder(h->run_dir, vm->name, &who);
 		if (r < 0) {
@@ -925,8 +1105,7 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 			rundir_unlock(h->run_dir, vm->name, lock_fd);
 			return -EBUSY;
 		}
-		if (rundir_path(path, sizeof(path), h->run_dir, vm->name, STATE_STATUS) == 0 &&
-		    access(path, F_OK) == 0)
+		if (state_get(h->run_dir, vm->name, &last) == 0 && last.kind == STATE_STOPPED)
 			log_info("vm %s: its last guest ended; starting a new one", vm->name);
 		else
 			log_info("vm %s: clearing what an ended holder left in %s", vm->name,
@@ -974,6 +1153,7 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 		r = 0;
 	}
 	argv_free(&s.loader);
+	guest_images_close(&s.disks, s.images);
 	guest_disks_free(&s.disks);
 	guest_release_close(&s);
 	if (s.claim_fd >= 0)
@@ -1143,8 +1323,12 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 		else
 			printf(" >>%s/%s\n", dir, STATE_CONSOLE);
 		printf("on 'R' from fd 3: stop kvmload-fs, umount %s/%s, answer 'K'\n", dir, RUNDIR_VIEW);
-		printf("on exit: %s\n", vm->restart ? "load again after a reset (status 0), else stop"
-						    : "stop");
+		if (vm->restart)
+			printf("on exit: load again after a reset (status 0): at once after a run of %d s"
+			       " or more, else after %d s doubling per quick reset in a row, stopping at the"
+			       " %dth; else stop\n", GUEST_QUICK_S, GUEST_BACKOFF_S, GUEST_QUICK_MAX);
+		else
+			printf("on exit: stop\n");
 	}
 	argv_free(&fs);
 	argv_free(&loader);

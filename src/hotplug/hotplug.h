@@ -1,4 +1,4 @@
-/* hotplug.h: kvmload-hotplug's one context, and the add/remove/monitor operations on it. */
+/* hotplug.h: kvmload-hotplug's one context, and the add/remove/list/monitor operations on it. */
 #ifndef KVMLOAD_HOTPLUG_H
 #define KVMLOAD_HOTPLUG_H
 
@@ -47,6 +47,15 @@ int guest_find(const struct hotplug *h, const char *node, bool also_disk, char *
 /* --dry-run: what add or remove would do, on stdout. */
 void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const struct dev *d);
 void guest_plan_remove(const struct hotplug *h, const char *vm);
+
+/*
+ * list: one line per VM with a directory under h->run_dir (text, with a
+ * header line), or with json a JSON array of objects with the keys vm, state,
+ * holder, pid, disk, uptime, uptime_of, last_exit, last_run, in that order
+ * (null where nothing is known).  A base that does not exist is an empty
+ * list.  0 or -errno.
+ */
+int list_run(const struct hotplug *h, bool json);
 
 /* The libudev monitor daemon (--monitor). Returns an exit status. */
 int monitor_run(struct hotplug *h);

@@ -1,4 +1,4 @@
-/* main.c: kvmload-hotplug's command line: add, remove, --monitor, --check and --dry-run. */
+/* main.c: kvmload-hotplug's command line: add, remove, list, --monitor, --check and --dry-run. */
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -19,12 +19,13 @@
 #endif
 #define MAIN_CONFIG_DIR "/etc/kvmload"
 
-enum main_mode { MODE_NONE, MODE_ADD, MODE_REMOVE, MODE_MONITOR, MODE_CHECK };
+enum main_mode { MODE_NONE, MODE_ADD, MODE_REMOVE, MODE_LIST, MODE_MONITOR, MODE_CHECK };
 
 struct main_opts {
 	enum main_mode mode;
 	const char *config_dir;
 	const char *node;
+	bool json;
 	int verbose;
 };
 
@@ -33,6 +34,7 @@ static void main_usage(FILE *f)
 	fprintf(f,
 		"usage: kvmload-hotplug [options] add DEVNODE\n"
 		"       kvmload-hotplug [options] remove DEVNODE\n"
+		"       kvmload-hotplug [--run-dir DIR] list [--json]\n"
 		"       kvmload-hotplug [options] --monitor\n"
 		"       kvmload-hotplug [--config-dir DIR] --check\n"
 		"\n"
@@ -41,6 +43,9 @@ static void main_usage(FILE *f)
 		"  add DEVNODE          start the guest whose disk identity DEVNODE carries (stays\n"
 		"                       in the foreground while the guest runs)\n"
 		"  remove DEVNODE       stop the guest started from DEVNODE or its disk\n"
+		"  list                 every VM in the runtime directory: state (loading, running,\n"
+		"                       restarting, stopped), holder and pid, disk, uptime, last exit\n"
+		"  --json               list as a JSON array of objects\n"
 		"  --monitor            listen to udev and do add/remove for every FreeBSD disk\n"
 		"  --check              validate the configuration, open each disk = as kvmload\n"
 		"                       would, and exit\n"
@@ -71,7 +76,7 @@ static int main_seconds(const char *s)
 static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplug *h)
 {
 	enum { OPT_MONITOR = 256, OPT_CHECK, OPT_DRY_RUN, OPT_CONFIG, OPT_RUN, OPT_KVMLOAD,
-	       OPT_KVMLOAD_FS, OPT_STOP };
+	       OPT_KVMLOAD_FS, OPT_STOP, OPT_JSON };
 	static const struct option longopts[] = {
 		{ "monitor", no_argument, NULL, OPT_MONITOR },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -81,6 +86,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 		{ "kvmload", required_argument, NULL, OPT_KVMLOAD },
 		{ "kvmload-fs", required_argument, NULL, OPT_KVMLOAD_FS },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -116,6 +122,9 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 		case OPT_STOP:
 			h->stop_timeout = main_seconds(optarg);
 			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -130,13 +139,18 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 			exit(EX_USAGE);
 		}
 	}
-	if (o->mode == MODE_NONE && argc - optind == 2) {
+	if (o->mode == MODE_NONE && optind < argc && strcmp(argv[optind], "list") == 0) {
+		if (argc - optind > 1)
+			errx(EX_USAGE, "list %s: list takes no argument", log_esc(argv[optind + 1]));
+		o->mode = MODE_LIST;
+		optind++;
+	} else if (o->mode == MODE_NONE && argc - optind == 2) {
 		if (strcmp(argv[optind], "add") == 0)
 			o->mode = MODE_ADD;
 		else if (strcmp(argv[optind], "remove") == 0)
 			o->mode = MODE_REMOVE;
 		else
-			errx(EX_USAGE, "%s: unknown command (add or remove)", log_esc(argv[optind]));
+			errx(EX_USAGE, "%s: unknown command (add, remove or list)", log_esc(argv[optind]));
 		o->node = argv[optind + 1];
 		optind += 2;
 	}
@@ -146,6 +160,8 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 	}
 	if (h->dry_run && o->mode != MODE_ADD && o->mode != MODE_REMOVE)
 		errx(EX_USAGE, "--dry-run goes with add or remove");
+	if (o->json && o->mode != MODE_LIST)
+		errx(EX_USAGE, "--json goes with list");
 }
 
 /*
@@ -250,6 +266,14 @@ int main(int argc, char **argv)
 	if (o.mode == MODE_REMOVE) {
 		/* The device may be gone already: its record in the runtime directory says which VM. */
 		return main_remove(&h, o.node);
+	}
+	if (o.mode == MODE_LIST) {
+		/* The runtime directory alone: no configuration, no udev. */
+		int r = list_run(&h, o.json);
+
+		if (r < 0)
+			errx(EX_NOINPUT, "%s: %s", log_esc(h.run_dir), strerror(-r));
+		return 0;
 	}
 	main_config(&h, o.config_dir, o.mode == MODE_CHECK);
 	if (o.mode == MODE_CHECK) {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "rundir.h"
 
@@ -12,13 +13,53 @@
  * Besides rundir.h's holder, kvmload-fs.pid, kvmload.pid and view/, a supervised VM has:
  *   RUN/VM/device          the device node, then its whole disk's node
  *   RUN/VM/console.log     the guest's console
- *   RUN/VM/status          how the guest ended, once it has (console.log stays too)
+ *   RUN/VM/state           what the supervisor does now (struct state_rec, below)
+ *   RUN/VM/status          the last STATE_HISTORY exits, newest first (state_exit_add)
+ * Once the guest ended for good, console.log, state and status stay until the disk goes.
  */
 #define STATE_PROG "kvmload-hotplug" /* the holder's name for a supervisor */
 #define STATE_GUEST RUNDIR_GUEST
 #define STATE_DEVICE "device"
 #define STATE_CONSOLE "console.log"
 #define STATE_STATUS "status"
+#define STATE_RECORD "state"
+
+#define STATE_HISTORY 8      /* exits kept in RUN/VM/status */
+#define STATE_TAIL_LINES 20  /* console lines kept with each exit ... */
+#define STATE_TAIL_BYTES 4096 /* ... from at most this many of console.log's last bytes */
+/* state_console_tail's largest result: every byte as \xNN, a newline per line, the NUL. */
+#define STATE_TAIL_MAX (4 * STATE_TAIL_BYTES + STATE_TAIL_LINES + 1)
+
+/* What a supervised VM is doing. */
+enum state_kind {
+	STATE_LOADING,    /* its kvmload started, the view not yet released */
+	STATE_RUNNING,    /* the view released ('K' sent): the guest runs */
+	STATE_RESTARTING, /* the guest reset; waiting out the back-off before loading it again */
+	STATE_STOPPED,    /* retired: the guest ended, restart = no, a reset loop, kvmload failed */
+};
+
+/* One end of a guest's kvmload. */
+struct state_exit {
+	char status[64];    /* "status 0, reset", "killed by signal 9" */
+	struct timespec at; /* CLOCK_REALTIME, when it was reaped */
+	long ran_ms;        /* from its kvmload's start to its end */
+};
+
+/*
+ * RUN/VM/state, one "key: value" line each:
+ *   state: loading|running|restarting|stopped
+ *   since: 2026-12-07T08:00:01.123Z   (UTC)
+ *   last-exit: status 0, reset         (once a guest ended)
+ *   last-run: 1.234 s                  (how long that run lasted)
+ *   why: ...                           (restarting and stopped: the supervisor's reason)
+ */
+struct state_rec {
+	enum state_kind kind;
+	struct timespec since; /* CLOCK_REALTIME */
+	bool exited;           /* last holds the latest end */
+	struct state_exit last;
+	char why[160];
+};
 
 /* RUN/VM exists. */
 bool state_exists(const char *run, const char *vm);
@@ -35,10 +76,47 @@ int state_claim(const char *run, const char *vm, const char *node, const char *d
 int state_device(const char *run, const char *vm, char *node, size_t nlen, char *disk, size_t dlen);
 
 /*
- * The guest ended on its own and its view is unmounted: keep only the device
- * record, the console log and a status line until the disk goes.  0 or -errno.
+ * The guest ended for good and its view is unmounted: keep only the device
+ * record, the console log, the state and the status until the disk goes.
+ * 0 or -errno.
  */
-int state_retire(const char *run, const char *vm, const char *status);
+int state_retire(const char *run, const char *vm);
+
+/* "loading", "running", "restarting", "stopped". */
+const char *state_name(enum state_kind kind);
+
+/* Write RUN/VM/state whole (renamed into place).  0 or -errno. */
+int state_set(const char *run, const char *vm, const struct state_rec *rec);
+
+/*
+ * Read RUN/VM/state.  0, -ENOENT when there is none (a VM being set up, or
+ * held by a kvmload started by hand), -EINVAL for one that does not parse.
+ */
+int state_get(const char *run, const char *vm, struct state_rec *rec);
+
+/*
+ * The last lines of RUN/VM/console.log as they are now, into buf (len at
+ * least STATE_TAIL_MAX): at most STATE_TAIL_LINES lines from its last
+ * STATE_TAIL_BYTES bytes, a line cut by that window dropped, each line
+ * ending in '\n', a trailing '\r' dropped, every other byte outside printable
+ * ASCII as \xNN and a backslash as \\ (log_esc's form).  A file that shrinks
+ * while it is read gives what could be read.  "" and 0 when there is no log
+ * (a console = device); -EINVAL when it is not a regular file; -ENOBUFS when
+ * len is too small; else -errno.  A console server calls this once the log is
+ * synced, as the supervisor does when a guest ends.
+ */
+int state_console_tail(const char *run, const char *vm, char *buf, size_t len);
+
+/*
+ * Put one end first in RUN/VM/status, keeping STATE_HISTORY entries, each:
+ *   exited: STATUS
+ *   at: 2026-12-07T08:00:01.123Z
+ *   ran: 1.234 s
+ *   console:
+ *   | LINE            (tail, a state_console_tail result, one "| " line each)
+ * and a blank line after it.  Written whole (renamed into place).  0 or -errno.
+ */
+int state_exit_add(const char *run, const char *vm, const struct state_exit *e, const char *tail);
 
 /*
  * The view was stopped for the guest (its daemon reaped, nothing mounted):
