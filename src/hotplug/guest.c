@@ -1172,7 +1172,12 @@ static int guest_remove_locked(struct hotplug *h, const char *vm)
 	int r = 0;
 
 	if (state_exists(h->run_dir, vm)) {
-		pid_t pid = rundir_read_pid(h->run_dir, vm, STATE_GUEST);
+		/* Only a live one: between runs (a back-off wait) the record names a kvmload that ended. */
+		int fd = rundir_pidfd(h->run_dir, vm, STATE_GUEST);
+		pid_t pid = fd >= 0 ? rundir_read_pid(h->run_dir, vm, STATE_GUEST) : -1;
+
+		if (fd >= 0)
+			close(fd);
 
 		/* A retired VM taken since by a kvmload started by hand: its records are not ours. */
 		r = rundir_holder(h->run_dir, vm, &who);

@@ -8,10 +8,8 @@
 # usage: hotplug.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO UNIT-FILE RULES-FILE TP-DELAY.SO
 . "$(dirname "$0")/lib.sh"
 HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") UNIT=$6 RULES=$7 TP_DELAY=$(realpath "$8")
-UDEVD=/lib/systemd/systemd-udevd
 need_root
 need_tools udevadm losetup partx sgdisk
-[ -x "$UDEVD" ] || skip "no $UDEVD"
 # The guest runs on QEMU (with qboot) either way: KVM where /dev/kvm is usable, so the default
 # accelerator stays tested where it can run, else QEMU's emulator (TCG); the test is about
 # hotplug, not the accelerator.
@@ -25,23 +23,12 @@ fi
 echo "accel: $ACCEL"
 need_fuse
 [ -r "$DEMO" ] || skip "no demo guest $DEMO"
-# Another udevd (the host's) would see our devices with rules we do not control.
-if udevadm control --ping 2>/dev/null; then skip "a systemd-udevd runs already"; fi
 
 R=$WORK/run            # --run-dir: nothing here touches /run/kvmload
 C=$WORK/conf
 LOG=$WORK/hotplug.log  # every kvmload-hotplug message, in order
 OPTS=(--config-dir "$C" --run-dir "$R" --kvmload "$KVMLOAD" --kvmload-fs "$KVMLOAD_FS" --stop-timeout 5)
 
-# wait_for SECONDS CMD...: poll until CMD succeeds; false if it never does.
-wait_for() {
-	local n=$(($1 * 10)); shift
-	while ! "$@" 2>/dev/null; do
-		n=$((n - 1))
-		[ $n -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
 has_text() { tr -d '\r' <"$1" | grep -qF -- "$2"; }
 mounted() { grep -qF " $1 " /proc/mounts; }
 gone() { [ ! -e "$1" ]; }
@@ -126,42 +113,8 @@ fi
 crc8() { python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(open(sys.argv[1], "rb").read(8 * 512)))' "$1"; }
 "$HOTPLUG" --config-dir "$C" --check >/dev/null || { echo "test config rejected" >&2; exit 1; }
 
-# ---- a real udevd with our rules (from the build), in the foreground, stopped by its pid
-for d in /run/udev /run/udev/rules.d /dev/disk /dev/block /dev/char; do
-	[ -e "$d" ] || on_exit "rm -rf $d"
-done
-# udevd applies the distribution's OWNER/GROUP/MODE rules to every device with an event
-# (kvm, loop): put the nodes of /dev back as they were.
-find /dev -maxdepth 1 \( -type b -o -type c \) -printf '%m %U %G %p\n' >"$WORK/dev-modes"
-on_exit 'while read -r m u g p; do [ -e "$p" ] && chown "$u:$g" "$p" && chmod "$m" "$p"; done <"$WORK/dev-modes"'
-mkdir -p /run/udev/rules.d
-cp "$RULES" /run/udev/rules.d/70-kvmload.rules
-on_exit "rm -f /run/udev/rules.d/70-kvmload.rules"
-"$UDEVD" --debug >"$WORK/udevd.log" 2>&1 &
-UDEVD_PID=$!
-on_exit "kill $UDEVD_PID; wait $UDEVD_PID"
-wait_for 30 udevadm control --ping || { echo "systemd-udevd did not start" >&2; exit 1; }
-
-# attach IMG: loop device (read-only: nothing ever writes the guest) with its partitions,
-# and wait until udevd has processed them.  losetup's read-write open of the loop node makes
-# udevd (OPTIONS+="watch") re-read the partition table, which on this kernel (no partition
-# parsers) drops what partx added: let that happen first, and add again if it still did.
-attach() {
-	local dev try
-	dev=$(losetup -r -f --show "$1") || return 1
-	LOOPS="$LOOPS $dev"
-	udevadm settle -t 30
-	for try in 1 2 3 4 5; do
-		partx -a "$dev" 2>/dev/null
-		udevadm settle -t 30
-		[ -e "/sys/class/block/$(basename "$dev")/$(basename "$dev")p2" ] && break
-	done
-	echo "$dev"
-}
-detach() {
-	loop_detach "$1"
-	udevadm settle -t 30
-}
+# ---- a real udevd with our rules (from the build)
+udevd_start "$RULES"
 
 # ---- a read-only device and a qcow2 disk = line: add opens both as kvmload will, kvmload
 # gives the device to the guest read-only (saying so, though the VM has no ro =) and the image
@@ -169,7 +122,7 @@ detach() {
 V=$(attach "$WORK/rodev.img") || exit 1
 "$HOTPLUG" "${OPTS[@]}" add "${V}p2" 2>>"$LOG"
 check "rodev: add exits once the guest halted" 0 $?
-check "rodev: status" "exited: status 2, halted" "$(cat "$R/rodev/status" 2>&1)"
+check "rodev: status" "exited: status 2, halted" "$(head -1 "$R/rodev/status" 2>&1)"
 expect "rodev: kvmload gives the read-only device read-only" grep -qxF \
 	"kvmload: -d $V: read-only (a read-only block device): the guest gets it read-only" "$LOG"
 expect "rodev: the guest read its read-only device" has_text "$R/rodev/console.log" \
@@ -205,7 +158,7 @@ V=$(attach "$WORK/rodev.img") || exit 1
 check "rodev, kvmload refusing: add's status is kvmload's" 64 $?
 expect "rodev, kvmload refusing: its message" grep -qF "kvmload: --loader-dir $WORK/gone: No such file or directory" \
 	"$WORK/gone.err"
-check "rodev, kvmload refusing: status" "exited: status 64" "$(cat "$R/rodev/status" 2>&1)"
+check "rodev, kvmload refusing: status" "exited: status 64" "$(head -1 "$R/rodev/status" 2>&1)"
 "$HOTPLUG" "${OPTS[@]}" remove "${V}p2" 2>>"$LOG"
 expect "rodev, kvmload refusing: runtime directory removed" gone "$R/rodev"
 detach "$V"
@@ -244,7 +197,7 @@ check "ExecStart exits once the halting guest is done" 0 $?
 expect "halt: console log shows the test kernel" has_text "$R/halt/console.log" "testkernel: halt"
 expect "halt: console log shows the loader.conf value" has_text "$R/halt/console.log" \
 	"testkernel: kenv demo.greeting=hello from the demo guest"
-check "halt: status" "exited: status 2, halted" "$(cat "$R/halt/status" 2>&1)"
+check "halt: status" "exited: status 2, halted" "$(head -1 "$R/halt/status" 2>&1)"
 expect "halt: view unmounted after the guest ended" gone "$R/halt/view"
 # shellcheck disable=SC2046
 "$HOTPLUG" "${OPTS[@]}" $(unit_cmd "$stop") 2>>"$LOG"
@@ -295,7 +248,7 @@ check "kvmload on a supervised vm: the holder stays" "$sup kvmload-hotplug" "$(c
 wait "$main"
 check "slow (supervised): the supervisor ends with its guest" 0 $?
 check "slow (supervised): the guest ran its whole plugin" "exited: status 3, triple fault" \
-	"$(cat "$R/slow/status" 2>&1)"
+	"$(head -1 "$R/slow/status" 2>&1)"
 "$HOTPLUG" "${OPTS[@]}" remove "${L}p2" 2>>"$LOG"
 expect "slow (supervised): runtime directory removed" gone "$R/slow"
 

@@ -1,5 +1,6 @@
 # lib.sh: the udev suite's helpers (sourced): loop devices we own, GPT images, the rules under
-# udevadm test; counting, skips and clean-up are tests/lib.sh's.
+# udevadm test, a real systemd-udevd of the test's own and devices attached under it; counting,
+# skips and clean-up are tests/lib.sh's.
 # shellcheck shell=bash
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -8,7 +9,7 @@ LOOPS=
 # Run after the test's own clean-ups (on_exit runs the last registered first).  The devices
 # attached here: those in LOOPS, and those loop_attach listed in $WORK/loops (it runs in a
 # command substitution, whose LOOPS is lost).
-on_exit 'rm -rf "$WORK"'
+on_exit 'if [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else echo "work directory kept: $WORK" >&2; fi'
 on_exit 'for l in $LOOPS $(cat "$WORK/loops" 2>/dev/null); do loop_detach "$l"; done'
 
 # loop_attach IMG: attach IMG to a free loop device, add its partitions (this kernel parses
@@ -83,4 +84,59 @@ SH
 # /run/udev may not exist on the host: creating it inside the namespace would leave it behind.
 udev_test_prepare() {
 	[ -d /run/udev ] || { mkdir /run/udev && on_exit "rmdir /run/udev"; }
+}
+
+# wait_for SECONDS CMD...: poll until CMD succeeds; false if it never does.
+wait_for() {
+	local n=$(($1 * 10)); shift
+	while ! "$@" 2>/dev/null; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# udevd_start RULES: a real systemd-udevd (skip without one, or when one runs already: it would
+# see our devices with rules we do not control) with RULES as 70-kvmload.rules, in the
+# foreground, stopped by its pid at exit; /dev's nodes get their modes back then (udevd applies
+# the distribution's OWNER/GROUP/MODE rules to every device with an event: kvm, loop).
+UDEVD=/lib/systemd/systemd-udevd
+udevd_start() {
+	local d
+	[ -x "$UDEVD" ] || skip "no $UDEVD"
+	if udevadm control --ping 2>/dev/null; then skip "a systemd-udevd runs already"; fi
+	for d in /run/udev /run/udev/rules.d /dev/disk /dev/block /dev/char; do
+		[ -e "$d" ] || on_exit "rm -rf $d"
+	done
+	find /dev -maxdepth 1 \( -type b -o -type c \) -printf '%m %U %G %p\n' >"$WORK/dev-modes"
+	on_exit 'while read -r m u g p; do [ -e "$p" ] && chown "$u:$g" "$p" && chmod "$m" "$p"; done <"$WORK/dev-modes"'
+	mkdir -p /run/udev/rules.d
+	cp "$1" /run/udev/rules.d/70-kvmload.rules
+	on_exit "rm -f /run/udev/rules.d/70-kvmload.rules"
+	"$UDEVD" --debug >"$WORK/udevd.log" 2>&1 &
+	UDEVD_PID=$!
+	on_exit "kill $UDEVD_PID; wait $UDEVD_PID"
+	wait_for 30 udevadm control --ping || { echo "systemd-udevd did not start" >&2; exit 1; }
+}
+
+# attach IMG: loop device (read-only: nothing ever writes the guest) with its partitions,
+# and wait until udevd has processed them.  losetup's read-write open of the loop node makes
+# udevd (OPTIONS+="watch") re-read the partition table, which on this kernel (no partition
+# parsers) drops what partx added: let that happen first, and add again if it still did.
+attach() {
+	local dev try
+	dev=$(losetup -r -f --show "$1") || return 1
+	LOOPS="$LOOPS $dev"
+	echo "$dev" >>"$WORK/loops"
+	udevadm settle -t 30
+	for try in 1 2 3 4 5; do
+		partx -a "$dev" 2>/dev/null
+		udevadm settle -t 30
+		[ -e "/sys/class/block/$(basename "$dev")/$(basename "$dev")p2" ] && break
+	done
+	echo "$dev"
+}
+detach() {
+	loop_detach "$1"
+	udevadm settle -t 30
 }

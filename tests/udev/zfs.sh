@@ -198,7 +198,7 @@ $R/mirror/view
 mirror" "$(cat kvmload.args 2>&1)"
 check "kvmload-fs got every disk, in the same order" "-f --ready-fd 3 --disk-fd 4:$D1 --disk-fd 5:$D2 --disk-fd 6:$D3 $R/mirror/view" \
 	"$(paste -sd' ' kvmload-fs.args 2>&1)"
-check "the guest halted; status recorded" "exited: status 2, halted" "$(cat "$R/mirror/status" 2>&1)"
+check "the guest halted; status recorded" "exited: status 2, halted" "$(head -1 "$R/mirror/status" 2>&1)"
 "$HOTPLUG" "${OPTS[@]}" remove "$D2" 2>/dev/null
 check "remove: the run directory is empty" "" "$(ls -A "$R")"
 rm -f kvmload.args kvmload-fs.args
