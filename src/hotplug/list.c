@@ -127,7 +127,8 @@ static void list_vm_read(const char *run, const char *vm, struct list_vm *l)
 	} else {
 		l->state = sup ? (rec_ok ? state_name(rec.kind) : "starting") : state_name(STATE_STOPPED);
 		list_first_line(run, vm, STATE_DEVICE, l->disk, sizeof(l->disk));
-		if (rec_ok) {
+		/* A holder that died left a record of what it did then: no time to show for "stopped". */
+		if (rec_ok && (sup || rec.kind == STATE_STOPPED)) {
 			l->has_uptime = true;
 			l->uptime = (long)(now.tv_sec - rec.since.tv_sec);
 			l->uptime_of = "state";

@@ -360,8 +360,8 @@ static int state_status_read(const char *run, const char *vm, size_t max, char *
 
 int state_exit_add(const char *run, const char *vm, const struct state_exit *e, const char *tail)
 {
-	/* An entry: its four header lines and tail with "| " before each line. */
-	size_t max = STATE_HISTORY * (512 + 3 * STATE_TAIL_MAX), n, at, keep;
+	/* An entry: its four header lines (well under 512 bytes), its tail with "| " before each line. */
+	size_t max = STATE_HISTORY * (512 + STATE_TAIL_MAX + 2 * STATE_TAIL_LINES), n, at, keep;
 	char when[40], *old, *text = NULL;
 	FILE *f;
 	int r;

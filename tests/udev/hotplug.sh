@@ -263,7 +263,8 @@ check "add on a vm kvmload holds: message" \
 	"$(cat "$WORK/refused.err")"
 expect "add on a vm kvmload holds: kvmload's view stays mounted" mounted "$R/slow/view"
 expect "add on a vm kvmload holds: kvmload keeps running" pid_alive "$kpid"
-check "add on a vm kvmload holds: no record of ours" "" "$(ls "$R/slow" | grep -v -x -e holder -e view -e kvmload-fs.pid)"
+check "add on a vm kvmload holds: no record of ours" "" "$(ls "$R/slow" | grep -v -x -e holder -e view -e kvmload-fs.pid -e disk)"
+check "kvmload by hand records its disk" "$WORK/slow.img" "$(cat "$R/slow/disk")"
 wait "$kpid"
 check "slow (by hand): kvmload ends as its plugin says" 3 $?
 expect "slow (by hand): runtime directory removed" gone "$R/slow"
