@@ -1,10 +1,10 @@
 #!/bin/bash
 # supervise.sh: the supervisor's restarts and the VM list, end to end with a real systemd-udevd
 # started here: list --json shows each VM's state as it comes (loading, running, restarting,
-# stopped; a kvmload started by hand too); a guest that resets at once is loaded again after
-# 1, 2, 4, 8 and 16 s and retired at its 6th quick reset, as the status history's times show,
-# with the guest's last console lines kept for each exit; a remove and a SIGTERM during the
-# back-off end it at once.
+# stopped; kvmload started by hand too, loading and running); a guest that resets at once is
+# loaded again after 1, 2, 4, 8 and 16 s and retired at its 6th quick reset, as the status
+# history's times show, with the guest's last console lines kept for each exit; a remove and a
+# SIGTERM during the back-off end it at once.
 # usage: supervise.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO RULES-FILE TP-DELAY.SO
 . "$(dirname "$0")/lib.sh"
 HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") RULES=$6 TP_DELAY=$(realpath "$7")
@@ -150,6 +150,19 @@ expect "spin: running means the view is released" eval '! mounted "$R/$SPIN/view
 reap "$sup"
 check "spin: gone from the list after remove" absent "$(listed "$SPIN" state)"
 detach "$S"
+# By hand: running once kvmload released its own view.
+HAND=hand$$
+KVMLOAD_RUN_DIR=$R "$KVMLOAD" --accel "$ACCEL" -m 128M --loader-dir "$LOADER_DIR" --net none --ro \
+	-e testkernel.exit=spin -d "$WORK/$SPIN.img" "$HAND" </dev/null >"$WORK/hand.out" 2>"$WORK/hand.err" &
+kpid=$! BG="$BG $!"
+expect "by hand: listed as running" wait_for 60 in_state "$HAND" running
+check "by hand, running: holder kvmload, its pid, its disk" "kvmload
+$kpid
+$WORK/$SPIN.img" "$(listed "$HAND" holder pid disk)"
+expect "by hand, running: its view is gone" gone "$R/$HAND/view"
+kill -TERM "$kpid" # an ACPI power-down, which the spin kernel answers
+reap "$kpid"
+check "by hand, running: gone from the list with kvmload" absent "$(listed "$HAND" state)"
 
 # ---- a guest that resets at once: restarting between runs (the view mounted again for the
 # next load, no kvmload), then stopped at the 6th quick reset.
