@@ -17,6 +17,8 @@
  *   BASE/VM/kvmload-fs.pid  "PID STARTTIME" of the view's daemon, while there is a view
  *   BASE/VM/kvmload.pid     "PID STARTTIME" of a supervised guest's kvmload (hotplug's)
  *   BASE/VM/view/           the kvmload-fs mount
+ *   BASE/VM/console.sock    the guest's console (include/consrv.h): kvmload's with
+ *                           --console-socket, else the supervisor's
  * and kvmload-hotplug's own records (src/hotplug/state.h): device, console.log,
  * status.
  *
@@ -31,6 +33,7 @@
 #define RUNDIR_FS "kvmload-fs.pid"
 #define RUNDIR_GUEST "kvmload.pid"
 #define RUNDIR_VIEW "view"
+#define RUNDIR_CONSOLE "console.sock"
 #define RUNDIR_PROG_MAX 31
 
 /* Who holds a VM. */

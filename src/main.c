@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -20,6 +21,7 @@
 #include "cb.h"
 #include "chipset.h"
 #include "confine.h"
+#include "consrv.h"
 #include "disk.h"
 #include "env_var.h"
 #include "kvm.h"
@@ -67,6 +69,7 @@ struct opts {
 	bool load_only;
 	bool builtin;           /* --run builtin: the in-process machine instead of QEMU */
 	int release_fd;         /* --view-release-fd: tell the view's owner when to take it down */
+	bool console_socket;    /* --console-socket: the console also on RUN/VM/console.sock */
 	struct qemu_spec qemu;  /* --accel, --cpus, --net, --ro and the files QEMU needs */
 	const char *user_name;  /* --user: who the view's daemon and QEMU run as; NULL: kvmload */
 	struct confine_user user;
@@ -86,6 +89,7 @@ struct opts {
  * no context argument.
  */
 static struct console *main_cons;
+static struct consrv main_consrv; /* --console-socket's server */
 static struct view *main_view;
 static volatile pid_t main_child = -1;
 static struct sigaction main_stop_sa; /* main_on_stop, put back after each stop */
@@ -225,6 +229,8 @@ static void main_stop_view(bool all)
 static void main_at_exit(void)
 {
 	main_kill_child();
+	/* Its last bytes reach the terminal before the terminal is given back. */
+	consrv_stop(&main_consrv);
 	main_restore_console();
 	main_stop_view(true);
 }
@@ -238,7 +244,7 @@ static void main_usage(FILE *f)
 		"               [--no-sandbox [--trust-guest-loader]] [--run qemu|builtin]\n"
 		"               [--accel kvm|tcg] [--cpus N] [--net none|user|tap:IFNAME] [--ro]\n"
 		"               [--format FMT] [--disk-fd N:PATH] [--view-release-fd N]\n"
-		"               [--mac MAC] [--user NAME] [-v] vmname\n"
+		"               [--mac MAC] [--user NAME] [--console-socket] [-v] vmname\n"
 		"       kvmload -V\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
@@ -288,20 +294,23 @@ static void main_usage(FILE *f)
 		"      --ro              the running guest gets its disks read-only\n"
 		"      --user NAME       as root: the unprivileged user the view's daemon and QEMU\n"
 		"                        run as (default " CONFINE_USER_DEFAULT ")\n"
+		"      --console-socket  also serve the console on %s/VMNAME/console.sock,\n"
+		"                        for kvmload-hotplug console VMNAME (scrollback, readers,\n"
+		"                        one writer)\n"
 		"      --view-release-fd N\n"
 		"                        with --view: write 'R' to fd N once the loader is done and\n"
 		"                        wait for 'K' (the view is gone) before QEMU opens the disks\n"
 		"  -v, --verbose         print diagnostics\n"
 		"  -V, --version         print the version\n"
 		"      --help            this text\n",
-		KVMLOAD_LOADER_DIR, RUNDIR_BASE);
+		KVMLOAD_LOADER_DIR, RUNDIR_BASE, RUNDIR_BASE);
 }
 
 static void main_parse(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
 	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD, OPT_FORMAT,
-	       OPT_DISK_FD, OPT_USER, OPT_MAC };
+	       OPT_DISK_FD, OPT_USER, OPT_MAC, OPT_CONSOLE_SOCKET };
 	static const struct option longopts[] = {
 		{ "console", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, 'd' },
@@ -330,6 +339,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "view-release-fd", required_argument, NULL, OPT_RELEASE_FD },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "mac", required_argument, NULL, OPT_MAC },
+		{ "console-socket", no_argument, NULL, OPT_CONSOLE_SOCKET },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char shortopts[] = ":c:d:e:h:l:m:CSvV";
@@ -394,6 +404,9 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			exit(0);
 		case OPT_LOAD_ONLY:
 			o->load_only = true;
+			break;
+		case OPT_CONSOLE_SOCKET:
+			o->console_socket = true;
 			break;
 		case OPT_LOADER_DIR:
 			o->loader_dir = optarg;
@@ -500,6 +513,11 @@ static void main_parse(int argc, char **argv, struct opts *o)
 	if (o->view && o->host)
 		errx(EX_USAGE, "-h %s: not with --view; the view's own host0 is used (or name a "
 		     "directory with --boot-part)", log_esc(o->host));
+	if (o->console_socket && o->view)
+		errx(EX_USAGE, "--console-socket: not with --view (the view's owner serves the console)");
+	if (o->console_socket && !o->host && !o->ndisks)
+		errx(EX_USAGE, "--console-socket: needs -d or -h (the socket is in the VM's runtime "
+		     "directory, which kvmload holds with its view)");
 	if (o->release_fd >= 0 && !o->view)
 		errx(EX_USAGE, "--view-release-fd %d: only with --view (kvmload takes its own view down)",
 		     o->release_fd);
@@ -586,6 +604,35 @@ static void main_check_dirs(const struct opts *o)
 			err(EX_USAGE, "--loader-dir %s", log_esc(o->loader_dir));
 		close(fd);
 	}
+}
+
+/*
+ * --console-socket, once the VM's runtime directory is ours: a console
+ * server there serves what the console had so far (terminal or stdio) and
+ * the socket; the console becomes the server's guest side.
+ */
+static void main_serve_console(struct loader *l, const struct opts *o, const struct view *v)
+{
+	char sock[PATH_MAX + 16], msg[PATH_MAX + 64];
+	struct consrv_spec spec = {
+		.sock = sock, .log_dir = -1, .local_in = l->cons.eof ? -1 : l->cons.in_fd,
+		.local_out = l->cons.out_err ? -1 : l->cons.out_fd, .vm = o->vmname,
+	};
+	int sv[2], r;
+
+	if (!o->console_socket)
+		return;
+	if ((size_t)snprintf(sock, sizeof(sock), "%s/%s", v->rundir, RUNDIR_CONSOLE) >= sizeof(sock))
+		errx(EX_USAGE, "%s/%s: path too long", log_esc(v->rundir), RUNDIR_CONSOLE);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		err(EX_OSERR, "console socket");
+	spec.guest = sv[1];
+	r = consrv_start(&main_consrv, &spec, msg, sizeof(msg));
+	close(sv[1]);
+	if (r < 0)
+		errx(EX_OSERR, "--console-socket: %s", log_esc(msg));
+	console_serve(&l->cons, sv[0]);
+	log_debug("console on %s (kvmload-hotplug console %s)", log_esc(sock), o->vmname);
 }
 
 /*
@@ -934,6 +981,7 @@ int main(int argc, char **argv)
 			  "every system call and every file; use it only to debug a plugin");
 	memset(&l, 0, sizeof(l));
 	l.host_fd = -1;
+	consrv_init(&main_consrv);
 	memset(&vm, 0, sizeof(vm));
 	vm.sys_fd = vm.vm_fd = vm.vcpu_fd = -1;
 
@@ -965,6 +1013,7 @@ int main(int argc, char **argv)
 		errx(EX_OSERR, "environment: %s", strerror(-r));
 
 	main_make_view(&l, &o, &v, bootdir, sizeof(bootdir));
+	main_serve_console(&l, &o, &v);
 	where = (struct plugin_pick_where){
 		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
 	};

@@ -1,4 +1,4 @@
-/* main.c: kvmload-hotplug's command line: add, remove, --monitor, --check and --dry-run. */
+/* main.c: kvmload-hotplug's command line: add, remove, console, --monitor, --check and --dry-run. */
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "attach.h"
 #include "hotplug.h"
 #include "log.h"
 #include "rundir.h"
@@ -19,12 +20,14 @@
 #endif
 #define MAIN_CONFIG_DIR "/etc/kvmload"
 
-enum main_mode { MODE_NONE, MODE_ADD, MODE_REMOVE, MODE_MONITOR, MODE_CHECK };
+enum main_mode { MODE_NONE, MODE_ADD, MODE_REMOVE, MODE_CONSOLE, MODE_MONITOR, MODE_CHECK };
 
 struct main_opts {
 	enum main_mode mode;
 	const char *config_dir;
-	const char *node;
+	const char *node;   /* add, remove: the device; console: the VM */
+	bool read_only;     /* console --read-only */
+	bool force;         /* console --force */
 	int verbose;
 };
 
@@ -33,6 +36,7 @@ static void main_usage(FILE *f)
 	fprintf(f,
 		"usage: kvmload-hotplug [options] add DEVNODE\n"
 		"       kvmload-hotplug [options] remove DEVNODE\n"
+		"       kvmload-hotplug [--run-dir DIR] console [--read-only | --force] VM\n"
 		"       kvmload-hotplug [options] --monitor\n"
 		"       kvmload-hotplug [--config-dir DIR] --check\n"
 		"\n"
@@ -41,6 +45,10 @@ static void main_usage(FILE *f)
 		"  add DEVNODE          start the guest whose disk identity DEVNODE carries (stays\n"
 		"                       in the foreground while the guest runs)\n"
 		"  remove DEVNODE       stop the guest started from DEVNODE or its disk\n"
+		"  console VM           attach the terminal to VM's console (kvmload-hotplug's\n"
+		"                       guests, and kvmload --console-socket's); ~. detaches\n"
+		"  --read-only          with console: watch only\n"
+		"  --force              with console: take the input from whoever has it\n"
 		"  --monitor            listen to udev and do add/remove for every FreeBSD disk\n"
 		"  --check              validate the configuration, open each disk = as kvmload\n"
 		"                       would, and exit\n"
@@ -71,7 +79,7 @@ static int main_seconds(const char *s)
 static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplug *h)
 {
 	enum { OPT_MONITOR = 256, OPT_CHECK, OPT_DRY_RUN, OPT_CONFIG, OPT_RUN, OPT_KVMLOAD,
-	       OPT_KVMLOAD_FS, OPT_STOP };
+	       OPT_KVMLOAD_FS, OPT_STOP, OPT_READ_ONLY, OPT_FORCE };
 	static const struct option longopts[] = {
 		{ "monitor", no_argument, NULL, OPT_MONITOR },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -81,6 +89,8 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 		{ "kvmload", required_argument, NULL, OPT_KVMLOAD },
 		{ "kvmload-fs", required_argument, NULL, OPT_KVMLOAD_FS },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP },
+		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -116,6 +126,12 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 		case OPT_STOP:
 			h->stop_timeout = main_seconds(optarg);
 			break;
+		case OPT_READ_ONLY:
+			o->read_only = true;
+			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -135,8 +151,10 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 			o->mode = MODE_ADD;
 		else if (strcmp(argv[optind], "remove") == 0)
 			o->mode = MODE_REMOVE;
+		else if (strcmp(argv[optind], "console") == 0)
+			o->mode = MODE_CONSOLE;
 		else
-			errx(EX_USAGE, "%s: unknown command (add or remove)", log_esc(argv[optind]));
+			errx(EX_USAGE, "%s: unknown command (add, remove or console)", log_esc(argv[optind]));
 		o->node = argv[optind + 1];
 		optind += 2;
 	}
@@ -146,6 +164,10 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 	}
 	if (h->dry_run && o->mode != MODE_ADD && o->mode != MODE_REMOVE)
 		errx(EX_USAGE, "--dry-run goes with add or remove");
+	if ((o->read_only || o->force) && o->mode != MODE_CONSOLE)
+		errx(EX_USAGE, "--%s goes with console", o->force ? "force" : "read-only");
+	if (o->read_only && o->force)
+		errx(EX_USAGE, "--read-only and --force exclude each other");
 }
 
 /*
@@ -247,6 +269,8 @@ int main(int argc, char **argv)
 
 	main_parse(argc, argv, &o, &h);
 	log_init("kvmload-hotplug", o.verbose);
+	if (o.mode == MODE_CONSOLE)
+		return attach_run(h.run_dir, o.node, !o.read_only, o.force);
 	if (o.mode == MODE_REMOVE) {
 		/* The device may be gone already: its record in the runtime directory says which VM. */
 		return main_remove(&h, o.node);
