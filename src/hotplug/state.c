@@ -79,8 +79,9 @@ int state_clear(const char *run, const char *vm)
 {
 	/* The holder's file last: until then nobody takes the VM for free. */
 	static const char *const leaves[] = { STATE_GUEST, RUNDIR_FS, STATE_DEVICE, STATE_CONSOLE,
-					      STATE_STATUS, RUNDIR_VIEW, RUNDIR_HOLDER };
-	static const bool dir[] = { false, false, false, false, false, true, false };
+					      STATE_CONSOLE_OLD, RUNDIR_CONSOLE, STATE_STATUS,
+					      RUNDIR_VIEW, RUNDIR_HOLDER };
+	static const bool dir[] = { false, false, false, false, false, false, false, true, false };
 	char path[4096];
 	int r = state_remove(run, vm, leaves, dir, STATE_N(leaves));
 
@@ -102,8 +103,9 @@ int state_view_gone(const char *run, const char *vm)
 int state_retire(const char *run, const char *vm, const char *status)
 {
 	/* The holder's file goes last: until then nobody takes the VM for ended. */
-	static const char *const leaves[] = { STATE_GUEST, RUNDIR_FS, RUNDIR_VIEW, RUNDIR_HOLDER };
-	static const bool dir[] = { false, false, true, false };
+	static const char *const leaves[] = { STATE_GUEST, RUNDIR_FS, RUNDIR_CONSOLE, RUNDIR_VIEW,
+					      RUNDIR_HOLDER };
+	static const bool dir[] = { false, false, false, true, false };
 	int r = rundir_write(run, vm, STATE_STATUS, status);
 
 	return r < 0 ? r : state_remove(run, vm, leaves, dir, STATE_N(leaves));

@@ -6,18 +6,22 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "consrv.h"
 #include "rundir.h"
 
 /*
  * Besides rundir.h's holder, kvmload-fs.pid, kvmload.pid and view/, a supervised VM has:
  *   RUN/VM/device          the device node, then its whole disk's node
- *   RUN/VM/console.log     the guest's console
+ *   RUN/VM/console.log     the guest's console (consrv.h: CONSRV_LOG_MAX at most,
+ *                          then renamed console.log.1, replacing the one before)
+ *   RUN/VM/console.sock    its socket (rundir.h), while the supervisor lives
  *   RUN/VM/status          how the guest ended, once it has (console.log stays too)
  */
 #define STATE_PROG "kvmload-hotplug" /* the holder's name for a supervisor */
 #define STATE_GUEST RUNDIR_GUEST
 #define STATE_DEVICE "device"
 #define STATE_CONSOLE "console.log"
+#define STATE_CONSOLE_OLD STATE_CONSOLE CONSRV_LOG_OLD
 #define STATE_STATUS "status"
 
 /* RUN/VM exists. */

@@ -501,24 +501,25 @@ if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null && command -v unshare >
 	truncate -s 1M disk.img
 	if D=$(loop_attach disk.img); then
 		check "dry-run: lun7's settings in kvmload's argv" "vm lun7: $D matches (good/10-usb.conf:13)
+console server: $PWD/run/lun7/console.sock, log $PWD/run/lun7/console.log, terminal $PTY
 mkdir $PWD/run/lun7/view
 /kfs -f --user kvmload --ready-fd 3 --disk-fd 4:$D $PWD/run/lun7/view
-/k --view $PWD/run/lun7/view --view-release-fd 3 --disk-fd 4:$D -m 512M -c $PTY --loader-dir $WORK/ldir --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro --user kvmload --mac 52:54:00:aa:bb:cc lun7
+/k --view $PWD/run/lun7/view --view-release-fd 3 --disk-fd 4:$D -m 512M --loader-dir $WORK/ldir --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro --user kvmload --mac 52:54:00:aa:bb:cc lun7 <>console-server
 on 'R' from fd 3: stop kvmload-fs, umount $PWD/run/lun7/view, answer 'K'
 on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
 		mkdir plain
 		printf '[vm p]\nfs-label = plain\nro = no\n' >plain/x.conf
 		check "dry-run: no guest settings, none passed (ro = no passes nothing)" \
-			"/k --view $PWD/run/p/view --view-release-fd 3 --disk-fd 4:$D p >>$PWD/run/p/console.log" \
-			"$(dry_run plain plain "$D" 2>&1 | sed -n 4p)"
+			"/k --view $PWD/run/p/view --view-release-fd 3 --disk-fd 4:$D p <>console-server" \
+			"$(dry_run plain plain "$D" 2>&1 | sed -n 5p)"
 		check "dry-run: nothing created" "" "$(ls run 2>/dev/null)"
 		# format = goes to both, before the disks; disk = lines follow the device's disk.
 		mkdir xd
 		printf '[vm x]\nfs-label = xd\nformat = raw\ndisk = %s\n' "$WORK/extra.img" >xd/x.conf
 		check "dry-run: format = and disk = in the view's and kvmload's argv" \
 			"/kfs -f --ready-fd 3 --format raw --disk-fd 4:$D --disk-fd 5:$WORK/extra.img $PWD/run/x/view
-/k --view $PWD/run/x/view --view-release-fd 3 --format raw --disk-fd 4:$D --disk-fd 5:$WORK/extra.img x >>$PWD/run/x/console.log" \
-			"$(dry_run xd xd "$D" 2>&1 | sed -n 3,4p)"
+/k --view $PWD/run/x/view --view-release-fd 3 --format raw --disk-fd 4:$D --disk-fd 5:$WORK/extra.img x <>console-server" \
+			"$(dry_run xd xd "$D" 2>&1 | sed -n 4,5p)"
 		# A disk kvmload would refuse: add says so and starts nothing.
 		mkdir xf
 		printf '[vm y]\nfs-label = xf\ndisk = %s\n' "$WORK/fifo" >xf/x.conf
@@ -530,7 +531,7 @@ vm y: disk $WORK/fifo (xf/x.conf:3): a FIFO, not a regular file or block device;
 		# as well as libfuse's nosuid,nodev.  hotplug.sh mounts real views but is slow.
 		if [ -x "$KVMLOAD_FS" ] && [ -c /dev/fuse ]; then
 			read -ra fs <<<"$(KFS=$(realpath "$KVMLOAD_FS") dry_run good lun7root "$D" 2>&1 |
-				sed -n 3p)"
+				sed -n 4p)"
 			mkdir view
 			fs[${#fs[@]}-1]=$PWD/view
 			"${fs[@]}" 3>/dev/null 4<"$D" &

@@ -8,10 +8,8 @@
 # usage: hotplug.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO UNIT-FILE RULES-FILE TP-DELAY.SO
 . "$(dirname "$0")/lib.sh"
 HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") UNIT=$6 RULES=$7 TP_DELAY=$(realpath "$8")
-UDEVD=/lib/systemd/systemd-udevd
 need_root
 need_tools udevadm losetup partx sgdisk
-[ -x "$UDEVD" ] || skip "no $UDEVD"
 # The guest runs on QEMU (with qboot) either way: KVM where /dev/kvm is usable, so the default
 # accelerator stays tested where it can run, else QEMU's emulator (TCG); the test is about
 # hotplug, not the accelerator.
@@ -25,32 +23,17 @@ fi
 echo "accel: $ACCEL"
 need_fuse
 [ -r "$DEMO" ] || skip "no demo guest $DEMO"
-# Another udevd (the host's) would see our devices with rules we do not control.
-if udevadm control --ping 2>/dev/null; then skip "a systemd-udevd runs already"; fi
+need_udevd
 
 R=$WORK/run            # --run-dir: nothing here touches /run/kvmload
 C=$WORK/conf
 LOG=$WORK/hotplug.log  # every kvmload-hotplug message, in order
 OPTS=(--config-dir "$C" --run-dir "$R" --kvmload "$KVMLOAD" --kvmload-fs "$KVMLOAD_FS" --stop-timeout 5)
 
-# wait_for SECONDS CMD...: poll until CMD succeeds; false if it never does.
-wait_for() {
-	local n=$(($1 * 10)); shift
-	while ! "$@" 2>/dev/null; do
-		n=$((n - 1))
-		[ $n -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
-has_text() { tr -d '\r' <"$1" | grep -qF -- "$2"; }
 mounted() { grep -qF " $1 " /proc/mounts; }
 gone() { [ ! -e "$1" ]; }
 pid_alive() { kill -0 "$1" 2>/dev/null; }
 pid_dead() { ! kill -0 "$1" 2>/dev/null; }
-expect() { # expect WHAT CMD...
-	local what=$1; shift
-	if "$@"; then ok; else bad "$what"; fi
-}
 # Our processes: every kvmload and kvmload-fs we start names a path under $R; the QEMU that
 # runs a guest names none, but inherits this mark from kvmload (other tests on this machine
 # run QEMU too).
@@ -126,42 +109,8 @@ fi
 crc8() { python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(open(sys.argv[1], "rb").read(8 * 512)))' "$1"; }
 "$HOTPLUG" --config-dir "$C" --check >/dev/null || { echo "test config rejected" >&2; exit 1; }
 
-# ---- a real udevd with our rules (from the build), in the foreground, stopped by its pid
-for d in /run/udev /run/udev/rules.d /dev/disk /dev/block /dev/char; do
-	[ -e "$d" ] || on_exit "rm -rf $d"
-done
-# udevd applies the distribution's OWNER/GROUP/MODE rules to every device with an event
-# (kvm, loop): put the nodes of /dev back as they were.
-find /dev -maxdepth 1 \( -type b -o -type c \) -printf '%m %U %G %p\n' >"$WORK/dev-modes"
-on_exit 'while read -r m u g p; do [ -e "$p" ] && chown "$u:$g" "$p" && chmod "$m" "$p"; done <"$WORK/dev-modes"'
-mkdir -p /run/udev/rules.d
-cp "$RULES" /run/udev/rules.d/70-kvmload.rules
-on_exit "rm -f /run/udev/rules.d/70-kvmload.rules"
-"$UDEVD" --debug >"$WORK/udevd.log" 2>&1 &
-UDEVD_PID=$!
-on_exit "kill $UDEVD_PID; wait $UDEVD_PID"
-wait_for 30 udevadm control --ping || { echo "systemd-udevd did not start" >&2; exit 1; }
-
-# attach IMG: loop device (read-only: nothing ever writes the guest) with its partitions,
-# and wait until udevd has processed them.  losetup's read-write open of the loop node makes
-# udevd (OPTIONS+="watch") re-read the partition table, which on this kernel (no partition
-# parsers) drops what partx added: let that happen first, and add again if it still did.
-attach() {
-	local dev try
-	dev=$(losetup -r -f --show "$1") || return 1
-	LOOPS="$LOOPS $dev"
-	udevadm settle -t 30
-	for try in 1 2 3 4 5; do
-		partx -a "$dev" 2>/dev/null
-		udevadm settle -t 30
-		[ -e "/sys/class/block/$(basename "$dev")/$(basename "$dev")p2" ] && break
-	done
-	echo "$dev"
-}
-detach() {
-	loop_detach "$1"
-	udevadm settle -t 30
-}
+# ---- a real udevd with our rules (from the build)
+udevd_start "$RULES"
 
 # ---- a read-only device and a qcow2 disk = line: add opens both as kvmload will, kvmload
 # gives the device to the guest read-only (saying so, though the VM has no ro =) and the image
@@ -227,9 +176,10 @@ unit_cmd() { local args=${1#*/kvmload-hotplug }; echo "${args//%I/$inst}"; }
 
 # What add would do, without doing it.
 check "dry-run add" "vm halt: ${H}p2 matches ($C/guests.conf:2)
+console server: $R/halt/console.sock, log $R/halt/console.log
 mkdir $R/halt/view
 $KVMLOAD_FS -f --ready-fd 3 --disk-fd 4:$H $R/halt/view
-$KVMLOAD --view $R/halt/view --view-release-fd 3 --disk-fd 4:$H -m 128M --loader-dir $LOADER_DIR --cpus 1 --net none --accel $ACCEL --ro halt >>$R/halt/console.log
+$KVMLOAD --view $R/halt/view --view-release-fd 3 --disk-fd 4:$H -m 128M --loader-dir $LOADER_DIR --cpus 1 --net none --accel $ACCEL --ro halt <>console-server
 on 'R' from fd 3: stop kvmload-fs, umount $R/halt/view, answer 'K'
 on exit: stop" "$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${H}p2")"
 expect "dry-run add started nothing" gone "$R/halt"
