@@ -276,6 +276,10 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 		argv_add(a, "--mac");
 		argv_add(a, vm->mac);
 	}
+	if (vm->loader_timeout) {
+		argv_add(a, "--loader-timeout");
+		argv_addf(a, "%d", vm->loader_timeout);
+	}
 	for (int i = 0; i < vm->nenv; i++) {
 		argv_add(a, "-e");
 		argv_add(a, vm->env[i]);
