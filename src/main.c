@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot_part.h"
@@ -74,6 +75,7 @@ struct opts {
 	const char *user_name;  /* --user: who the view's daemon and QEMU run as; NULL: kvmload */
 	struct confine_user user;
 	int verbose;
+	int loader_timeout;     /* --loader-timeout: seconds the whole load may take; 0: no limit */
 	const char *vmname;
 };
 
@@ -244,7 +246,8 @@ static void main_usage(FILE *f)
 		"               [--no-sandbox [--trust-guest-loader]] [--run qemu|builtin]\n"
 		"               [--accel kvm|tcg] [--cpus N] [--net none|user|tap:IFNAME] [--ro]\n"
 		"               [--format FMT] [--disk-fd N:PATH] [--view-release-fd N]\n"
-		"               [--mac MAC] [--user NAME] [--console-socket] [-v] vmname\n"
+		"               [--mac MAC] [--user NAME] [--console-socket]\n"
+		"               [--loader-timeout SECONDS] [-v] vmname\n"
 		"       kvmload -V\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
@@ -270,6 +273,10 @@ static void main_usage(FILE *f)
 		"                        with --no-sandbox, allow a plugin from the guest's own\n"
 		"                        /boot; without it, accepted and ignored (such a plugin\n"
 		"                        runs in the sandbox like any other)\n"
+		"      --loader-timeout SECONDS\n"
+		"                        end the load (status 1) when the loader has not booted\n"
+		"                        within SECONDS (1-86400, from the plugin's start, time\n"
+		"                        at the loader prompt included); default: no limit\n"
 		"      --view DIR        read host files through this existing kvmload-fs view\n"
 		"                        instead of starting one under %s/VMNAME\n"
 		"                        (not as root: $XDG_RUNTIME_DIR/kvmload/VMNAME)\n"
@@ -310,7 +317,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
 	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD, OPT_FORMAT,
-	       OPT_DISK_FD, OPT_USER, OPT_MAC, OPT_CONSOLE_SOCKET };
+	       OPT_DISK_FD, OPT_USER, OPT_MAC, OPT_CONSOLE_SOCKET, OPT_LOADER_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "console", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, 'd' },
@@ -340,6 +347,7 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "mac", required_argument, NULL, OPT_MAC },
 		{ "console-socket", no_argument, NULL, OPT_CONSOLE_SOCKET },
+		{ "loader-timeout", required_argument, NULL, OPT_LOADER_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char shortopts[] = ":c:d:e:h:l:m:CSvV";
@@ -485,6 +493,12 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			if (!vmopt_mac_valid(optarg))
 				errx(EX_USAGE, "--mac %s: %s", log_esc(optarg), VMOPT_MAC_RULE);
 			snprintf(o->qemu.mac, sizeof(o->qemu.mac), "%s", optarg);
+			break;
+		case OPT_LOADER_TIMEOUT:
+			o->loader_timeout = vmopt_loader_timeout(optarg);
+			if (o->loader_timeout < 0)
+				errx(EX_USAGE, "--loader-timeout %s: %s", log_esc(optarg),
+				     VMOPT_LOADER_TIMEOUT_RULE);
 			break;
 		case ':':
 			warnx("option '%s' requires an argument", log_esc(argv[optind - 1]));
@@ -822,6 +836,7 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 	const struct plugin_pick_cand *c;
 	struct plugin_pick pick;
 	struct sandbox_result res;
+	struct timespec deadline, *until = NULL;
 	struct plugin p;
 	int swaps = 0, fd, r;
 
@@ -836,8 +851,17 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 		if (r < 0)
 			errx(1, "%s", log_esc(msg)); /* msg names the path */
 		log_info("plugin %s: %s", log_esc(path), p.gen.label);
-		r = plugin_child_run(l, &p, path, sb, &main_child, &res, msg, sizeof(msg));
+		/* One clock for the whole load, from the first plugin's start: a swap gets no more. */
+		if (o->loader_timeout && !until) {
+			clock_gettime(CLOCK_MONOTONIC, &deadline);
+			deadline.tv_sec += o->loader_timeout;
+			until = &deadline;
+		}
+		r = plugin_child_run(l, &p, path, sb, until, &main_child, &res, msg, sizeof(msg));
 		plugin_unload(&p);
+		if (r == -ETIMEDOUT)
+			errx(1, "the loader did not finish within %d s (--loader-timeout); stopped it",
+			     o->loader_timeout);
 		if (r < 0)
 			errx(1, "%s", log_esc(msg));
 		switch (res.leave) {

@@ -273,6 +273,10 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 		argv_add(a, "--mac");
 		argv_add(a, vm->mac);
 	}
+	if (vm->loader_timeout) {
+		argv_add(a, "--loader-timeout");
+		argv_addf(a, "%d", vm->loader_timeout);
+	}
 	for (int i = 0; i < vm->nenv; i++) {
 		argv_add(a, "-e");
 		argv_add(a, vm->env[i]);
@@ -456,7 +460,7 @@ static void guest_sup_retire(struct guest_sup *s, const char *how)
 	r = state_retire(s->h->run_dir, s->vm->name, line);
 	if (r < 0)
 		log_warnx("vm %s: %s/%s: %s", s->vm->name, s->h->run_dir, s->vm->name, strerror(-r));
-	else if (!s->vm->console)
+	else
 		log_info("vm %s: view unmounted; the console log stays in %s/%s/%s until the disk goes",
 			 s->vm->name, s->h->run_dir, s->vm->name, STATE_CONSOLE);
 }
