@@ -92,6 +92,7 @@ struct opts {
  */
 static struct console *main_cons;
 static struct consrv main_consrv; /* --console-socket's server */
+static struct loader *main_loader; /* its disks' exporters end with kvmload, on every way out */
 static struct view *main_view;
 static volatile pid_t main_child = -1;
 static struct sigaction main_stop_sa; /* main_on_stop, put back after each stop */
@@ -235,6 +236,9 @@ static void main_at_exit(void)
 	consrv_stop(&main_consrv);
 	main_restore_console();
 	main_stop_view(true);
+	/* After the view, which reads them; not left to their parent-death signal, which comes late. */
+	for (int i = 0; main_loader && i < main_loader->ndisks; i++)
+		disk_export_stop(&main_loader->disks[i].info);
 }
 
 static void main_usage(FILE *f)
@@ -984,9 +988,10 @@ static void main_close(struct loader *l, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct loader l;
+	/* Static: main_at_exit reads them after main has returned. */
+	static struct loader l;
+	static struct view v;
 	struct opts o;
-	struct view v;
 	struct kvm_vm vm;
 	struct uart uart;
 	enum vm_exit why;
@@ -1032,6 +1037,7 @@ int main(int argc, char **argv)
 	if (on_qemu)
 		main_qemu_spec(&o, stub, sizeof(stub));
 	main_open_disks(&l, &o, on_qemu);
+	main_loader = &l;
 	r = env_build(&l, o.env, o.nenv);
 	if (r < 0)
 		errx(EX_OSERR, "environment: %s", strerror(-r));
