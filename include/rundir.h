@@ -19,6 +19,8 @@
  *   BASE/VM/view/           the kvmload-fs mount
  *   BASE/VM/disk            the disks of a kvmload started by hand, one a line, while it
  *                           holds VM (for kvmload-hotplug list)
+ *   BASE/VM/console.sock    the guest's console (include/consrv.h): kvmload's with
+ *                           --console-socket, else the supervisor's
  * and kvmload-hotplug's own records (src/hotplug/state.h): device, console.log,
  * state, status.
  *
@@ -34,6 +36,7 @@
 #define RUNDIR_GUEST "kvmload.pid"
 #define RUNDIR_VIEW "view"
 #define RUNDIR_DISK "disk"
+#define RUNDIR_CONSOLE "console.sock"
 #define RUNDIR_PROG_MAX 31
 
 /* Who holds a VM. */

@@ -1,4 +1,4 @@
-/* vmopt.h: the guest settings kvmload's command line and kvmload.conf share: VM name, vCPUs, network, accelerator; each rule and its words once. */
+/* vmopt.h: the guest settings kvmload's command line and kvmload.conf share: VM name, vCPUs, network, accelerator, loader timeout; each rule and its words once. */
 #ifndef KVMLOAD_VMOPT_H
 #define KVMLOAD_VMOPT_H
 
@@ -6,12 +6,14 @@
 
 #define VMOPT_NAME_MAX 64  /* a VM name becomes a file name: its runtime directory */
 #define VMOPT_CPUS_MAX 255 /* the pc machine's limit */
+#define VMOPT_LOADER_TIMEOUT_MAX 86400 /* a day: longer is no watchdog */
 
 /* What each rule says when a value breaks it: "<option> '<value>': <rule>". */
 #define VMOPT_NAME_RULE "use 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -"
 #define VMOPT_CPUS_RULE "expected a number of vCPUs from 1 to 255"
 #define VMOPT_NET_RULE "expected none, user or tap:IFNAME (1-15 of A-Z a-z 0-9 _ . -)"
 #define VMOPT_ACCEL_RULE "expected kvm or tcg"
+#define VMOPT_LOADER_TIMEOUT_RULE "expected a whole number of seconds from 1 to 86400"
 #define VMOPT_MAC_RULE "expected a unicast MAC address, six hex bytes with colons (52:54:00:ab:cd:ef)"
 #define VMOPT_MAC_LEN 17 /* xx:xx:xx:xx:xx:xx */
 
@@ -21,6 +23,8 @@ int vmopt_cpus(const char *s);
 /* none, user, or tap:IFNAME with a name that fits IFNAMSIZ and needs no quoting. */
 bool vmopt_net_valid(const char *s);
 bool vmopt_accel_valid(const char *s);
+/* 1..VMOPT_LOADER_TIMEOUT_MAX seconds from plain decimal digits, or -1. */
+int vmopt_loader_timeout(const char *s);
 /* Six hex bytes with colons, unicast (the first byte even) and not all zeros. */
 bool vmopt_mac_valid(const char *s);
 /*

@@ -13,6 +13,7 @@ static int console_make_raw(struct console *c)
 {
 	struct termios t;
 
+	c->tty_fd = c->in_fd;
 	if (!isatty(c->in_fd))
 		return 0;
 	if (tcgetattr(c->in_fd, &c->saved) < 0)
@@ -27,7 +28,7 @@ static int console_make_raw(struct console *c)
 	t.c_lflag &= ~(unsigned)(ECHO | ECHONL | ICANON | IEXTEN);
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
-	if (tcsetattr(c->in_fd, TCSAFLUSH, &t) < 0)
+	if (tcsetattr(c->tty_fd, TCSAFLUSH, &t) < 0)
 		return -errno;
 	c->raw_mode = t;
 	c->raw = true;
@@ -93,7 +94,7 @@ void console_restore(struct console *c)
 	/* Async-signal-safe: tcsetattr is on the POSIX list. */
 	c->stopped = false;
 	if (c->raw) {
-		tcsetattr(c->in_fd, TCSAFLUSH, &c->saved);
+		tcsetattr(c->tty_fd, TCSAFLUSH, &c->saved);
 		c->raw = false;
 	}
 }
@@ -101,7 +102,7 @@ void console_restore(struct console *c)
 void console_suspend(struct console *c)
 {
 	if (c->raw) {
-		tcsetattr(c->in_fd, TCSANOW, &c->saved);
+		tcsetattr(c->tty_fd, TCSANOW, &c->saved);
 		c->raw = false;
 		c->stopped = true;
 	}
@@ -119,10 +120,10 @@ void console_resume(struct console *c)
 	 * will be continued again when it is brought back.  TCSANOW, so keys
 	 * typed since are not flushed.
 	 */
-	fg = tcgetpgrp(c->in_fd);
+	fg = tcgetpgrp(c->tty_fd);
 	if (fg >= 0 && fg != getpgrp())
 		return;
-	if (tcsetattr(c->in_fd, TCSANOW, &c->raw_mode) == 0) {
+	if (tcsetattr(c->tty_fd, TCSANOW, &c->raw_mode) == 0) {
 		c->raw = true;
 		c->stopped = false;
 	}
@@ -131,9 +132,19 @@ void console_resume(struct console *c)
 void console_close(struct console *c)
 {
 	console_restore(c);
-	if (c->own_fds)
+	if (c->in_fd != c->tty_fd)
 		close(c->in_fd);
+	if (c->own_fds)
+		close(c->tty_fd);
 	c->own_fds = false;
+}
+
+void console_serve(struct console *c, int fd)
+{
+	c->in_fd = c->out_fd = fd;
+	c->eof = false;
+	c->out_err = 0;
+	c->pending = -1;
 }
 
 static int console_read1(struct console *c)

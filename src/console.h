@@ -9,6 +9,7 @@
 struct console {
 	int in_fd;
 	int out_fd;
+	int tty_fd;       /* whose termios raw mode changed (in_fd until console_serve) */
 	bool own_fds;     /* opened from -c, closed at console_close */
 	bool raw;         /* termios changed; restore on exit */
 	bool stopped;     /* raw mode taken back for a stop (^Z); console_resume puts it back */
@@ -39,6 +40,13 @@ void console_restore(struct console *c);
 void console_suspend(struct console *c);
 void console_resume(struct console *c);
 void console_close(struct console *c);
+
+/*
+ * --console-socket: from now on the console is fd, the guest's side of a
+ * console server (include/consrv.h) that serves the terminal or stdio it had
+ * so far beside the socket.  Raw mode stays with the terminal.
+ */
+void console_serve(struct console *c, int fd);
 
 /* Blocking read of one byte; -1 at end of input (c->eof is then set). */
 int console_getc(struct console *c);

@@ -11,15 +11,18 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot_part.h"
 #include "cb.h"
 #include "chipset.h"
 #include "confine.h"
+#include "consrv.h"
 #include "disk.h"
 #include "env_var.h"
 #include "kvm.h"
@@ -67,10 +70,12 @@ struct opts {
 	bool load_only;
 	bool builtin;           /* --run builtin: the in-process machine instead of QEMU */
 	int release_fd;         /* --view-release-fd: tell the view's owner when to take it down */
+	bool console_socket;    /* --console-socket: the console also on RUN/VM/console.sock */
 	struct qemu_spec qemu;  /* --accel, --cpus, --net, --ro and the files QEMU needs */
 	const char *user_name;  /* --user: who the view's daemon and QEMU run as; NULL: kvmload */
 	struct confine_user user;
 	int verbose;
+	int loader_timeout;     /* --loader-timeout: seconds the whole load may take; 0: no limit */
 	const char *vmname;
 };
 
@@ -86,6 +91,8 @@ struct opts {
  * no context argument.
  */
 static struct console *main_cons;
+static struct consrv main_consrv; /* --console-socket's server */
+static struct loader *main_loader; /* its disks' exporters end with kvmload, on every way out */
 static struct view *main_view;
 static volatile pid_t main_child = -1;
 static struct sigaction main_stop_sa; /* main_on_stop, put back after each stop */
@@ -225,8 +232,13 @@ static void main_stop_view(bool all)
 static void main_at_exit(void)
 {
 	main_kill_child();
+	/* Its last bytes reach the terminal before the terminal is given back. */
+	consrv_stop(&main_consrv);
 	main_restore_console();
 	main_stop_view(true);
+	/* After the view, which reads them; not left to their parent-death signal, which comes late. */
+	for (int i = 0; main_loader && i < main_loader->ndisks; i++)
+		disk_export_stop(&main_loader->disks[i].info);
 }
 
 static void main_usage(FILE *f)
@@ -238,7 +250,8 @@ static void main_usage(FILE *f)
 		"               [--no-sandbox [--trust-guest-loader]] [--run qemu|builtin]\n"
 		"               [--accel kvm|tcg] [--cpus N] [--net none|user|tap:IFNAME] [--ro]\n"
 		"               [--format FMT] [--disk-fd N:PATH] [--view-release-fd N]\n"
-		"               [--mac MAC] [--user NAME] [-v] vmname\n"
+		"               [--mac MAC] [--user NAME] [--console-socket]\n"
+		"               [--loader-timeout SECONDS] [-v] vmname\n"
 		"       kvmload -V\n"
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
@@ -264,6 +277,10 @@ static void main_usage(FILE *f)
 		"                        with --no-sandbox, allow a plugin from the guest's own\n"
 		"                        /boot; without it, accepted and ignored (such a plugin\n"
 		"                        runs in the sandbox like any other)\n"
+		"      --loader-timeout SECONDS\n"
+		"                        end the load (status 1) when the loader has not booted\n"
+		"                        within SECONDS (1-86400, from the plugin's start, time\n"
+		"                        at the loader prompt included); default: no limit\n"
 		"      --view DIR        read host files through this existing kvmload-fs view\n"
 		"                        instead of starting one under %s/VMNAME\n"
 		"                        (not as root: $XDG_RUNTIME_DIR/kvmload/VMNAME)\n"
@@ -288,20 +305,23 @@ static void main_usage(FILE *f)
 		"      --ro              the running guest gets its disks read-only\n"
 		"      --user NAME       as root: the unprivileged user the view's daemon and QEMU\n"
 		"                        run as (default " CONFINE_USER_DEFAULT ")\n"
+		"      --console-socket  also serve the console on %s/VMNAME/console.sock,\n"
+		"                        for kvmload-hotplug console VMNAME (scrollback, readers,\n"
+		"                        one writer)\n"
 		"      --view-release-fd N\n"
 		"                        with --view: write 'R' to fd N once the loader is done and\n"
 		"                        wait for 'K' (the view is gone) before QEMU opens the disks\n"
 		"  -v, --verbose         print diagnostics\n"
 		"  -V, --version         print the version\n"
 		"      --help            this text\n",
-		KVMLOAD_LOADER_DIR, RUNDIR_BASE);
+		KVMLOAD_LOADER_DIR, RUNDIR_BASE, RUNDIR_BASE);
 }
 
 static void main_parse(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
 	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD, OPT_FORMAT,
-	       OPT_DISK_FD, OPT_USER, OPT_MAC };
+	       OPT_DISK_FD, OPT_USER, OPT_MAC, OPT_CONSOLE_SOCKET, OPT_LOADER_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "console", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, 'd' },
@@ -330,6 +350,8 @@ static void main_parse(int argc, char **argv, struct opts *o)
 		{ "view-release-fd", required_argument, NULL, OPT_RELEASE_FD },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "mac", required_argument, NULL, OPT_MAC },
+		{ "console-socket", no_argument, NULL, OPT_CONSOLE_SOCKET },
+		{ "loader-timeout", required_argument, NULL, OPT_LOADER_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char shortopts[] = ":c:d:e:h:l:m:CSvV";
@@ -394,6 +416,9 @@ static void main_parse(int argc, char **argv, struct opts *o)
 			exit(0);
 		case OPT_LOAD_ONLY:
 			o->load_only = true;
+			break;
+		case OPT_CONSOLE_SOCKET:
+			o->console_socket = true;
 			break;
 		case OPT_LOADER_DIR:
 			o->loader_dir = optarg;
@@ -473,6 +498,12 @@ static void main_parse(int argc, char **argv, struct opts *o)
 				errx(EX_USAGE, "--mac %s: %s", log_esc(optarg), VMOPT_MAC_RULE);
 			snprintf(o->qemu.mac, sizeof(o->qemu.mac), "%s", optarg);
 			break;
+		case OPT_LOADER_TIMEOUT:
+			o->loader_timeout = vmopt_loader_timeout(optarg);
+			if (o->loader_timeout < 0)
+				errx(EX_USAGE, "--loader-timeout %s: %s", log_esc(optarg),
+				     VMOPT_LOADER_TIMEOUT_RULE);
+			break;
 		case ':':
 			warnx("option '%s' requires an argument", log_esc(argv[optind - 1]));
 			main_usage(stderr);
@@ -500,6 +531,11 @@ static void main_parse(int argc, char **argv, struct opts *o)
 	if (o->view && o->host)
 		errx(EX_USAGE, "-h %s: not with --view; the view's own host0 is used (or name a "
 		     "directory with --boot-part)", log_esc(o->host));
+	if (o->console_socket && o->view)
+		errx(EX_USAGE, "--console-socket: not with --view (the view's owner serves the console)");
+	if (o->console_socket && !o->host && !o->ndisks)
+		errx(EX_USAGE, "--console-socket: needs -d or -h (the socket is in the VM's runtime "
+		     "directory, which kvmload holds with its view)");
 	if (o->release_fd >= 0 && !o->view)
 		errx(EX_USAGE, "--view-release-fd %d: only with --view (kvmload takes its own view down)",
 		     o->release_fd);
@@ -586,6 +622,35 @@ static void main_check_dirs(const struct opts *o)
 			err(EX_USAGE, "--loader-dir %s", log_esc(o->loader_dir));
 		close(fd);
 	}
+}
+
+/*
+ * --console-socket, once the VM's runtime directory is ours: a console
+ * server there serves what the console had so far (terminal or stdio) and
+ * the socket; the console becomes the server's guest side.
+ */
+static void main_serve_console(struct loader *l, const struct opts *o, const struct view *v)
+{
+	char sock[PATH_MAX + 16], msg[PATH_MAX + 64];
+	struct consrv_spec spec = {
+		.sock = sock, .log_dir = -1, .local_in = l->cons.eof ? -1 : l->cons.in_fd,
+		.local_out = l->cons.out_err ? -1 : l->cons.out_fd, .vm = o->vmname,
+	};
+	int sv[2], r;
+
+	if (!o->console_socket)
+		return;
+	if ((size_t)snprintf(sock, sizeof(sock), "%s/%s", v->rundir, RUNDIR_CONSOLE) >= sizeof(sock))
+		errx(EX_USAGE, "%s/%s: path too long", log_esc(v->rundir), RUNDIR_CONSOLE);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		err(EX_OSERR, "console socket");
+	spec.guest = sv[1];
+	r = consrv_start(&main_consrv, &spec, msg, sizeof(msg));
+	close(sv[1]);
+	if (r < 0)
+		errx(EX_OSERR, "--console-socket: %s", log_esc(msg));
+	console_serve(&l->cons, sv[0]);
+	log_debug("console on %s (kvmload-hotplug console %s)", log_esc(sock), o->vmname);
 }
 
 /*
@@ -775,6 +840,7 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 	const struct plugin_pick_cand *c;
 	struct plugin_pick pick;
 	struct sandbox_result res;
+	struct timespec deadline, *until = NULL;
 	struct plugin p;
 	int swaps = 0, fd, r;
 
@@ -789,8 +855,17 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 		if (r < 0)
 			errx(1, "%s", log_esc(msg)); /* msg names the path */
 		log_info("plugin %s: %s", log_esc(path), p.gen.label);
-		r = plugin_child_run(l, &p, path, sb, &main_child, &res, msg, sizeof(msg));
+		/* One clock for the whole load, from the first plugin's start: a swap gets no more. */
+		if (o->loader_timeout && !until) {
+			clock_gettime(CLOCK_MONOTONIC, &deadline);
+			deadline.tv_sec += o->loader_timeout;
+			until = &deadline;
+		}
+		r = plugin_child_run(l, &p, path, sb, until, &main_child, &res, msg, sizeof(msg));
 		plugin_unload(&p);
+		if (r == -ETIMEDOUT)
+			errx(1, "the loader did not finish within %d s (--loader-timeout); stopped it",
+			     o->loader_timeout);
 		if (r < 0)
 			errx(1, "%s", log_esc(msg));
 		switch (res.leave) {
@@ -913,9 +988,10 @@ static void main_close(struct loader *l, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct loader l;
+	/* Static: main_at_exit reads them after main has returned. */
+	static struct loader l;
+	static struct view v;
 	struct opts o;
-	struct view v;
 	struct kvm_vm vm;
 	struct uart uart;
 	enum vm_exit why;
@@ -934,6 +1010,7 @@ int main(int argc, char **argv)
 			  "every system call and every file; use it only to debug a plugin");
 	memset(&l, 0, sizeof(l));
 	l.host_fd = -1;
+	consrv_init(&main_consrv);
 	memset(&vm, 0, sizeof(vm));
 	vm.sys_fd = vm.vm_fd = vm.vcpu_fd = -1;
 
@@ -960,11 +1037,13 @@ int main(int argc, char **argv)
 	if (on_qemu)
 		main_qemu_spec(&o, stub, sizeof(stub));
 	main_open_disks(&l, &o, on_qemu);
+	main_loader = &l;
 	r = env_build(&l, o.env, o.nenv);
 	if (r < 0)
 		errx(EX_OSERR, "environment: %s", strerror(-r));
 
 	main_make_view(&l, &o, &v, bootdir, sizeof(bootdir));
+	main_serve_console(&l, &o, &v);
 	where = (struct plugin_pick_where){
 		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
 	};

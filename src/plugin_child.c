@@ -1,11 +1,15 @@
-/* plugin_child.c: the plugin's child process (sandbox, loader_main, result on a pipe) and the parent's wait for it. */
+/* plugin_child.c: the plugin's child process (sandbox, loader_main, result on a pipe) and the parent's wait for it, up to a deadline. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cb.h"
@@ -89,15 +93,51 @@ static _Noreturn void child_main(struct loader *l, struct plugin *p, const char 
 	_exit(0);
 }
 
+/* Milliseconds until deadline for poll: -1 without one, 0 once it has passed. */
+static int parent_left_ms(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	if (!deadline)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* 0 once fd is readable (or hung up), -ETIMEDOUT when the deadline comes first. */
+static int parent_ready(int fd, const struct timespec *deadline)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	for (;;) {
+		int n = poll(&p, 1, parent_left_ms(deadline));
+
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 /* Everything the child wrote, up to one byte more than a result (enough to tell "too long"). */
-static int parent_read(int fd, struct sandbox_msg *m, size_t *got)
+static int parent_read(int fd, const struct timespec *deadline, struct sandbox_msg *m, size_t *got)
 {
 	char buf[sizeof(*m) + 1];
+	int r;
 
 	*got = 0;
 	for (;;) {
-		ssize_t n = read(fd, buf + *got, sizeof(buf) - *got);
+		ssize_t n;
 
+		r = parent_ready(fd, deadline);
+		if (r < 0)
+			return r;
+		n = read(fd, buf + *got, sizeof(buf) - *got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -107,6 +147,25 @@ static int parent_read(int fd, struct sandbox_msg *m, size_t *got)
 	}
 	memcpy(m, buf, *got < sizeof(*m) ? *got : sizeof(*m));
 	return 0;
+}
+
+/*
+ * The child's result, then its end, both by the deadline: a plugin may
+ * close the pipe and go on running.  Past it, the child is killed.  Either
+ * way it is reaped here.
+ */
+static int parent_wait(pid_t child, int rfd, int pidfd, const struct timespec *deadline,
+		       struct sandbox_msg *m, size_t *got, int *status)
+{
+	int r = parent_read(rfd, deadline, m, got);
+
+	if (r == 0)
+		r = parent_ready(pidfd, deadline);
+	if (r == -ETIMEDOUT)
+		kill(child, SIGKILL);
+	while (waitpid(child, status, 0) < 0 && errno == EINTR)
+		;
+	return r;
 }
 
 /* How the child ended, when that was not a plain exit 0; false if it was. */
@@ -133,14 +192,15 @@ static bool parent_death(int status, const char *path, const struct sandbox *sb,
 }
 
 int plugin_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
-		     volatile pid_t *pid, struct sandbox_result *res, char *err, size_t errlen)
+		     const struct timespec *deadline, volatile pid_t *pid, struct sandbox_result *res,
+		     char *err, size_t errlen)
 {
 	sigset_t all, old;
 	struct sandbox_msg m;
 	char why[256];
 	pid_t child, parent = getpid();
 	size_t got;
-	int fds[2], status, r;
+	int fds[2], status, pidfd = -1, r;
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "%s: pipe: %s", path, strerror(errno));
@@ -155,20 +215,31 @@ int plugin_child_run(struct loader *l, struct plugin *p, const char *path, const
 		child_main(l, p, path, sb, fds[1], parent, &old);
 	}
 	r = child < 0 ? -errno : 0;
-	*pid = child;
+	/* While the signals are held, no handler has reaped the child: the pidfd is surely its. */
+	if (r == 0) {
+		pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+		r = pidfd < 0 ? -errno : 0;
+		if (r < 0) {
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+		}
+	}
+	*pid = r < 0 ? -1 : child;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(fds[1]);
 	if (r < 0) {
 		close(fds[0]);
-		*pid = -1;
-		snprintf(err, errlen, "%s: fork: %s", path, strerror(-r));
+		snprintf(err, errlen, "%s: %s: %s", path, child < 0 ? "fork" : "pidfd_open", strerror(-r));
 		return r;
 	}
-	r = parent_read(fds[0], &m, &got);
+	r = parent_wait(child, fds[0], pidfd, deadline, &m, &got, &status);
 	close(fds[0]);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
+	close(pidfd);
 	*pid = -1;
+	if (r == -ETIMEDOUT) {
+		snprintf(err, errlen, "%s: the plugin did not finish by its deadline; killed it", path);
+		return r;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "%s: reading the plugin's result: %s", path, strerror(-r));
 		return r;

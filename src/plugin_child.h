@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "loader.h"
 #include "plugin.h"
@@ -16,11 +17,15 @@
  * of l (guest memory is shared: copyin lands in l->gmem), sends how the
  * plugin left and exits.  The parent waits for it (*pid holds the child's
  * pid meanwhile, for signal handlers to kill) and checks what it sent.
- * path names the plugin in messages.  Returns 0 with res filled, or
- * -ECHILD (the child died or exited without a result) / -EPROTO (it sent
- * something that is not a valid result) / -errno, with a message in err.
+ * deadline (CLOCK_MONOTONIC; NULL: none) bounds the wait for the result and
+ * for the child's end; past it the child is killed (SIGKILL, wherever it is:
+ * at a console read, in a loop) and reaped.  path names the plugin in
+ * messages.  Returns 0 with res filled, or -ECHILD (the child died or exited
+ * without a result) / -EPROTO (it sent something that is not a valid
+ * result) / -ETIMEDOUT (the deadline passed) / -errno, with a message in err.
  */
 int plugin_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
-		     volatile pid_t *pid, struct sandbox_result *res, char *err, size_t errlen);
+		     const struct timespec *deadline, volatile pid_t *pid, struct sandbox_result *res,
+		     char *err, size_t errlen);
 
 #endif

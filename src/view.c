@@ -278,7 +278,8 @@ void view_stop(struct view *v)
 	if (v->rundir_fd < 0)
 		return;
 	unlinkat(v->rundir_fd, RUNDIR_DISK, 0);
-	/* The holder file last: until it goes, nobody takes the VM. */
+	/* --console-socket's (its server ends with kvmload); the holder file last: until it goes, nobody takes the VM. */
+	unlinkat(v->rundir_fd, RUNDIR_CONSOLE, 0);
 	view_let_go(v);
 	/* Fails, harmlessly, when something else was put there (kvmload-hotplug's console log). */
 	rmdir(v->rundir);

@@ -1,4 +1,4 @@
-/* vmopt.c: the rules for a VM's name, vCPUs, network, MAC address and accelerator, for kvmload and kvmload-hotplug. */
+/* vmopt.c: the rules for a VM's name, vCPUs, network, MAC address, accelerator and loader timeout, for kvmload and kvmload-hotplug. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +17,26 @@ bool vmopt_name_valid(const char *s)
 	       strspn(s, VMOPT_PLAIN) == n;
 }
 
-int vmopt_cpus(const char *s)
+/* Plain decimal digits only (no sign, space or suffix), at most digits of them, lo..hi; else -1. */
+static int vmopt_number(const char *s, size_t digits, int lo, int hi)
 {
 	size_t n = strspn(s, "0123456789");
 	int v;
 
-	if (n == 0 || n > 3 || s[n])
+	if (n == 0 || n > digits || s[n])
 		return -1;
 	v = atoi(s);
-	return v >= 1 && v <= VMOPT_CPUS_MAX ? v : -1;
+	return v >= lo && v <= hi ? v : -1;
+}
+
+int vmopt_cpus(const char *s)
+{
+	return vmopt_number(s, 3, 1, VMOPT_CPUS_MAX);
+}
+
+int vmopt_loader_timeout(const char *s)
+{
+	return vmopt_number(s, 5, 1, VMOPT_LOADER_TIMEOUT_MAX);
 }
 
 bool vmopt_net_valid(const char *s)

@@ -65,6 +65,7 @@ static const char *conf_accel_problem(const char *v);
 static const char *conf_disk_problem(const char *v);
 static const char *conf_user_problem(const char *v);
 static const char *conf_mac_problem(const char *v);
+static const char *conf_loader_timeout_problem(const char *v);
 
 static const struct conf_key {
 	const char *name;
@@ -96,6 +97,8 @@ static const struct conf_key {
 	{ "ro", K_BOOL, 0, offsetof(struct conf_vm, ro), NULL },
 	{ "user", K_STRING, 0, offsetof(struct conf_vm, user), conf_user_problem },
 	{ "mac", K_STRING, 0, offsetof(struct conf_vm, mac), conf_mac_problem },
+	{ "loader-timeout", K_INT, 0, offsetof(struct conf_vm, loader_timeout),
+	  conf_loader_timeout_problem },
 	/* Its name is checked by conf_check_formats (conf_disk.c, with libcommon's disk rules). */
 	{ "format", K_STRING, 0, offsetof(struct conf_vm, format), NULL },
 	{ "disk", K_DISK, 0, 0, conf_disk_problem },
@@ -425,6 +428,12 @@ static const char *conf_accel_problem(const char *v)
 static const char *conf_mac_problem(const char *v)
 {
 	return vmopt_mac_valid(v) ? NULL : VMOPT_MAC_RULE;
+}
+
+/* kvmload --loader-timeout's rule and words. */
+static const char *conf_loader_timeout_problem(const char *v)
+{
+	return vmopt_loader_timeout(v) < 0 ? VMOPT_LOADER_TIMEOUT_RULE : NULL;
 }
 
 /* The name's form here; whether the host has it, in conf_check_users and at add. */

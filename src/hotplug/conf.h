@@ -53,6 +53,7 @@ struct conf_vm {
 	char *accel;      /* kvmload --accel: kvm or tcg */
 	char *user;       /* kvmload and kvmload-fs --user; NULL: their default */
 	char *mac;        /* kvmload --mac; validated */
+	int loader_timeout; /* kvmload --loader-timeout, 1-86400 seconds; 0: not given */
 	bool ro;          /* kvmload --ro: the running guest gets its disks read-only */
 	bool restart;     /* load again after a reset (status 0) */
 	char *format;     /* kvmload and kvmload-fs --format for all its disks; see conf_vm_format */

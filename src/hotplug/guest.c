@@ -17,6 +17,7 @@
 
 #include "argv.h"
 #include "confine.h"
+#include "consrv.h"
 #include "disk.h"
 #include "hotplug.h"
 #include "log.h"
@@ -245,10 +246,6 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 		argv_add(a, "-m");
 		argv_add(a, vm->memory);
 	}
-	if (vm->console) {
-		argv_add(a, "-c");
-		argv_add(a, vm->console);
-	}
 	if (vm->loader) {
 		argv_add(a, "-l");
 		argv_add(a, vm->loader);
@@ -285,6 +282,10 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 	if (vm->mac) {
 		argv_add(a, "--mac");
 		argv_add(a, vm->mac);
+	}
+	if (vm->loader_timeout) {
+		argv_add(a, "--loader-timeout");
+		argv_addf(a, "%d", vm->loader_timeout);
 	}
 	for (int i = 0; i < vm->nenv; i++) {
 		argv_add(a, "-e");
@@ -417,7 +418,7 @@ struct guest_sup {
 	const struct conf_vm *vm;
 	const struct dev *d;
 	sigset_t oldmask;
-	int sfd, claim_fd, devnull;
+	int sfd, claim_fd;
 	int release_fd; /* our end of kvmload's --view-release-fd socket, -1 once done with */
 	pid_t guest;
 	struct viewd fs;
@@ -430,6 +431,7 @@ struct guest_sup {
 	struct argv loader;
 	struct guest_disks disks;
 	int images[VIEWD_MAXDISKS]; /* the disks, opened for one start of the view and kvmload */
+	struct consrv cons;         /* the console's server, for every kvmload this supervisor starts */
 	int failed; /* kvmload's own failure (a sysexits status, 64 and up) that ended it; 0: none */
 	long loaded_ms;  /* CLOCK_MONOTONIC ms of this kvmload's start: a run's length */
 	int quick;       /* consecutive quick resets (GUEST_QUICK_S) */
@@ -450,6 +452,8 @@ static void guest_sup_teardown(struct guest_sup *s)
 	int r;
 
 	guest_stop_loader(s->h, s->vm->name, &s->guest);
+	/* After kvmload: its last words (a power-down's) still reach the log and whoever watches. */
+	consrv_stop(&s->cons);
 	if (guest_stop_fs(s->h, s->vm->name, &s->fs, true) < 0)
 		return; /* a view that may still be mounted keeps its directory */
 	r = state_clear(s->h->run_dir, s->vm->name);
@@ -489,13 +493,14 @@ static void guest_sup_retire(struct guest_sup *s, const char *why)
 {
 	int r;
 
+	consrv_stop(&s->cons);
 	if (guest_stop_fs(s->h, s->vm->name, &s->fs, true) < 0)
 		return;
 	guest_state(s, STATE_STOPPED, why);
 	r = state_retire(s->h->run_dir, s->vm->name);
 	if (r < 0)
 		log_warnx("vm %s: %s/%s: %s", s->vm->name, s->h->run_dir, s->vm->name, strerror(-r));
-	else if (!s->vm->console)
+	else
 		log_info("vm %s: view unmounted; the console log stays in %s/%s/%s until the disk goes",
 			 s->vm->name, s->h->run_dir, s->vm->name, STATE_CONSOLE);
 }
@@ -524,31 +529,69 @@ static int guest_start_fs(struct guest_sup *s)
 	return rundir_write_pid(s->h->run_dir, s->vm->name, RUNDIR_FS, s->fs.pid);
 }
 
+/*
+ * The console's server, for the supervisor's whole life (restarts
+ * included): RUN/VM/console.sock, the capped RUN/VM/console.log, and the
+ * console = terminal if the VM names one.
+ */
+static int guest_start_console(struct guest_sup *s)
+{
+	char sock[PATH_MAX], dir[PATH_MAX], err[PATH_MAX + 64];
+	struct consrv_spec spec = { .sock = sock, .log_name = STATE_CONSOLE, .local_in = -1,
+				    .local_out = -1, .guest = -1, .vm = s->vm->name };
+	int r = rundir_path(sock, sizeof(sock), s->h->run_dir, s->vm->name, RUNDIR_CONSOLE);
+
+	if (r == 0)
+		r = rundir_path(dir, sizeof(dir), s->h->run_dir, s->vm->name, NULL);
+	if (r < 0)
+		return r;
+	spec.log_dir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (spec.log_dir < 0)
+		return -errno;
+	if (s->vm->console) {
+		spec.local_in = spec.local_out = open(s->vm->console, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		spec.local_raw = true;
+		if (spec.local_in < 0) {
+			r = -errno;
+			log_warnx("vm %s: console %s: %s", s->vm->name, s->vm->console, strerror(errno));
+			close(spec.log_dir);
+			return r;
+		}
+	}
+	r = consrv_start(&s->cons, &spec, err, sizeof(err));
+	if (r < 0)
+		log_warnx("vm %s: %s", s->vm->name, log_esc(err));
+	close(spec.log_dir);
+	if (spec.local_in >= 0)
+		close(spec.local_in);
+	return r;
+}
+
+/* kvmload with the console server's new guest side as its stdin and stdout. */
 static int guest_start_loader(struct guest_sup *s)
 {
-	char path[4096];
-	int out = s->devnull, sv[2], r;
+	int sv[2], con[2], r;
 
-	if (!s->vm->console) {
-		r = rundir_path(path, sizeof(path), s->h->run_dir, s->vm->name, STATE_CONSOLE);
-		if (r < 0)
-			return r;
-		out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		if (out < 0)
-			return -errno;
-	}
-	/* Both ends close-on-exec: the child's is made fd 3 by guest_spawn, ours stays ours. */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+	/* Both ends close-on-exec: the child's are placed by guest_spawn, ours stay ours. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0) {
 		r = -errno;
-		if (out != s->devnull)
-			close(out);
+		close(sv[0]);
+		close(sv[1]);
 		return r;
 	}
-	s->guest = guest_spawn(&s->loader, s->devnull, out, sv[1], s->images, s->disks.n, &s->oldmask);
-	r = s->guest < 0 ? -errno : 0;
+	r = consrv_guest(&s->cons, con[0]);
+	close(con[0]);
+	if (r < 0)
+		log_warnx("vm %s: the console server: %s", s->vm->name, strerror(-r));
+	if (r == 0) {
+		s->guest = guest_spawn(&s->loader, con[1], con[1], sv[1], s->images, s->disks.n,
+				       &s->oldmask);
+		r = s->guest < 0 ? -errno : 0;
+	}
 	close(sv[1]);
-	if (out != s->devnull)
-		close(out);
+	close(con[1]);
 	if (r == 0)
 		s->release_fd = sv[0];
 	else
@@ -822,6 +865,8 @@ static int guest_start(struct guest_sup *s)
 	}
 	r = guest_loader_args(s->h, s->vm, &s->disks, &s->loader);
 	if (r == 0)
+		r = guest_start_console(s);
+	if (r == 0)
 		r = guest_start_fs(s);
 	if (r == 0)
 		r = guest_start_loader(s);
@@ -856,6 +901,10 @@ static void guest_exit_record(struct guest_sup *s, int status)
 	clock_gettime(CLOCK_REALTIME, &s->last.at);
 	s->last.ran_ms = guest_now_ms() - s->loaded_ms;
 	s->exited = true;
+	/* The sync: once it answers, the server has logged all this kvmload wrote. */
+	r = consrv_tail(&s->cons, NULL, 0);
+	if (r < 0 && r != -EPIPE)
+		log_warnx("vm %s: the console server: %s", vm, strerror(-r));
 	r = state_console_tail(s->h->run_dir, vm, tail, sizeof(tail));
 	if (r < 0)
 		log_warnx("vm %s: the last lines of %s/%s/%s: %s", vm, s->h->run_dir, vm, STATE_CONSOLE,
@@ -1051,16 +1100,22 @@ static void guest_supervise(struct guest_sup *s)
 				rundir_unlock(s->h->run_dir, s->vm->name, lock);
 			return;
 		}
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == s->cons.pid) {
+				/* The guest's output now fails (EPIPE): kvmload powers it down and says so. */
+				log_warnx("vm %s: the console server ended", s->vm->name);
+				s->cons.pid = -1;
+			}
 			if ((pid == s->guest || pid == s->fs.pid) && !guest_child_ended(s, pid, status))
 				return;
+		}
 	}
 }
 
 int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, int lock_fd)
 {
 	struct guest_sup s = { .h = h, .vm = vm, .d = d, .sfd = -1, .claim_fd = -1,
-			       .release_fd = -1, .guest = -1 };
+			       .release_fd = -1, .guest = -1, .cons = { .pid = -1, .ctl = -1 } };
 	struct confine_user user;
 	struct state_rec last;
 	char why[256];
@@ -1129,8 +1184,7 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &s.oldmask);
 	s.sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	s.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	r = s.sfd < 0 || s.devnull < 0 ? -errno : guest_claim(&s);
+	r = s.sfd < 0 ? -errno : guest_claim(&s);
 	if (r == 0)
 		r = guest_find_disks(&s, &lock_fd);
 	if (r == 0)
@@ -1152,14 +1206,13 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 	} else if (r == -EINTR || r == -ECANCELED) {
 		r = 0;
 	}
+	consrv_stop(&s.cons);
 	argv_free(&s.loader);
 	guest_images_close(&s.disks, s.images);
 	guest_disks_free(&s.disks);
 	guest_release_close(&s);
 	if (s.claim_fd >= 0)
 		close(s.claim_fd);
-	if (s.devnull >= 0)
-		close(s.devnull);
 	if (s.sfd >= 0)
 		close(s.sfd);
 	sigprocmask(SIG_SETMASK, &s.oldmask, NULL);
@@ -1319,14 +1372,13 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 		plan_fds[i] = GUEST_FD_DISK0 + i;
 	if (guest_fs_spec(h, vm, &g, plan_fds, mnt, &spec) == 0 && viewd_argv(&spec, &fs) == 0 &&
 	    guest_loader_args(h, vm, &g, &loader) == 0) {
+		printf("console server: %s/%s, log %s/%s%s%s\n", dir, RUNDIR_CONSOLE, dir, STATE_CONSOLE,
+		       vm->console ? ", terminal " : "", vm->console ? vm->console : "");
 		printf("mkdir %s/%s\n", dir, RUNDIR_VIEW);
 		guest_print_args(&fs);
 		printf("\n");
 		guest_print_args(&loader);
-		if (vm->console)
-			printf("\n");
-		else
-			printf(" >>%s/%s\n", dir, STATE_CONSOLE);
+		printf(" <>console-server\n");
 		printf("on 'R' from fd 3: stop kvmload-fs, umount %s/%s, answer 'K'\n", dir, RUNDIR_VIEW);
 		if (vm->restart)
 			printf("on exit: load again after a reset (status 0): at once after a run of %d s"

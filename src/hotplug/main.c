@@ -1,4 +1,4 @@
-/* main.c: kvmload-hotplug's command line: add, remove, list, --monitor, --check and --dry-run. */
+/* main.c: kvmload-hotplug's command line: add, remove, console, list, --monitor, --check and --dry-run. */
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "attach.h"
 #include "hotplug.h"
 #include "log.h"
 #include "rundir.h"
@@ -19,13 +20,15 @@
 #endif
 #define MAIN_CONFIG_DIR "/etc/kvmload"
 
-enum main_mode { MODE_NONE, MODE_ADD, MODE_REMOVE, MODE_LIST, MODE_MONITOR, MODE_CHECK };
+enum main_mode { MODE_NONE, MODE_ADD, MODE_REMOVE, MODE_CONSOLE, MODE_LIST, MODE_MONITOR, MODE_CHECK };
 
 struct main_opts {
 	enum main_mode mode;
 	const char *config_dir;
-	const char *node;
-	bool json;
+	const char *node;   /* add, remove: the device; console: the VM */
+	bool read_only;     /* console --read-only */
+	bool force;         /* console --force */
+	bool json;          /* list --json */
 	int verbose;
 };
 
@@ -34,6 +37,7 @@ static void main_usage(FILE *f)
 	fprintf(f,
 		"usage: kvmload-hotplug [options] add DEVNODE\n"
 		"       kvmload-hotplug [options] remove DEVNODE\n"
+		"       kvmload-hotplug [--run-dir DIR] console [--read-only | --force] VM\n"
 		"       kvmload-hotplug [--run-dir DIR] list [--json]\n"
 		"       kvmload-hotplug [options] --monitor\n"
 		"       kvmload-hotplug [--config-dir DIR] --check\n"
@@ -43,6 +47,10 @@ static void main_usage(FILE *f)
 		"  add DEVNODE          start the guest whose disk identity DEVNODE carries (stays\n"
 		"                       in the foreground while the guest runs)\n"
 		"  remove DEVNODE       stop the guest started from DEVNODE or its disk\n"
+		"  console VM           attach the terminal to VM's console (kvmload-hotplug's\n"
+		"                       guests, and kvmload --console-socket's); ~. detaches\n"
+		"  --read-only          with console: watch only\n"
+		"  --force              with console: take the input from whoever has it\n"
 		"  list                 every VM in the runtime directory: state (loading, running,\n"
 		"                       restarting, stopped), holder and pid, disk, uptime, last exit\n"
 		"  --json               list as a JSON array of objects\n"
@@ -76,7 +84,7 @@ static int main_seconds(const char *s)
 static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplug *h)
 {
 	enum { OPT_MONITOR = 256, OPT_CHECK, OPT_DRY_RUN, OPT_CONFIG, OPT_RUN, OPT_KVMLOAD,
-	       OPT_KVMLOAD_FS, OPT_STOP, OPT_JSON };
+	       OPT_KVMLOAD_FS, OPT_STOP, OPT_READ_ONLY, OPT_FORCE, OPT_JSON };
 	static const struct option longopts[] = {
 		{ "monitor", no_argument, NULL, OPT_MONITOR },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -86,6 +94,8 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 		{ "kvmload", required_argument, NULL, OPT_KVMLOAD },
 		{ "kvmload-fs", required_argument, NULL, OPT_KVMLOAD_FS },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP },
+		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -122,6 +132,12 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 		case OPT_STOP:
 			h->stop_timeout = main_seconds(optarg);
 			break;
+		case OPT_READ_ONLY:
+			o->read_only = true;
+			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
 		case OPT_JSON:
 			o->json = true;
 			break;
@@ -149,8 +165,10 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 			o->mode = MODE_ADD;
 		else if (strcmp(argv[optind], "remove") == 0)
 			o->mode = MODE_REMOVE;
+		else if (strcmp(argv[optind], "console") == 0)
+			o->mode = MODE_CONSOLE;
 		else
-			errx(EX_USAGE, "%s: unknown command (add, remove or list)", log_esc(argv[optind]));
+			errx(EX_USAGE, "%s: unknown command (add, remove, console or list)", log_esc(argv[optind]));
 		o->node = argv[optind + 1];
 		optind += 2;
 	}
@@ -160,6 +178,10 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 	}
 	if (h->dry_run && o->mode != MODE_ADD && o->mode != MODE_REMOVE)
 		errx(EX_USAGE, "--dry-run goes with add or remove");
+	if ((o->read_only || o->force) && o->mode != MODE_CONSOLE)
+		errx(EX_USAGE, "--%s goes with console", o->force ? "force" : "read-only");
+	if (o->read_only && o->force)
+		errx(EX_USAGE, "--read-only and --force exclude each other");
 	if (o->json && o->mode != MODE_LIST)
 		errx(EX_USAGE, "--json goes with list");
 }
@@ -263,6 +285,8 @@ int main(int argc, char **argv)
 
 	main_parse(argc, argv, &o, &h);
 	log_init("kvmload-hotplug", o.verbose);
+	if (o.mode == MODE_CONSOLE)
+		return attach_run(h.run_dir, o.node, !o.read_only, o.force);
 	if (o.mode == MODE_REMOVE) {
 		/* The device may be gone already: its record in the runtime directory says which VM. */
 		return main_remove(&h, o.node);

@@ -80,9 +80,10 @@ int state_clear(const char *run, const char *vm)
 {
 	/* The holder's file last: until then nobody takes the VM for free. */
 	static const char *const leaves[] = { STATE_GUEST, RUNDIR_FS, STATE_DEVICE, STATE_CONSOLE,
-					      STATE_STATUS, STATE_RECORD, RUNDIR_DISK, RUNDIR_VIEW,
-					      RUNDIR_HOLDER };
-	static const bool dir[] = { false, false, false, false, false, false, false, true, false };
+					      STATE_CONSOLE_OLD, RUNDIR_CONSOLE, STATE_STATUS, STATE_RECORD,
+					      RUNDIR_DISK, RUNDIR_VIEW, RUNDIR_HOLDER };
+	static const bool dir[] = { false, false, false, false, false, false, false, false,
+				    false, true, false };
 	char path[4096];
 	int r = state_remove(run, vm, leaves, dir, STATE_N(leaves));
 
@@ -104,8 +105,9 @@ int state_view_gone(const char *run, const char *vm)
 int state_retire(const char *run, const char *vm)
 {
 	/* The holder's file goes last: until then nobody takes the VM for ended. */
-	static const char *const leaves[] = { STATE_GUEST, RUNDIR_FS, RUNDIR_VIEW, RUNDIR_HOLDER };
-	static const bool dir[] = { false, false, true, false };
+	static const char *const leaves[] = { STATE_GUEST, RUNDIR_FS, RUNDIR_CONSOLE, RUNDIR_VIEW,
+					      RUNDIR_HOLDER };
+	static const bool dir[] = { false, false, false, true, false };
 
 	return state_remove(run, vm, leaves, dir, STATE_N(leaves));
 }
@@ -237,57 +239,69 @@ static bool state_esc_byte(char *out, size_t len, size_t *at, unsigned char c)
 }
 
 /*
- * Read up to STATE_TAIL_BYTES of fd's end into raw; *n what could be read,
- * *cut whether bytes before them were left out.
+ * The last want bytes (at most) of RUN/VM/leaf into raw, *n how many could be
+ * read, *more whether the file has bytes before them.  None there: 0, *n 0.
  */
-static int state_tail_read(int fd, char *raw, size_t *n, bool *cut)
+static int state_tail_file(const char *run, const char *vm, const char *leaf, char *raw, size_t want,
+			   size_t *n, bool *more)
 {
+	char path[4096];
 	struct stat st;
-	off_t from;
+	off_t from = 0;
 	ssize_t got;
+	int fd, r = 0;
 
 	*n = 0;
-	*cut = false;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	from = st.st_size > STATE_TAIL_BYTES ? st.st_size - STATE_TAIL_BYTES : 0;
-	*cut = from > 0;
-	/* A log truncated meanwhile reads short or empty: what was there is all there is. */
-	while (*n < STATE_TAIL_BYTES) {
-		got = pread(fd, raw + *n, STATE_TAIL_BYTES - *n, from + (off_t)*n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -errno;
-		if (got == 0)
-			break;
-		*n += (size_t)got;
-	}
-	return 0;
-}
-
-int state_console_tail(const char *run, const char *vm, char *buf, size_t len)
-{
-	char path[4096], raw[STATE_TAIL_BYTES], *first;
-	size_t n, start = 0, at = 0, lines = 0;
-	bool cut;
-	int fd, r;
-
-	if (len == 0)
-		return -ENOBUFS;
-	buf[0] = '\0';
-	if (rundir_path(path, sizeof(path), run, vm, STATE_CONSOLE) < 0)
+	*more = false;
+	if (rundir_path(path, sizeof(path), run, vm, leaf) < 0)
 		return -ENAMETOOLONG;
 	/* Non-blocking: something other than a file in its place must not hang the supervisor. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	r = state_tail_read(fd, raw, &n, &cut);
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else if (st.st_size > (off_t)want)
+		from = st.st_size - (off_t)want;
+	*more = from > 0;
+	/* A log truncated meanwhile reads short or empty: what was there is all there is. */
+	while (r == 0 && *n < want) {
+		got = pread(fd, raw + *n, want - *n, from + (off_t)*n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			r = -errno;
+		if (got <= 0)
+			break;
+		*n += (size_t)got;
+	}
 	close(fd);
+	return r;
+}
+
+int state_console_tail(const char *run, const char *vm, char *buf, size_t len)
+{
+	char raw[STATE_TAIL_BYTES], now[STATE_TAIL_BYTES], *first;
+	size_t n = 0, n_now, start = 0, at = 0, lines = 0;
+	bool cut;
+	int r;
+
+	if (len == 0)
+		return -ENOBUFS;
+	buf[0] = '\0';
+	r = state_tail_file(run, vm, STATE_CONSOLE, now, STATE_TAIL_BYTES, &n_now, &cut);
 	if (r < 0)
 		return r;
+	/* A log just rotated holds less than the window: the rest is the end of the one before. */
+	if (!cut && n_now < STATE_TAIL_BYTES) {
+		r = state_tail_file(run, vm, STATE_CONSOLE_OLD, raw, STATE_TAIL_BYTES - n_now, &n, &cut);
+		if (r < 0)
+			return r;
+	}
+	memcpy(raw + n, now, n_now);
+	n += n_now;
 	/* A line the window cut off at its start is not shown half (unless it is all there is). */
 	first = memchr(raw, '\n', n);
 	if (cut && first && first < raw + n - 1)

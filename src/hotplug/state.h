@@ -7,12 +7,15 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "consrv.h"
 #include "rundir.h"
 
 /*
  * Besides rundir.h's holder, kvmload-fs.pid, kvmload.pid and view/, a supervised VM has:
  *   RUN/VM/device          the device node, then its whole disk's node
- *   RUN/VM/console.log     the guest's console
+ *   RUN/VM/console.log     the guest's console (consrv.h: CONSRV_LOG_MAX at most,
+ *                          then renamed console.log.1, replacing the one before)
+ *   RUN/VM/console.sock    its socket (rundir.h), while the supervisor lives
  *   RUN/VM/state           what the supervisor does now (struct state_rec, below)
  *   RUN/VM/status          the last STATE_HISTORY exits, newest first (state_exit_add)
  * Once the guest ended for good, console.log, state and status stay until the disk goes.
@@ -21,6 +24,7 @@
 #define STATE_GUEST RUNDIR_GUEST
 #define STATE_DEVICE "device"
 #define STATE_CONSOLE "console.log"
+#define STATE_CONSOLE_OLD STATE_CONSOLE CONSRV_LOG_OLD
 #define STATE_STATUS "status"
 #define STATE_RECORD "state"
 
@@ -97,13 +101,14 @@ int state_get(const char *run, const char *vm, struct state_rec *rec);
 /*
  * The last lines of RUN/VM/console.log as they are now, into buf (len at
  * least STATE_TAIL_MAX): at most STATE_TAIL_LINES lines from its last
- * STATE_TAIL_BYTES bytes, a line cut by that window dropped, each line
+ * STATE_TAIL_BYTES bytes (with the end of console.log.1 before them when
+ * the log was just rotated and holds fewer), a line cut by that window dropped, each line
  * ending in '\n', a trailing '\r' dropped, every other byte outside printable
  * ASCII as \xNN and a backslash as \\ (log_esc's form).  A file that shrinks
  * while it is read gives what could be read.  "" and 0 when there is no log
  * (a console = device); -EINVAL when it is not a regular file; -ENOBUFS when
- * len is too small; else -errno.  A console server calls this once the log is
- * synced, as the supervisor does when a guest ends.
+ * len is too small; else -errno.  Call it once the console server has logged
+ * what there is to see (consrv_tail), as the supervisor does when a guest ends.
  */
 int state_console_tail(const char *run, const char *vm, char *buf, size_t len);
 

@@ -826,20 +826,25 @@ static void tk_poweroff(const struct tk_power *pw)
  * Spin; with the FADT's PM1a event block, poll it for the power button
  * (interrupts stay off) and answer it as poweroff does.  QEMU sets
  * PWRBTN_STS on system_powerdown only while PWRBTN_EN is set, so enable it
- * before the line that tells the host the guest is spinning.
+ * before the line that tells the host the guest is spinning.  "chatter"
+ * prints a line at every turn meanwhile: a guest that would fill its
+ * console log.
  */
-static void tk_spin(const struct tk_power *pw)
+static void tk_spin(const struct tk_power *pw, const char *action)
 {
-	if (!pw->evt_sts) {
-		tk_printf("testkernel: spin\n");
-		for (;;)
+	int chatter = tk_streq(action, "chatter");
+
+	if (pw->evt_sts) {
+		tk_outw(pw->evt_sts, PM1_PWRBTN); /* write 1 to clear a stale press */
+		tk_outw(pw->evt_en, (uint16_t)(tk_inw(pw->evt_en) | PM1_PWRBTN));
+	}
+	tk_printf("testkernel: %s\n", action);
+	for (unsigned long n = 0; !pw->evt_sts || !(tk_inw(pw->evt_sts) & PM1_PWRBTN); n++) {
+		if (chatter)
+			tk_printf("testkernel: chatter line %lu of a guest that prints without end\n", n);
+		else
 			__asm__ volatile("pause");
 	}
-	tk_outw(pw->evt_sts, PM1_PWRBTN); /* write 1 to clear a stale press */
-	tk_outw(pw->evt_en, (uint16_t)(tk_inw(pw->evt_en) | PM1_PWRBTN));
-	tk_printf("testkernel: spin\n");
-	while (!(tk_inw(pw->evt_sts) & PM1_PWRBTN))
-		__asm__ volatile("pause");
 	tk_printf("testkernel: power button\n");
 	tk_poweroff(pw);
 }
@@ -867,8 +872,8 @@ static void tk_exit(const char *action, const struct tk_power *pw)
 	} else if (tk_streq(action, "triplefault")) {
 		tk_printf("testkernel: triplefault\n");
 		tk_triplefault();
-	} else if (tk_streq(action, "spin")) {
-		tk_spin(pw);
+	} else if (tk_streq(action, "spin") || tk_streq(action, "chatter")) {
+		tk_spin(pw, action);
 	} else if (tk_streq(action, "deaf")) {
 		/* Spins and never answers the power button: only a kill ends it. */
 		tk_printf("testkernel: deaf\n");

@@ -28,6 +28,12 @@ usage_check 64 "-m 65T: too large (kvmload maps at most 64T)" -m 65T vm
 usage_check 64 "-m 1K: too small (at least 2M)" -m 1K vm
 usage_check 64 "-m 2097153: not a whole number of 4 KiB pages" -m 2097153 vm
 usage_check 64 "-l b: only one plugin may be given" -l a -l b vm
+# --loader-timeout: vmopt_loader_timeout's rule and words, the same as --check's for loader-timeout =.
+LT_RULE="expected a whole number of seconds from 1 to 86400"
+for v in 0 -1 abc 86401 1.5 2s +3 ''; do
+	usage_check 64 "--loader-timeout $v: $LT_RULE" --loader-timeout "$v" vm
+done
+usage_check 64 "option '--loader-timeout' requires an argument" vm --loader-timeout
 usage_check 64 "-d /nonexistent.img: No such file or directory" -d /nonexistent.img vm
 usage_check 64 "-d /tmp: a directory, not a regular file or block device" -d /tmp vm
 usage_check 64 "-h /nonexistent: No such file or directory" -h /nonexistent vm

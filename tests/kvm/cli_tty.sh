@@ -1,5 +1,5 @@
 #!/bin/bash
-# cli_tty.sh: kvmload on a terminal and under signals: ^Z gives the terminal back and fg makes it raw again (loader and guest), a stopped delay survives the sandbox, the loader's signal statuses, --load-only's stdout.
+# cli_tty.sh: kvmload on a terminal and under signals: ^Z gives the terminal back and fg makes it raw again (loader and guest), --loader-timeout gives it back too, a stopped delay survives the sandbox, the loader's signal statuses, --load-only's stdout.
 . "$(dirname "$0")/lib.sh"
 need_machine
 need_tools script stty bash ps pgrep
@@ -101,6 +101,13 @@ if until_ok 10 in_log userboot; then ok; else bad "keys typed after the second f
 printf 'quit\r' >&$JC_IN
 jc_end "quit after two stops" 1
 CP=
+
+# -- 1b. --loader-timeout at the loader's prompt: the load ends as a failed one, the terminal given back
+jc_start wd "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -e autoboot_delay=NO --loader-timeout 2 "$VM"
+if until_ok 60 grep -q 'OK ' "$WORK/wd.log"; then ok; else bad "no loader prompt on the terminal (--loader-timeout)"; fi
+raw && ok || bad "the terminal is not raw at the loader's prompt (--loader-timeout)"
+jc_end "--loader-timeout at the prompt on a terminal" 1
+expect_text "$WORK/wd.log" "kvmload: the loader did not finish within 2 s (--loader-timeout); stopped it"
 
 # -- 2. while the guest runs (QEMU relays the console; or the builtin machine)
 if [ -c /dev/fuse ]; then

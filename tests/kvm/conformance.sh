@@ -1,5 +1,5 @@
 #!/bin/bash
-# conformance.sh: the real FreeBSD 10.2 userboot.so boots our test kernel from -h, a raw UFS2 image and a GPT image.
+# conformance.sh: the real FreeBSD 10.2 userboot.so boots our test kernel from -h, a raw UFS2 image and a GPT image; --loader-timeout ends its loader.rc that never does.
 . "$(dirname "$0")/lib.sh"
 [ -n "${KVMLOAD_FREEBSD_ROOT:-}" ] || skip "KVMLOAD_FREEBSD_ROOT is not set"
 ROOT=$KVMLOAD_FREEBSD_ROOT
@@ -65,6 +65,22 @@ expect_no_text "$WORK/quit.log" "testkernel:"
 run "$WORK/eof.log" /dev/null -h "$tree" -e autoboot_delay=NO fbsd; st=$?
 expect_status $st 1 "stdin at EOF at the prompt"
 expect_text "$WORK/eof.log.err" "console input"
+
+# A loader.rc that never ends (the real loader spins in Forth): --loader-timeout ends it, status 1,
+# its process killed, the view and the runtime directory gone.
+loop=$WORK/loop
+cp -r "$tree" "$loop"
+printf '\\ a loader.rc that never ends\n: spin begin again ;\nspin\n' >"$loop/boot/loader.rc"
+mkdir -p "$WORK/run"
+export LOADER_TIMEOUT_MARK=$$.$RANDOM
+KVMLOAD_RUN_DIR=$WORK/run run "$WORK/loop.log" /dev/null -h "$loop" --loader-timeout 3 fbsdloop-$$; st=$?
+expect_status $st 1 "a loader.rc that never ends, --loader-timeout 3"
+check "a loader.rc that never ends: the message" \
+	"kvmload: the loader did not finish within 3 s (--loader-timeout); stopped it" "$(tail -n 1 "$WORK/loop.log.err")"
+expect_text "$WORK/loop.log" "FreeBSD/amd64 User boot, Revision 1.1"
+p=$(marked kvmload-plugin LOADER_TIMEOUT_MARK)
+[ -z "$p" ] && ok || bad "a loader.rc that never ends: plugin processes left: $p"
+check "a loader.rc that never ends: nothing left in the runtime directory" "" "$(ls -A "$WORK/run")"
 
 cp "$WORK/host.log" "${KVMLOAD_TRANSCRIPT:-/dev/null}" 2>/dev/null || true
 lib_done

@@ -26,9 +26,9 @@ need_machine() {
 # on_qemu: the guest runs on QEMU (need_machine chose it).
 on_qemu() { [ "${MACHINE[0]}" != --run ]; }
 
-# Scratch space removed on exit.
+# Scratch space removed on exit; kept, and named, when a check failed (its logs say why).
 WORK=$(mktemp -d /tmp/kvmload-test.XXXXXX)
-on_exit 'rm -rf "$WORK"'
+on_exit 'if [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else echo "work dir kept: $WORK" >&2; fi'
 
 # expect_line FILE TEXT: FILE has a line equal to TEXT (console lines end in CRLF).
 expect_line() {

@@ -51,6 +51,7 @@ accel = tcg
 ro = yes
 user = kvmload
 mac = 52:54:00:aa:bb:cc
+loader-timeout = 86400
 CONF
 sed -i -e "s|@PTY@|$PTY|" -e "s|@LDIR@|$WORK/ldir|" good/10-usb.conf
 cat >good/20-more.conf <<'CONF'
@@ -80,6 +81,7 @@ memory = 2097152
 [vm hex]
 serial = hex
 memory = 4g
+loader-timeout = 1
 CONF
 # ZFS pools: the name, the GUID as zpool get guid and blkid print it (decimal) or in hex, the
 # number of the pool's devices and how long to wait for them.
@@ -206,6 +208,18 @@ check "mac =: messages" "macs/x.conf:4: mac '01:00:5e:00:00:01': expected a unic
 macs/x.conf:11: mac '52:54:00:0:0:3': expected a unicast MAC address, six hex bytes with colons (52:54:00:ab:cd:ef)
 macs/x.conf:5: mac 52:54:00:00:00:02 in [vm m2], which has no network (net = user or tap:IFNAME)
 kvmload-hotplug: macs: 3 errors" "$out"
+# loader-timeout =: kvmload --loader-timeout's rule and words (vmopt.h), once per VM.
+mkdir lt
+printf '[vm t1]\nserial = t1\nloader-timeout = 0\n[vm t2]\nserial = t2\nloader-timeout = 86401\n[vm t3]\nserial = t3\nloader-timeout = abc\n[vm t4]\nserial = t4\nloader-timeout = -1\n[vm t5]\nserial = t5\nloader-timeout = 30s\n[vm t6]\nserial = t6\nloader-timeout = 60\nloader-timeout = 90\n' >lt/x.conf
+run lt
+check "loader-timeout =: status (EX_CONFIG)" 78 "$st"
+check "loader-timeout =: messages" "lt/x.conf:3: loader-timeout '0': expected a whole number of seconds from 1 to 86400
+lt/x.conf:6: loader-timeout '86401': expected a whole number of seconds from 1 to 86400
+lt/x.conf:9: loader-timeout 'abc': expected a whole number of seconds from 1 to 86400
+lt/x.conf:12: loader-timeout '-1': expected a whole number of seconds from 1 to 86400
+lt/x.conf:15: loader-timeout '30s': expected a whole number of seconds from 1 to 86400
+lt/x.conf:19: 'loader-timeout' given twice in [vm t6]
+kvmload-hotplug: lt: 6 errors" "$out"
 # user =: its form on its line; as root, --check also asks the host, as kvmload would.
 mkdir users
 printf '[vm u1]\nserial = u1\nuser = -x\n[vm u2]\nserial = u2\nuser = nosuch-kvl%s\n[vm u3]\nserial = u3\nuser = root\n' \
@@ -501,24 +515,25 @@ if [ "$(id -u)" -eq 0 ] && command -v losetup >/dev/null && command -v unshare >
 	truncate -s 1M disk.img
 	if D=$(loop_attach disk.img); then
 		check "dry-run: lun7's settings in kvmload's argv" "vm lun7: $D matches (good/10-usb.conf:13)
+console server: $PWD/run/lun7/console.sock, log $PWD/run/lun7/console.log, terminal $PTY
 mkdir $PWD/run/lun7/view
 /kfs -f --user kvmload --ready-fd 3 --disk-fd 4:$D $PWD/run/lun7/view
-/k --view $PWD/run/lun7/view --view-release-fd 3 --disk-fd 4:$D -m 512M -c $PTY --loader-dir $WORK/ldir --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro --user kvmload --mac 52:54:00:aa:bb:cc lun7
+/k --view $PWD/run/lun7/view --view-release-fd 3 --disk-fd 4:$D -m 512M --loader-dir $WORK/ldir --boot-part disk0p2 --cpus 255 --net tap:vm_lun7.0-abcd --accel tcg --ro --user kvmload --mac 52:54:00:aa:bb:cc --loader-timeout 86400 lun7 <>console-server
 on 'R' from fd 3: stop kvmload-fs, umount $PWD/run/lun7/view, answer 'K'
 on exit: stop" "$(dry_run good lun7root "$D" 2>&1)"
 		mkdir plain
 		printf '[vm p]\nfs-label = plain\nro = no\n' >plain/x.conf
 		check "dry-run: no guest settings, none passed (ro = no passes nothing)" \
-			"/k --view $PWD/run/p/view --view-release-fd 3 --disk-fd 4:$D p >>$PWD/run/p/console.log" \
-			"$(dry_run plain plain "$D" 2>&1 | sed -n 4p)"
+			"/k --view $PWD/run/p/view --view-release-fd 3 --disk-fd 4:$D p <>console-server" \
+			"$(dry_run plain plain "$D" 2>&1 | sed -n 5p)"
 		check "dry-run: nothing created" "" "$(ls run 2>/dev/null)"
 		# format = goes to both, before the disks; disk = lines follow the device's disk.
 		mkdir xd
 		printf '[vm x]\nfs-label = xd\nformat = raw\ndisk = %s\n' "$WORK/extra.img" >xd/x.conf
 		check "dry-run: format = and disk = in the view's and kvmload's argv" \
 			"/kfs -f --ready-fd 3 --format raw --disk-fd 4:$D --disk-fd 5:$WORK/extra.img $PWD/run/x/view
-/k --view $PWD/run/x/view --view-release-fd 3 --format raw --disk-fd 4:$D --disk-fd 5:$WORK/extra.img x >>$PWD/run/x/console.log" \
-			"$(dry_run xd xd "$D" 2>&1 | sed -n 3,4p)"
+/k --view $PWD/run/x/view --view-release-fd 3 --format raw --disk-fd 4:$D --disk-fd 5:$WORK/extra.img x <>console-server" \
+			"$(dry_run xd xd "$D" 2>&1 | sed -n 4,5p)"
 		# A disk kvmload would refuse: add says so and starts nothing.
 		mkdir xf
 		printf '[vm y]\nfs-label = xf\ndisk = %s\n' "$WORK/fifo" >xf/x.conf
@@ -530,7 +545,7 @@ vm y: disk $WORK/fifo (xf/x.conf:3): a FIFO, not a regular file or block device;
 		# as well as libfuse's nosuid,nodev.  hotplug.sh mounts real views but is slow.
 		if [ -x "$KVMLOAD_FS" ] && [ -c /dev/fuse ]; then
 			read -ra fs <<<"$(KFS=$(realpath "$KVMLOAD_FS") dry_run good lun7root "$D" 2>&1 |
-				sed -n 3p)"
+				sed -n 4p)"
 			mkdir view
 			fs[${#fs[@]}-1]=$PWD/view
 			"${fs[@]}" 3>/dev/null 4<"$D" &

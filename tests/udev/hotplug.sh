@@ -23,21 +23,17 @@ fi
 echo "accel: $ACCEL"
 need_fuse
 [ -r "$DEMO" ] || skip "no demo guest $DEMO"
+need_udevd
 
 R=$WORK/run            # --run-dir: nothing here touches /run/kvmload
 C=$WORK/conf
 LOG=$WORK/hotplug.log  # every kvmload-hotplug message, in order
 OPTS=(--config-dir "$C" --run-dir "$R" --kvmload "$KVMLOAD" --kvmload-fs "$KVMLOAD_FS" --stop-timeout 5)
 
-has_text() { tr -d '\r' <"$1" | grep -qF -- "$2"; }
 mounted() { grep -qF " $1 " /proc/mounts; }
 gone() { [ ! -e "$1" ]; }
 pid_alive() { kill -0 "$1" 2>/dev/null; }
 pid_dead() { ! kill -0 "$1" 2>/dev/null; }
-expect() { # expect WHAT CMD...
-	local what=$1; shift
-	if "$@"; then ok; else bad "$what"; fi
-}
 # Our processes: every kvmload and kvmload-fs we start names a path under $R; the QEMU that
 # runs a guest names none, but inherits this mark from kvmload (other tests on this machine
 # run QEMU too).
@@ -180,9 +176,10 @@ unit_cmd() { local args=${1#*/kvmload-hotplug }; echo "${args//%I/$inst}"; }
 
 # What add would do, without doing it.
 check "dry-run add" "vm halt: ${H}p2 matches ($C/guests.conf:2)
+console server: $R/halt/console.sock, log $R/halt/console.log
 mkdir $R/halt/view
 $KVMLOAD_FS -f --ready-fd 3 --disk-fd 4:$H $R/halt/view
-$KVMLOAD --view $R/halt/view --view-release-fd 3 --disk-fd 4:$H -m 128M --loader-dir $LOADER_DIR --cpus 1 --net none --accel $ACCEL --ro halt >>$R/halt/console.log
+$KVMLOAD --view $R/halt/view --view-release-fd 3 --disk-fd 4:$H -m 128M --loader-dir $LOADER_DIR --cpus 1 --net none --accel $ACCEL --ro halt <>console-server
 on 'R' from fd 3: stop kvmload-fs, umount $R/halt/view, answer 'K'
 on exit: stop" "$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${H}p2")"
 expect "dry-run add started nothing" gone "$R/halt"

@@ -95,19 +95,31 @@ wait_for() {
 		sleep 0.1
 	done
 }
+# has_text FILE TEXT: TEXT in FILE (console lines end in CRLF).
+has_text() { tr -d '\r' <"$1" | grep -qF -- "$2"; }
+# expect WHAT CMD...: one check, passed when CMD succeeds.
+expect() {
+	local what=$1; shift
+	if "$@"; then ok; else bad "$what"; fi
+}
 
-# udevd_start RULES: a real systemd-udevd (skip without one, or when one runs already: it would
-# see our devices with rules we do not control) with RULES as 70-kvmload.rules, in the
-# foreground, stopped by its pid at exit; /dev's nodes get their modes back then (udevd applies
-# the distribution's OWNER/GROUP/MODE rules to every device with an event: kvm, loop).
+# need_udevd: skip unless this test can run its own systemd-udevd: another one (the host's, or
+# another test's) would see our devices with rules we do not control.
 UDEVD=/lib/systemd/systemd-udevd
-udevd_start() {
-	local d
+need_udevd() {
 	[ -x "$UDEVD" ] || skip "no $UDEVD"
 	if udevadm control --ping 2>/dev/null; then skip "a systemd-udevd runs already"; fi
+}
+
+# udevd_start RULES: a real systemd-udevd with RULES as 70-kvmload.rules, in the foreground,
+# stopped by its pid at exit; its log in $WORK/udevd.log.
+udevd_start() {
+	local d
 	for d in /run/udev /run/udev/rules.d /dev/disk /dev/block /dev/char; do
 		[ -e "$d" ] || on_exit "rm -rf $d"
 	done
+	# udevd applies the distribution's OWNER/GROUP/MODE rules to every device with an event
+	# (kvm, loop): put the nodes of /dev back as they were.
 	find /dev -maxdepth 1 \( -type b -o -type c \) -printf '%m %U %G %p\n' >"$WORK/dev-modes"
 	on_exit 'while read -r m u g p; do [ -e "$p" ] && chown "$u:$g" "$p" && chmod "$m" "$p"; done <"$WORK/dev-modes"'
 	mkdir -p /run/udev/rules.d

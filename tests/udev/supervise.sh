@@ -19,6 +19,7 @@ fi
 echo "accel: $ACCEL"
 need_fuse
 [ -r "$DEMO" ] || skip "no demo guest $DEMO"
+need_udevd
 
 R=$WORK/run            # --run-dir: nothing here touches /run/kvmload
 C=$WORK/conf
@@ -35,10 +36,6 @@ ours() {
 mounted() { grep -qF " $1 " /proc/mounts; }
 gone() { [ ! -e "$1" ]; }
 pid_dead() { ! kill -0 "$1" 2>/dev/null; }
-expect() { # expect WHAT CMD...
-	local what=$1; shift
-	if "$@"; then ok; else bad "$what"; fi
-}
 # listed VM KEY...: each KEY of VM's object in list --json, one a line ("-" for null; "absent"
 # when VM is not listed).  The whole list must be JSON.
 listed() {

@@ -152,9 +152,10 @@ udev_record "$M2"
 udev_record "$M3"
 check "dry-run add: the pool's three disks, in vdev GUID order" "vm mirror: $M2 matches ($C/zfs.conf:1)
 vm mirror: pool zm (guid $ZM): 3 of 3 devices present: $(list "$D1" "$D2" "$D3")
+console server: $R/mirror/console.sock, log $R/mirror/console.log
 mkdir $R/mirror/view
 $WORK/fakefs -f --ready-fd 3 --disk-fd 4:$D1 --disk-fd 5:$D2 --disk-fd 6:$D3 $R/mirror/view
-$WORK/fakekvmload --view $R/mirror/view --view-release-fd 3 --disk-fd 4:$D1 --disk-fd 5:$D2 --disk-fd 6:$D3 mirror >>$R/mirror/console.log
+$WORK/fakekvmload --view $R/mirror/view --view-release-fd 3 --disk-fd 4:$D1 --disk-fd 5:$D2 --disk-fd 6:$D3 mirror <>console-server
 on 'R' from fd 3: stop kvmload-fs, umount $R/mirror/view, answer 'K'
 on exit: stop" "$("$HOTPLUG" "${OPTS[@]}" --dry-run add "$M2" 2>&1)"
 
@@ -242,10 +243,11 @@ udev_record "$G"
 udev_record "${G}p2"
 check "GPT partition: dry-run" "vm gpt: ${G}p2 matches ($C/zfs.conf:6)
 vm gpt: pool zg (guid $ZG): 1 of 1 devices present: $(list "${G}p2")
+console server: $R/gpt/console.sock, log $R/gpt/console.log
 mkdir $R/gpt/view
 $WORK/fakefs -f --ready-fd 3 --disk-fd 4:$G $R/gpt/view
-$WORK/fakekvmload --view $R/gpt/view --view-release-fd 3 --disk-fd 4:$G --ro gpt >>$R/gpt/console.log" \
-	"$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${G}p2" 2>&1 | sed -n 1,5p)"
+$WORK/fakekvmload --view $R/gpt/view --view-release-fd 3 --disk-fd 4:$G --ro gpt <>console-server" \
+	"$("$HOTPLUG" "${OPTS[@]}" --dry-run add "${G}p2" 2>&1 | sed -n 1,6p)"
 "$HOTPLUG" "${OPTS[@]}" add "${G}p2" 2>sup.log
 check "GPT partition: add runs the guest" 0 "$?"
 check "GPT partition: kvmload's disk is the whole disk" "--disk-fd 4:$G" \

@@ -127,6 +127,27 @@ static void test_tail_window(void)
 	free(text);
 }
 
+/* Just rotated: the few lines of the new log come after the end of the one before. */
+static void test_tail_rotated(void)
+{
+	char out[STATE_TAIL_MAX], path[256], big[100 * 41];
+
+	put(STATE_CONSOLE_OLD, "old 1\nold 2\n", 12);
+	put(STATE_CONSOLE, "new 1\n", 6);
+	CHECK_EQ(state_console_tail(run, vm, out, sizeof(out)), 0);
+	CHECK_STR(out, "old 1\nold 2\nnew 1\n");
+	/* A whole window in the new log: the old one is not read. */
+	memset(big, 'n', sizeof(big));
+	for (size_t i = 40; i < sizeof(big); i += 41)
+		big[i] = '\n';
+	put(STATE_CONSOLE, big, sizeof(big));
+	CHECK_EQ(state_console_tail(run, vm, out, sizeof(out)), 0);
+	CHECK(strstr(out, "old") == NULL);
+	CHECK_EQ(strlen(out), STATE_TAIL_LINES * 41);
+	snprintf(path, sizeof(path), "%s/%s/%s", run, vm, STATE_CONSOLE_OLD);
+	unlink(path);
+}
+
 /* Not a regular file: refused, at once (a FIFO would block a plain open and read). */
 static void test_tail_not_file(void)
 {
@@ -216,6 +237,7 @@ int main(void)
 	test_tail_small();
 	test_tail_lines();
 	test_tail_window();
+	test_tail_rotated();
 	test_tail_not_file();
 	test_state_record();
 	test_history();

@@ -1,4 +1,4 @@
-/* test_vmopt.c: the shared guest-setting rules (VM name, vCPUs, network, accelerator) at their documented edges. */
+/* test_vmopt.c: the shared guest-setting rules (VM name, vCPUs, network, accelerator, loader timeout) at their documented edges. */
 #include <string.h>
 
 #include "check.h"
@@ -64,11 +64,27 @@ static void test_accel(void)
 	CHECK(!vmopt_accel_valid(""));
 }
 
+static void test_loader_timeout(void)
+{
+	CHECK_EQ(vmopt_loader_timeout("1"), 1);
+	CHECK_EQ(vmopt_loader_timeout("86400"), 86400);
+	CHECK_EQ(vmopt_loader_timeout("0"), -1);
+	CHECK_EQ(vmopt_loader_timeout("86401"), -1);
+	CHECK_EQ(vmopt_loader_timeout("099999"), -1);
+	CHECK_EQ(vmopt_loader_timeout("-1"), -1);
+	CHECK_EQ(vmopt_loader_timeout("+2"), -1);
+	CHECK_EQ(vmopt_loader_timeout("2s"), -1);
+	CHECK_EQ(vmopt_loader_timeout("1.5"), -1);
+	CHECK_EQ(vmopt_loader_timeout("abc"), -1);
+	CHECK_EQ(vmopt_loader_timeout(""), -1);
+}
+
 int main(void)
 {
 	test_name();
 	test_cpus();
 	test_net();
 	test_accel();
+	test_loader_timeout();
 	return check_done();
 }

@@ -1,4 +1,4 @@
-/* tp_sandbox.c: a test plugin that attacks its sandbox (raw system calls, forged results, bad registers) as -e tp.mode=... says. */
+/* tp_sandbox.c: a test plugin that attacks its sandbox (raw system calls, forged results, bad registers, a loader that never ends) as -e tp.mode=... says. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -6,6 +6,7 @@
 
 /* x86-64 Linux numbers, raw: the plugin has no libc and must not depend on the host's. */
 #define NR_WRITE 1
+#define NR_CLOSE 3
 #define NR_OPEN 2
 #define NR_SOCKET 41
 #define NR_EXECVE 59
@@ -85,6 +86,15 @@ static void forge(const char *b, long len)
 
 static char junk[4096];
 
+/* A loader that never ends, in a CPU loop the compiler cannot drop. */
+static _Noreturn void spin(void)
+{
+	volatile unsigned long n = 0;
+
+	for (;;)
+		n++;
+}
+
 void loader_main(struct loader_callbacks *cb, void *arg, int version, int ndisks);
 void loader_main(struct loader_callbacks *cb, void *arg, int version, int ndisks)
 {
@@ -134,6 +144,13 @@ void loader_main(struct loader_callbacks *cb, void *arg, int version, int ndisks
 		cb->exec(arg, 0x123456789ULL);
 	} else if (same(m, "badexit")) {
 		cb->exit(arg, 300);
+	} else if (same(m, "spin")) {
+		spin();
+	} else if (same(m, "hide")) {
+		/* The result pipe closed, as if done: only the process's end says it is not. */
+		for (long fd = 3; fd < 64; fd++)
+			sys(NR_CLOSE, fd, 0, 0, 0);
+		spin();
 	}
 	say(cb, arg, "tp_sandbox: still running\n");
 	cb->exit(arg, 1);

@@ -1,0 +1,136 @@
+#!/bin/bash
+# console.sh: a hotplugged guest's console with a real systemd-udevd: kvmload-hotplug console
+# attaches to the supervisor's console socket, two readers get the very bytes of console.log,
+# ~. detaches and a reattach replays the scrollback, a writer types at the loader prompt and the
+# guest boots; a guest that prints without end keeps console.log and console.log.1 under their
+# cap (1 MiB each) and a late reader gets only the last 256 KiB; nothing is left behind.
+# usage: console.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO RULES-FILE
+. "$(dirname "$0")/lib.sh"
+HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") RULES=$6
+need_root
+need_tools udevadm losetup partx sgdisk qemu-system-x86_64 python3
+[ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
+need_fuse
+[ -r "$DEMO" ] || skip "no demo guest $DEMO"
+need_udevd
+
+R=$WORK/run
+C=$WORK/conf
+LOG=$WORK/hotplug.log
+OPTS=(--config-dir "$C" --run-dir "$R" --kvmload "$KVMLOAD" --kvmload-fs "$KVMLOAD_FS" --stop-timeout 5)
+PIDS=
+on_exit 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null'
+
+for vm in cons chat; do
+	cp "$DEMO" "$WORK/$vm.img"
+	sgdisk -G "$WORK/$vm.img" >/dev/null
+done
+uuid() { sgdisk -i 2 "$1" | sed -n 's/^Partition unique GUID: //p'; }
+mkdir -p "$C"
+cat >"$C/guests.conf" <<EOF
+# stops at the loader's prompt: someone must type boot
+[vm cons]
+part-uuid = $(uuid "$WORK/cons.img")
+memory = 128M
+loader-dir = $LOADER_DIR
+restart = no
+accel = tcg
+env = autoboot_delay=NO
+
+# prints without end once booted
+[vm chat]
+part-uuid = $(uuid "$WORK/chat.img")
+memory = 128M
+loader-dir = $LOADER_DIR
+restart = no
+accel = tcg
+env = testkernel.exit=chatter
+EOF
+"$HOTPLUG" --config-dir "$C" --check >/dev/null || { echo "test config rejected" >&2; exit 1; }
+udevd_start "$RULES"
+
+# client NAME VM ARGS...: kvmload-hotplug console in the background, stdin the FIFO
+# $WORK/NAME.in (held open by a sleep of ours), output in $WORK/NAME.out and .err; its pid in
+# NAME_PID, our end of its input in NAME_IN.
+client() {
+	local n=$1 vm=$2 fd; shift 2
+	mkfifo "$WORK/$n.in"
+	sleep 600 >"$WORK/$n.in" &
+	PIDS="$PIDS $!"
+	"$HOTPLUG" --run-dir "$R" console "$@" "$vm" <"$WORK/$n.in" >"$WORK/$n.out" 2>"$WORK/$n.err" &
+	eval "${n}_PID=$!"
+	PIDS="$PIDS $!"
+	exec {fd}>"$WORK/$n.in"
+	eval "${n}_IN=$fd"
+}
+gone() { [ ! -e "$1" ]; }
+pid_dead() { ! kill -0 "$1" 2>/dev/null; }
+
+# ---- cons: watch, detach, reattach, type at the prompt
+V=$(attach "$WORK/cons.img") || exit 1
+"$HOTPLUG" "${OPTS[@]}" add "${V}p2" 2>>"$LOG" &
+SUP=$!
+PIDS="$PIDS $SUP"
+expect "cons: the console socket is there" wait_for 60 test -S "$R/cons/console.sock"
+SRV=$(pgrep -P $SUP -x kvmload-console)
+expect "cons: the supervisor's console server" test -n "$SRV"
+client r1 cons --read-only
+client r2 cons --read-only
+expect "cons: reader 1 sees the loader's prompt" wait_for 60 has_text "$WORK/r1.out" "OK "
+expect "cons: reader 2 sees the loader's prompt" wait_for 10 has_text "$WORK/r2.out" "OK "
+expect "cons: console.log has it too" has_text "$R/cons/console.log" "OK "
+client r3 cons --read-only
+expect "cons: reader 3 attached" wait_for 10 has_text "$WORK/r3.out" "OK "
+printf '~.' >&"$r3_IN"
+expect "cons: ~. detaches" wait_for 10 has_text "$WORK/r3.err" "detached from vm cons's console"
+expect "cons: the detached client ended" wait_for 10 pid_dead "$r3_PID"
+client r4 cons --read-only
+expect "cons: a reattached reader gets the scrollback" wait_for 10 has_text "$WORK/r4.out" \
+	"miniboot/amd64 userboot lua"
+client w cons
+expect "cons: the writer attached" wait_for 10 has_text "$WORK/w.err" "attached to vm cons's console; ~. detaches"
+printf 'boot\r' >&"$w_IN"
+wait $SUP
+check "cons: add ends with the guest (halted)" 0 $?
+for c in r1 r2 w; do wait_for 10 pid_dead "$(eval echo \$${c}_PID)"; done
+expect "cons: the guest booted from the writer's keys" has_text "$WORK/r1.out" "testkernel: halt"
+lines_ok() { tr -d '\r' <"$1" | awk '/OK boot/ { b = 1 } b && /Booting \[/ { k = 1 } k && /testkernel: halt/ { h = 1 } END { exit !h }'; }
+expect "cons: prompt, boot, kernel, in that order" lines_ok "$R/cons/console.log"
+cmp -s "$R/cons/console.log" "$WORK/r1.out" && ok || bad "reader 1's bytes are not console.log's"
+cmp -s "$WORK/r1.out" "$WORK/r2.out" && ok || bad "the two readers got different bytes"
+expect "cons: readers told the console closed" has_text "$WORK/r1.err" "vm cons's console closed"
+check "cons: status" "exited: status 2, halted" "$(head -1 "$R/cons/status" 2>&1)"
+expect "cons: the socket went with the guest" gone "$R/cons/console.sock"
+expect "cons: the console server ended" pid_dead "$SRV"
+detach "$V"
+
+# ---- chat: a guest that prints without end
+V=$(attach "$WORK/chat.img") || exit 1
+"$HOTPLUG" "${OPTS[@]}" add "${V}p2" 2>>"$LOG" &
+SUP=$!
+PIDS="$PIDS $SUP"
+expect "chat: the log was rotated" wait_for 120 test -e "$R/chat/console.log.1"
+client late chat --read-only
+expect "chat: a late reader gets output" wait_for 10 has_text "$WORK/late.out" "chatter line"
+kill "$late_PID"
+first=$(tr -d '\r' <"$WORK/late.out" | grep -m1 -o 'chatter line [0-9]*' | grep -o '[0-9]*$')
+# A line is 62 bytes: 256 KiB of scrollback holds some 4200 of them, and the rotation came after 1 MiB.
+match "chat: the late reader's scrollback starts late, not at line 0 ($first)" "[1-9]*" "$first"
+# While it prints: neither file ever passes the cap, and the rotation goes on.
+ino=$(stat -c %i "$R/chat/console.log.1")
+over=
+for _ in $(seq 20); do
+	for f in console.log console.log.1; do
+		size=$(stat -c %s "$R/chat/$f" 2>/dev/null || echo 0)
+		[ "$size" -le 1048576 ] || over="$over $f=$size"
+	done
+	sleep 0.25
+done
+check "chat: console.log and console.log.1 stay within 1 MiB" "" "$over"
+rotated() { [ "$(stat -c %i "$R/chat/console.log.1")" != "$ino" ]; }
+expect "chat: rotated again" wait_for 120 rotated
+kill -TERM "$SUP"
+wait "$SUP"
+expect "chat: a supervisor stopped by SIGTERM removes everything" gone "$R/chat"
+detach "$V"
+lib_done
