@@ -13,7 +13,8 @@
 /* What list shows of one VM. */
 struct list_vm {
 	const char *name;
-	const char *state;     /* state_name(), or "starting": a supervisor before its first kvmload */
+	const char *state;     /* state_name(); "starting": a supervisor before its first kvmload;
+				* "unknown": its records cannot be read */
 	bool held;             /* who is its live holder */
 	struct rundir_holder who;
 	char disk[4096];       /* "" when nothing says */
@@ -97,7 +98,7 @@ static bool list_has(const char *run, const char *vm, const char *leaf)
  * state record and its device; a kvmload started by hand from its view
  * (loading while it is there, running once released), its disk record and
  * its holder file's age (it was written at the claim); no live holder:
- * stopped (retired, or a holder that died).
+ * stopped (retired, or a holder that died); records we may not read: unknown.
  */
 static void list_vm_read(const char *run, const char *vm, struct list_vm *l)
 {
@@ -105,10 +106,17 @@ static void list_vm_read(const char *run, const char *vm, struct list_vm *l)
 	struct state_rec rec;
 	bool rec_ok = state_get(run, vm, &rec) == 0;
 	bool sup;
+	int r;
 
 	memset(l, 0, sizeof(*l));
 	l->name = vm;
-	l->held = rundir_holder(run, vm, &l->who) == 1;
+	r = rundir_holder(run, vm, &l->who);
+	if (r < 0) {
+		/* Its directory is its holder's (0700): another user cannot tell what it does. */
+		l->state = "unknown";
+		return;
+	}
+	l->held = r == 1;
 	sup = l->held && strcmp(l->who.prog, STATE_PROG) == 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (l->held && !sup) {

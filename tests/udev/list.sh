@@ -81,6 +81,17 @@ match "list: b's line, its disk escaped for the terminal" \
 match "list: d's line" "d *stopped *- *- /dev/sdy *2m0[0-9]s (state) *status 2, halted, ran 61.000 s" \
 	"$(grep '^d ' "$WORK/text")"
 
+# Another user (nobody) may not read a holder's 0700 directory: unknown, not stopped.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	mkdir -m 0700 "$R/f"
+	chmod 0755 "$WORK" "$R"
+	check "another user: f's records unreadable" "f unknown None" \
+		"$(setpriv --reuid=65534 --regid=65534 --clear-groups "$HOTPLUG" --run-dir "$R" list --json |
+			python3 -c 'import json, sys; o = json.load(sys.stdin)[-1]; print(o["vm"], o["state"], o["holder"])')"
+else
+	skip_part "another user's view needs root and setpriv"
+fi
+
 # Bad use: EX_USAGE, saying what is wrong.
 status_of 64 "list with an argument" "$HOTPLUG" --run-dir "$R" list extra
 check "list with an argument: message" "kvmload-hotplug: list extra: list takes no argument" "$(cat "$WORK/err")"
