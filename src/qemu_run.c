@@ -1,4 +1,5 @@
 /* qemu_run.c: QEMU as kvmload's supervised child: its descriptors, the COM1 relay, QMP events and polls, signals, and the exit status they make. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -22,7 +23,7 @@
 #include "qmp.h"
 #include "spawn.h"
 
-#define QEMU_POLL_MS 250    /* how often every vCPU is asked whether it halted for good */
+#define QEMU_POLL_MS 250    /* how often the guest is asked whether every vCPU halted for good */
 #define QEMU_QUIT_MS 5000   /* after "quit" or an end QEMU reported, before SIGKILL */
 #define QEMU_PRESS_MS 2000  /* the power button again: a guest that had not armed it yet missed the last press */
 #define QEMU_LINE 1024
@@ -52,6 +53,7 @@ struct qemu_sup {
 	char stop_status[64];
 	int stop_sig;      /* the signal that asked for a power-down, 0 when none */
 	int halted_polls;  /* polls in a row that found every vCPU halted */
+	int poll_cpu;      /* the vCPU the running poll asked last */
 	int64_t kill_at;   /* when QEMU gets SIGKILL; 0: not scheduled */
 	int64_t next_poll;
 	char err_line[QEMU_LINE], log_line[QEMU_LINE];
@@ -198,23 +200,31 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 	return qmp_init(&s->qmp, s->qmp_fd);
 }
 
-/* All vCPUs in HLT with interrupts off ("info registers -a"): nothing inside the guest can wake them. */
-static bool qemu_all_halted(const char *text)
+/* The decimal number at p (digits only, no sign or space), *end after it; -1 when there is none. */
+static long qemu_digits(const char *p, const char **end)
 {
-	int cpus = 0;
+	long n = 0;
 
-	for (const char *p = strstr(text, "CPU#"); p; p = strstr(p + 4, "CPU#")) {
-		const char *next = strstr(p + 4, "CPU#"), *fl = strstr(p, "FL="), *hlt = strstr(p, "HLT=");
-		unsigned long flags;
+	*end = p;
+	while (**end >= '0' && **end <= '9' && n < 100000)
+		n = n * 10 + (*(*end)++ - '0');
+	return *end > p ? n : -1;
+}
 
-		if (!fl || !hlt || (next && (fl > next || hlt > next)))
-			return false;
-		flags = strtoul(fl + 3, NULL, 16);
-		if (hlt[4] != '1' || (flags & RFLAGS_IF))
-			return false;
-		cpus++;
-	}
-	return cpus > 0;
+int qemu_cpu_halted(const char *text, int cpu)
+{
+	const char *p = strstr(text, "CPU#"), *fl, *hlt, *end;
+	unsigned long flags;
+
+	/* One dump, of the vCPU asked: "\r\nCPU#N\r\n" then its registers. */
+	if (!p || qemu_digits(p + 4, &end) != cpu || (*end != '\r' && *end != '\n') || strstr(end, "CPU#"))
+		return -EPROTO;
+	fl = strstr(end, "FL=");   /* RFL= in 64-bit mode, EFL= otherwise */
+	hlt = strstr(end, " HLT=");
+	if (!fl || !hlt || !isxdigit((unsigned char)fl[3]) || (hlt[5] != '0' && hlt[5] != '1'))
+		return -EPROTO;
+	flags = strtoul(fl + 3, NULL, 16);
+	return hlt[5] == '1' && !(flags & RFLAGS_IF);
 }
 
 static void qemu_command(struct qemu_sup *s, const char *name, const char *args, const char *id)
@@ -223,6 +233,15 @@ static void qemu_command(struct qemu_sup *s, const char *name, const char *args,
 		log_debug("QMP %s: %s", name, strerror(errno));
 	else if (id)
 		s->cmd_pending = true;
+}
+
+/* The next question of a poll: vCPU s->poll_cpu's registers (one vCPU's: about 1.5 KB). */
+static void qemu_ask_cpu(struct qemu_sup *s)
+{
+	char args[80];
+
+	snprintf(args, sizeof(args), "{\"command-line\":\"info registers\",\"cpu-index\":%d}", s->poll_cpu);
+	qemu_command(s, "human-monitor-command", args, "regs");
 }
 
 /* The ACPI power button, now or as soon as QMP is ready; QEMU_STOP_WAIT_MS later it is killed. */
@@ -245,6 +264,36 @@ static void qemu_quit(struct qemu_sup *s)
 	}
 }
 
+/*
+ * One answer of a poll: a vCPU that runs ends it; a halted one has the next
+ * asked, until the guest's every vCPU answered halted.  Two such polls in a
+ * row end the guest: a guest that powered off through the PM port halts at
+ * once, and QEMU's SHUTDOWN event may come after the answer that saw it.
+ * A halted guest never answers the power button: it is stopped now, not at
+ * the kill.
+ */
+static void qemu_on_regs(struct qemu_sup *s, const struct qmp_msg *m)
+{
+	int r = m->kind == QMP_RETURN && m->text ? qemu_cpu_halted(m->text, s->poll_cpu) : -EPROTO;
+
+	if (r < 0)
+		log_debug("QMP: no registers of vCPU %d: %s", s->poll_cpu,
+			  m->kind == QMP_ERROR ? m->error : "not its register dump");
+	if (r <= 0) {
+		s->halted_polls = 0;
+		return;
+	}
+	if (++s->poll_cpu < s->spec->cpus) {
+		qemu_ask_cpu(s);
+		return;
+	}
+	if (++s->halted_polls >= 2 && (s->end == END_NONE || s->end == END_BLIND)) {
+		if (s->end == END_NONE)
+			s->end = END_HALTED;
+		qemu_quit(s);
+	}
+}
+
 static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 {
 	struct qemu_sup *s = arg;
@@ -263,24 +312,16 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 		break;
 	case QMP_RETURN:
 	case QMP_ERROR:
+		/* Before the handling: an answer may ask the next question. */
+		if (m->id[0])
+			s->cmd_pending = false;
 		if (strcmp(m->id, "cap") == 0 && m->kind == QMP_RETURN) {
 			s->qmp_ready = true;
 			s->next_poll = qemu_now_ms() + QEMU_POLL_MS;
 			if (s->want_powerdown)
 				qemu_command(s, "system_powerdown", NULL, NULL);
-		} else if (strcmp(m->id, "regs") == 0 && m->text && !qemu_all_halted(m->text)) {
-			s->halted_polls = 0;
-		} else if (strcmp(m->id, "regs") == 0 && m->text && ++s->halted_polls >= 2 &&
-			   (s->end == END_NONE || s->end == END_BLIND)) {
-			/*
-			 * A halted guest never answers the power button: stop now, not at
-			 * the kill.  Halted at two polls in a row: a guest that powered off
-			 * through the PM port halts at once, and QEMU's SHUTDOWN event may
-			 * come after the answer to the poll that saw it.
-			 */
-			if (s->end == END_NONE)
-				s->end = END_HALTED;
-			qemu_quit(s);
+		} else if (strcmp(m->id, "regs") == 0) {
+			qemu_on_regs(s, m);
 		} else if (strcmp(m->id, "status") == 0 && m->status[0] &&
 			   strcmp(m->status, "running") != 0 && strcmp(m->status, "shutdown") != 0 &&
 			   strcmp(m->status, "guest-panicked") != 0 && s->end == END_NONE) {
@@ -290,8 +331,6 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 		} else if (m->kind == QMP_ERROR) {
 			log_debug("QMP error for '%s': %s", m->id, m->error);
 		}
-		if (m->id[0])
-			s->cmd_pending = false;
 		break;
 	}
 }
@@ -547,8 +586,8 @@ static void qemu_loop(struct qemu_sup *s)
 		}
 		if (s->qmp_ready && !s->cmd_pending && now >= s->next_poll &&
 		    (s->end == END_NONE || s->end == END_BLIND)) {
-			qemu_command(s, "human-monitor-command", "{\"command-line\":\"info registers -a\"}",
-				     "regs");
+			s->poll_cpu = 0;
+			qemu_ask_cpu(s);
 			s->next_poll = now + QEMU_POLL_MS;
 		}
 	}

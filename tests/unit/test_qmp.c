@@ -1,4 +1,4 @@
-/* test_qmp.c: QMP messages QEMU 7.2 sends, split delivery and EOF on a socketpair, hostile input, quoting and command bytes. */
+/* test_qmp.c: QMP messages QEMU 7.2 sends, one vCPU's registers judged halted or not, split delivery and EOF on a socketpair, hostile input, quoting and command bytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "qemu.h"
 #include "qmp.h"
 
 static struct qmp q;
@@ -181,6 +182,65 @@ static void test_big(void)
 	CHECK_STR(m.id, "hmp");
 	free(json);
 	free(text);
+}
+
+/*
+ * QEMU 7.2's answer to {"command-line":"info registers","cpu-index":1} for
+ * an application processor in wait-for-SIPI (-smp 2 -S), cut after the line
+ * that matters and the next; and the same line in 64-bit mode, printf's
+ * %s the vCPU's number, RFLAGS and HLT.
+ */
+static const char regs_ap[] = "{\"return\": \"\\r\\nCPU#1\\r\\nEAX=00000000 EBX=00000000 ECX=00000000 "
+	"EDX=00060fb1\\r\\nESI=00000000 EDI=00000000 EBP=00000000 ESP=00000000\\r\\nEIP=0000fff0 EFL=00000002 "
+	"[-------] CPL=0 II=0 A20=1 SMM=0 HLT=1\\r\\nES =0000 00000000 0000ffff 00009300\\r\\n\"}";
+static const char regs_64[] = "\r\nCPU#%s\r\nRAX=0000000000000000 RBX=0000000000000000 RCX=0000000000000000 "
+	"RDX=0000000000000000\r\nRIP=ffffffff80200a3c RFL=%s [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=%s\r\n"
+	"ES =0010 0000000000000000 ffffffff 00c09300 DPL=0 DS   [-WA]\r\n";
+
+static int halted64(const char *cpu, const char *rfl, const char *hlt, int asked)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), regs_64, cpu, rfl, hlt);
+	return qemu_cpu_halted(text, asked);
+}
+
+static void test_cpu_halted(void)
+{
+	char text[1024];
+
+	/* The real reply, through the parser as kvmload reads it: halted, for the vCPU asked only. */
+	CHECK_EQ(parse(regs_ap), 0);
+	CHECK(m.text != NULL);
+	CHECK_EQ(qemu_cpu_halted(m.text, 1), 1);
+	CHECK_EQ(qemu_cpu_halted(m.text, 0), -EPROTO);
+	CHECK_EQ(qemu_cpu_halted(m.text, 11), -EPROTO);
+	/* HLT=0: it runs (QEMU's vCPU 0 at reset). */
+	snprintf(text, sizeof(text), "%s", m.text);
+	*strstr(text, "HLT=1") = '\0';
+	strcat(text, "HLT=0\r\n");
+	CHECK_EQ(qemu_cpu_halted(text, 1), 0);
+
+	/* 64-bit: halted only with IF (0x200) clear; the number compared whole. */
+	CHECK_EQ(halted64("0", "00000046", "1", 0), 1);
+	CHECK_EQ(halted64("254", "00000002", "1", 254), 1);
+	CHECK_EQ(halted64("0", "00000246", "1", 0), 0);
+	CHECK_EQ(halted64("0", "00000046", "0", 0), 0);
+	CHECK_EQ(halted64("12", "00000046", "1", 1), -EPROTO);
+	CHECK_EQ(halted64("1", "00000046", "1", 12), -EPROTO);
+	CHECK_EQ(halted64("+1", "00000046", "1", 1), -EPROTO);
+	CHECK_EQ(halted64("1 ", "00000046", "1", 1), -EPROTO);
+	CHECK_EQ(halted64("1", "zz", "1", 1), -EPROTO);
+	CHECK_EQ(halted64("1", "00000046", "x", 1), -EPROTO);
+
+	/* Not one dump of the vCPU asked: every vCPU's (info registers -a), nothing, or words. */
+	snprintf(text, sizeof(text), regs_64, "0", "00000046", "1");
+	snprintf(text + strlen(text), sizeof(text) - strlen(text), regs_64, "1", "00000046", "1");
+	CHECK_EQ(qemu_cpu_halted(text, 0), -EPROTO);
+	CHECK_EQ(qemu_cpu_halted("", 0), -EPROTO);
+	CHECK_EQ(qemu_cpu_halted("CPU#3 not available\r\n", 3), -EPROTO);
+	CHECK_EQ(qemu_cpu_halted("\r\nCPU#0\r\nRIP=ffffffff80200a3c RFL=00000046\r\n", 0), -EPROTO);
+	CHECK_EQ(qemu_cpu_halted("\r\nCPU#0\r\nCPL=0 II=0 A20=1 SMM=0 HLT=1\r\n", 0), -EPROTO);
 }
 
 static void test_split(void)
@@ -542,6 +602,7 @@ int main(void)
 	test_examples();
 	test_truncation();
 	test_big();
+	test_cpu_halted();
 	test_line_limits();
 	test_hostile();
 	test_prefixes_and_mutations();
