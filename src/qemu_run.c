@@ -44,6 +44,7 @@ struct qemu_sup {
 	struct qemu_confine conf;
 	struct qmp qmp;
 	bool qmp_ready, cmd_pending, exited;
+	bool qmp_gone;       /* the monitor closed, spoke nonsense or took no command: nothing more is asked */
 	bool want_powerdown; /* asked for before QMP was ready: sent once it is */
 	int64_t next_press;  /* when the power button is pressed again; 0: not pressing */
 	int wstatus;
@@ -227,12 +228,58 @@ int qemu_cpu_halted(const char *text, int cpu)
 	return hlt[5] == '1' && !(flags & RFLAGS_IF);
 }
 
+/* QEMU is killed ms from now, unless that is sooner already. */
+static void qemu_kill_in(struct qemu_sup *s, int ms)
+{
+	int64_t at = qemu_now_ms() + ms;
+
+	if (!s->kill_at || s->kill_at > at)
+		s->kill_at = at;
+}
+
+/*
+ * QEMU's monitor closed, speaks nonsense or takes no command (why, said when
+ * not NULL): nothing is asked of it any more, nor read from it, and
+ * QEMU_QUIT_MS later QEMU is killed (it cannot be asked to quit).
+ */
+static void qemu_monitor_gone(struct qemu_sup *s, const char *why)
+{
+	if (s->qmp_gone)
+		return;
+	s->qmp_gone = true;
+	s->next_press = 0;
+	if (why)
+		log_warnx("QEMU's monitor %s: killing QEMU in %d s", why, QEMU_QUIT_MS / 1000);
+	qemu_kill_in(s, QEMU_QUIT_MS);
+}
+
+/* A read from the monitor failed: closed (QEMU is on its way out, its end says so) or nonsense (said now). */
+static void qemu_on_monitor_error(struct qemu_sup *s, int err)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "sent a message kvmload cannot read (malformed, or over %d KiB)",
+		 QMP_LINE_MAX / 1024);
+	qemu_monitor_gone(s, err == -EPROTO ? why : NULL);
+}
+
 static void qemu_command(struct qemu_sup *s, const char *name, const char *args, const char *id)
 {
-	if (qmp_execute(&s->qmp, name, args, id) < 0)
-		log_debug("QMP %s: %s", name, strerror(errno));
-	else if (id)
+	int r;
+
+	if (s->qmp_gone)
+		return;
+	r = qmp_execute(&s->qmp, name, args, id);
+	if (r == -ETIMEDOUT) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "took no command for %d s", QMP_WRITE_MS / 1000);
+		qemu_monitor_gone(s, why);
+	} else if (r < 0) {
+		log_debug("QMP %s: %s", name, strerror(-r));
+	} else if (id) {
 		s->cmd_pending = true;
+	}
 }
 
 /* The next question of a poll: vCPU s->poll_cpu's registers (one vCPU's: about 1.5 KB). */
@@ -247,12 +294,15 @@ static void qemu_ask_cpu(struct qemu_sup *s)
 /* The ACPI power button, now or as soon as QMP is ready; QEMU_STOP_WAIT_MS later it is killed. */
 static void qemu_powerdown(struct qemu_sup *s)
 {
+	if (s->qmp_gone) /* no button to press: QEMU is being killed */
+		return;
 	if (s->qmp_ready)
 		qemu_command(s, "system_powerdown", NULL, NULL);
 	else
 		s->want_powerdown = true;
-	s->kill_at = qemu_now_ms() + QEMU_STOP_WAIT_MS;
-	s->next_press = qemu_now_ms() + QEMU_PRESS_MS;
+	qemu_kill_in(s, QEMU_STOP_WAIT_MS);
+	if (!s->qmp_gone)
+		s->next_press = qemu_now_ms() + QEMU_PRESS_MS;
 }
 
 /* Ask once; QEMU_QUIT_MS later it is killed. */
@@ -260,7 +310,7 @@ static void qemu_quit(struct qemu_sup *s)
 {
 	if (!s->kill_at || s->kill_at > qemu_now_ms() + QEMU_QUIT_MS) {
 		qemu_command(s, "quit", NULL, NULL);
-		s->kill_at = qemu_now_ms() + QEMU_QUIT_MS;
+		qemu_kill_in(s, QEMU_QUIT_MS);
 	}
 }
 
@@ -538,14 +588,14 @@ static void qemu_loop(struct qemu_sup *s)
 		struct pollfd p[7] = {
 			{ .fd = s->pidfd, .events = POLLIN },
 			{ .fd = s->sig_fd, .events = POLLIN },
-			{ .fd = s->qmp_fd, .events = POLLIN },
+			{ .fd = s->qmp_gone ? -1 : s->qmp_fd, .events = POLLIN },
 			{ .fd = s->serial_fd, .events = POLLIN | (s->to_guest_len ? POLLOUT : 0) },
 			{ .fd = s->cons->eof || s->to_guest_len ? -1 : s->cons->in_fd, .events = POLLIN },
 			{ .fd = s->err_fd, .events = POLLIN },
 			{ .fd = s->log_fd, .events = POLLIN },
 		};
-		int64_t now = qemu_now_ms(), wake = s->qmp_ready ? s->next_poll : now + QEMU_POLL_MS;
-		int timeout;
+		int64_t now = qemu_now_ms(), wake = s->qmp_ready && !s->qmp_gone ? s->next_poll : now + QEMU_POLL_MS;
+		int timeout, r;
 
 		if (s->kill_at && s->kill_at < wake)
 			wake = s->kill_at;
@@ -556,12 +606,8 @@ static void qemu_loop(struct qemu_sup *s)
 			break;
 		if (p[1].revents)
 			qemu_on_signal(s);
-		if (p[2].revents && qmp_read(&s->qmp, qemu_on_msg, s) < 0 && p[0].revents == 0) {
-			/* QEMU's monitor is gone or speaks nonsense: wait for it to go, killing it if it stays. */
-			p[2].fd = -1;
-			if (!s->kill_at)
-				s->kill_at = qemu_now_ms() + QEMU_QUIT_MS;
-		}
+		if (p[2].revents && (r = qmp_read(&s->qmp, qemu_on_msg, s)) < 0 && p[0].revents == 0)
+			qemu_on_monitor_error(s, r);
 		if (p[3].revents & POLLIN)
 			qemu_from_guest(s);
 		if ((p[3].revents & POLLOUT) || (p[4].revents & (POLLIN | POLLHUP | POLLERR)))

@@ -1,4 +1,4 @@
-/* test_qmp.c: QMP messages QEMU 7.2 sends, one vCPU's registers judged halted or not, split delivery and EOF on a socketpair, hostile input, quoting and command bytes. */
+/* test_qmp.c: QMP messages QEMU 7.2 sends, one vCPU's registers judged halted or not, split delivery and EOF on a socketpair, hostile input, quoting, command bytes and the write deadline. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -556,7 +558,42 @@ static void test_execute(void)
 	close(sv[1]);
 }
 
-/* A command far bigger than the socket buffer on a non-blocking fd: EAGAIN, poll, partial writes. */
+/* The system call pid is blocked in (/proc/PID/syscall); -1 while it runs or once it is gone. */
+static long blocked_in(pid_t pid)
+{
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return buf[0] >= '0' && buf[0] <= '9' ? strtol(buf, NULL, 10) : -1;
+}
+
+/* Until pid waits in poll(2) (true), or has ended (false). */
+static bool wait_polling(pid_t pid)
+{
+	const struct timespec tick = { 0, 1000000 };
+
+	while (waitpid(pid, NULL, WNOHANG) == 0) {
+		long nr = blocked_in(pid);
+
+		if (nr == SYS_poll || nr == SYS_ppoll)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+/*
+ * A command far bigger than the socket buffer: EAGAIN, poll, partial writes.
+ * A child writes it; the reader starts only once the writer waits in poll,
+ * so the buffer was full.
+ */
 static void test_execute_big(void)
 {
 	size_t an = 4 << 20, want = an + 40 + 16, got = 0;
@@ -570,18 +607,18 @@ static void test_execute_big(void)
 	strcpy(args + an - 2, "\"}");
 	pid = fork();
 	if (pid == 0) {
-		close(sv[0]);
-		usleep(20000); /* let the writer fill the buffer first */
-		for (ssize_t r; (r = read(sv[1], buf, sizeof(buf))) > 0;)
-			for (ssize_t i = 0; i < r; i++, got++)
-				nl += buf[i] == '\n';
-		_exit(nl == 2 && got == want ? 0 : 1);
+		close(sv[1]);
+		if (qmp_init(&q, sv[0]) || qmp_execute(&q, "x", args, "big") || qmp_execute(&q, "y", NULL, NULL))
+			_exit(1);
+		_exit(0);
 	}
-	CHECK_EQ(qmp_init(&q, sv[0]), 0);
-	CHECK_EQ(qmp_execute(&q, "x", args, "big"), 0);
-	CHECK_EQ(qmp_execute(&q, "y", NULL, NULL), 0);
-	qmp_fini(&q);
 	close(sv[0]);
+	CHECK(wait_polling(pid));
+	for (ssize_t r; (r = read(sv[1], buf, sizeof(buf))) > 0;)
+		for (ssize_t i = 0; i < r; i++, got++)
+			nl += buf[i] == '\n';
+	CHECK_EQ(nl, 2);
+	CHECK_EQ(got, want);
 	close(sv[1]);
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	free(args);
@@ -593,6 +630,32 @@ static void test_execute_big(void)
 	CHECK_EQ(qmp_execute(&q, "query-status", NULL, NULL), -EPIPE);
 	qmp_fini(&q);
 	close(sv[0]);
+}
+
+/*
+ * A peer that never reads (small buffers, so they fill at once): the command
+ * gives up with -ETIMEDOUT after QMP_WRITE_MS, on a blocking socket too.
+ */
+static void test_execute_deadline(void)
+{
+	size_t an = 1 << 20;
+	char *args = malloc(an + 16);
+	int sv[2], small = 4096;
+
+	memcpy(args, "{\"k\":\"", 6);
+	memset(args + 6, 'v', an - 8);
+	strcpy(args + an - 2, "\"}");
+	pair(sv);
+	CHECK_EQ(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	CHECK_EQ(setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	CHECK_EQ(qmp_init(&q, sv[0]), 0);
+	CHECK_EQ(qmp_execute(&q, "x", args, "big"), -ETIMEDOUT);
+	fcntl(sv[0], F_SETFL, 0);
+	CHECK_EQ(qmp_execute(&q, "query-status", NULL, "s"), -ETIMEDOUT);
+	qmp_fini(&q);
+	close(sv[0]);
+	close(sv[1]);
+	free(args);
 }
 
 int main(void)
@@ -611,5 +674,6 @@ int main(void)
 	test_split();
 	test_execute();
 	test_execute_big();
+	test_execute_deadline();
 	return check_done();
 }
