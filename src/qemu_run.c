@@ -45,6 +45,7 @@ struct qemu_sup {
 	struct qmp qmp;
 	bool qmp_ready, cmd_pending, exited;
 	bool qmp_gone;       /* the monitor closed, spoke nonsense or took no command: nothing more is asked */
+	bool reported;       /* QEMU reported the guest's end (SHUTDOWN, GUEST_PANICKED): it exits by itself */
 	bool want_powerdown; /* asked for before QMP was ready: sent once it is */
 	int64_t next_press;  /* when the power button is pressed again; 0: not pressing */
 	int wstatus;
@@ -287,6 +288,8 @@ static void qemu_ask_cpu(struct qemu_sup *s)
 {
 	char args[80];
 
+	if (s->reported) /* nothing left to find out */
+		return;
 	snprintf(args, sizeof(args), "{\"command-line\":\"info registers\",\"cpu-index\":%d}", s->poll_cpu);
 	qemu_command(s, "human-monitor-command", args, "regs");
 }
@@ -294,7 +297,7 @@ static void qemu_ask_cpu(struct qemu_sup *s)
 /* The ACPI power button, now or as soon as QMP is ready; QEMU_STOP_WAIT_MS later it is killed. */
 static void qemu_powerdown(struct qemu_sup *s)
 {
-	if (s->qmp_gone) /* no button to press: QEMU is being killed */
+	if (s->qmp_gone || s->reported) /* no button to press, or the guest ended already */
 		return;
 	if (s->qmp_ready)
 		qemu_command(s, "system_powerdown", NULL, NULL);
@@ -344,6 +347,19 @@ static void qemu_on_regs(struct qemu_sup *s, const struct qmp_msg *m)
 	}
 }
 
+/*
+ * QEMU reported the guest's end, after which it exits (-action): nothing
+ * more is asked, and QEMU_QUIT_MS later it is killed.  QEMU 7.2 can hang
+ * in its clean-up when a command was under way as the guest ended (its
+ * monitor waits for its own dispatcher): the status is the one reported.
+ */
+static void qemu_on_reported(struct qemu_sup *s)
+{
+	s->reported = true;
+	s->next_press = 0;
+	qemu_kill_in(s, QEMU_QUIT_MS);
+}
+
 static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 {
 	struct qemu_sup *s = arg;
@@ -353,12 +369,15 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 		qemu_command(s, "qmp_capabilities", NULL, "cap");
 		break;
 	case QMP_EVENT:
-		if (strcmp(m->event, "SHUTDOWN") == 0)
+		if (strcmp(m->event, "SHUTDOWN") == 0) {
 			snprintf(s->reason, sizeof(s->reason), "%s", m->reason);
-		else if (strcmp(m->event, "GUEST_PANICKED") == 0)
+			qemu_on_reported(s);
+		} else if (strcmp(m->event, "GUEST_PANICKED") == 0) {
 			s->panicked = true;
-		else if (strcmp(m->event, "STOP") == 0 && !s->reason[0])
+			qemu_on_reported(s);
+		} else if (strcmp(m->event, "STOP") == 0 && !s->reason[0]) {
 			qemu_command(s, "query-status", NULL, "status");
+		}
 		break;
 	case QMP_RETURN:
 	case QMP_ERROR:
@@ -582,6 +601,13 @@ static void qemu_reap(struct qemu_sup *s)
 	s->exited = true;
 }
 
+/* A poll may start (once s->next_poll has come): the monitor is there and idle, and the end unknown. */
+static bool qemu_poll_due(const struct qemu_sup *s)
+{
+	return s->qmp_ready && !s->qmp_gone && !s->cmd_pending && !s->reported &&
+	       (s->end == END_NONE || s->end == END_BLIND);
+}
+
 static void qemu_loop(struct qemu_sup *s)
 {
 	while (!s->exited) {
@@ -594,9 +620,12 @@ static void qemu_loop(struct qemu_sup *s)
 			{ .fd = s->err_fd, .events = POLLIN },
 			{ .fd = s->log_fd, .events = POLLIN },
 		};
-		int64_t now = qemu_now_ms(), wake = s->qmp_ready && !s->qmp_gone ? s->next_poll : now + QEMU_POLL_MS;
+		int64_t now = qemu_now_ms(), wake = now + QEMU_POLL_MS;
 		int timeout, r;
 
+		/* The next poll, when one may start: not while an answer is awaited. */
+		if (qemu_poll_due(s) && s->next_poll < wake)
+			wake = s->next_poll;
 		if (s->kill_at && s->kill_at < wake)
 			wake = s->kill_at;
 		if (s->next_press && s->next_press < wake)
@@ -630,8 +659,7 @@ static void qemu_loop(struct qemu_sup *s)
 			qemu_command(s, "system_powerdown", NULL, NULL);
 			s->next_press = now + QEMU_PRESS_MS;
 		}
-		if (s->qmp_ready && !s->cmd_pending && now >= s->next_poll &&
-		    (s->end == END_NONE || s->end == END_BLIND)) {
+		if (qemu_poll_due(s) && now >= s->next_poll) {
 			s->poll_cpu = 0;
 			qemu_ask_cpu(s);
 			s->next_poll = now + QEMU_POLL_MS;

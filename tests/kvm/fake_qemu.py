@@ -2,7 +2,8 @@
 # fake_qemu.py: a QEMU whose monitor misbehaves, for kvmload as $KVMLOAD_QEMU (qemu_monitor.sh).
 # It takes QMP on descriptor 5, as kvmload's command line says, greets, answers qmp_capabilities,
 # then as $FAKE_QEMU says: "deaf" stops reading and sends STOP events, each of which has kvmload
-# ask query-status, until kvmload's writes find no room; "long" sends one line over QMP's 256 KiB.
+# ask query-status, until kvmload's writes find no room; "long" sends one line over QMP's 256 KiB;
+# "hang" reports the guest's power-off and never exits (as QEMU 7.2 can hang in its clean-up).
 import os
 import socket
 import sys
@@ -19,6 +20,10 @@ mode = os.environ.get("FAKE_QEMU")
 print("fake_qemu: " + str(mode), file=sys.stderr, flush=True)
 if mode == "long":
     mon.sendall(b'{"return": "' + b"x" * (300 * 1024) + b'"}\r\n')
+    time.sleep(600)
+if mode == "hang":
+    mon.sendall(b'{"timestamp": {"seconds": 1, "microseconds": 0}, "event": "SHUTDOWN", '
+                b'"data": {"guest": true, "reason": "guest-shutdown"}}\r\n')
     time.sleep(600)
 while True:
     mon.sendall(b'{"timestamp": {"seconds": 1, "microseconds": 0}, "event": "STOP"}\r\n')

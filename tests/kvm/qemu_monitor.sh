@@ -1,5 +1,5 @@
 #!/bin/bash
-# qemu_monitor.sh: a QEMU whose monitor stops reading, or sends a line kvmload cannot read, is taken for gone: one line says so, QEMU is killed, status 4, never a hang (fake_qemu.py as QEMU).
+# qemu_monitor.sh: a QEMU whose monitor stops reading, or sends a line kvmload cannot read, is taken for gone: one line says so, QEMU is killed, status 4; one that stays after reporting the guest's end is killed, with the status reported; never a hang (fake_qemu.py as QEMU).
 . "$(dirname "$0")/lib.sh"
 need_tools python3
 [ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
@@ -32,4 +32,12 @@ for c in "deaf took no command for 2 s" \
 	expect_line "$D/$mode.err" "kvmload: QEMU was killed by Killed"
 	[ -e "$KVMLOAD_RUN_DIR/$VM" ] && bad "$mode: runtime directory left behind" || ok
 done
+
+# A QEMU that reported the guest's end and stays (QEMU 7.2 can hang in its clean-up when a command
+# was under way): killed 5 s later, the status the one reported, and no line about a kill.
+FAKE_QEMU=hang KVMLOAD_QEMU=$FAKE timeout -k 10 60 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -h "$tree" $VM \
+	</dev/null >"$D/hang.log" 2>"$D/hang.err"; st=$?
+expect_status $st 1 "a QEMU that stays after the guest powered off"
+expect_line "$D/hang.err" "kvmload: the guest powered off"
+expect_no_text "$D/hang.err" "killed"
 lib_done
