@@ -149,6 +149,15 @@ int qemu_confine_child(const struct qemu_confine *c, pid_t parent, int err_w);
 int qemu_tap_open(const char *name);
 
 /*
+ * QEMU's "info registers" for one vCPU (human-monitor-command with
+ * cpu-index; text NUL-terminated, as qmp_msg.text is): 1 when it is vCPU
+ * cpu's dump and that vCPU sits in HLT with interrupts off (HLT=1, IF clear
+ * in RFL= or EFL=), which nothing inside the guest can wake; 0 when it is
+ * cpu's and the vCPU runs; -EPROTO when it is not one dump, of cpu.
+ */
+int qemu_cpu_halted(const char *text, int cpu);
+
+/*
  * Start QEMU on the guest memory memfd and the hand-off module handoff_fd
  * (both inherited, nothing copied), confined (qemu_confine_enter), serve
  * COM1 on the console, and wait for the guest to end.  As root, kvmload

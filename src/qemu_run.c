@@ -1,4 +1,5 @@
 /* qemu_run.c: QEMU as kvmload's supervised child: its descriptors, the COM1 relay, QMP events and polls, signals, and the exit status they make. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -22,7 +23,7 @@
 #include "qmp.h"
 #include "spawn.h"
 
-#define QEMU_POLL_MS 250    /* how often every vCPU is asked whether it halted for good */
+#define QEMU_POLL_MS 250    /* how often the guest is asked whether every vCPU halted for good */
 #define QEMU_QUIT_MS 5000   /* after "quit" or an end QEMU reported, before SIGKILL */
 #define QEMU_PRESS_MS 2000  /* the power button again: a guest that had not armed it yet missed the last press */
 #define QEMU_LINE 1024
@@ -43,6 +44,8 @@ struct qemu_sup {
 	struct qemu_confine conf;
 	struct qmp qmp;
 	bool qmp_ready, cmd_pending, exited;
+	bool qmp_gone;       /* the monitor closed, spoke nonsense or took no command: nothing more is asked */
+	bool reported;       /* QEMU reported the guest's end (SHUTDOWN, GUEST_PANICKED): it exits by itself */
 	bool want_powerdown; /* asked for before QMP was ready: sent once it is */
 	int64_t next_press;  /* when the power button is pressed again; 0: not pressing */
 	int wstatus;
@@ -52,6 +55,7 @@ struct qemu_sup {
 	char stop_status[64];
 	int stop_sig;      /* the signal that asked for a power-down, 0 when none */
 	int halted_polls;  /* polls in a row that found every vCPU halted */
+	int poll_cpu;      /* the vCPU the running poll asked last */
 	int64_t kill_at;   /* when QEMU gets SIGKILL; 0: not scheduled */
 	int64_t next_poll;
 	char err_line[QEMU_LINE], log_line[QEMU_LINE];
@@ -198,42 +202,110 @@ static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigse
 	return qmp_init(&s->qmp, s->qmp_fd);
 }
 
-/* All vCPUs in HLT with interrupts off ("info registers -a"): nothing inside the guest can wake them. */
-static bool qemu_all_halted(const char *text)
+/* The decimal number at p (digits only, no sign or space), *end after it; -1 when there is none. */
+static long qemu_digits(const char *p, const char **end)
 {
-	int cpus = 0;
+	long n = 0;
 
-	for (const char *p = strstr(text, "CPU#"); p; p = strstr(p + 4, "CPU#")) {
-		const char *next = strstr(p + 4, "CPU#"), *fl = strstr(p, "FL="), *hlt = strstr(p, "HLT=");
-		unsigned long flags;
+	*end = p;
+	while (**end >= '0' && **end <= '9' && n < 100000)
+		n = n * 10 + (*(*end)++ - '0');
+	return *end > p ? n : -1;
+}
 
-		if (!fl || !hlt || (next && (fl > next || hlt > next)))
-			return false;
-		flags = strtoul(fl + 3, NULL, 16);
-		if (hlt[4] != '1' || (flags & RFLAGS_IF))
-			return false;
-		cpus++;
-	}
-	return cpus > 0;
+int qemu_cpu_halted(const char *text, int cpu)
+{
+	const char *p = strstr(text, "CPU#"), *fl, *hlt, *end;
+	unsigned long flags;
+
+	/* One dump, of the vCPU asked: "\r\nCPU#N\r\n" then its registers. */
+	if (!p || qemu_digits(p + 4, &end) != cpu || (*end != '\r' && *end != '\n') || strstr(end, "CPU#"))
+		return -EPROTO;
+	fl = strstr(end, "FL=");   /* RFL= in 64-bit mode, EFL= otherwise */
+	hlt = strstr(end, " HLT=");
+	if (!fl || !hlt || !isxdigit((unsigned char)fl[3]) || (hlt[5] != '0' && hlt[5] != '1'))
+		return -EPROTO;
+	flags = strtoul(fl + 3, NULL, 16);
+	return hlt[5] == '1' && !(flags & RFLAGS_IF);
+}
+
+/* QEMU is killed ms from now, unless that is sooner already. */
+static void qemu_kill_in(struct qemu_sup *s, int ms)
+{
+	int64_t at = qemu_now_ms() + ms;
+
+	if (!s->kill_at || s->kill_at > at)
+		s->kill_at = at;
+}
+
+/*
+ * QEMU's monitor closed, speaks nonsense or takes no command (why, said when
+ * not NULL): nothing is asked of it any more, nor read from it, and
+ * QEMU_QUIT_MS later QEMU is killed (it cannot be asked to quit).
+ */
+static void qemu_monitor_gone(struct qemu_sup *s, const char *why)
+{
+	if (s->qmp_gone)
+		return;
+	s->qmp_gone = true;
+	s->next_press = 0;
+	if (why)
+		log_warnx("QEMU's monitor %s: killing QEMU in %d s", why, QEMU_QUIT_MS / 1000);
+	qemu_kill_in(s, QEMU_QUIT_MS);
+}
+
+/* A read from the monitor failed: closed (QEMU is on its way out, its end says so) or nonsense (said now). */
+static void qemu_on_monitor_error(struct qemu_sup *s, int err)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "sent a message kvmload cannot read (malformed, or over %d KiB)",
+		 QMP_LINE_MAX / 1024);
+	qemu_monitor_gone(s, err == -EPROTO ? why : NULL);
 }
 
 static void qemu_command(struct qemu_sup *s, const char *name, const char *args, const char *id)
 {
-	if (qmp_execute(&s->qmp, name, args, id) < 0)
-		log_debug("QMP %s: %s", name, strerror(errno));
-	else if (id)
+	int r;
+
+	if (s->qmp_gone)
+		return;
+	r = qmp_execute(&s->qmp, name, args, id);
+	if (r == -ETIMEDOUT) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "took no command for %d s", QMP_WRITE_MS / 1000);
+		qemu_monitor_gone(s, why);
+	} else if (r < 0) {
+		log_debug("QMP %s: %s", name, strerror(-r));
+	} else if (id) {
 		s->cmd_pending = true;
+	}
+}
+
+/* The next question of a poll: vCPU s->poll_cpu's registers (one vCPU's: about 1.5 KB). */
+static void qemu_ask_cpu(struct qemu_sup *s)
+{
+	char args[80];
+
+	if (s->reported) /* nothing left to find out */
+		return;
+	snprintf(args, sizeof(args), "{\"command-line\":\"info registers\",\"cpu-index\":%d}", s->poll_cpu);
+	qemu_command(s, "human-monitor-command", args, "regs");
 }
 
 /* The ACPI power button, now or as soon as QMP is ready; QEMU_STOP_WAIT_MS later it is killed. */
 static void qemu_powerdown(struct qemu_sup *s)
 {
+	if (s->qmp_gone || s->reported) /* no button to press, or the guest ended already */
+		return;
 	if (s->qmp_ready)
 		qemu_command(s, "system_powerdown", NULL, NULL);
 	else
 		s->want_powerdown = true;
-	s->kill_at = qemu_now_ms() + QEMU_STOP_WAIT_MS;
-	s->next_press = qemu_now_ms() + QEMU_PRESS_MS;
+	qemu_kill_in(s, QEMU_STOP_WAIT_MS);
+	if (!s->qmp_gone)
+		s->next_press = qemu_now_ms() + QEMU_PRESS_MS;
 }
 
 /* Ask once; QEMU_QUIT_MS later it is killed. */
@@ -241,8 +313,51 @@ static void qemu_quit(struct qemu_sup *s)
 {
 	if (!s->kill_at || s->kill_at > qemu_now_ms() + QEMU_QUIT_MS) {
 		qemu_command(s, "quit", NULL, NULL);
-		s->kill_at = qemu_now_ms() + QEMU_QUIT_MS;
+		qemu_kill_in(s, QEMU_QUIT_MS);
 	}
+}
+
+/*
+ * One answer of a poll: a vCPU that runs ends it; a halted one has the next
+ * asked, until the guest's every vCPU answered halted.  Two such polls in a
+ * row end the guest: a guest that powered off through the PM port halts at
+ * once, and QEMU's SHUTDOWN event may come after the answer that saw it.
+ * A halted guest never answers the power button: it is stopped now, not at
+ * the kill.
+ */
+static void qemu_on_regs(struct qemu_sup *s, const struct qmp_msg *m)
+{
+	int r = m->kind == QMP_RETURN && m->text ? qemu_cpu_halted(m->text, s->poll_cpu) : -EPROTO;
+
+	if (r < 0)
+		log_debug("QMP: no registers of vCPU %d: %s", s->poll_cpu,
+			  m->kind == QMP_ERROR ? m->error : "not its register dump");
+	if (r <= 0) {
+		s->halted_polls = 0;
+		return;
+	}
+	if (++s->poll_cpu < s->spec->cpus) {
+		qemu_ask_cpu(s);
+		return;
+	}
+	if (++s->halted_polls >= 2 && (s->end == END_NONE || s->end == END_BLIND)) {
+		if (s->end == END_NONE)
+			s->end = END_HALTED;
+		qemu_quit(s);
+	}
+}
+
+/*
+ * QEMU reported the guest's end, after which it exits (-action): nothing
+ * more is asked, and QEMU_QUIT_MS later it is killed.  QEMU 7.2 can hang
+ * in its clean-up when a command was under way as the guest ended (its
+ * monitor waits for its own dispatcher): the status is the one reported.
+ */
+static void qemu_on_reported(struct qemu_sup *s)
+{
+	s->reported = true;
+	s->next_press = 0;
+	qemu_kill_in(s, QEMU_QUIT_MS);
 }
 
 static void qemu_on_msg(void *arg, const struct qmp_msg *m)
@@ -254,33 +369,28 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 		qemu_command(s, "qmp_capabilities", NULL, "cap");
 		break;
 	case QMP_EVENT:
-		if (strcmp(m->event, "SHUTDOWN") == 0)
+		if (strcmp(m->event, "SHUTDOWN") == 0) {
 			snprintf(s->reason, sizeof(s->reason), "%s", m->reason);
-		else if (strcmp(m->event, "GUEST_PANICKED") == 0)
+			qemu_on_reported(s);
+		} else if (strcmp(m->event, "GUEST_PANICKED") == 0) {
 			s->panicked = true;
-		else if (strcmp(m->event, "STOP") == 0 && !s->reason[0])
+			qemu_on_reported(s);
+		} else if (strcmp(m->event, "STOP") == 0 && !s->reason[0]) {
 			qemu_command(s, "query-status", NULL, "status");
+		}
 		break;
 	case QMP_RETURN:
 	case QMP_ERROR:
+		/* Before the handling: an answer may ask the next question. */
+		if (m->id[0])
+			s->cmd_pending = false;
 		if (strcmp(m->id, "cap") == 0 && m->kind == QMP_RETURN) {
 			s->qmp_ready = true;
 			s->next_poll = qemu_now_ms() + QEMU_POLL_MS;
 			if (s->want_powerdown)
 				qemu_command(s, "system_powerdown", NULL, NULL);
-		} else if (strcmp(m->id, "regs") == 0 && m->text && !qemu_all_halted(m->text)) {
-			s->halted_polls = 0;
-		} else if (strcmp(m->id, "regs") == 0 && m->text && ++s->halted_polls >= 2 &&
-			   (s->end == END_NONE || s->end == END_BLIND)) {
-			/*
-			 * A halted guest never answers the power button: stop now, not at
-			 * the kill.  Halted at two polls in a row: a guest that powered off
-			 * through the PM port halts at once, and QEMU's SHUTDOWN event may
-			 * come after the answer to the poll that saw it.
-			 */
-			if (s->end == END_NONE)
-				s->end = END_HALTED;
-			qemu_quit(s);
+		} else if (strcmp(m->id, "regs") == 0) {
+			qemu_on_regs(s, m);
 		} else if (strcmp(m->id, "status") == 0 && m->status[0] &&
 			   strcmp(m->status, "running") != 0 && strcmp(m->status, "shutdown") != 0 &&
 			   strcmp(m->status, "guest-panicked") != 0 && s->end == END_NONE) {
@@ -290,8 +400,6 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 		} else if (m->kind == QMP_ERROR) {
 			log_debug("QMP error for '%s': %s", m->id, m->error);
 		}
-		if (m->id[0])
-			s->cmd_pending = false;
 		break;
 	}
 }
@@ -493,21 +601,31 @@ static void qemu_reap(struct qemu_sup *s)
 	s->exited = true;
 }
 
+/* A poll may start (once s->next_poll has come): the monitor is there and idle, and the end unknown. */
+static bool qemu_poll_due(const struct qemu_sup *s)
+{
+	return s->qmp_ready && !s->qmp_gone && !s->cmd_pending && !s->reported &&
+	       (s->end == END_NONE || s->end == END_BLIND);
+}
+
 static void qemu_loop(struct qemu_sup *s)
 {
 	while (!s->exited) {
 		struct pollfd p[7] = {
 			{ .fd = s->pidfd, .events = POLLIN },
 			{ .fd = s->sig_fd, .events = POLLIN },
-			{ .fd = s->qmp_fd, .events = POLLIN },
+			{ .fd = s->qmp_gone ? -1 : s->qmp_fd, .events = POLLIN },
 			{ .fd = s->serial_fd, .events = POLLIN | (s->to_guest_len ? POLLOUT : 0) },
 			{ .fd = s->cons->eof || s->to_guest_len ? -1 : s->cons->in_fd, .events = POLLIN },
 			{ .fd = s->err_fd, .events = POLLIN },
 			{ .fd = s->log_fd, .events = POLLIN },
 		};
-		int64_t now = qemu_now_ms(), wake = s->qmp_ready ? s->next_poll : now + QEMU_POLL_MS;
-		int timeout;
+		int64_t now = qemu_now_ms(), wake = now + QEMU_POLL_MS;
+		int timeout, r;
 
+		/* The next poll, when one may start: not while an answer is awaited. */
+		if (qemu_poll_due(s) && s->next_poll < wake)
+			wake = s->next_poll;
 		if (s->kill_at && s->kill_at < wake)
 			wake = s->kill_at;
 		if (s->next_press && s->next_press < wake)
@@ -517,12 +635,8 @@ static void qemu_loop(struct qemu_sup *s)
 			break;
 		if (p[1].revents)
 			qemu_on_signal(s);
-		if (p[2].revents && qmp_read(&s->qmp, qemu_on_msg, s) < 0 && p[0].revents == 0) {
-			/* QEMU's monitor is gone or speaks nonsense: wait for it to go, killing it if it stays. */
-			p[2].fd = -1;
-			if (!s->kill_at)
-				s->kill_at = qemu_now_ms() + QEMU_QUIT_MS;
-		}
+		if (p[2].revents && (r = qmp_read(&s->qmp, qemu_on_msg, s)) < 0 && p[0].revents == 0)
+			qemu_on_monitor_error(s, r);
 		if (p[3].revents & POLLIN)
 			qemu_from_guest(s);
 		if ((p[3].revents & POLLOUT) || (p[4].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -545,10 +659,9 @@ static void qemu_loop(struct qemu_sup *s)
 			qemu_command(s, "system_powerdown", NULL, NULL);
 			s->next_press = now + QEMU_PRESS_MS;
 		}
-		if (s->qmp_ready && !s->cmd_pending && now >= s->next_poll &&
-		    (s->end == END_NONE || s->end == END_BLIND)) {
-			qemu_command(s, "human-monitor-command", "{\"command-line\":\"info registers -a\"}",
-				     "regs");
+		if (qemu_poll_due(s) && now >= s->next_poll) {
+			s->poll_cpu = 0;
+			qemu_ask_cpu(s);
 			s->next_poll = now + QEMU_POLL_MS;
 		}
 	}

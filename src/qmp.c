@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "qmp.h"
@@ -394,23 +396,40 @@ int qmp_read(struct qmp *q, void (*fn)(void *arg, const struct qmp_msg *m), void
 	return count;
 }
 
+static int64_t qmp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* All n bytes, or -ETIMEDOUT once QMP_WRITE_MS passed without their last one taken. */
 static int qmp_write_all(int fd, const char *p, size_t n)
 {
+	int64_t deadline = qmp_now_ms() + QMP_WRITE_MS, left;
+
 	while (n) {
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL); /* a closed peer: EPIPE, not SIGPIPE */
+		/* Never blocking in send, so the deadline holds; a closed peer: EPIPE, not SIGPIPE. */
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (w < 0 && errno == ENOTSOCK)
 			w = write(fd, p, n);
 		if (w >= 0) {
 			p += w;
 			n -= (size_t)w;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-				return -errno;
-		} else if (errno != EINTR) {
-			return -errno;
+			continue;
 		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		left = deadline - qmp_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -errno;
 	}
 	return 0;
 }

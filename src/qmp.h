@@ -11,6 +11,7 @@
  */
 #define QMP_LINE_MAX (256 * 1024) /* longest message accepted, without its "\r\n" */
 #define QMP_DEPTH_MAX 32          /* deepest nesting accepted; the top-level object is depth 1 */
+#define QMP_WRITE_MS 2000         /* longest a command may take to write: a peer that stops reading */
 
 enum qmp_kind { QMP_GREETING, QMP_RETURN, QMP_ERROR, QMP_EVENT };
 
@@ -84,9 +85,13 @@ int qmp_read(struct qmp *q, void (*fn)(void *arg, const struct qmp_msg *m), void
  * are quoted as qmp_quote does; args_json (may be NULL) is inserted verbatim,
  * so the caller must build it as one valid JSON object (qmp_quote helps).
  * id may be NULL.  Writes everything, retrying on EINTR and partial writes and
- * waiting in poll(2) when a non-blocking fd gives EAGAIN; a closed peer gives
- * -EPIPE, not SIGPIPE.  Returns 0, -ENOMEM, -EOVERFLOW (a command of INT_MAX
- * bytes or more), or -errno of send/write/poll.
+ * waiting in poll(2) for room, but for at most QMP_WRITE_MS in all: a socket
+ * is written without blocking whatever its flags (another fd must be
+ * non-blocking for the limit to hold).  A closed peer gives -EPIPE, not
+ * SIGPIPE.  Returns 0, -ENOMEM, -EOVERFLOW (a command of INT_MAX bytes or
+ * more), -ETIMEDOUT (the peer took too little of it in QMP_WRITE_MS: the
+ * stream may now end inside a command, so the caller should send nothing
+ * more), or -errno of send/write/poll.
  */
 int qmp_execute(struct qmp *q, const char *name, const char *args_json, const char *id);
 

@@ -18,6 +18,9 @@
 #define PVPANIC_PANIC 0x1
 #define PORT_PCI_ADDR 0xcf8
 #define PORT_PCI_DATA 0xcfc
+#define PORT_RTC_INDEX 0x70
+#define PORT_RTC_DATA  0x71
+#define RTC_SECONDS    0x00
 
 /*
  * The loader's page tables map physical 0-1 GiB at every 1 GiB of VA, so
@@ -599,6 +602,7 @@ static void tk_pci_write(unsigned dev, unsigned fn, unsigned off, uint32_t v)
 #define VQ_USED_OFF(q)    VQ_ALIGN(16 * (q) + 6 + 2 * (q))
 #define VQ_BYTES(q)       (VQ_USED_OFF(q) + VQ_ALIGN(6 + 8 * (q)))
 #define TK_BLKSUM_MAX     2048             /* sectors, 1 MiB */
+#define TK_DELAY_MAX      60               /* seconds of testkernel.delay */
 #define TK_BLK_CHUNK      64               /* sectors per request: 32 KiB */
 #define TK_BLK_POLLS      (1u << 30)       /* pause loops before a request times out */
 /*
@@ -779,19 +783,52 @@ static void tk_pci_probe(uint32_t blksum)
 		tk_blk_sum(i, blkfn[i] >> 3, blkfn[i] & 7, blksum);
 }
 
-/* kenv testkernel.blksum: a decimal number of sectors from 1 to TK_BLKSUM_MAX, else 0. */
-static uint32_t tk_blksum_arg(const char *v)
+/* kenv testkernel.NAME's value v: a decimal number from 1 to max, else 0 (said on COM1). */
+static uint32_t tk_count_arg(const char *name, const char *v, uint32_t max)
 {
 	uint32_t n = 0;
 	const char *s = v;
 
-	while (*s >= '0' && *s <= '9' && n <= TK_BLKSUM_MAX)
+	while (*s >= '0' && *s <= '9' && n <= max)
 		n = n * 10 + (uint32_t)(*s++ - '0');
-	if (*s || !n || n > TK_BLKSUM_MAX) {
-		tk_printf("testkernel: blksum %s: expected 1 to %u\n", v, TK_BLKSUM_MAX);
+	if (*s || !n || n > max) {
+		tk_printf("testkernel: %s %s: expected 1 to %u\n", name, v, max);
 		return 0;
 	}
 	return n;
+}
+
+/* The RTC's seconds register (QEMU's MC146818); 0xff where no RTC answers (the builtin machine). */
+static uint8_t tk_rtc_seconds(void)
+{
+	tk_outb(PORT_RTC_INDEX, RTC_SECONDS);
+	return tk_inb(PORT_RTC_DATA);
+}
+
+/*
+ * Run (interrupts off, never halted) until the RTC's seconds have changed
+ * secs times: the host sees a busy vCPU 0 for that long before the exit.
+ */
+static void tk_delay(uint32_t secs)
+{
+	uint8_t last = tk_rtc_seconds(), now;
+
+	if (!secs)
+		return;
+	if (last == 0xff) {
+		tk_printf("testkernel: delay: no RTC\n");
+		return;
+	}
+	tk_printf("testkernel: delay %u s\n", secs);
+	while (secs) {
+		__asm__ volatile("pause");
+		now = tk_rtc_seconds();
+		if (now != last) {
+			last = now;
+			secs--;
+		}
+	}
+	tk_printf("testkernel: delay done\n");
 }
 
 static void tk_halt(void)
@@ -913,7 +950,7 @@ void tk_main(uint32_t modulep, uint32_t kernend)
 {
 	struct tk_boot b = { 0 };
 	struct tk_power pw = { PORT_PM1A_CNT, PM1_SLP_S5, 0, 0 };
-	const char *action = NULL, *blksum = NULL;
+	const char *action = NULL, *blksum = NULL, *delay = NULL;
 
 	tk_printf("testkernel: start modulep=0x%x kernend=0x%x\n", modulep, kernend);
 	tk_entry_print();
@@ -932,12 +969,16 @@ void tk_main(uint32_t modulep, uint32_t kernend)
 			action = v;
 		if ((v = tk_kenv_value(s, "testkernel.blksum")))
 			blksum = v;
+		if ((v = tk_kenv_value(s, "testkernel.delay")))
+			delay = v;
 		tk_printf("testkernel: kenv %s\n", s);
 		while (*s)
 			s++;
 		s++;
 	}
 	tk_acpi_probe(&b, &pw);
-	tk_pci_probe(blksum ? tk_blksum_arg(blksum) : 0);
+	tk_pci_probe(blksum ? tk_count_arg("blksum", blksum, TK_BLKSUM_MAX) : 0);
+	if (delay)
+		tk_delay(tk_count_arg("delay", delay, TK_DELAY_MAX));
 	tk_exit(action, &pw);
 }

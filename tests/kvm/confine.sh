@@ -1,5 +1,5 @@
 #!/bin/bash
-# confine.sh: QEMU never runs as root: started by root, it is the unprivileged user with no capability, seccomp and no_new_privs, in mount, IPC and network namespaces of its own with a read-only root, empty private directories and a /dev of five nodes, only its documented descriptors and a memory limit; kvmload keeps CAP_KILL alone; --net user keeps the host's network, a tap is attached by kvmload; QEMU killed ends kvmload with 4 and nothing left.
+# confine.sh: QEMU never runs as root: started by root, it is the unprivileged user with no capability, seccomp and no_new_privs, in mount, IPC and network namespaces of its own with a read-only root, empty private directories and a /dev of five nodes, only its documented descriptors (under tcg and kvm, whatever else kvmload had open) and a memory limit; kvmload keeps CAP_KILL alone; --net user keeps the host's network, a tap is attached by kvmload; QEMU killed ends kvmload with 4 and nothing left.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tools qemu-system-x86_64 ip pgrep
@@ -12,12 +12,17 @@ RUN=/run/kvmload/$VM
 D=$(mktemp -d /tmp/kvmload-confine.XXXXXX)
 on_exit '[ "$FAILED" -eq 0 ] && rm -rf "$D" || echo "confine.sh: work directory kept: $D"'
 cp "$DEMO" "$D/demo.img"
+# Files kvmload has open, not close-on-exec, when it starts: at 7 (the TCG log's number, which
+# QEMU gets nothing at under KVM) and at 30 (above every number QEMU gets here). Not for QEMU.
+echo 7 >"$D/stray7"
+echo 30 >"$D/stray30"
 
-# spinning NAME ARGS...: the demo guest spinning, kvmload in the background; sets KPID.
+# spinning NAME ARGS...: the demo guest spinning, kvmload (with the stray files open) in the
+# background; sets KPID.
 spinning() {
 	name=$1; shift
 	"$KVMLOAD" -v -m 128M -d "$D/demo.img" --loader-dir "$HOSTDIR" "$@" -e testkernel.exit=spin "$VM" \
-		</dev/null >"$D/$name.log" 2>"$D/$name.err" &
+		</dev/null >"$D/$name.log" 2>"$D/$name.err" 7<"$D/stray7" 30<"$D/stray30" &
 	KPID=$!
 	for _ in $(seq 600); do
 		tr -d '\r' <"$D/$name.log" | grep -qx 'testkernel: spin' && break
@@ -36,6 +41,36 @@ stop() {
 	kill -TERM $KPID
 	wait $KPID
 	expect_status $? 1 "$1: SIGTERM"
+}
+# argv_fds NAME: the descriptor numbers QEMU's command line names (kvmload -v's line in NAME.err).
+argv_fds() {
+	grep '^kvmload: starting ' "$D/$1.err" | grep -oE 'fd=[0-9]+|/proc/self/fd/[0-9]+' | grep -oE '[0-9]+$' |
+		sort -nu | tr '\n' ' ' | sed 's/ $//'
+}
+# qemu_fds PID: what QEMU PID holds at 0-9, "N what|...": pipes, sockets and the stub by kind; "own"
+# for what QEMU made itself (an anonymous inode, /dev/kvm) or nothing.
+qemu_fds() {
+	for n in 0 1 2 3 4 5 6 7 8 9; do
+		t=$(readlink /proc/$1/fd/$n)
+		case $t in pipe:*) t=pipe ;; socket:*) t=socket ;; */kvmload-pvh.elf) t=kvmload-pvh.elf ;;
+		anon_inode:*|/dev/kvm|"") t=own ;; esac
+		printf '%s%s %s' "$([ $n = 0 ] || echo '|')" $n "$t"
+	done
+}
+# qemu_others PID PATTERN: QEMU's descriptors above 9 other than the disk's, its own (anonymous
+# inodes, /dev/kvm, a second descriptor of its RAM) and PATTERN's, as " N:what" each.
+qemu_others() {
+	for f in /proc/$1/fd/*; do
+		n=${f##*/}
+		[ "$n" -le 9 ] && continue
+		t=$(readlink "$f")
+		# shellcheck disable=SC2254
+		case $t in
+		"$D/demo.img"|anon_inode:*|/dev/kvm|"/memfd:kvmload-guest (deleted)") ;;
+		$2) ;;
+		*) printf ' %s:%s' "$n" "$t" ;;
+		esac
+	done
 }
 status_lines() { grep -E '^(Uid|Gid|Groups|CapEff|CapPrm|CapBnd|Seccomp|NoNewPrivs):' "/proc/$1/status" | tr '\t' ' '; }
 
@@ -67,26 +102,14 @@ check "QEMU's RLIMIT_AS" "$(( (128 << 20) + (2048 << 20) + (64 << 20) ))" \
 # Its descriptors: the documented ones (doc/kvmload.8, SECURITY) where the argv names them, the
 # disk's (QEMU moves -add-fd's into its fd sets and opens them from there), QEMU's own reopenings
 # of its RAM and log, and anonymous inodes (eventfd, signalfd, ...); no other file.
+check "QEMU's command line: its descriptors" "3 4 5 6 7 8 9 11 12" "$(argv_fds tcg)"
 check "QEMU's descriptors 0-9" "0 /dev/null|1 /dev/null|2 pipe|3 /memfd:kvmload-guest (deleted)|4 /memfd:kvmload-handoff (deleted)|5 socket|6 socket|7 pipe|8 /usr/share/qemu/qboot.rom|9 kvmload-pvh.elf" \
-	"$(for n in 0 1 2 3 4 5 6 7 8 9; do
-		t=$(readlink /proc/$QPID/fd/$n)
-		case $t in pipe:*) t=pipe ;; socket:*) t=socket ;; */kvmload-pvh.elf) t=kvmload-pvh.elf ;; esac
-		printf '%s%s %s' "$([ $n = 0 ] || echo '|')" $n "$t"
-	done)"
+	"$(qemu_fds $QPID)"
 [ -e /proc/$QPID/fd/10 ] && bad "QEMU has a descriptor 10 without a tap: $(readlink /proc/$QPID/fd/10)" || ok
-others= disk=0
-for f in /proc/$QPID/fd/*; do
-	n=${f##*/}
-	[ "$n" -le 9 ] && continue
-	t=$(readlink "$f")
-	case $t in
-	"$D/demo.img") disk=$((disk + 1)) ;;
-	anon_inode:*|"/memfd:kvmload-guest (deleted)"|pipe:*) ;;
-	*) others="$others $n:$t" ;;
-	esac
-done
-check "QEMU's other descriptors: the disk's and anonymous ones" "" "$others"
-[ $disk -ge 2 ] && ok || bad "QEMU holds the disk $disk times, not its read-only and writable descriptors"
+# QEMU's second descriptor of its log is a pipe too.
+check "QEMU's other descriptors: the disk's and its own" "" "$(qemu_others $QPID 'pipe:*')"
+disk=$(for f in /proc/$QPID/fd/*; do readlink "$f"; done | grep -cxF "$D/demo.img")
+[ "$disk" -ge 2 ] && ok || bad "QEMU holds the disk $disk times, not its read-only and writable descriptors"
 if ls -l /proc/$QPID/fd/ | grep -qE '/run/kvmload|/home/|/root/'; then bad "QEMU holds a private path"; else ok; fi
 
 # -- QEMU killed outright: status 4, said so, no QEMU, no runtime directory
@@ -131,6 +154,12 @@ if have_kvm; then
 	check "QEMU's /dev under kvm" "full kvm null random urandom zero" "$(ls "/proc/$QPID/root/dev" | tr '\n' ' ' | sed 's/ $//')"
 	check "QEMU's RLIMIT_AS under kvm" "$(( (128 << 20) + (1024 << 20) + (64 << 20) ))" \
 		"$(awk '/^Max address space/ { print $4 }' /proc/$QPID/limits)"
+	# No TCG log: the command line names nothing at 7, and QEMU has nothing there from kvmload (its
+	# own first descriptors may take the number); kvmload's stray files reach it at no number.
+	check "QEMU's command line under kvm: its descriptors" "3 4 5 6 8 9 11 12" "$(argv_fds kvm)"
+	check "QEMU's descriptors 0-9 under kvm" "0 /dev/null|1 /dev/null|2 pipe|3 /memfd:kvmload-guest (deleted)|4 /memfd:kvmload-handoff (deleted)|5 socket|6 socket|7 own|8 /usr/share/qemu/qboot.rom|9 kvmload-pvh.elf" \
+		"$(qemu_fds $QPID)"
+	check "QEMU's other descriptors under kvm: the disk's and its own" "" "$(qemu_others $QPID '')"
 	stop "--accel kvm"
 else
 	skip_part "--accel kvm needs a usable /dev/kvm"

@@ -81,6 +81,21 @@ expect_line "$WORK/smp.log" "testkernel: madt cpus=2 ioapics=1"
 run "$WORK/smp4.log" -h "$tree" --cpus 4 -e testkernel.exit=poweroff $VM; st=$?
 expect_status $st 1 "--cpus 4"
 expect_line "$WORK/smp4.log" "testkernel: madt cpus=4 ioapics=1"
+# Up to --cpus 255: the guest runs some seconds (the polls see a busy vCPU 0) and then ends. A poll
+# asks one vCPU at a time, the next only while the last one answered halted: every vCPU's
+# registers in one answer outgrew QMP's 256 KiB line at 190 vCPUs, and QEMU was killed (status 4).
+for c in "200 halt 2 the guest halted (every vCPU stopped with interrupts off)" \
+	"255 poweroff 1 the guest powered off"; do
+	set -- $c
+	n=$1 action=$2 want=$3; shift 3
+	run "$WORK/smp$n.log" -h "$tree" --cpus $n -e testkernel.delay=3 -e testkernel.exit=$action $VM; st=$?
+	expect_status $st "$want" "--cpus $n, $action after 3 s"
+	expect_line "$WORK/smp$n.log" "testkernel: madt cpus=$n ioapics=1"
+	lines_in_order "$WORK/smp$n.log" "testkernel: delay 3 s" "testkernel: delay done" "testkernel: $action"
+	expect_line "$WORK/smp$n.log.err" "kvmload: $*"
+	expect_no_text "$WORK/smp$n.log.err" "killed"
+	expect_no_text "$WORK/smp$n.log.err" "monitor"
+done
 
 # -- disks: each -d is a virtio-blk function in order; the loader never writes them. The kernel
 # reads each one's first sectors (testkernel.blksum) through legacy virtio-pci: what the disk holds.

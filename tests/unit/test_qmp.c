@@ -1,4 +1,4 @@
-/* test_qmp.c: QMP messages QEMU 7.2 sends, split delivery and EOF on a socketpair, hostile input, quoting and command bytes. */
+/* test_qmp.c: QMP messages QEMU 7.2 sends, one vCPU's registers judged halted or not, split delivery and EOF on a socketpair, hostile input, quoting, command bytes and the write deadline. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "qemu.h"
 #include "qmp.h"
 
 static struct qmp q;
@@ -181,6 +184,65 @@ static void test_big(void)
 	CHECK_STR(m.id, "hmp");
 	free(json);
 	free(text);
+}
+
+/*
+ * QEMU 7.2's answer to {"command-line":"info registers","cpu-index":1} for
+ * an application processor in wait-for-SIPI (-smp 2 -S), cut after the line
+ * that matters and the next; and the same line in 64-bit mode, printf's
+ * %s the vCPU's number, RFLAGS and HLT.
+ */
+static const char regs_ap[] = "{\"return\": \"\\r\\nCPU#1\\r\\nEAX=00000000 EBX=00000000 ECX=00000000 "
+	"EDX=00060fb1\\r\\nESI=00000000 EDI=00000000 EBP=00000000 ESP=00000000\\r\\nEIP=0000fff0 EFL=00000002 "
+	"[-------] CPL=0 II=0 A20=1 SMM=0 HLT=1\\r\\nES =0000 00000000 0000ffff 00009300\\r\\n\"}";
+static const char regs_64[] = "\r\nCPU#%s\r\nRAX=0000000000000000 RBX=0000000000000000 RCX=0000000000000000 "
+	"RDX=0000000000000000\r\nRIP=ffffffff80200a3c RFL=%s [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=%s\r\n"
+	"ES =0010 0000000000000000 ffffffff 00c09300 DPL=0 DS   [-WA]\r\n";
+
+static int halted64(const char *cpu, const char *rfl, const char *hlt, int asked)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), regs_64, cpu, rfl, hlt);
+	return qemu_cpu_halted(text, asked);
+}
+
+static void test_cpu_halted(void)
+{
+	char text[1024];
+
+	/* The real reply, through the parser as kvmload reads it: halted, for the vCPU asked only. */
+	CHECK_EQ(parse(regs_ap), 0);
+	CHECK(m.text != NULL);
+	CHECK_EQ(qemu_cpu_halted(m.text, 1), 1);
+	CHECK_EQ(qemu_cpu_halted(m.text, 0), -EPROTO);
+	CHECK_EQ(qemu_cpu_halted(m.text, 11), -EPROTO);
+	/* HLT=0: it runs (QEMU's vCPU 0 at reset). */
+	snprintf(text, sizeof(text), "%s", m.text);
+	*strstr(text, "HLT=1") = '\0';
+	strcat(text, "HLT=0\r\n");
+	CHECK_EQ(qemu_cpu_halted(text, 1), 0);
+
+	/* 64-bit: halted only with IF (0x200) clear; the number compared whole. */
+	CHECK_EQ(halted64("0", "00000046", "1", 0), 1);
+	CHECK_EQ(halted64("254", "00000002", "1", 254), 1);
+	CHECK_EQ(halted64("0", "00000246", "1", 0), 0);
+	CHECK_EQ(halted64("0", "00000046", "0", 0), 0);
+	CHECK_EQ(halted64("12", "00000046", "1", 1), -EPROTO);
+	CHECK_EQ(halted64("1", "00000046", "1", 12), -EPROTO);
+	CHECK_EQ(halted64("+1", "00000046", "1", 1), -EPROTO);
+	CHECK_EQ(halted64("1 ", "00000046", "1", 1), -EPROTO);
+	CHECK_EQ(halted64("1", "zz", "1", 1), -EPROTO);
+	CHECK_EQ(halted64("1", "00000046", "x", 1), -EPROTO);
+
+	/* Not one dump of the vCPU asked: every vCPU's (info registers -a), nothing, or words. */
+	snprintf(text, sizeof(text), regs_64, "0", "00000046", "1");
+	snprintf(text + strlen(text), sizeof(text) - strlen(text), regs_64, "1", "00000046", "1");
+	CHECK_EQ(qemu_cpu_halted(text, 0), -EPROTO);
+	CHECK_EQ(qemu_cpu_halted("", 0), -EPROTO);
+	CHECK_EQ(qemu_cpu_halted("CPU#3 not available\r\n", 3), -EPROTO);
+	CHECK_EQ(qemu_cpu_halted("\r\nCPU#0\r\nRIP=ffffffff80200a3c RFL=00000046\r\n", 0), -EPROTO);
+	CHECK_EQ(qemu_cpu_halted("\r\nCPU#0\r\nCPL=0 II=0 A20=1 SMM=0 HLT=1\r\n", 0), -EPROTO);
 }
 
 static void test_split(void)
@@ -496,7 +558,42 @@ static void test_execute(void)
 	close(sv[1]);
 }
 
-/* A command far bigger than the socket buffer on a non-blocking fd: EAGAIN, poll, partial writes. */
+/* The system call pid is blocked in (/proc/PID/syscall); -1 while it runs or once it is gone. */
+static long blocked_in(pid_t pid)
+{
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return buf[0] >= '0' && buf[0] <= '9' ? strtol(buf, NULL, 10) : -1;
+}
+
+/* Until pid waits in poll(2) (true), or has ended (false). */
+static bool wait_polling(pid_t pid)
+{
+	const struct timespec tick = { 0, 1000000 };
+
+	while (waitpid(pid, NULL, WNOHANG) == 0) {
+		long nr = blocked_in(pid);
+
+		if (nr == SYS_poll || nr == SYS_ppoll)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+/*
+ * A command far bigger than the socket buffer: EAGAIN, poll, partial writes.
+ * A child writes it; the reader starts only once the writer waits in poll,
+ * so the buffer was full.
+ */
 static void test_execute_big(void)
 {
 	size_t an = 4 << 20, want = an + 40 + 16, got = 0;
@@ -510,18 +607,18 @@ static void test_execute_big(void)
 	strcpy(args + an - 2, "\"}");
 	pid = fork();
 	if (pid == 0) {
-		close(sv[0]);
-		usleep(20000); /* let the writer fill the buffer first */
-		for (ssize_t r; (r = read(sv[1], buf, sizeof(buf))) > 0;)
-			for (ssize_t i = 0; i < r; i++, got++)
-				nl += buf[i] == '\n';
-		_exit(nl == 2 && got == want ? 0 : 1);
+		close(sv[1]);
+		if (qmp_init(&q, sv[0]) || qmp_execute(&q, "x", args, "big") || qmp_execute(&q, "y", NULL, NULL))
+			_exit(1);
+		_exit(0);
 	}
-	CHECK_EQ(qmp_init(&q, sv[0]), 0);
-	CHECK_EQ(qmp_execute(&q, "x", args, "big"), 0);
-	CHECK_EQ(qmp_execute(&q, "y", NULL, NULL), 0);
-	qmp_fini(&q);
 	close(sv[0]);
+	CHECK(wait_polling(pid));
+	for (ssize_t r; (r = read(sv[1], buf, sizeof(buf))) > 0;)
+		for (ssize_t i = 0; i < r; i++, got++)
+			nl += buf[i] == '\n';
+	CHECK_EQ(nl, 2);
+	CHECK_EQ(got, want);
 	close(sv[1]);
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	free(args);
@@ -535,6 +632,32 @@ static void test_execute_big(void)
 	close(sv[0]);
 }
 
+/*
+ * A peer that never reads (small buffers, so they fill at once): the command
+ * gives up with -ETIMEDOUT after QMP_WRITE_MS, on a blocking socket too.
+ */
+static void test_execute_deadline(void)
+{
+	size_t an = 1 << 20;
+	char *args = malloc(an + 16);
+	int sv[2], small = 4096;
+
+	memcpy(args, "{\"k\":\"", 6);
+	memset(args + 6, 'v', an - 8);
+	strcpy(args + an - 2, "\"}");
+	pair(sv);
+	CHECK_EQ(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	CHECK_EQ(setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	CHECK_EQ(qmp_init(&q, sv[0]), 0);
+	CHECK_EQ(qmp_execute(&q, "x", args, "big"), -ETIMEDOUT);
+	fcntl(sv[0], F_SETFL, 0);
+	CHECK_EQ(qmp_execute(&q, "query-status", NULL, "s"), -ETIMEDOUT);
+	qmp_fini(&q);
+	close(sv[0]);
+	close(sv[1]);
+	free(args);
+}
+
 int main(void)
 {
 	if (qmp_init(&q, -1))
@@ -542,6 +665,7 @@ int main(void)
 	test_examples();
 	test_truncation();
 	test_big();
+	test_cpu_halted();
 	test_line_limits();
 	test_hostile();
 	test_prefixes_and_mutations();
@@ -550,5 +674,6 @@ int main(void)
 	test_split();
 	test_execute();
 	test_execute_big();
+	test_execute_deadline();
 	return check_done();
 }

@@ -1,0 +1,43 @@
+#!/bin/bash
+# qemu_monitor.sh: a QEMU whose monitor stops reading, or sends a line kvmload cannot read, is taken for gone: one line says so, QEMU is killed, status 4; one that stays after reporting the guest's end is killed, with the status reported; never a hang (fake_qemu.py as QEMU).
+. "$(dirname "$0")/lib.sh"
+need_tools python3
+[ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
+KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3 FAKE=$4
+VM=qemumon-$$
+# The fake runs as QEMU would: as root, as the unprivileged user, which must reach it.
+if [ "$(id -u)" -eq 0 ] && id kvmload >/dev/null 2>&1 && ! runuser -u kvmload -- test -x "$FAKE"; then
+	skip "the user kvmload cannot run $FAKE"
+fi
+# Kept when a check fails, and said where.
+D=$(mktemp -d /tmp/kvmload-qemumon.XXXXXX)
+on_exit '[ "$FAILED" -eq 0 ] && rm -rf "$D" || echo "qemu_monitor.sh: work directory kept: $D"'
+export KVMLOAD_RUN_DIR=$D/run
+
+tree=$D/guest
+mkdir -p "$tree/boot/kernel" "$tree/boot/defaults" "$KVMLOAD_RUN_DIR"
+cp "$KERNEL" "$tree/boot/kernel/kernel"
+printf 'kernel="kernel"\nbootfile="kernel"\n' >"$tree/boot/defaults/loader.conf"
+
+for c in "deaf took no command for 2 s" \
+	"long sent a message kvmload cannot read (malformed, or over 256 KiB)"; do
+	set -- $c
+	mode=$1; shift
+	# Bounded: timeout(1)'s SIGTERM cannot end a kvmload stuck in a write, its -k can.
+	FAKE_QEMU=$mode KVMLOAD_QEMU=$FAKE timeout -k 10 60 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -h "$tree" $VM \
+		</dev/null >"$D/$mode.log" 2>"$D/$mode.err"; st=$?
+	expect_status $st 4 "a QEMU whose monitor is $mode"
+	expect_line "$D/$mode.err" "fake_qemu: $mode"
+	expect_line "$D/$mode.err" "kvmload: QEMU's monitor $*: killing QEMU in 5 s"
+	expect_line "$D/$mode.err" "kvmload: QEMU was killed by Killed"
+	[ -e "$KVMLOAD_RUN_DIR/$VM" ] && bad "$mode: runtime directory left behind" || ok
+done
+
+# A QEMU that reported the guest's end and stays (QEMU 7.2 can hang in its clean-up when a command
+# was under way): killed 5 s later, the status the one reported, and no line about a kill.
+FAKE_QEMU=hang KVMLOAD_QEMU=$FAKE timeout -k 10 60 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -h "$tree" $VM \
+	</dev/null >"$D/hang.log" 2>"$D/hang.err"; st=$?
+expect_status $st 1 "a QEMU that stays after the guest powered off"
+expect_line "$D/hang.err" "kvmload: the guest powered off"
+expect_no_text "$D/hang.err" "killed"
+lib_done
