@@ -97,6 +97,9 @@ static void test_tail_window(void)
 	char out[STATE_TAIL_MAX], *text = malloc(3 * STATE_TAIL_BYTES);
 	size_t n = 0;
 
+	CHECK(text != NULL);
+	if (!text)
+		return;
 	/* Two lines of 3/4 window each: the window cuts the first, which is dropped. */
 	for (int i = 0; i < 2; i++) {
 		memset(text + n, 'a' + i, STATE_TAIL_BYTES * 3 / 4 - 1);
