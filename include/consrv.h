@@ -45,6 +45,7 @@ struct consrv_spec {
 struct consrv {
 	pid_t pid;  /* the server process, -1 when there is none */
 	int ctl;    /* the owner's end of the control socket */
+	bool lost;  /* an answer went missing: the control socket is out of step */
 };
 
 void consrv_init(struct consrv *s);
@@ -63,7 +64,8 @@ int consrv_guest(struct consrv *s, int fd);
 /*
  * The last bytes the guest printed, up to len (<= CONSRV_TAIL_MAX), once the
  * server has read everything the guest side holds (a guest that has ended
- * is seen whole).  Returns the count or -errno.
+ * is seen whole).  Returns the count or -errno; after a failure (-ETIMEDOUT:
+ * no answer within 2 s) every later call is -EPIPE.
  */
 ssize_t consrv_tail(struct consrv *s, char *buf, size_t len);
 

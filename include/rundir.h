@@ -37,6 +37,7 @@
 #define RUNDIR_VIEW "view"
 #define RUNDIR_DISK "disk"
 #define RUNDIR_CONSOLE "console.sock"
+#define RUNDIR_TMP ".tmp" /* rundir_write's file before its rename: LEAF.tmp */
 #define RUNDIR_PROG_MAX 31
 
 /* Who holds a VM. */

@@ -965,6 +965,14 @@ static enum vm_exit main_run_qemu(struct loader *l, const struct opts *o, int *k
 		disk_unexport(&l->disks[i].info);
 	why = qemu_run(&o->qemu, l->gmem.memfd, h.memfd, &l->cons, killed_by);
 	close(h.memfd);
+	/*
+	 * What the guest wrote is on the disk before kvmload says the guest
+	 * ended (a hotplugged disk may be pulled next), also when QEMU had to
+	 * be killed before it closed its disks.
+	 */
+	for (int i = 0; i < l->ndisks; i++)
+		if (o->qemu.disks[i].rw_fd >= 0 && fdatasync(o->qemu.disks[i].rw_fd) < 0)
+			log_warn("%s: flushing what the guest wrote", log_esc(o->disks[i]));
 	return why;
 }
 

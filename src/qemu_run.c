@@ -349,15 +349,17 @@ static void qemu_on_regs(struct qemu_sup *s, const struct qmp_msg *m)
 
 /*
  * QEMU reported the guest's end, after which it exits (-action): nothing
- * more is asked, and QEMU_QUIT_MS later it is killed.  QEMU 7.2 can hang
- * in its clean-up when a command was under way as the guest ended (its
- * monitor waits for its own dispatcher): the status is the one reported.
+ * more is asked.  It closes its disks first (flushes, fdatasync), which on
+ * a slow disk takes a while: QEMU_STOP_WAIT_MS before it is killed.  But
+ * QEMU 7.2 can hang in that clean-up when a command was under way as the
+ * guest ended (its monitor waits for its own dispatcher): then
+ * QEMU_QUIT_MS.  Either way the status is the one reported.
  */
 static void qemu_on_reported(struct qemu_sup *s)
 {
 	s->reported = true;
 	s->next_press = 0;
-	qemu_kill_in(s, QEMU_QUIT_MS);
+	qemu_kill_in(s, s->cmd_pending ? QEMU_QUIT_MS : QEMU_STOP_WAIT_MS);
 }
 
 static void qemu_on_msg(void *arg, const struct qmp_msg *m)
@@ -651,6 +653,8 @@ static void qemu_loop(struct qemu_sup *s)
 		}
 		now = qemu_now_ms();
 		if (s->kill_at && now >= s->kill_at) {
+			if (s->reported)
+				log_warnx("QEMU did not exit after the guest's end: killing it");
 			kill(s->pid, SIGKILL);
 			s->kill_at = 0;
 			s->next_press = 0;

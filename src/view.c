@@ -72,8 +72,9 @@ static int view_record_disks(const struct view *v, const struct view_spec *s)
 	FILE *f;
 	int r;
 
+	/* No disk: none recorded, not even one a holder that was killed outright left. */
 	if (s->ndisks == 0)
-		return 0;
+		return unlinkat(v->rundir_fd, RUNDIR_DISK, 0) < 0 && errno != ENOENT ? -errno : 0;
 	f = open_memstream(&text, &len);
 	if (!f)
 		return -ENOMEM;

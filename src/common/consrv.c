@@ -29,6 +29,7 @@ void consrv_init(struct consrv *s)
 {
 	s->pid = -1;
 	s->ctl = -1;
+	s->lost = false;
 }
 
 static int consrv_listen(const char *path, char *err, size_t errlen)
@@ -37,16 +38,16 @@ static int consrv_listen(const char *path, char *err, size_t errlen)
 	int fd;
 
 	if (strlen(path) >= sizeof(a.sun_path))
-		return errmsg_set(err, errlen, -ENAMETOOLONG, "%s: too long for a socket's name", path);
+		return errmsg_set(err, errlen, ENAMETOOLONG, "%s: too long for a socket's name", path);
 	strcpy(a.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return errmsg_set(err, errlen, -errno, "console socket: %s", strerror(errno));
+		return errmsg_set(err, errlen, errno, "console socket: %s", strerror(errno));
 	/* One left by a holder that is gone (the runtime directory is ours now). */
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(path, 0600) < 0 ||
 	    listen(fd, CONSRV_CLIENTS) < 0) {
-		int r = errmsg_set(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		int r = errmsg_set(err, errlen, errno, "%s: %s", path, strerror(errno));
 
 		close(fd);
 		return r;
@@ -60,15 +61,17 @@ static int consrv_listen(const char *path, char *err, size_t errlen)
  * too (it shares the owner's terminal), and the owner's end comes as the end
  * of its control socket, not a signal.
  */
-static _Noreturn void consrv_child(const struct consrv_spec *spec, int listen_fd, int ctl)
+static _Noreturn void consrv_child(const struct consrv_spec *spec, int listen_fd, int ctl,
+				   int out_fd)
 {
 	struct consrv_spec mine = *spec;
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int want[FD_N] = { spec->local_in >= 0 ? spec->local_in : devnull,
-			   spec->local_out >= 0 ? spec->local_out : devnull,
+			   out_fd >= 0 ? out_fd : devnull,
 			   STDERR_FILENO, listen_fd, ctl, spec->guest, spec->log_dir };
 	sigset_t none;
 
+	/* Signals are blocked since before the fork: no handler of the owner's runs here. */
 	for (int sig = 1; sig < NSIG; sig++) {
 		struct sigaction sa;
 
@@ -88,33 +91,64 @@ static _Noreturn void consrv_child(const struct consrv_spec *spec, int listen_fd
 	if (confine_caps(NULL, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		_exit(127);
 	mine.local_in = spec->local_in >= 0 ? FD_IN : -1;
-	mine.local_out = spec->local_out >= 0 ? FD_OUT : -1;
+	mine.local_out = out_fd >= 0 ? FD_OUT : -1;
 	mine.guest = spec->guest >= 0 ? FD_GUEST : -1;
 	mine.log_dir = spec->log_dir >= 0 ? FD_LOGDIR : -1;
 	/* _exit: the owner's atexit handlers are the owner's. */
 	_exit(consrv_serve(&mine, FD_LISTEN, FD_CTL));
 }
 
+/*
+ * The owner's output, for the server.  A terminal or a pipe is opened anew
+ * (a description of the server's own) so that it can be non-blocking
+ * without changing the owner's: a terminal nobody reads must not stop the
+ * server, and through it the guest.  Anything else is shared as it is: a
+ * file never blocks and keeps one offset with the owner's other writes
+ * (2>&1), a socket is sent to with MSG_DONTWAIT.
+ */
+static int consrv_reopen_out(int fd)
+{
+	char path[32];
+	struct stat st;
+	int fl, r = -1;
+
+	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 || fstat(fd, &st) < 0)
+		return -1;
+	if (isatty(fd) || S_ISFIFO(st.st_mode)) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		r = open(path, (fl & (O_ACCMODE | O_APPEND)) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	}
+	return r >= 0 ? r : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
 int consrv_start(struct consrv *s, const struct consrv_spec *spec, char *err, size_t errlen)
 {
-	int listen_fd = consrv_listen(spec->sock, err, errlen), ctl[2];
+	int listen_fd = consrv_listen(spec->sock, err, errlen), ctl[2], out_fd, e;
+	sigset_t all, old;
 
 	if (listen_fd < 0)
 		return listen_fd;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) {
-		int r = errmsg_set(err, errlen, -errno, "console: %s", strerror(errno));
+		int r = errmsg_set(err, errlen, errno, "console: %s", strerror(errno));
 
 		close(listen_fd);
 		return r;
 	}
+	out_fd = consrv_reopen_out(spec->local_out);
 	fflush(NULL);
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	s->pid = fork();
 	if (s->pid == 0)
-		consrv_child(spec, listen_fd, ctl[1]);
+		consrv_child(spec, listen_fd, ctl[1], out_fd);
+	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(listen_fd);
 	close(ctl[1]);
+	if (out_fd >= 0)
+		close(out_fd);
 	if (s->pid < 0) {
-		int r = errmsg_set(err, errlen, -errno, "console: fork: %s", strerror(errno));
+		int r = errmsg_set(err, errlen, e, "console: fork: %s", strerror(e));
 
 		close(ctl[0]);
 		return r;
@@ -168,7 +202,7 @@ ssize_t consrv_tail(struct consrv *s, char *buf, size_t len)
 	uint32_t want = len > CONSRV_TAIL_MAX ? CONSRV_TAIL_MAX : (uint32_t)len, n;
 	int r;
 
-	if (s->ctl < 0)
+	if (s->ctl < 0 || s->lost)
 		return -EPIPE;
 	memcpy(req + 1, &want, sizeof(want));
 	if (send(s->ctl, req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req))
@@ -178,6 +212,9 @@ ssize_t consrv_tail(struct consrv *s, char *buf, size_t len)
 		r = -EPROTO;
 	if (r == 0)
 		r = consrv_read(s, buf, n);
+	/* An answer that did not come whole would be taken for the next one's: no more questions. */
+	if (r < 0)
+		s->lost = true;
 	return r < 0 ? r : (ssize_t)n;
 }
 

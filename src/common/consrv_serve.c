@@ -18,8 +18,9 @@
 #include "log.h"
 
 #define SRV_CHUNK 4096       /* one read of the guest, one write to a client */
-#define SRV_TTY_CHUNK 512    /* a terminal polled writable takes this without blocking long */
+#define SRV_BLOCKING_CHUNK 512 /* an output that blocks, polled writable, takes this without blocking long */
 #define SRV_FLUSH_MS 1000    /* at the end: how long clients get to take what is left */
+#define SRV_HELLO_MS 5000    /* a client that has not said hello by then is let go */
 
 enum { P_CTL, P_LISTEN, P_GUEST, P_IN, P_OUT, P_CLIENT0 };
 
@@ -28,6 +29,7 @@ struct srv_client {
 	uint64_t pos;       /* the next ring byte it gets */
 	bool ready;         /* said hello and was answered */
 	bool writer;
+	int64_t hello_by;   /* CLOCK_MONOTONIC ms by which it must have said hello */
 	char hello[CONSRV_LINE_MAX];
 	size_t hello_len;
 	struct ucred cred;
@@ -37,6 +39,8 @@ struct srv {
 	const struct consrv_spec *spec;
 	int listen_fd, ctl, guest, log_fd;
 	int in_fd, out_fd;             /* the owner's, -1 once gone */
+	size_t out_chunk;              /* what one write to out_fd may take */
+	bool out_sock;                 /* out_fd is a socket: sent to with MSG_DONTWAIT */
 	off_t log_size;
 	uint64_t head;                 /* bytes the guest ever printed */
 	uint8_t ring[CONSRV_RING];
@@ -48,6 +52,14 @@ struct srv {
 	bool tty_saved;
 	struct termios tty;
 };
+
+static int64_t srv_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 static void srv_log_open(struct srv *s)
 {
@@ -231,6 +243,9 @@ static void srv_client_read(struct srv *s, int i)
 		}
 		return;
 	}
+	/* No room for a writer's keys now: they wait in its socket (a read of 0 would be its end). */
+	if (c->writer && s->nkeys == sizeof(s->keys))
+		return;
 	n = read(c->fd, buf, c->writer ? sizeof(buf) - s->nkeys : sizeof(buf));
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		srv_client_drop(s, i);
@@ -274,7 +289,7 @@ static void srv_accept(struct srv *s)
 		close(fd);
 		return;
 	}
-	s->cl[i] = (struct srv_client){ .fd = fd };
+	s->cl[i] = (struct srv_client){ .fd = fd, .hello_by = srv_now_ms() + SRV_HELLO_MS };
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &s->cl[i].cred, &len) < 0)
 		s->cl[i].cred = (struct ucred){ .pid = 0, .uid = (uid_t)-1 };
 }
@@ -290,13 +305,16 @@ static void srv_local_read(struct srv *s)
 		s->in_fd = -1;
 }
 
-/* The owner's output: a failed one is given up (clients may still watch). */
+/* The owner's output, as far as it takes it now (it may fall behind, as a client); a failed one is given up. */
 static void srv_local_write(struct srv *s)
 {
 	struct iovec v[2];
-	int nv = srv_ring_get(s, &s->out_pos, v, SRV_TTY_CHUNK);
-	ssize_t n = writev(s->out_fd, v, nv);
+	struct msghdr m = { .msg_iov = v };
+	ssize_t n;
 
+	m.msg_iovlen = (size_t)srv_ring_get(s, &s->out_pos, v, s->out_chunk);
+	n = s->out_sock ? sendmsg(s->out_fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT)
+			: writev(s->out_fd, v, (int)m.msg_iovlen);
 	if (n > 0)
 		s->out_pos += (uint64_t)n;
 	else if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -394,13 +412,33 @@ static void srv_flush(struct srv *s)
 	}
 }
 
+/* Let go of clients that never said hello; how long poll may wait for the next deadline (-1: none). */
+static int srv_hello_deadlines(struct srv *s)
+{
+	int64_t now = srv_now_ms(), next = -1;
+
+	for (int i = 0; i < CONSRV_CLIENTS; i++) {
+		struct srv_client *c = &s->cl[i];
+
+		if (c->fd < 0 || c->ready)
+			continue;
+		if (c->hello_by <= now)
+			srv_client_drop(s, i);
+		else if (next < 0 || c->hello_by - now < next)
+			next = c->hello_by - now;
+	}
+	return (int)next;
+}
+
 static void srv_loop(struct srv *s)
 {
 	struct pollfd p[P_CLIENT0 + CONSRV_CLIENTS];
 
 	for (;;) {
+		int wait_ms = srv_hello_deadlines(s);
+
 		srv_poll_set(s, p);
-		if (poll(p, P_CLIENT0 + CONSRV_CLIENTS, -1) < 0) {
+		if (poll(p, P_CLIENT0 + CONSRV_CLIENTS, wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("vm %s: console: poll", s->spec->vm);
@@ -446,6 +484,13 @@ int consrv_serve(const struct consrv_spec *spec, int listen_fd, int ctl)
 		s->cl[i].fd = -1;
 	if (s->guest >= 0)
 		fcntl(s->guest, F_SETFL, O_NONBLOCK);
+	if (s->out_fd >= 0) {
+		struct stat st;
+
+		s->out_sock = fstat(s->out_fd, &st) == 0 && S_ISSOCK(st.st_mode);
+		s->out_chunk = s->out_sock || (fcntl(s->out_fd, F_GETFL) & O_NONBLOCK) ? CONSRV_RING
+											  : SRV_BLOCKING_CHUNK;
+	}
 	if (spec->log_dir >= 0)
 		srv_log_open(s);
 	/* A terminal of the server's own: bytes as on a serial line, no signals, no echo. */

@@ -303,7 +303,7 @@ int rundir_write(const char *base, const char *vm, const char *leaf, const char 
 
 	if (rundir_path(path, sizeof(path), base, vm, leaf) < 0)
 		return -ENAMETOOLONG;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(tmp, sizeof(tmp), "%s" RUNDIR_TMP, path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;

@@ -21,14 +21,14 @@
 
 #define ATTACH_ANSWER_MS 5000
 
-static struct termios attach_saved;
-static bool attach_raw;
+static struct termios attach_saved, attach_rawmode;
+static volatile sig_atomic_t attach_raw;
 
 static void attach_restore(void)
 {
 	if (attach_raw)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &attach_saved);
-	attach_raw = false;
+	attach_raw = 0;
 }
 
 static void attach_on_signal(int sig)
@@ -38,21 +38,39 @@ static void attach_on_signal(int sig)
 	raise(sig);
 }
 
+/* Stopped by a signal from elsewhere (^Z is the guest's): the shell gets its terminal back, raw again after. */
+static void attach_on_stop(int sig)
+{
+	int e = errno, was = attach_raw;
+	sigset_t one;
+
+	attach_restore();
+	signal(sig, SIG_DFL);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+	signal(sig, attach_on_stop);
+	if (was && tcsetattr(STDIN_FILENO, TCSAFLUSH, &attach_rawmode) == 0)
+		attach_raw = 1;
+	errno = e;
+}
+
 /* A terminal passes every key on, ^C and ^Z included: they are the guest's. */
 static void attach_make_raw(void)
 {
-	struct termios t;
-
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &attach_saved) < 0)
 		return;
-	t = attach_saved;
-	cfmakeraw(&t);
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0)
-		attach_raw = true;
+	/* The handlers first: no signal may leave the terminal raw. */
 	signal(SIGTERM, attach_on_signal);
 	signal(SIGHUP, attach_on_signal);
 	signal(SIGINT, attach_on_signal);
+	signal(SIGTSTP, attach_on_stop);
 	atexit(attach_restore);
+	attach_rawmode = attach_saved;
+	cfmakeraw(&attach_rawmode);
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &attach_rawmode) == 0)
+		attach_raw = 1;
 }
 
 static int attach_connect(const char *path, const char *vm)
@@ -71,8 +89,8 @@ static int attach_connect(const char *path, const char *vm)
 	if (errno == ENOENT || errno == ECONNREFUSED)
 		errx(EX_UNAVAILABLE, "vm %s: no console at %s (the VM is not running, or kvmload runs "
 				     "it without --console-socket)", log_esc(vm), log_esc(path));
-	errx(errno == EACCES ? EX_NOPERM : EX_OSERR, "vm %s: %s: %s", log_esc(vm), log_esc(path),
-	     strerror(errno));
+	errx(errno == EACCES || errno == EPERM ? EX_NOPERM : EX_OSERR, "vm %s: %s: %s", log_esc(vm),
+	     log_esc(path), strerror(errno));
 }
 
 /* The server's one-line answer to our hello. */
@@ -126,14 +144,13 @@ static void attach_put(int fd, const void *buf, size_t n)
 }
 
 /*
- * Keys to the guest, but for cu's escapes at the start of a line: "~."
- * detaches, "~~" sends one "~".  Returns false on "~.".
+ * Keys to the guest (a->out, sent as the socket takes them), but for cu's
+ * escapes at the start of a line: "~." detaches, "~~" sends one "~".  Keys
+ * beyond what a->out holds are dropped (the guest is not reading them), so
+ * the terminal is always read and "~." always seen.  Returns false on "~.".
  */
-static bool attach_keys(struct attach *a, int sock, const unsigned char *in, size_t n)
+static bool attach_keys(struct attach *a, const unsigned char *in, size_t n)
 {
-	unsigned char out[2 * 4096];
-	size_t k = 0;
-
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = in[i];
 
@@ -141,18 +158,30 @@ static bool attach_keys(struct attach *a, int sock, const unsigned char *in, siz
 			a->tilde = false;
 			if (c == '.')
 				return false;
-			if (c != '~')
-				out[k++] = '~';
+			if (c != '~' && a->write && a->nout < sizeof(a->out))
+				a->out[a->nout++] = '~';
 		} else if (a->line_start && c == '~') {
 			a->tilde = true;
 			continue;
 		}
-		out[k++] = c;
+		if (a->write && a->nout < sizeof(a->out))
+			a->out[a->nout++] = c;
 		a->line_start = c == '\r' || c == '\n';
 	}
-	if (a->write && k)
-		attach_put(sock, out, k);
 	return true;
+}
+
+/* What the socket takes of a->out now. */
+static void attach_send(struct attach *a, int sock)
+{
+	ssize_t n = send(sock, a->out, a->nout, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n > 0) {
+		memmove(a->out, a->out + n, a->nout - (size_t)n);
+		a->nout -= (size_t)n;
+	} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		a->nout = 0; /* the server went: its end of file follows */
+	}
 }
 
 int attach_run(const char *run_dir, const char *vm, bool write, bool force)
@@ -175,12 +204,12 @@ int attach_run(const char *run_dir, const char *vm, bool write, bool force)
 	if (strncmp(line, "busy ", 5) == 0)
 		attach_busy(vm, line);
 	if (strncmp(line, "ok ", 3) != 0)
-		errx(EX_PROTOCOL, "vm %s: the console server says: %s", log_esc(vm), log_esc(line));
+		errx(EX_UNAVAILABLE, "vm %s: the console server says: %s", log_esc(vm), log_esc(line));
 	fprintf(stderr, "[kvmload-hotplug: attached to vm %s's console%s; ~. detaches]\r\n", vm,
 		write ? "" : ", read-only");
 	attach_make_raw();
 	while (!a.detached && !a.closed) {
-		struct pollfd p[2] = { { .fd = sock, .events = POLLIN },
+		struct pollfd p[2] = { { .fd = sock, .events = POLLIN | (a.nout ? POLLOUT : 0) },
 				       { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN } };
 		ssize_t n;
 
@@ -189,20 +218,23 @@ int attach_run(const char *run_dir, const char *vm, bool write, bool force)
 				continue;
 			err(EX_OSERR, "poll");
 		}
-		if (p[0].revents) {
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			n = read(sock, buf, sizeof(buf));
 			if (n > 0)
 				attach_put(STDOUT_FILENO, buf, (size_t)n);
-			a.closed = n <= 0;
+			a.closed = n == 0 || (n < 0 && errno != EINTR);
 		}
 		if (p[1].revents && !a.closed) {
 			n = read(STDIN_FILENO, buf, sizeof(buf));
 			/* An input that ends (not a terminal) leaves a watcher: the console goes on. */
-			if (n <= 0)
+			if (n > 0)
+				a.detached = !attach_keys(&a, buf, (size_t)n);
+			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 				in_open = false;
-			else
-				a.detached = !attach_keys(&a, sock, buf, (size_t)n);
 		}
+		/* The keys typed before a "~." go too, as far as the socket takes them now. */
+		if (a.nout && !a.closed)
+			attach_send(&a, sock);
 	}
 	attach_restore();
 	if (a.detached)

@@ -11,6 +11,8 @@ struct attach {
 	bool tilde;       /* a "~" at a line's start, held to see what follows */
 	bool detached;    /* "~." */
 	bool closed;      /* the server ended the connection */
+	unsigned char out[8192]; /* keys on their way to the server */
+	size_t nout;
 };
 
 /*

@@ -549,11 +549,16 @@ static int guest_start_console(struct guest_sup *s)
 	if (spec.log_dir < 0)
 		return -errno;
 	if (s->vm->console) {
-		spec.local_in = spec.local_out = open(s->vm->console, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		/* Not blocking: a serial line without carrier would hold the open, and us, for ever. */
+		spec.local_in = spec.local_out = open(s->vm->console, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 		spec.local_raw = true;
-		if (spec.local_in < 0) {
-			r = -errno;
-			log_warnx("vm %s: console %s: %s", s->vm->name, s->vm->console, strerror(errno));
+		r = spec.local_in < 0 ? -errno : isatty(spec.local_in) ? 0 : -ENOTTY;
+		if (r < 0) {
+			/* As kvmload -c would: anything else would swallow the console, or feed it. */
+			log_warnx("vm %s: console %s: %s; not starting", s->vm->name, log_esc(s->vm->console),
+				  r == -ENOTTY ? "not a terminal" : strerror(-r));
+			if (spec.local_in >= 0)
+				close(spec.local_in);
 			close(spec.log_dir);
 			return r;
 		}
@@ -1194,7 +1199,7 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 	 * a stop, not a failure.
 	 */
 	if (r < 0 && r != -ETIMEDOUT && r != -EINTR && r != -ECANCELED && r != -EEXIST &&
-	    r != -E2BIG && r != -ENOSPC && r != -ENOMEDIUM)
+	    r != -E2BIG && r != -ENOSPC && r != -ENOMEDIUM && r != -ENOTTY)
 		log_warnx("vm %s: not started: %s", vm->name, strerror(-r));
 	if (r < 0 && s.claim_fd >= 0 && lock_fd >= 0)
 		guest_sup_teardown(&s);

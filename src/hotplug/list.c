@@ -190,7 +190,7 @@ static void list_json_str(const char *s)
 	putchar('"');
 	while (*p) {
 		unsigned char c = *p;
-		size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+		size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
 		bool valid = n > 0;
 
 		if (c == '"' || c == '\\') {

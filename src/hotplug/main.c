@@ -241,6 +241,9 @@ static int main_add(struct hotplug *h, const char *node)
 	 */
 	if (r == -EBUSY || r == -ETIMEDOUT)
 		return EX_TEMPFAIL;
+	/* A console = that is no terminal (logged), as --check says: nothing was started. */
+	if (r == -ENOTTY)
+		return EX_CONFIG;
 	/* A disk of the VM that kvmload would refuse (logged): nothing was started. */
 	if (r == -ENOMEDIUM)
 		return EX_NOINPUT;

@@ -65,11 +65,15 @@ int state_device(const char *run, const char *vm, char *node, size_t nlen, char 
 static int state_remove(const char *run, const char *vm, const char *const *leaves, const bool *dir,
 			size_t n)
 {
-	char path[4096];
+	char path[4096], tmp[4096 + 8];
 
 	for (size_t i = 0; i < n; i++) {
 		if (rundir_path(path, sizeof(path), run, vm, leaves[i]) < 0)
 			return -ENAMETOOLONG;
+		/* A record's write that a kill cut short (rundir_write's PATH.tmp) goes too. */
+		snprintf(tmp, sizeof(tmp), "%s" RUNDIR_TMP, path);
+		if (!dir[i] && unlink(tmp) < 0 && errno != ENOENT)
+			return -errno;
 		if ((dir[i] ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
 			return -errno;
 	}

@@ -45,6 +45,14 @@ check "console of a VM that is not running" "69 kvmload-hotplug: vm $VM: no cons
 "$HOTPLUG" console --read-only --force "$VM" </dev/null >"$WORK/u4" 2>&1
 check "--read-only and --force" "64 kvmload-hotplug: --read-only and --force exclude each other" "$? $(cat "$WORK/u4")"
 
+# -- stdout and stderr one file (>log 2>&1): the console server writes to it at kvmload's offset,
+# so kvmload's own lines and the console's are all there, in order.
+"$KVMLOAD" "${MACHINE[@]}" -m 128M -d "$DEMO" --loader-dir "$LOADERDIR" --console-socket "$VM" \
+	</dev/null >"$WORK/both.log" 2>&1
+expect_status $? 2 "the demo guest with --console-socket, its output and messages in one file"
+lines_in_order "$WORK/both.log" "kvmload: host0: is disk0p2 of the view" "kvmload: guest /boot/loader says lua" \
+	"miniboot/amd64 userboot lua" "Booting [/boot/kernel/kernel]" "testkernel: halt"
+
 # -- kvmload at its loader's prompt, its own stdin open but silent
 mkfifo "$WORK/k.in"
 sleep 600 >"$WORK/k.in" &

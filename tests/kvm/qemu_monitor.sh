@@ -33,11 +33,20 @@ for c in "deaf took no command for 2 s" \
 	[ -e "$KVMLOAD_RUN_DIR/$VM" ] && bad "$mode: runtime directory left behind" || ok
 done
 
-# A QEMU that reported the guest's end and stays (QEMU 7.2 can hang in its clean-up when a command
-# was under way): killed 5 s later, the status the one reported, and no line about a kill.
+# A QEMU that reported the guest's end with a question under way and stays (QEMU 7.2 can hang in
+# its clean-up then): killed 5 s later, said so, the status the one reported.
+t0=$SECONDS
 FAKE_QEMU=hang KVMLOAD_QEMU=$FAKE timeout -k 10 60 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -h "$tree" $VM \
 	</dev/null >"$D/hang.log" 2>"$D/hang.err"; st=$?
 expect_status $st 1 "a QEMU that stays after the guest powered off"
+expect_line "$D/hang.err" "kvmload: QEMU did not exit after the guest's end: killing it"
 expect_line "$D/hang.err" "kvmload: the guest powered off"
-expect_no_text "$D/hang.err" "killed"
+[ $((SECONDS - t0)) -lt 20 ] && ok || bad "the hanging QEMU was killed after $((SECONDS - t0)) s, not 5"
+# One with no question under way is given its time to close its disks: 8 s here, not killed.
+FAKE_QEMU=slow KVMLOAD_QEMU=$FAKE timeout -k 10 60 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -h "$tree" $VM \
+	</dev/null >"$D/slow.log" 2>"$D/slow.err"; st=$?
+expect_status $st 1 "a QEMU slow to exit after the guest powered off"
+expect_line "$D/slow.err" "fake_qemu: slow: disks closed"
+expect_line "$D/slow.err" "kvmload: the guest powered off"
+expect_no_text "$D/slow.err" "killing"
 lib_done

@@ -102,6 +102,17 @@ expect "cons: readers told the console closed" has_text "$WORK/r1.err" "vm cons'
 check "cons: status" "exited: status 2, halted" "$(head -1 "$R/cons/status" 2>&1)"
 expect "cons: the socket went with the guest" gone "$R/cons/console.sock"
 expect "cons: the console server ended" pid_dead "$SRV"
+# A console = that is no terminal: add refuses it (78), as --check does, and starts nothing.
+mkdir -p "$WORK/conf2"
+: >"$WORK/notatty"
+printf '[vm badc]\npart-uuid = %s\nconsole = %s\nloader-dir = %s\naccel = tcg\n' \
+	"$(uuid "$WORK/cons.img")" "$WORK/notatty" "$LOADER_DIR" >"$WORK/conf2/x.conf"
+"$HOTPLUG" --config-dir "$WORK/conf2" --run-dir "$R" --kvmload "$KVMLOAD" --kvmload-fs "$KVMLOAD_FS" \
+	add "${V}p2" 2>"$WORK/badc.err"
+check "badc: add's status for a console that is no terminal" 78 $?
+expect "badc: said why" has_text "$WORK/badc.err" "vm badc: console $WORK/notatty: not a terminal; not starting"
+expect "badc: nothing left" gone "$R/badc"
+check "badc: the file is untouched" 0 "$(stat -c %s "$WORK/notatty")"
 detach "$V"
 
 # ---- chat: a guest that prints without end

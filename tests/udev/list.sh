@@ -42,7 +42,7 @@ printf '/dev/sdz2\n/dev/sdz\n' >"$R/a/device"
 hold a $$ kvmload-hotplug
 printf '/srv/"q"\\b\001\303\251\377.img\n/srv/second.img\n' >"$R/b/disk"
 hold b 4242 kvmload
-printf '/srv/c.img\n' >"$R/c/disk"
+printf '/srv/c\370\200\200.img\n' >"$R/c/disk"
 hold c 4343 kvmload
 printf 'state: stopped\nsince: %s\nlast-exit: status 2, halted\nlast-run: 61.000 s\nwhy: the guest exited (status 2, halted)\n' \
 	"$(date -u -d '-2 minutes' +%Y-%m-%dT%H:%M:%S.000Z)" >"$R/d/state"
@@ -62,7 +62,7 @@ PY
 cat >"$WORK/want" <<WANT
 True a restarting kvmload-hotplug $$ '/dev/sdz2' state status 0, reset 0.345 True
 True b loading kvmload 4242 '/srv/"q"\\\\b\\x01\\xe9\\ufffd.img' holder None None True
-True c running kvmload 4343 '/srv/c.img' holder None None True
+True c running kvmload 4343 '/srv/c\\ufffd\\ufffd\\ufffd.img' holder None None True
 True d stopped None None '/dev/sdy' state status 2, halted 61.0 True
 WANT
 check "list --json: each VM, its keys in order, its values" "$(cat "$WORK/want")" "$(cat "$WORK/got")"

@@ -44,6 +44,19 @@ static void recv_line(int fd, char *line, size_t len)
 	line[n] = '\0';
 }
 
+static int connect_idle(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		perror("connect");
+		exit(1);
+	}
+	return fd;
+}
+
 static int connect_as(const char *hello, char *answer, size_t len)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -89,17 +102,30 @@ int main(void)
 	struct consrv s;
 	struct consrv_spec spec = { .sock = sock, .log_name = "console.log", .local_in = -1,
 				    .local_out = -1, .guest = -1, .vm = "t" };
-	char line[256], err[256], busy[64], buf[4096];
-	int g[2], r1, w1, w2, w3, cl[CONSRV_CLIENTS], n;
+	char line[256], err[256], busy[64], buf[4096], long_path[200];
+	int g[2], r1, w1, w2, w3, cl[CONSRV_CLIENTS], n, idle;
 	char *big;
 
 	snprintf(dir, sizeof(dir), "/tmp/test_consrv.XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
-	snprintf(sock, sizeof(sock), "%s/console.sock", dir);
 	spec.log_dir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	consrv_init(&s);
+
+	/* A socket name too long: refused with the reason, nothing started. */
+	memset(long_path, 'x', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	spec.sock = long_path;
+	CHECK_EQ(consrv_start(&s, &spec, err, sizeof(err)), -ENAMETOOLONG);
+	CHECK(strstr(err, "too long for a socket's name") != NULL);
+	CHECK_EQ(s.pid, -1);
+	CHECK(fcntl(spec.log_dir, F_GETFD) >= 0);
+
+	snprintf(sock, sizeof(sock), "%s/console.sock", dir);
+	spec.sock = sock;
 	CHECK_EQ(consrv_start(&s, &spec, err, sizeof(err)), 0);
+	idle = connect_idle();
 
 	/* A guest prints before anyone attaches: the reader gets it first. */
 	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g), 0);
@@ -136,6 +162,17 @@ int main(void)
 	CHECK_EQ(recv_for(g[1], buf, sizeof(buf), 500), 3);
 	CHECK(memcmp(buf, "new", 3) == 0);
 
+	/* More keys than the server's 4 KiB buffer: the writer stays, and they all arrive in order. */
+	{
+		char keys[10000], got[10000];
+
+		for (size_t i = 0; i < sizeof(keys); i++)
+			keys[i] = (char)('A' + i % 26);
+		CHECK_EQ(write(w3, keys, sizeof(keys)), (ssize_t)sizeof(keys));
+		CHECK_EQ(recv_for(g[1], got, sizeof(got), 2000), sizeof(got));
+		CHECK(memcmp(keys, got, sizeof(keys)) == 0);
+	}
+
 	/* Strangers and the 17th client get a reason, not a stream. */
 	close(connect_as("GET / HTTP/1.0\n", line, sizeof(line)));
 	CHECK_STR(line, "error not a kvmload console client");
@@ -145,11 +182,11 @@ int main(void)
 	CHECK_STR(line, "error hello too long");
 	close(connect_as(CONSRV_HELLO " admin\n", line, sizeof(line)));
 	CHECK_STR(line, "error unknown role");
-	for (int i = 0; i < CONSRV_CLIENTS - 3; i++)
+	for (int i = 0; i < CONSRV_CLIENTS - 4; i++)
 		cl[i] = connect_as(CONSRV_HELLO " read\n", line, sizeof(line));
 	close(connect_as(CONSRV_HELLO " read\n", line, sizeof(line)));
 	CHECK_STR(line, "error too many clients");
-	for (int i = 0; i < CONSRV_CLIENTS - 3; i++)
+	for (int i = 0; i < CONSRV_CLIENTS - 4; i++)
 		close(cl[i]);
 	close(r1);
 	close(w1);
@@ -183,6 +220,11 @@ int main(void)
 	guest_print(g[1], "second\n", 7);
 	CHECK_EQ(recv_for(r1, buf, 7, 2000), 7);
 	CHECK(memcmp(buf, "second\n", 7) == 0);
+
+	/* A client that never says hello is let go (5 s after it came), not kept in a slot. */
+	CHECK_EQ(recv_for(idle, buf, 1, 6000), 0);
+	CHECK_EQ(read(idle, buf, 1), 0);
+	close(idle);
 
 	/* Its owner lets go: it passes on what the guest wrote last, then ends. */
 	guest_print(g[1], "last\n", 5);
