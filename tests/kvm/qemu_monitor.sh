@@ -3,8 +3,15 @@
 . "$(dirname "$0")/lib.sh"
 need_tools python3
 [ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
-KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3 FAKE=$4
+KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
 VM=qemumon-$$
+# QEMU runs in a mount namespace of its own where /tmp, /var/tmp, /run, /home and /root are
+# empty (kvmload(8), SECURITY): the fake must be where it can see it, whatever the checkout's place.
+FAKEDIR=$(mktemp -d /var/cache/kvmload-fakeqemu.XXXXXX) || exit 1
+on_exit 'rm -rf "$FAKEDIR"'
+chmod 755 "$FAKEDIR"
+FAKE=$FAKEDIR/fake_qemu.py
+install -m 755 "$4" "$FAKE"
 # The fake runs as QEMU would: as root, as the unprivileged user, which must reach it.
 if [ "$(id -u)" -eq 0 ] && id kvmload >/dev/null 2>&1 && ! runuser -u kvmload -- test -x "$FAKE"; then
 	skip "the user kvmload cannot run $FAKE"
