@@ -262,7 +262,8 @@ int list_run(const struct hotplug *h, bool json)
 		list_names_free(&names);
 		return r;
 	}
-	qsort(names.v, names.n, sizeof(*names.v), list_name_cmp);
+	if (names.n) /* qsort's base may not be NULL, even for no element */
+		qsort(names.v, names.n, sizeof(*names.v), list_name_cmp);
 	if (json)
 		fputs(names.n ? "[\n" : "[", stdout);
 	else
