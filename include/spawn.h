@@ -25,6 +25,13 @@ int spawn_prepare(pid_t parent, int deathsig);
 int spawn_deathsig(pid_t parent, int sig);
 
 /*
+ * In a freshly forked child (async-signal-safe): every handler the parent
+ * installed back to its default (they clean up the parent's files and must
+ * never run there); ignored signals stay ignored.  spawn_prepare does it too.
+ */
+void spawn_default_signals(void);
+
+/*
  * Also before exec (async-signal-safe): want[k] at descriptor k for k < n
  * (-1: k closed), and nothing else open from n on, so a child inherits
  * exactly what its argument vector names.  Every source is first copied to

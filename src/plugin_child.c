@@ -20,19 +20,6 @@
 /* The child's status when it could not set the sandbox up (it says why itself). */
 #define CHILD_EX_SETUP 71
 
-/* Inherited handlers belong to the parent (they stop the view): the child dies plainly. */
-static void child_default_signals(void)
-{
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction old;
-
-		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &old) < 0)
-			continue;
-		if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
-			signal(sig, SIG_DFL);
-	}
-}
-
 static void child_send(int fd, const struct sandbox_msg *m)
 {
 	const char *p = (const char *)m;
@@ -58,7 +45,8 @@ static _Noreturn void child_main(struct loader *l, struct plugin *p, const char 
 	enum loader_leave leave;
 	char err[256];
 
-	child_default_signals();
+	/* Inherited handlers belong to the parent (they stop the view): the child dies plainly. */
+	spawn_default_signals();
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	/* Should kvmload die without cleaning up, the plugin goes with it. */
 	if (spawn_deathsig(parent, SIGKILL) < 0)

@@ -72,12 +72,7 @@ static _Noreturn void consrv_child(const struct consrv_spec *spec, int listen_fd
 	sigset_t none;
 
 	/* Signals are blocked since before the fork: no handler of the owner's runs here. */
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
-			signal(sig, SIG_DFL);
-	}
+	spawn_default_signals();
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);

@@ -8,6 +8,17 @@
 
 #include "spawn.h"
 
+void spawn_default_signals(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
+			signal(sig, SIG_DFL);
+	}
+}
+
 int spawn_prepare(pid_t parent, int deathsig)
 {
 	sigset_t none;
@@ -16,13 +27,7 @@ int spawn_prepare(pid_t parent, int deathsig)
 	setpgid(0, 0);
 	if (spawn_deathsig(parent, deathsig) < 0)
 		return -1;
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-
-		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
-			signal(sig, SIG_DFL);
-	}
+	spawn_default_signals();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);

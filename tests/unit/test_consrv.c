@@ -44,6 +44,7 @@ static void recv_line(int fd, char *line, size_t len)
 	line[n] = '\0';
 }
 
+/* A connection that has said nothing yet. */
 static int connect_idle(void)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -59,14 +60,8 @@ static int connect_idle(void)
 
 static int connect_as(const char *hello, char *answer, size_t len)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = connect_idle();
 
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		perror("connect");
-		exit(1);
-	}
 	if (write(fd, hello, strlen(hello)) != (ssize_t)strlen(hello))
 		exit(1);
 	recv_line(fd, answer, len);
