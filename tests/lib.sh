@@ -18,6 +18,10 @@
 #                         shell has it (a mark a test exports, which kvmload's children inherit:
 #                         other tests on this machine run the same programs)
 #   on_exit CMD           run CMD in this shell when the test ends (the last one registered first)
+#   console_client NAME CMD...  CMD (a kvmload-hotplug console) in the background, its input the
+#                         FIFO $WORK/NAME.in held open by a sleep of ours, its output in
+#                         $WORK/NAME.out and .err; sets NAME_PID, and NAME_IN to our end of its
+#                         input; both processes are ended at exit
 #   lib_done              the end of the test
 #
 # However the test ends (lib_done, exit, SIGINT or SIGTERM), the EXIT trap runs the on_exit
@@ -80,6 +84,18 @@ on_exit() { LIB_CLEANUPS="$1
 $LIB_CLEANUPS"; }
 
 lib_done() { exit 0; }
+
+console_client() {
+	local n=$1 fd; shift
+	mkfifo "$WORK/$n.in"
+	sleep 600 >"$WORK/$n.in" &
+	on_exit "kill $! 2>/dev/null"
+	"$@" <"$WORK/$n.in" >"$WORK/$n.out" 2>"$WORK/$n.err" &
+	eval "${n}_PID=$!"
+	on_exit "kill $! 2>/dev/null"
+	exec {fd}>"$WORK/$n.in"
+	eval "${n}_IN=$fd"
+}
 
 lib_exit() {
 	local st=$? c summary

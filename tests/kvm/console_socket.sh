@@ -13,18 +13,10 @@ SOCK=$KVMLOAD_RUN_DIR/$VM/console.sock
 PIDS=
 on_exit 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null'
 
-# attach NAME ARGS...: kvmload-hotplug console in the background, stdin the FIFO $WORK/NAME.in
-# (held open by a sleep of ours), output in $WORK/NAME.out and .err; its pid in $NAME_PID.
+# attach NAME ARGS...: kvmload-hotplug console ARGS VM, a console_client (tests/lib.sh).
 attach() {
 	local n=$1; shift
-	mkfifo "$WORK/$n.in"
-	sleep 600 >"$WORK/$n.in" &
-	PIDS="$PIDS $!"
-	"$HOTPLUG" console "$@" "$VM" <"$WORK/$n.in" >"$WORK/$n.out" 2>"$WORK/$n.err" &
-	eval "${n}_PID=$!"
-	PIDS="$PIDS $!"
-	exec {fd}>"$WORK/$n.in"
-	eval "${n}_IN=$fd"
+	console_client "$n" "$HOTPLUG" console "$@" "$VM"
 }
 # until_text FILE TEXT: wait up to 60 s for TEXT in FILE; one check.
 until_text() {

@@ -95,6 +95,14 @@ make_fbsd_tree() {
 	printf 'accf_data_load="YES"\nbeastie_disable="YES"\n' >"$1/boot/loader.conf"
 }
 
+# prompt_tree KERNEL DIR: a guest's root in DIR: KERNEL as its kernel, a loader.conf that stops
+# at the loader's prompt (the loader then waits on console input).
+prompt_tree() {
+	mkdir -p "$2/boot/kernel"
+	cp "$1" "$2/boot/kernel/kernel"
+	printf 'autoboot_delay="NO"\n' >"$2/boot/loader.conf"
+}
+
 # start_at_prompt LOG CHILD ARGS...: kvmload (the MACHINE, miniboot, $WORK/g.img, stdin the fifo
 # $WORK/in, VM $VM) in the background until its loader prompt shows; sets KPID, and CHILDPID to its child
 # process named CHILD. One check: the prompt came and the child is there.

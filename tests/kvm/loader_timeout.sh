@@ -14,9 +14,7 @@ export LOADER_TIMEOUT_MARK=$$.$RANDOM
 
 # A guest whose loader.conf stops at the prompt: the loader waits on console input.
 tree=$WORK/guest
-mkdir -p "$tree/boot/kernel"
-cp "$KERNEL" "$tree/boot/kernel/kernel"
-printf 'autoboot_delay="NO"\n' >"$tree/boot/loader.conf"
+prompt_tree "$KERNEL" "$tree"
 make_gpt_ufs2 "$tree" "$WORK/g.img"
 
 # Console input that never ends and never sends a byte: a FIFO a sleep of ours holds open.

@@ -9,10 +9,9 @@ VM=sandbox-$$
 RUN=/run/kvmload/$VM
 SIGSYS_MSG="plugin killed by the sandbox (SIGSYS): it made a system call outside the allowlist"
 
+# A guest whose loader.conf stops at the prompt: the loader waits on console input.
 tree=$WORK/guest
-mkdir -p "$tree/boot/kernel"
-cp "$KERNEL" "$tree/boot/kernel/kernel"
-printf 'autoboot_delay="NO"\n' >"$tree/boot/loader.conf"
+prompt_tree "$KERNEL" "$tree"
 
 no_leftovers() {
 	local p left= args

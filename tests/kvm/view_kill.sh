@@ -10,9 +10,7 @@ RUN=/run/kvmload/$VM
 
 # A guest whose loader.conf stops at the prompt: the loader waits on console input.
 tree=$WORK/guest
-mkdir -p "$tree/boot/kernel"
-cp "$KERNEL" "$tree/boot/kernel/kernel"
-printf 'autoboot_delay="NO"\n' >"$tree/boot/loader.conf"
+prompt_tree "$KERNEL" "$tree"
 make_gpt_ufs2 "$tree" "$WORK/g.img"
 
 # Console input: a FIFO this script holds open, so the prompt never sees end of file.

@@ -21,11 +21,7 @@ OPTS=(--config-dir "$C" --run-dir "$R" --kvmload "$KVMLOAD" --kvmload-fs "$KVMLO
 PIDS=
 on_exit 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null'
 
-for vm in cons chat; do
-	cp "$DEMO" "$WORK/$vm.img"
-	sgdisk -G "$WORK/$vm.img" >/dev/null
-done
-uuid() { sgdisk -i 2 "$1" | sed -n 's/^Partition unique GUID: //p'; }
+guest_copies "$DEMO" cons chat
 mkdir -p "$C"
 cat >"$C/guests.conf" <<EOF
 # stops at the loader's prompt: someone must type boot
@@ -49,19 +45,11 @@ EOF
 "$HOTPLUG" --config-dir "$C" --check >/dev/null || { echo "test config rejected" >&2; exit 1; }
 udevd_start "$RULES"
 
-# client NAME VM ARGS...: kvmload-hotplug console in the background, stdin the FIFO
-# $WORK/NAME.in (held open by a sleep of ours), output in $WORK/NAME.out and .err; its pid in
-# NAME_PID, our end of its input in NAME_IN.
+# client NAME VM ARGS...: kvmload-hotplug console ARGS VM on our run directory, a console_client
+# (tests/lib.sh).
 client() {
-	local n=$1 vm=$2 fd; shift 2
-	mkfifo "$WORK/$n.in"
-	sleep 600 >"$WORK/$n.in" &
-	PIDS="$PIDS $!"
-	"$HOTPLUG" --run-dir "$R" console "$@" "$vm" <"$WORK/$n.in" >"$WORK/$n.out" 2>"$WORK/$n.err" &
-	eval "${n}_PID=$!"
-	PIDS="$PIDS $!"
-	exec {fd}>"$WORK/$n.in"
-	eval "${n}_IN=$fd"
+	local n=$1 vm=$2; shift 2
+	console_client "$n" "$HOTPLUG" --run-dir "$R" console "$@" "$vm"
 }
 gone() { [ ! -e "$1" ]; }
 pid_dead() { ! kill -0 "$1" 2>/dev/null; }

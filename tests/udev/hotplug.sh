@@ -15,12 +15,7 @@ need_tools udevadm losetup partx sgdisk
 # hotplug, not the accelerator.
 need_tools qemu-system-x86_64
 [ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
-if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && { : <>/dev/kvm; } 2>/dev/null; then
-	ACCEL=kvm
-else
-	ACCEL=tcg
-fi
-echo "accel: $ACCEL"
+udev_accel
 need_fuse
 [ -r "$DEMO" ] || skip "no demo guest $DEMO"
 need_udevd
@@ -50,11 +45,7 @@ ours() {
 # with the view mounted, then quits) and "rodev" (halts; without ro =, on a read-only device,
 # with a qcow2 image as a second disk), each with new GUIDs: no other copy of the demo image on
 # this machine names our VMs.
-for vm in halt spin slow rodev; do
-	cp "$DEMO" "$WORK/$vm.img"
-	sgdisk -G "$WORK/$vm.img" >/dev/null
-done
-uuid() { sgdisk -i 2 "$1" | sed -n 's/^Partition unique GUID: //p'; }
+guest_copies "$DEMO" halt spin slow rodev
 mkdir -p "$C"
 cat >"$C/guests.conf" <<EOF
 # the demo guest: boots, prints, halts; not loaded again

@@ -152,3 +152,26 @@ detach() {
 	loop_detach "$1"
 	udevadm settle -t 30
 }
+
+# udev_accel: ACCEL, the accelerator the guests run on: QEMU with KVM where /dev/kvm is usable (so
+# the default stays tested where it can run), else QEMU's emulator; says which.
+udev_accel() {
+	if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && { : <>/dev/kvm; } 2>/dev/null; then
+		ACCEL=kvm
+	else
+		ACCEL=tcg
+	fi
+	echo "accel: $ACCEL"
+}
+
+# guest_copies DEMO NAME...: $WORK/NAME.img, a copy of the demo image with new GUIDs each (no
+# other copy on this machine names our VMs).
+guest_copies() {
+	local demo=$1 vm; shift
+	for vm in "$@"; do
+		cp "$demo" "$WORK/$vm.img"
+		sgdisk -G "$WORK/$vm.img" >/dev/null
+	done
+}
+# uuid IMG: the unique GUID of IMG's second partition, what part-uuid = names.
+uuid() { sgdisk -i 2 "$1" | sed -n 's/^Partition unique GUID: //p'; }

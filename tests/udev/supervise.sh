@@ -11,12 +11,7 @@ HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") RULES=$6 
 need_root
 need_tools udevadm losetup partx sgdisk python3 qemu-system-x86_64
 [ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
-if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] && { : <>/dev/kvm; } 2>/dev/null; then
-	ACCEL=kvm
-else
-	ACCEL=tcg
-fi
-echo "accel: $ACCEL"
+udev_accel
 need_fuse
 [ -r "$DEMO" ] || skip "no demo guest $DEMO"
 need_udevd
@@ -52,11 +47,7 @@ in_state() { [ "$(listed "$1" state)" = "$2" ]; }
 # other copy on this machine names our VMs), named for this run: one that resets at once, one
 # that spins until stopped, one whose plugin sleeps 3 s with the view mounted, then quits.
 RST=reset$$ SPIN=spin$$ SLOW=slow$$
-for vm in "$RST" "$SPIN" "$SLOW"; do
-	cp "$DEMO" "$WORK/$vm.img"
-	sgdisk -G "$WORK/$vm.img" >/dev/null
-done
-uuid() { sgdisk -i 2 "$1" | sed -n 's/^Partition unique GUID: //p'; }
+guest_copies "$DEMO" "$RST" "$SPIN" "$SLOW"
 mkdir -p "$C"
 cat >"$C/guests.conf" <<EOF
 [vm $RST]
