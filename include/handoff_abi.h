@@ -1,4 +1,4 @@
-/* handoff_abi.h: the hand-off module kvmload gives QEMU as -initrd and the PVH entry stub reads: the loader's registers and pages. */
+/* handoff_abi.h: the hand-off module kvmload writes into guest memory and the PVH entry stub reads: the loader's registers and pages, and where both live. */
 #ifndef KVMLOAD_HANDOFF_ABI_H
 #define KVMLOAD_HANDOFF_ABI_H
 
@@ -12,7 +12,23 @@
  * checks them against the struct with static asserts.
  */
 #define HANDOFF_MAGIC   0x6b766d68 /* "hmvk" */
-#define HANDOFF_VERSION 1
+#define HANDOFF_VERSION 2          /* 2: at HANDOFF_MODULE_BASE in guest memory (1: QEMU's -initrd) */
+
+/*
+ * Guest-physical places, fixed so that kvmload (which writes both after the
+ * loader) and the stub (which finds the module without asking QEMU) agree:
+ * the stub's image at 1 MiB, below the 2 MiB where FreeBSD kernels load
+ * (pvh.ld asserts it fits), and the module right above it.  Firmware writes
+ * nothing here (doc/qemu-handoff.md).  A module holds its header, at most
+ * HANDOFF_CARRY_LIMIT loader bytes and a chunk header and padding for each of
+ * at most 32 ranges (FOOTPRINT_MAX): handoff.c asserts it fits in
+ * HANDOFF_MODULE_MAX.
+ */
+#define HANDOFF_STUB_BASE   0x100000
+#define HANDOFF_STUB_LIMIT  0x102000
+#define HANDOFF_MODULE_BASE HANDOFF_STUB_LIMIT
+#define HANDOFF_MODULE_MAX  0xa0000
+#define HANDOFF_CARRY_LIMIT 0x9fc00 /* below it, firmware writes: every loader byte there is carried */
 
 #define HANDOFF_MODE_LONG 1 /* amd64: paging with the loader's cr3, 64-bit code */
 #define HANDOFF_MODE_I386 2 /* flat 32-bit protected mode, paging off */

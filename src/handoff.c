@@ -2,10 +2,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "errmsg.h"
 #include "freebsd_abi.h"
@@ -22,9 +19,9 @@ _Static_assert(offsetof(struct handoff_hdr, cs) == HO_SEL, "HO_SEL");
 _Static_assert(offsetof(struct handoff_hdr, gpr) == HO_GPR, "HO_GPR");
 _Static_assert(sizeof(struct handoff_hdr) == HO_HDR_SIZE, "HO_HDR_SIZE");
 _Static_assert(sizeof(struct handoff_chunk) == HO_CHUNK_SIZE, "HO_CHUNK_SIZE");
-
-/* QEMU's pc machine keeps this much of the top of low RAM for ACPI data when it places -initrd. */
-#define QEMU_PC_ACPI_DATA 0x28000ULL
+/* The largest module: the header, every carried byte, a chunk header and padding for each range. */
+_Static_assert(HO_HDR_SIZE + HANDOFF_CARRY_LIMIT + FOOTPRINT_MAX * (HO_CHUNK_SIZE + 7) <= HANDOFF_MODULE_MAX,
+	       "HANDOFF_MODULE_MAX");
 
 /* userboot hands out KERNBASE-relative addresses; bhyveload's mask makes them physical. */
 #define GUEST_ADDR_MASK 0x7fffffffULL
@@ -57,12 +54,6 @@ static const struct fw_range {
 	{ 0xf0000, 0x100000, "the BIOS segment (RSDP)" },
 };
 
-uint64_t handoff_module_addr(uint64_t lowmem, uint64_t size)
-{
-	/* hw/i386/x86.c x86_load_linux: (below_4g - acpi_data_size - 1 - size) & ~4095. */
-	return (lowmem - QEMU_PC_ACPI_DATA - 1 - size) & ~0xfffULL;
-}
-
 static const struct fw_range *handoff_fw_meets(uint64_t start, uint64_t end)
 {
 	for (size_t i = 0; i < sizeof(handoff_fw) / sizeof(handoff_fw[0]); i++)
@@ -88,10 +79,10 @@ static int handoff_check_footprint(const struct footprint *fp, uint64_t mod_star
 			return errmsg_set(err, errlen, EINVAL, "the loader placed data at [0x%llx, 0x%llx), where "
 					   "kvmload's entry stub is loaded [0x%llx, 0x%llx)",
 					   (unsigned long long)r->start, (unsigned long long)r->end,
-					   HANDOFF_STUB_BASE, HANDOFF_STUB_LIMIT);
+					   (unsigned long long)HANDOFF_STUB_BASE, (unsigned long long)HANDOFF_STUB_LIMIT);
 		if (r->start < mod_end && mod_start < r->end)
 			return errmsg_set(err, errlen, EINVAL, "the loader placed data at [0x%llx, 0x%llx), where "
-					   "QEMU puts the hand-off module [0x%llx, 0x%llx)",
+					   "kvmload puts the hand-off module [0x%llx, 0x%llx)",
 					   (unsigned long long)r->start, (unsigned long long)r->end,
 					   (unsigned long long)mod_start, (unsigned long long)mod_end);
 	}
@@ -251,62 +242,57 @@ static void handoff_header(struct handoff_hdr *hd, const struct boot_regs *r)
 			hd->gpr[i] = r->gpr[i];
 }
 
-/* Append [start, end) of guest memory to the module as one chunk. */
-static int handoff_chunk(uint8_t **buf, size_t *len, const struct gmem *g, uint64_t start, uint64_t end)
+/* Bytes of the module that carries each footprint range below HANDOFF_CARRY_LIMIT as a chunk. */
+static uint64_t handoff_size(const struct footprint *carry)
 {
-	struct handoff_chunk c = { .gpa = start, .len = (uint32_t)(end - start) };
-	size_t need = sizeof(c) + ((c.len + 7) & ~7u);
-	const void *src = gmem_ptr(g, start, end - start);
-	uint8_t *nb;
+	uint64_t len = sizeof(struct handoff_hdr);
 
-	if (!src)
-		return -EFAULT;
-	nb = realloc(*buf, *len + need);
-	if (!nb)
-		return -ENOMEM;
-	memset(nb + *len, 0, need);
-	memcpy(nb + *len, &c, sizeof(c));
-	memcpy(nb + *len + sizeof(c), src, c.len);
-	*buf = nb;
-	*len += need;
-	return 0;
+	for (uint32_t i = 0; i < carry->n && carry->r[i].start < HANDOFF_CARRY_LIMIT; i++) {
+		uint64_t end = carry->r[i].end < HANDOFF_CARRY_LIMIT ? carry->r[i].end : HANDOFF_CARRY_LIMIT;
+
+		len += sizeof(struct handoff_chunk) + (((end - carry->r[i].start) + 7) & ~7ULL);
+	}
+	return len;
 }
 
-static int handoff_write_memfd(struct handoff *h, const uint8_t *buf, size_t len)
+/* The module into mod[0..h->size): header, then each carried range as a chunk (below the module, so no overlap). */
+static void handoff_write(struct handoff *h, uint8_t *mod, const struct boot_regs *r,
+			  const struct footprint *carry, const struct gmem *g)
 {
-	size_t done = 0;
+	struct handoff_hdr hd;
+	uint64_t at = sizeof(hd);
 
-	h->memfd = memfd_create("kvmload-handoff", MFD_CLOEXEC);
-	if (h->memfd < 0)
-		return -errno;
-	while (done < len) {
-		ssize_t n = write(h->memfd, buf + done, len - done);
+	for (uint32_t i = 0; i < carry->n && carry->r[i].start < HANDOFF_CARRY_LIMIT; i++) {
+		uint64_t end = carry->r[i].end < HANDOFF_CARRY_LIMIT ? carry->r[i].end : HANDOFF_CARRY_LIMIT;
+		struct handoff_chunk c = { .gpa = carry->r[i].start, .len = (uint32_t)(end - carry->r[i].start) };
+		uint64_t padded = (c.len + 7) & ~7ULL;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? -errno : -EIO;
-
-			close(h->memfd);
-			h->memfd = -1;
-			return e;
-		}
-		done += (size_t)n;
+		memcpy(mod + at, &c, sizeof(c));
+		/* Below HANDOFF_CARRY_LIMIT, which handoff_build checked lies in guest memory. */
+		memcpy(mod + at + sizeof(c), gmem_ptr(g, c.gpa, c.len), c.len);
+		memset(mod + at + sizeof(c) + c.len, 0, padded - c.len);
+		at += sizeof(c) + padded;
+		h->nchunks++;
+		h->carried += c.len;
 	}
-	return 0;
+	handoff_header(&hd, r);
+	hd.nchunks = h->nchunks;
+	hd.size = (uint32_t)at;
+	memcpy(mod, &hd, sizeof(hd));
 }
 
 int handoff_build(struct handoff *h, const struct boot_regs *r, const struct footprint *fp,
-		  struct gmem *g, char *err, size_t errlen)
+		  const struct handoff_stub *stub, struct gmem *g, char *err, size_t errlen)
 {
 	struct footprint carry = *fp;
-	struct handoff_hdr hd;
-	uint8_t *buf = NULL;
-	size_t len = sizeof(hd);
+	uint8_t *mod, *image;
 	int e;
 
 	memset(h, 0, sizeof(*h));
-	h->memfd = -1;
+	image = gmem_ptr(g, HANDOFF_STUB_BASE, sizeof(stub->image));
+	if (!image || !gmem_ptr(g, 0, HANDOFF_CARRY_LIMIT))
+		return errmsg_set(err, errlen, EINVAL, "guest memory of %llu KiB below 4 GiB cannot hold kvmload's "
+				  "entry stub and hand-off module", (unsigned long long)(g->lowmem >> 10));
 	if (!boot_regs_long_mode(r)) {
 		/* The descriptors libvmmapi would write go into guest memory like the loader's own bytes. */
 		if (i386_gdt_write(g, r->gdt_base) < 0)
@@ -318,45 +304,19 @@ int handoff_build(struct handoff *h, const struct boot_regs *r, const struct foo
 		if (e < 0)
 			return e;
 	}
-	/* The module's size depends on what it carries; its place on its size. */
-	for (uint32_t i = 0; i < carry.n && carry.r[i].start < HANDOFF_CARRY_LIMIT; i++) {
-		uint64_t end = carry.r[i].end < HANDOFF_CARRY_LIMIT ? carry.r[i].end : HANDOFF_CARRY_LIMIT;
-
-		len += sizeof(struct handoff_chunk) + (((end - carry.r[i].start) + 7) & ~7ULL);
-	}
-	h->size = len;
-	h->addr = handoff_module_addr(g->lowmem, len);
-	e = handoff_check_footprint(&carry, h->addr, h->addr + len, err, errlen);
+	h->size = handoff_size(&carry);
+	mod = gmem_ptr(g, HANDOFF_MODULE_BASE, h->size);
+	if (!mod)
+		return errmsg_set(err, errlen, EINVAL, "guest memory of %llu KiB below 4 GiB cannot hold the "
+				  "hand-off module of %llu bytes at 0x%llx", (unsigned long long)(g->lowmem >> 10),
+				  (unsigned long long)h->size, (unsigned long long)HANDOFF_MODULE_BASE);
+	e = handoff_check_footprint(&carry, HANDOFF_MODULE_BASE, HANDOFF_MODULE_BASE + h->size, err, errlen);
 	if (e < 0)
 		return e;
 	e = handoff_check_smap(h, r, g, err, errlen);
 	if (e < 0)
 		return e;
-
-	handoff_header(&hd, r);
-	buf = malloc(sizeof(hd));
-	if (!buf)
-		return -ENOMEM;
-	len = sizeof(hd);
-	for (uint32_t i = 0; i < carry.n && carry.r[i].start < HANDOFF_CARRY_LIMIT; i++) {
-		uint64_t end = carry.r[i].end < HANDOFF_CARRY_LIMIT ? carry.r[i].end : HANDOFF_CARRY_LIMIT;
-
-		e = handoff_chunk(&buf, &len, g, carry.r[i].start, end);
-		if (e < 0) {
-			free(buf);
-			return errmsg_set(err, errlen, EINVAL, "guest memory [0x%llx, 0x%llx): %s",
-					   (unsigned long long)carry.r[i].start, (unsigned long long)end,
-					   strerror(-e));
-		}
-		h->nchunks++;
-		h->carried += end - carry.r[i].start;
-	}
-	hd.nchunks = h->nchunks;
-	hd.size = (uint32_t)len;
-	memcpy(buf, &hd, sizeof(hd));
-	e = handoff_write_memfd(h, buf, len);
-	free(buf);
-	if (e < 0)
-		return errmsg_set(err, errlen, EINVAL, "hand-off module: %s", strerror(-e));
+	handoff_write(h, mod, r, &carry, g);
+	memcpy(image, stub->image, sizeof(stub->image));
 	return 0;
 }

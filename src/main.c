@@ -72,6 +72,7 @@ struct opts {
 	int release_fd;         /* --view-release-fd: tell the view's owner when to take it down */
 	bool console_socket;    /* --console-socket: the console also on RUN/VM/console.sock */
 	struct qemu_spec qemu;  /* --accel, --cpus, --net, --ro and the files QEMU needs */
+	bool qemu_late;         /* $KVMLOAD_QEMU_START=late: QEMU starts once the loader is done */
 	const char *user_name;  /* --user: who the view's daemon and QEMU run as; NULL: kvmload */
 	struct confine_user user;
 	int verbose;
@@ -94,6 +95,8 @@ static struct console *main_cons;
 static struct consrv main_consrv; /* --console-socket's server */
 static struct loader *main_loader; /* its disks' exporters end with kvmload, on every way out */
 static struct view *main_view;
+static struct qemu *main_qemu; /* started paused while the loader runs */
+static struct handoff_stub main_stub; /* the entry stub's image, read as QEMU starts */
 static volatile pid_t main_child = -1;
 static struct sigaction main_stop_sa; /* main_on_stop, put back after each stop */
 
@@ -119,6 +122,7 @@ static void main_kill_child(void)
 static void main_on_signal(int sig)
 {
 	main_kill_child();
+	qemu_kill(main_qemu);
 	main_restore_console();
 	if (main_view)
 		view_stop(main_view);
@@ -133,6 +137,7 @@ static void main_on_sigchld(int sig)
 	if (!main_view || !view_child_died(main_view))
 		return;
 	main_kill_child();
+	qemu_kill(main_qemu);
 	main_restore_console();
 	view_report_death(main_view);
 	view_stop(main_view);
@@ -232,6 +237,8 @@ static void main_stop_view(bool all)
 static void main_at_exit(void)
 {
 	main_kill_child();
+	/* A load that failed leaves no QEMU behind, not even for its parent-death signal. */
+	qemu_kill(main_qemu);
 	/* Its last bytes reach the terminal before the terminal is given back. */
 	consrv_stop(&main_consrv);
 	main_restore_console();
@@ -833,6 +840,24 @@ static int main_initial_loader(const struct opts *o, const struct plugin_pick_wh
  * Returns only on exec, with l->regs checked; every other way out of the
  * loader ends the process with bhyveload's status.
  */
+/* The watch on QEMU while a plugin runs: its start served, its death noticed. */
+static int main_watch_qemu(void *arg)
+{
+	return qemu_watch(arg);
+}
+
+/* QEMU ended while the loader ran: the loader is stopped, and kvmload ends as a run that ended so would. */
+static _Noreturn void main_qemu_ended(struct loader *l)
+{
+	int killed_by;
+	enum vm_exit why;
+
+	log_warnx("QEMU ended before the loader was done: stopped the loader");
+	why = qemu_run(main_qemu, &l->cons, &killed_by);
+	main_qemu = NULL;
+	exit((int)why);
+}
+
 static void main_run_loader(struct loader *l, const struct opts *o, const struct plugin_pick_where *w,
 			    const struct sandbox *sb)
 {
@@ -842,8 +867,11 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 	struct sandbox_result res;
 	struct timespec deadline, *until = NULL;
 	struct plugin p;
+	struct plugin_watch watch = { .fd = -1, .fn = main_watch_qemu, .arg = main_qemu };
 	int swaps = 0, fd, r;
 
+	if (main_qemu)
+		watch.fd = qemu_watch_fd(main_qemu);
 	fd = main_initial_loader(o, w, path, sizeof(path));
 	for (;;) {
 		/*
@@ -861,8 +889,11 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 			deadline.tv_sec += o->loader_timeout;
 			until = &deadline;
 		}
-		r = plugin_child_run(l, &p, path, sb, until, &main_child, &res, msg, sizeof(msg));
+		r = plugin_child_run(l, &p, path, sb, until, main_qemu ? &watch : NULL, &main_child, &res, msg,
+				     sizeof(msg));
 		plugin_unload(&p);
+		if (r == -ECANCELED)
+			main_qemu_ended(l);
 		if (r == -ETIMEDOUT)
 			errx(1, "the loader did not finish within %d s (--loader-timeout); stopped it",
 			     o->loader_timeout);
@@ -908,14 +939,21 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 static void main_qemu_spec(struct opts *o, char *stub, size_t len)
 {
 	const char *qemu = getenv("KVMLOAD_QEMU"), *fw = getenv("KVMLOAD_FIRMWARE");
+	const char *when = getenv("KVMLOAD_QEMU_START");
 	char msg[512];
 	int r;
+
+	if (when && *when && strcmp(when, "early") != 0 && strcmp(when, "late") != 0)
+		errx(EX_USAGE, "KVMLOAD_QEMU_START=%s: early (the default) or late", log_esc(when));
+	o->qemu_late = when && !strcmp(when, "late");
 
 	paths_find(stub, len, "KVMLOAD_PVH_STUB", VIEW_BUILD_DIR, QEMU_STUB_BUILD, NULL,
 		   QEMU_STUB_INSTALLED);
 	o->qemu.qemu = qemu && *qemu ? qemu : "qemu-system-x86_64";
 	o->qemu.firmware = fw && *fw ? fw : QEMU_DEFAULT_FIRMWARE;
 	o->qemu.stub = stub;
+	o->qemu.vmname = o->vmname;
+	o->qemu.ndisks = o->ndisks; /* the disks themselves are opened later: QEMU gets them at the hand-over */
 	o->qemu.memsize = o->memsize;
 	o->qemu.core = o->gmem_flags & GMEM_F_INCORE;
 	o->qemu.verbose = o->verbose;
@@ -948,23 +986,32 @@ static void main_release_view(const struct opts *o)
 	close(o->release_fd);
 }
 
-/* Phase 13 on QEMU: the module from the loader's state, then QEMU on the same memory. */
-static enum vm_exit main_run_qemu(struct loader *l, const struct opts *o, int *killed_by)
+/* Phase 7 on QEMU: QEMU started, stopped, on the guest memory; kvmload goes on while it builds its machine. */
+static void main_start_qemu(struct loader *l, struct opts *o)
+{
+	if (qemu_start(&main_qemu, &o->qemu, l->gmem.memfd, &main_stub) < 0)
+		exit(MAIN_EX_VMM);
+}
+
+/* Phase 13 on QEMU: the module and the stub into guest memory, then QEMU gets the disks and runs the guest. */
+static enum vm_exit main_run_qemu(struct loader *l, struct opts *o, int *killed_by)
 {
 	struct handoff h;
 	char msg[512];
 	enum vm_exit why;
 
-	if (handoff_build(&h, &l->regs, &l->written, &l->gmem, msg, sizeof(msg)) < 0)
+	if (o->qemu_late)
+		main_start_qemu(l, o);
+	if (handoff_build(&h, &l->regs, &l->written, &main_stub, &l->gmem, msg, sizeof(msg)) < 0)
 		errx(MAIN_EX_VMM, "cannot hand the loaded guest to QEMU: %s", log_esc(msg));
 	log_debug("hand-off module: %llu bytes at 0x%llx, %u chunk(s), %llu loader bytes carried%s",
-		  (unsigned long long)h.size, (unsigned long long)h.addr, h.nchunks,
+		  (unsigned long long)h.size, (unsigned long long)HANDOFF_MODULE_BASE, h.nchunks,
 		  (unsigned long long)h.carried, h.smap_trimmed ? "; SMAP cut at the EBDA" : "");
 	/* The exporters go (QEMU takes the images' locks); QEMU gets the files kvmload opened. */
 	for (int i = 0; i < l->ndisks; i++)
 		disk_unexport(&l->disks[i].info);
-	why = qemu_run(&o->qemu, l->gmem.memfd, h.memfd, &l->cons, killed_by);
-	close(h.memfd);
+	why = qemu_run(main_qemu, &l->cons, killed_by);
+	main_qemu = NULL;
 	/*
 	 * What the guest wrote is on the disk before kvmload says the guest
 	 * ended (a hotplugged disk may be pulled next), also when QEMU had to
@@ -1044,6 +1091,14 @@ int main(int argc, char **argv)
 	/* After the usage checks (their errors come first), before anything is opened or loaded. */
 	if (on_qemu)
 		main_qemu_spec(&o, stub, sizeof(stub));
+	/* -m checked the size already (memsize_arg): what fails here is the host. */
+	r = gmem_init(&l.gmem, o.memsize, o.gmem_flags);
+	if (r < 0)
+		errx(EX_OSERR, "guest memory of %llu bytes: %s", (unsigned long long)o.memsize,
+		     strerror(-r));
+	/* As early as its inputs exist: QEMU's own start overlaps the disks, the view and the loader. */
+	if (on_qemu && !o.qemu_late)
+		main_start_qemu(&l, &o);
 	main_open_disks(&l, &o, on_qemu);
 	main_loader = &l;
 	r = env_build(&l, o.env, o.nenv);
@@ -1056,11 +1111,6 @@ int main(int argc, char **argv)
 		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
 	};
 
-	/* -m checked the size already (memsize_arg): what fails here is the host. */
-	r = gmem_init(&l.gmem, o.memsize, o.gmem_flags);
-	if (r < 0)
-		errx(EX_OSERR, "guest memory of %llu bytes: %s", (unsigned long long)o.memsize,
-		     strerror(-r));
 	if (!on_qemu) {
 		if (kvm_vm_create(&vm, &l.gmem) < 0 || kvm_vcpu_create(&vm) < 0)
 			exit(EX_OSERR);

@@ -95,25 +95,35 @@ static int parent_left_ms(const struct timespec *deadline)
 	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-/* 0 once fd is readable (or hung up), -ETIMEDOUT when the deadline comes first. */
-static int parent_ready(int fd, const struct timespec *deadline)
+/*
+ * 0 once fd is readable (or hung up), -ETIMEDOUT when the deadline comes
+ * first, -ECANCELED when the watch said to stop; meanwhile the watch is
+ * served.
+ */
+static int parent_ready(int fd, const struct timespec *deadline, const struct plugin_watch *w)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p[2] = {
+		{ .fd = fd, .events = POLLIN },
+		{ .fd = w ? w->fd : -1, .events = POLLIN },
+	};
 
 	for (;;) {
-		int n = poll(&p, 1, parent_left_ms(deadline));
+		int n = poll(p, 2, parent_left_ms(deadline));
 
-		if (n > 0)
+		if (n > 0 && p[1].revents && w->fn(w->arg) < 0)
+			return -ECANCELED;
+		if (n > 0 && p[0].revents)
 			return 0;
 		if (n == 0)
 			return -ETIMEDOUT;
-		if (errno != EINTR)
+		if (n < 0 && errno != EINTR)
 			return -errno;
 	}
 }
 
 /* Everything the child wrote, up to one byte more than a result (enough to tell "too long"). */
-static int parent_read(int fd, const struct timespec *deadline, struct sandbox_msg *m, size_t *got)
+static int parent_read(int fd, const struct timespec *deadline, const struct plugin_watch *w,
+		       struct sandbox_msg *m, size_t *got)
 {
 	char buf[sizeof(*m) + 1];
 	int r;
@@ -122,7 +132,7 @@ static int parent_read(int fd, const struct timespec *deadline, struct sandbox_m
 	for (;;) {
 		ssize_t n;
 
-		r = parent_ready(fd, deadline);
+		r = parent_ready(fd, deadline, w);
 		if (r < 0)
 			return r;
 		n = read(fd, buf + *got, sizeof(buf) - *got);
@@ -143,13 +153,13 @@ static int parent_read(int fd, const struct timespec *deadline, struct sandbox_m
  * way it is reaped here.
  */
 static int parent_wait(pid_t child, int rfd, int pidfd, const struct timespec *deadline,
-		       struct sandbox_msg *m, size_t *got, int *status)
+		       const struct plugin_watch *w, struct sandbox_msg *m, size_t *got, int *status)
 {
-	int r = parent_read(rfd, deadline, m, got);
+	int r = parent_read(rfd, deadline, w, m, got);
 
 	if (r == 0)
-		r = parent_ready(pidfd, deadline);
-	if (r == -ETIMEDOUT)
+		r = parent_ready(pidfd, deadline, w);
+	if (r == -ETIMEDOUT || r == -ECANCELED)
 		kill(child, SIGKILL);
 	while (waitpid(child, status, 0) < 0 && errno == EINTR)
 		;
@@ -180,8 +190,8 @@ static bool parent_death(int status, const char *path, const struct sandbox *sb,
 }
 
 int plugin_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
-		     const struct timespec *deadline, volatile pid_t *pid, struct sandbox_result *res,
-		     char *err, size_t errlen)
+		     const struct timespec *deadline, const struct plugin_watch *watch, volatile pid_t *pid,
+		     struct sandbox_result *res, char *err, size_t errlen)
 {
 	sigset_t all, old;
 	struct sandbox_msg m;
@@ -220,12 +230,16 @@ int plugin_child_run(struct loader *l, struct plugin *p, const char *path, const
 		snprintf(err, errlen, "%s: %s: %s", path, child < 0 ? "fork" : "pidfd_open", strerror(-r));
 		return r;
 	}
-	r = parent_wait(child, fds[0], pidfd, deadline, &m, &got, &status);
+	r = parent_wait(child, fds[0], pidfd, deadline, watch, &m, &got, &status);
 	close(fds[0]);
 	close(pidfd);
 	*pid = -1;
 	if (r == -ETIMEDOUT) {
 		snprintf(err, errlen, "%s: the plugin did not finish by its deadline; killed it", path);
+		return r;
+	}
+	if (r == -ECANCELED) {
+		snprintf(err, errlen, "%s: stopped the plugin (its watch said to)", path);
 		return r;
 	}
 	if (r < 0) {

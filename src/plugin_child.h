@@ -11,6 +11,13 @@
 #include "sandbox.h"
 #include "sandbox_msg.h"
 
+/* Another descriptor the parent serves while it waits for the plugin (QEMU, started early, is one). */
+struct plugin_watch {
+	int fd;               /* polled for reading */
+	int (*fn)(void *arg); /* called when it is readable: 0 to go on, < 0 to stop the plugin */
+	void *arg;
+};
+
 /*
  * Fork; the child keeps the console, stderr, the disks and l->host_fd,
  * enters the sandbox, runs p's loader_main with the callbacks on its copy
@@ -19,13 +26,16 @@
  * pid meanwhile, for signal handlers to kill) and checks what it sent.
  * deadline (CLOCK_MONOTONIC; NULL: none) bounds the wait for the result and
  * for the child's end; past it the child is killed (SIGKILL, wherever it is:
- * at a console read, in a loop) and reaped.  path names the plugin in
- * messages.  Returns 0 with res filled, or -ECHILD (the child died or exited
- * without a result) / -EPROTO (it sent something that is not a valid
- * result) / -ETIMEDOUT (the deadline passed) / -errno, with a message in err.
+ * at a console read, in a loop) and reaped.  While it waits the parent also
+ * serves watch (may be NULL); when its function returns < 0 the child is
+ * killed and reaped the same way.  path names the plugin in messages.
+ * Returns 0 with res filled, or -ECHILD (the child died or exited without a
+ * result) / -EPROTO (it sent something that is not a valid result) /
+ * -ETIMEDOUT (the deadline passed) / -ECANCELED (the watch stopped it) /
+ * -errno, with a message in err.
  */
 int plugin_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
-		     const struct timespec *deadline, volatile pid_t *pid, struct sandbox_result *res,
-		     char *err, size_t errlen);
+		     const struct timespec *deadline, const struct plugin_watch *watch, volatile pid_t *pid,
+		     struct sandbox_result *res, char *err, size_t errlen);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "confine.h"
 #include "disk.h"
+#include "handoff.h"
 #include "kvm.h"
 #include "vmopt.h"
 
@@ -22,17 +23,18 @@ struct console;
 
 enum qemu_accel { QEMU_ACCEL_KVM, QEMU_ACCEL_TCG };
 
-/* Descriptor numbers QEMU finds its inherited files at (the argv names them). */
+/* Descriptor numbers QEMU finds its inherited files at (the argv names them); the disks come later, over QMP. */
 #define QEMU_FD_RAM     3
-#define QEMU_FD_HANDOFF 4
-#define QEMU_FD_QMP     5
-#define QEMU_FD_SERIAL  6
-#define QEMU_FD_LOG     7
-#define QEMU_FD_BIOS    8  /* the firmware and the stub, opened by kvmload: QEMU may not reach their paths */
-#define QEMU_FD_STUB    9
-#define QEMU_FD_TAP     10 /* --net tap:NAME, attached by kvmload */
-#define QEMU_FD_DISK0   11 /* then every disk's files, in qemu_disk_fds order */
-#define QEMU_MAX_FDS    (QEMU_FD_DISK0 - 3 + QEMU_MAX_DISKS * (DISK_MAX_LAYERS + 1))
+#define QEMU_FD_QMP     4
+#define QEMU_FD_SERIAL  5
+#define QEMU_FD_LOG     6
+#define QEMU_FD_BIOS    7  /* the firmware and the stub, opened by kvmload: QEMU may not reach their paths */
+#define QEMU_FD_STUB    8
+#define QEMU_FD_TAP     9  /* --net tap:NAME, attached by kvmload */
+#define QEMU_NFDS       7  /* QEMU_FD_RAM .. QEMU_FD_TAP */
+
+/* The pc machine's first free PCI slot (-nodefaults: 0 the host bridge, 1 the PIIX3): disk i at this + i, then the NIC. */
+#define QEMU_PCI_SLOT0 2
 
 /* One guest disk: the chain kvmload opened (disk.h) and, unless read-only, layer 0 opened for writing. */
 struct qemu_disk {
@@ -42,6 +44,7 @@ struct qemu_disk {
 
 struct qemu_spec {
 	const char *qemu;     /* the program: $KVMLOAD_QEMU, else qemu-system-x86_64 on PATH */
+	const char *vmname;   /* QEMU's -name */
 	const char *firmware; /* $KVMLOAD_FIRMWARE, else qboot */
 	const char *stub;     /* kvmload-pvh.elf */
 	uint64_t memsize;     /* bytes of the memfd, lowmem then highmem */
@@ -57,15 +60,34 @@ struct qemu_spec {
 	int verbose;
 };
 
-/*
- * The disks' descriptors in the order QEMU finds them, from QEMU_FD_DISK0 on:
- * for each disk its backing files from the deepest, then its image (layer 0),
- * then its writable descriptor when it has one.  Returns how many (at most
- * QEMU_MAX_FDS - (QEMU_FD_DISK0 - 3)).
- */
-int qemu_disk_fds(const struct qemu_spec *s, int *fds);
+/* A QMP command that hands the disks to QEMU: its name, its arguments (JSON), the descriptor it carries. */
+struct qemu_cmd {
+	const char *name;
+	char *args;     /* the caller's to free (qemu_disk_cmds_free) */
+	int fd;         /* sent with it (SCM_RIGHTS, add-fd), -1 when none */
+	int disk;       /* the -d it is for, for messages */
+	bool hmp;       /* a human-monitor-command, whose text ends in "OK" when it worked */
+};
+#define QEMU_MAX_CMDS (QEMU_MAX_DISKS * (2 * DISK_MAX_LAYERS + 2))
 
-/* QEMU's argument vector into out (the caller's to argv_free).  Returns 0 or -ENOMEM. */
+/*
+ * The commands that give QEMU s's disks, in order, into cmds (QEMU_MAX_CMDS
+ * of them): for each disk its files' descriptors into an fd set (add-fd: the
+ * read-only one, and for a written image its writable one too, so QEMU finds
+ * the mode it asks for), a node for each layer from the deepest (backing the
+ * one below, or null, so nothing is opened by a name read in a header; a
+ * probed raw image the guest writes is a drive QEMU probes too, drive_add:
+ * see qemu_disk.c), then its virtio-blk device at PCI slot QEMU_PCI_SLOT0 + i.
+ * Returns how many, or -ENOMEM.
+ */
+int qemu_disk_cmds(const struct qemu_spec *s, struct qemu_cmd *cmds);
+void qemu_disk_cmds_free(struct qemu_cmd *cmds, int n);
+
+/*
+ * QEMU's argument vector into out (the caller's to argv_free): stopped (-S),
+ * with everything but what the loader decides (the disks, the hand-off in
+ * guest memory).  Returns 0 or -ENOMEM.
+ */
 int qemu_argv(const struct qemu_spec *s, struct argv *out);
 
 /*
@@ -157,18 +179,43 @@ int qemu_tap_open(const char *name);
  */
 int qemu_cpu_halted(const char *text, int cpu);
 
+struct qemu; /* a QEMU process kvmload supervises (qemu_run.c) */
+
 /*
- * Start QEMU on the guest memory memfd and the hand-off module handoff_fd
- * (both inherited, nothing copied), confined (qemu_confine_enter), serve
- * COM1 on the console, and wait for the guest to end.  As root, kvmload
- * keeps CAP_KILL alone once QEMU runs.  SIGINT, SIGTERM, SIGHUP and SIGQUIT are taken over for
- * the run (blocked and read from a signalfd): the first asks the guest to
- * power off through ACPI, a second or QEMU_STOP_WAIT_MS kill QEMU.  Returns
- * bhyve's status with one line on stderr saying what happened, and in
- * *killed_by the signal that had to end QEMU by force (0 when none): the
- * caller cleans up and ends by that signal.
+ * Start QEMU stopped (-S) on the guest memory memfd (inherited, nothing
+ * copied), confined (qemu_confine_enter), with its firmware, the PVH entry
+ * stub, COM1, QMP and the NIC: it builds its machine while the view comes up
+ * and the loader runs.  The stub's image, read from the descriptor QEMU gets,
+ * goes into *stub for the hand-off.  s must stay valid (its disks are read at
+ * qemu_run).  Returns 0 with *out set, or -errno after one line on stderr.
  */
-enum vm_exit qemu_run(const struct qemu_spec *s, int memfd, int handoff_fd, struct console *cons,
-		      int *killed_by);
+int qemu_start(struct qemu **out, const struct qemu_spec *s, int memfd, struct handoff_stub *stub);
+
+/*
+ * While the loader runs: a descriptor that is readable when QEMU needs
+ * attention, and that attention (its monitor's greeting answered, its log
+ * read).  qemu_watch returns 0, or -ECHILD once QEMU has ended (reaped; what
+ * it said and its status wait for qemu_run).
+ */
+int qemu_watch_fd(const struct qemu *q);
+int qemu_watch(struct qemu *q);
+
+/* Async-signal-safe, idempotent: QEMU killed and reaped (the load failed, or kvmload is ending). */
+void qemu_kill(struct qemu *q);
+
+/*
+ * Hand the loaded guest to QEMU and supervise it to the end: the disks
+ * (qemu_disk_cmds; the view is gone by now, so QEMU gets no disk while
+ * anything else reads it), then "cont"; COM1 on the console, QMP events and
+ * polls.  As root, kvmload keeps CAP_KILL alone from here on.  SIGINT,
+ * SIGTERM, SIGHUP and SIGQUIT are taken over (blocked and read from a
+ * signalfd): before the guest runs they stop QEMU at once; then the first
+ * asks the guest to power off through ACPI, a second or QEMU_STOP_WAIT_MS kill
+ * QEMU.  Returns bhyve's status with one line on stderr saying what happened
+ * (QEMU's own words before it when it refused a disk or ended early), and in
+ * *killed_by the signal that had to end QEMU by force (0 when none): the
+ * caller cleans up and ends by that signal.  q is freed.
+ */
+enum vm_exit qemu_run(struct qemu *q, struct console *cons, int *killed_by);
 
 #endif

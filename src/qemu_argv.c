@@ -1,4 +1,4 @@
-/* qemu_argv.c: QEMU's command line for a loaded guest (machine, shared memory, firmware, entry stub, devices, confinement) and the pre-flight check. */
+/* qemu_argv.c: QEMU's command line (machine, shared memory, firmware, entry stub, devices but the disks, confinement) and the pre-flight check. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdbool.h>
@@ -8,85 +8,6 @@
 
 #include "argv.h"
 #include "qemu.h"
-
-int qemu_disk_fds(const struct qemu_spec *s, int *fds)
-{
-	int n = 0;
-
-	for (int i = 0; i < s->ndisks; i++) {
-		const struct disk_info *d = s->disks[i].info;
-
-		for (int j = d->nlayers - 1; j >= 0; j--)
-			fds[n++] = d->layer[j].fd;
-		if (s->disks[i].rw_fd >= 0)
-			fds[n++] = s->disks[i].rw_fd;
-	}
-	return n;
-}
-
-/*
- * A raw image file whose format was probed, written by the guest: QEMU
- * probes it too (a -drive without a format, on the same descriptors), so its
- * probed-raw rule applies: the guest may not write an image header into
- * block 0, which the next boot's probe would follow to a backing file of the
- * guest's choosing.  Naming the format, as -blockdev must, would lift that.
- */
-static bool qemu_disk_probed_raw(const struct qemu_disk *q)
-{
-	const struct disk_layer *l = &q->info->layer[0];
-
-	return q->rw_fd >= 0 && q->info->nlayers == 1 && l->probed && !strcmp(l->format, "raw");
-}
-
-/*
- * Each file QEMU gets as descriptors in an fd set (-add-fd: the read-only
- * one, and for a written image its writable one too, so QEMU finds the mode
- * it asks for), opened by /dev/fdset/N: never a path it would parse or open
- * again.  Each layer is a protocol node on its set and a format node; the
- * backing of each is the node below, or null, so nothing is opened by a name
- * read in a header.
- */
-static void qemu_argv_disks(struct argv *a, const struct qemu_spec *s)
-{
-	int fd = QEMU_FD_DISK0;
-
-	for (int i = 0; i < s->ndisks; i++) {
-		const struct qemu_disk *q = &s->disks[i];
-		const struct disk_info *d = q->info;
-
-		for (int j = d->nlayers - 1; j >= 0; j--) {
-			const struct disk_layer *l = &d->layer[j];
-			bool ro = j > 0 || q->rw_fd < 0;
-			int set = fd;
-			char backing[40] = "";
-
-			argv_add(a, "-add-fd");
-			argv_addf(a, "fd=%d,set=%d", fd++, set);
-			if (!ro) {
-				argv_add(a, "-add-fd");
-				argv_addf(a, "fd=%d,set=%d", fd++, set);
-			}
-			if (qemu_disk_probed_raw(q)) {
-				argv_add(a, "-drive");
-				argv_addf(a, "file=/dev/fdset/%d,if=none,id=d%d-l0,readonly=off", set, i);
-				continue;
-			}
-			if (disk_format_cow(l->format))
-				snprintf(backing, sizeof(backing), j + 1 < d->nlayers ? ",\"backing\":\"d%d-l%d\"" :
-					 ",\"backing\":null", i, j + 1);
-			argv_add(a, "-blockdev");
-			argv_addf(a, "{\"driver\":\"%s\",\"node-name\":\"d%d-f%d\",\"filename\":\"/dev/fdset/%d\","
-				  "\"read-only\":%s}", l->blockdev ? "host_device" : "file", i, j, set,
-				  ro ? "true" : "false");
-			argv_add(a, "-blockdev");
-			argv_addf(a, "{\"driver\":\"%s\",\"node-name\":\"d%d-l%d\",\"file\":\"d%d-f%d\","
-				  "\"read-only\":%s%s}", l->format, i, j, i, j, ro ? "true" : "false", backing);
-		}
-		argv_add(a, "-device");
-		/* bootindex-free virtio-blk: vtbd0, vtbd1, ... in -d order (PCI slots follow argv order). */
-		argv_addf(a, "virtio-blk-pci,drive=d%d-l0", i);
-	}
-}
 
 static void qemu_argv_net(struct argv *a, const struct qemu_spec *s)
 {
@@ -99,7 +20,8 @@ static void qemu_argv_net(struct argv *a, const struct qemu_spec *s)
 		/* The tap kvmload attached: QEMU has neither the host's network nor the right to attach. */
 		argv_addf(a, "tap,id=net0,fd=%d", QEMU_FD_TAP);
 	argv_add(a, "-device");
-	argv_addf(a, "virtio-net-pci,netdev=net0,mac=%s", s->mac);
+	/* After the disks' slots: the guest's PCI bus as when every device was on the command line. */
+	argv_addf(a, "virtio-net-pci,netdev=net0,mac=%s,addr=0x%x", s->mac, QEMU_PCI_SLOT0 + s->ndisks);
 }
 
 /* $KVMLOAD_QEMU_ARGS: more QEMU options, split at spaces (debugging and bench/run's debugcon). */
@@ -128,6 +50,10 @@ int qemu_argv(const struct qemu_spec *s, struct argv *out)
 	struct argv a = { 0 };
 
 	argv_add(&a, s->qemu);
+	/* Stopped until kvmload has written the hand-off and given it the disks (qemu_run). */
+	argv_add(&a, "-S");
+	argv_add(&a, "-name");
+	argv_add(&a, s->vmname);
 	argv_add(&a, "-nodefaults");
 	argv_add(&a, "-no-user-config");
 	argv_add(&a, "-display");
@@ -156,8 +82,6 @@ int qemu_argv(const struct qemu_spec *s, struct argv *out)
 	argv_addf(&a, "/proc/self/fd/%d", QEMU_FD_BIOS);
 	argv_add(&a, "-kernel");
 	argv_addf(&a, "/proc/self/fd/%d", QEMU_FD_STUB);
-	argv_add(&a, "-initrd");
-	argv_addf(&a, "/proc/self/fd/%d", QEMU_FD_HANDOFF);
 	argv_add(&a, "-chardev");
 	argv_addf(&a, "socket,id=qmp,fd=%d", QEMU_FD_QMP);
 	argv_add(&a, "-mon");
@@ -178,7 +102,6 @@ int qemu_argv(const struct qemu_spec *s, struct argv *out)
 		argv_add(&a, "-D");
 		argv_addf(&a, "/proc/self/fd/%d", QEMU_FD_LOG);
 	}
-	qemu_argv_disks(&a, s);
 	qemu_argv_net(&a, s);
 	qemu_argv_extra(&a);
 	if (a.oom) {

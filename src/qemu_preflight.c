@@ -309,7 +309,8 @@ static _Noreturn void qemu_preflight_child(char **argv, int in, int errw, int ra
 					   const struct qemu_confine *c, pid_t parent)
 {
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int want[QEMU_FD_BIOS + 1] = { in, devnull, errw, ram, -1, -1, -1, -1, bios };
+	int want[QEMU_FD_BIOS + 1] = { in, devnull, errw, [QEMU_FD_RAM] = ram, [QEMU_FD_RAM + 1 ... QEMU_FD_BIOS - 1] = -1,
+				       [QEMU_FD_BIOS] = bios };
 
 	if (devnull < 0 || qemu_confine_child(c, parent, errw) < 0 || spawn_place(want, QEMU_FD_BIOS + 1) < 0)
 		_exit(127);

@@ -1,13 +1,15 @@
-/* qemu_run.c: QEMU as kvmload's supervised child: its descriptors, the COM1 relay, QMP events and polls, signals, and the exit status they make. */
+/* qemu_run.c: QEMU as kvmload's supervised child: started early, watched while the loader runs, given the disks and resumed, then its COM1 relay, QMP events and polls, signals, and the exit status they make. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -15,54 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "argv.h"
 #include "confine.h"
 #include "console.h"
 #include "log.h"
-#include "qemu.h"
-#include "qmp.h"
-#include "spawn.h"
+#include "qemu_proc.h"
 
 #define QEMU_POLL_MS 250    /* how often the guest is asked whether every vCPU halted for good */
 #define QEMU_QUIT_MS 5000   /* after "quit" or an end QEMU reported, before SIGKILL */
 #define QEMU_PRESS_MS 2000  /* the power button again: a guest that had not armed it yet missed the last press */
-#define QEMU_LINE 1024
 #define RFLAGS_IF 0x200
-
-enum qemu_end {
-	END_NONE,
-	END_HALTED,    /* every vCPU in HLT with interrupts off */
-	END_STOPPED,   /* QEMU paused the VM: emulation failure, I/O error, ... */
-	END_BLIND,     /* the console output went away */
-};
-
-struct qemu_sup {
-	const struct qemu_spec *spec;
-	struct console *cons;
-	pid_t pid;
-	int pidfd, qmp_fd, serial_fd, err_fd, log_fd, sig_fd;
-	struct qemu_confine conf;
-	struct qmp qmp;
-	bool qmp_ready, cmd_pending, exited;
-	bool qmp_gone;       /* the monitor closed, spoke nonsense or took no command: nothing more is asked */
-	bool reported;       /* QEMU reported the guest's end (SHUTDOWN, GUEST_PANICKED): it exits by itself */
-	bool want_powerdown; /* asked for before QMP was ready: sent once it is */
-	int64_t next_press;  /* when the power button is pressed again; 0: not pressing */
-	int wstatus;
-	char reason[64];   /* SHUTDOWN's reason */
-	bool panicked, triple;
-	enum qemu_end end;
-	char stop_status[64];
-	int stop_sig;      /* the signal that asked for a power-down, 0 when none */
-	int halted_polls;  /* polls in a row that found every vCPU halted */
-	int poll_cpu;      /* the vCPU the running poll asked last */
-	int64_t kill_at;   /* when QEMU gets SIGKILL; 0: not scheduled */
-	int64_t next_poll;
-	char err_line[QEMU_LINE], log_line[QEMU_LINE];
-	size_t err_len, log_len;
-	uint8_t to_guest[4096];
-	size_t to_guest_len;
-};
 
 static int64_t qemu_now_ms(void)
 {
@@ -70,136 +33,6 @@ static int64_t qemu_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * The child: its own process group (a terminal's ^C is kvmload's to
- * handle), death with kvmload, confined (qemu_confine_enter: as root, its
- * own namespaces and user), its descriptors at the numbers the argv names,
- * nothing else open.  Only async-signal-safe calls before exec.
- */
-static _Noreturn void qemu_child(char **argv, const int *fds, int nfds, int err_w, const sigset_t *mask,
-				 pid_t parent, const struct qemu_confine *c)
-{
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), want[3 + QEMU_MAX_FDS];
-
-	if (devnull < 0)
-		_exit(127);
-	/* QEMU opens its log again through /proc/self/fd (-D takes a path): the pipe must be its user's. */
-	if (c->user.drop && fds[QEMU_FD_LOG - 3] >= 0 &&
-	    fchown(fds[QEMU_FD_LOG - 3], c->user.uid, c->user.gid) < 0) {
-		dprintf(err_w, "kvmload: confining QEMU: %s\n", strerror(errno));
-		_exit(127);
-	}
-	if (qemu_confine_child(c, parent, err_w) < 0)
-		_exit(127);
-	/* A number with nothing to carry (no log under KVM) is closed, never inherited by accident. */
-	want[0] = want[1] = devnull;
-	want[2] = err_w;
-	for (int i = 0; i < nfds; i++)
-		want[3 + i] = fds[i];
-	if (spawn_place(want, 3 + nfds) < 0) {
-		dprintf(err_w, "kvmload: placing QEMU's descriptors: %s\n", strerror(errno));
-		_exit(127);
-	}
-	sigprocmask(SIG_SETMASK, mask, NULL);
-	execvp(argv[0], argv);
-	dprintf(2, "kvmload: %s: %s\n", log_esc(argv[0]), strerror(errno));
-	_exit(127);
-}
-
-/* The files QEMU gets instead of their paths: firmware, stub, and the tap it may not attach to itself. */
-static int qemu_open_files(const struct qemu_spec *spec, int files[3])
-{
-	const char *tap = spec->net && !strncmp(spec->net, "tap:", 4) ? spec->net + 4 : NULL;
-
-	files[0] = open(spec->firmware, O_RDONLY | O_CLOEXEC);
-	if (files[0] < 0) {
-		log_warn("%s", log_esc(spec->firmware));
-		return -errno;
-	}
-	files[1] = open(spec->stub, O_RDONLY | O_CLOEXEC);
-	if (files[1] < 0) {
-		log_warn("%s", log_esc(spec->stub));
-		return -errno;
-	}
-	files[2] = tap ? qemu_tap_open(tap) : -1;
-	if (files[2] < 0 && tap) {
-		log_warnx("--net %s: attaching to the tap: %s", log_esc(spec->net),
-			  files[2] == -ENODEV ? "no such tap" : strerror(-files[2]));
-		return files[2];
-	}
-	return 0;
-}
-
-static int qemu_spawn(struct qemu_sup *s, int memfd, int handoff_fd, const sigset_t *oldmask)
-{
-	int qmp[2], serial[2], err[2], logp[2] = { -1, -1 }, files[3] = { -1, -1, -1 };
-	struct argv argv;
-	char msg[512];
-	int fds[QEMU_MAX_FDS], nfds, r = qemu_argv(s->spec, &argv);
-	pid_t self = getpid();
-
-	if (r < 0)
-		return r;
-	r = qemu_confine_plan(s->spec, &s->conf, msg, sizeof(msg));
-	if (r < 0)
-		log_warnx("%s", msg);
-	if (r == 0)
-		r = qemu_open_files(s->spec, files);
-	if (r == 0 && (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
-		       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, serial) < 0 ||
-		       pipe2(err, O_CLOEXEC) < 0 ||
-		       (s->spec->accel == QEMU_ACCEL_TCG && pipe2(logp, O_CLOEXEC) < 0)))
-		r = -errno;
-	if (r < 0) {
-		for (int i = 0; i < 3; i++)
-			if (files[i] >= 0)
-				close(files[i]);
-		argv_free(&argv);
-		return r;
-	}
-	fds[0] = memfd;
-	fds[1] = handoff_fd;
-	fds[2] = qmp[1];
-	fds[3] = serial[1];
-	fds[4] = logp[1];
-	memcpy(fds + QEMU_FD_BIOS - 3, files, sizeof(files));
-	nfds = QEMU_FD_DISK0 - 3 + qemu_disk_fds(s->spec, fds + QEMU_FD_DISK0 - 3);
-	if (s->spec->verbose) {
-		for (int i = 0; i < argv.n; i++)
-			fprintf(stderr, "%s%s", i ? " " : "kvmload: starting ", log_esc(argv.v[i]));
-		fputc('\n', stderr);
-	}
-	s->pid = fork();
-	if (s->pid == 0)
-		qemu_child(argv.v, fds, nfds, err[1], oldmask, self, &s->conf);
-	if (s->pid < 0)
-		r = -errno;
-	argv_free(&argv);
-	for (int i = 0; i < 3; i++)
-		if (files[i] >= 0)
-			close(files[i]);
-	close(qmp[1]);
-	close(serial[1]);
-	close(err[1]);
-	if (logp[1] >= 0)
-		close(logp[1]);
-	s->qmp_fd = qmp[0];
-	s->serial_fd = serial[0];
-	s->err_fd = err[0];
-	s->log_fd = logp[0];
-	if (r < 0)
-		return r;
-	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-	if (s->pidfd < 0)
-		return -errno;
-	fcntl(s->qmp_fd, F_SETFL, O_NONBLOCK);
-	fcntl(s->serial_fd, F_SETFL, O_NONBLOCK);
-	fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
-	if (s->log_fd >= 0)
-		fcntl(s->log_fd, F_SETFL, O_NONBLOCK);
-	return qmp_init(&s->qmp, s->qmp_fd);
 }
 
 /* The decimal number at p (digits only, no sign or space), *end after it; -1 when there is none. */
@@ -230,7 +63,7 @@ int qemu_cpu_halted(const char *text, int cpu)
 }
 
 /* QEMU is killed ms from now, unless that is sooner already. */
-static void qemu_kill_in(struct qemu_sup *s, int ms)
+static void qemu_kill_in(struct qemu *s, int ms)
 {
 	int64_t at = qemu_now_ms() + ms;
 
@@ -243,7 +76,7 @@ static void qemu_kill_in(struct qemu_sup *s, int ms)
  * not NULL): nothing is asked of it any more, nor read from it, and
  * QEMU_QUIT_MS later QEMU is killed (it cannot be asked to quit).
  */
-static void qemu_monitor_gone(struct qemu_sup *s, const char *why)
+static void qemu_monitor_gone(struct qemu *s, const char *why)
 {
 	if (s->qmp_gone)
 		return;
@@ -255,7 +88,7 @@ static void qemu_monitor_gone(struct qemu_sup *s, const char *why)
 }
 
 /* A read from the monitor failed: closed (QEMU is on its way out, its end says so) or nonsense (said now). */
-static void qemu_on_monitor_error(struct qemu_sup *s, int err)
+static void qemu_on_monitor_error(struct qemu *s, int err)
 {
 	char why[96];
 
@@ -264,13 +97,14 @@ static void qemu_on_monitor_error(struct qemu_sup *s, int err)
 	qemu_monitor_gone(s, err == -EPROTO ? why : NULL);
 }
 
-static void qemu_command(struct qemu_sup *s, const char *name, const char *args, const char *id)
+/* One command (with fd, when >= 0, passed along); a monitor that takes none for QMP_WRITE_MS is gone.  0 or -errno. */
+static int qemu_send(struct qemu *s, const char *name, const char *args, const char *id, int fd)
 {
 	int r;
 
 	if (s->qmp_gone)
-		return;
-	r = qmp_execute(&s->qmp, name, args, id);
+		return -EPIPE;
+	r = qmp_execute_fd(&s->qmp, name, args, id, fd);
 	if (r == -ETIMEDOUT) {
 		char why[64];
 
@@ -278,13 +112,18 @@ static void qemu_command(struct qemu_sup *s, const char *name, const char *args,
 		qemu_monitor_gone(s, why);
 	} else if (r < 0) {
 		log_debug("QMP %s: %s", name, strerror(-r));
-	} else if (id) {
-		s->cmd_pending = true;
 	}
+	return r;
+}
+
+static void qemu_command(struct qemu *s, const char *name, const char *args, const char *id)
+{
+	if (qemu_send(s, name, args, id, -1) == 0 && id)
+		s->cmd_pending = true;
 }
 
 /* The next question of a poll: vCPU s->poll_cpu's registers (one vCPU's: about 1.5 KB). */
-static void qemu_ask_cpu(struct qemu_sup *s)
+static void qemu_ask_cpu(struct qemu *s)
 {
 	char args[80];
 
@@ -294,22 +133,19 @@ static void qemu_ask_cpu(struct qemu_sup *s)
 	qemu_command(s, "human-monitor-command", args, "regs");
 }
 
-/* The ACPI power button, now or as soon as QMP is ready; QEMU_STOP_WAIT_MS later it is killed. */
-static void qemu_powerdown(struct qemu_sup *s)
+/* The ACPI power button of the running guest; QEMU_STOP_WAIT_MS later QEMU is killed. */
+static void qemu_powerdown(struct qemu *s)
 {
 	if (s->qmp_gone || s->reported) /* no button to press, or the guest ended already */
 		return;
-	if (s->qmp_ready)
-		qemu_command(s, "system_powerdown", NULL, NULL);
-	else
-		s->want_powerdown = true;
+	qemu_command(s, "system_powerdown", NULL, NULL);
 	qemu_kill_in(s, QEMU_STOP_WAIT_MS);
 	if (!s->qmp_gone)
 		s->next_press = qemu_now_ms() + QEMU_PRESS_MS;
 }
 
 /* Ask once; QEMU_QUIT_MS later it is killed. */
-static void qemu_quit(struct qemu_sup *s)
+static void qemu_quit(struct qemu *s)
 {
 	if (!s->kill_at || s->kill_at > qemu_now_ms() + QEMU_QUIT_MS) {
 		qemu_command(s, "quit", NULL, NULL);
@@ -325,7 +161,7 @@ static void qemu_quit(struct qemu_sup *s)
  * A halted guest never answers the power button: it is stopped now, not at
  * the kill.
  */
-static void qemu_on_regs(struct qemu_sup *s, const struct qmp_msg *m)
+static void qemu_on_regs(struct qemu *s, const struct qmp_msg *m)
 {
 	int r = m->kind == QMP_RETURN && m->text ? qemu_cpu_halted(m->text, s->poll_cpu) : -EPROTO;
 
@@ -355,16 +191,77 @@ static void qemu_on_regs(struct qemu_sup *s, const struct qmp_msg *m)
  * guest ended (its monitor waits for its own dispatcher): then
  * QEMU_QUIT_MS.  Either way the status is the one reported.
  */
-static void qemu_on_reported(struct qemu_sup *s)
+static void qemu_on_reported(struct qemu *s)
 {
 	s->reported = true;
 	s->next_press = 0;
 	qemu_kill_in(s, s->cmd_pending ? QEMU_QUIT_MS : QEMU_STOP_WAIT_MS);
 }
 
+/*
+ * The hand-over, as far as it may go: the disks' commands in order, each
+ * sent at once but for one that carries a descriptor (QEMU keeps only the
+ * last one it read: it goes alone, nothing outstanding before or after it);
+ * once every one is answered, "cont".
+ */
+static void qemu_hand_over(struct qemu *s)
+{
+	while (s->end == END_NONE && s->sent < s->ncmds) {
+		const struct qemu_cmd *c = &s->cmds[s->sent];
+		char id[16];
+
+		if (s->answered < s->sent && (c->fd >= 0 || s->cmds[s->sent - 1].fd >= 0))
+			return;
+		log_debug("QMP: %s %s", c->name, c->args);
+		snprintf(id, sizeof(id), "hand%d", s->sent);
+		if (qemu_send(s, c->name, c->args, id, c->fd) < 0)
+			return; /* the monitor is gone: QEMU is killed, its end says so */
+		s->sent++;
+	}
+	if (s->end == END_NONE && s->answered == s->ncmds && !s->cont_sent) {
+		log_debug("QMP: cont");
+		s->cont_sent = true;
+		qemu_command(s, "cont", NULL, "cont");
+	}
+}
+
+/* QEMU refused the hand-over (why: its words): the guest never runs. */
+static void qemu_refused(struct qemu *s, const char *what, const char *why)
+{
+	char text[512];
+	size_t n;
+
+	/* HMP's answer ends in a line break; one line here. */
+	snprintf(text, sizeof(text), "%s", why);
+	n = strcspn(text, "\r\n");
+	text[n] = '\0';
+	log_warnx("QEMU refused %s: %s", what, log_esc(text));
+	s->end = END_REFUSED;
+	qemu_quit(s);
+}
+
+static void qemu_on_hand_over(struct qemu *s, const struct qmp_msg *m)
+{
+	const struct qemu_cmd *c = &s->cmds[s->answered++];
+	const char *why = m->kind == QMP_ERROR ? m->error : NULL;
+	char what[PATH_MAX + 64];
+
+	/* drive_add answers in text: "OK" last when it made the drive, else why not (warnings may come first). */
+	if (!why && c->hmp && (!m->text || m->text_len < 4 || strcmp(m->text + m->text_len - 4, "OK\r\n")))
+		why = m->text && m->text[0] ? m->text : "no answer";
+	if (!why) {
+		qemu_hand_over(s);
+		return;
+	}
+	if (s->end != END_NONE)
+		return;
+	snprintf(what, sizeof(what), "the disk %s (%s)", s->spec->disks[c->disk].info->layer[0].path, c->name);
+	qemu_refused(s, what, why);
+}
+
 static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 {
-	struct qemu_sup *s = arg;
+	struct qemu *s = arg;
 
 	switch (m->kind) {
 	case QMP_GREETING:
@@ -377,7 +274,7 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 		} else if (strcmp(m->event, "GUEST_PANICKED") == 0) {
 			s->panicked = true;
 			qemu_on_reported(s);
-		} else if (strcmp(m->event, "STOP") == 0 && !s->reason[0]) {
+		} else if (strcmp(m->event, "STOP") == 0 && s->running && !s->reason[0]) {
 			qemu_command(s, "query-status", NULL, "status");
 		}
 		break;
@@ -388,9 +285,17 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 			s->cmd_pending = false;
 		if (strcmp(m->id, "cap") == 0 && m->kind == QMP_RETURN) {
 			s->qmp_ready = true;
+			if (s->cons) /* handing over already: the loader is done */
+				qemu_hand_over(s);
+		} else if (!strncmp(m->id, "hand", 4) && s->answered < s->sent) {
+			qemu_on_hand_over(s, m);
+		} else if (strcmp(m->id, "cont") == 0 && m->kind == QMP_RETURN) {
+			s->running = true;
+			s->kill_at = 0;
+			log_debug("QEMU runs the guest");
 			s->next_poll = qemu_now_ms() + QEMU_POLL_MS;
-			if (s->want_powerdown)
-				qemu_command(s, "system_powerdown", NULL, NULL);
+		} else if (strcmp(m->id, "cont") == 0 && s->end == END_NONE) {
+			qemu_refused(s, "to run the guest (cont)", m->error);
 		} else if (strcmp(m->id, "regs") == 0) {
 			qemu_on_regs(s, m);
 		} else if (strcmp(m->id, "status") == 0 && m->status[0] &&
@@ -407,7 +312,7 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 }
 
 /* One line of the TCG reset log: only its triple-fault note matters. */
-static void qemu_on_log_line(struct qemu_sup *s, const char *line)
+static void qemu_on_log_line(struct qemu *s, const char *line)
 {
 	if (strstr(line, "Triple fault"))
 		s->triple = true;
@@ -430,7 +335,7 @@ static bool qemu_expected_line(const char *line)
 	       !strcmp(line, probed_raw[2]);
 }
 
-static void qemu_on_err_line(struct qemu_sup *s, const char *line)
+static void qemu_on_err_line(struct qemu *s, const char *line)
 {
 	(void)s;
 	if (qemu_expected_line(line))
@@ -440,8 +345,8 @@ static void qemu_on_err_line(struct qemu_sup *s, const char *line)
 }
 
 /* Read what fd has and hand out whole lines; false at end of file. */
-static bool qemu_lines(struct qemu_sup *s, int fd, char *line, size_t *len,
-		       void (*fn)(struct qemu_sup *, const char *))
+static bool qemu_lines(struct qemu *s, int fd, char *line, size_t *len,
+		       void (*fn)(struct qemu *, const char *))
 {
 	char buf[4096];
 	ssize_t n = read(fd, buf, sizeof(buf));
@@ -470,7 +375,7 @@ static bool qemu_lines(struct qemu_sup *s, int fd, char *line, size_t *len,
 }
 
 /* Guest output to the console; false once the serial line is closed. */
-static bool qemu_from_guest(struct qemu_sup *s)
+static bool qemu_from_guest(struct qemu *s)
 {
 	uint8_t buf[4096];
 	ssize_t n = read(s->serial_fd, buf, sizeof(buf));
@@ -489,7 +394,7 @@ static bool qemu_from_guest(struct qemu_sup *s)
 	return true;
 }
 
-static void qemu_to_guest(struct qemu_sup *s)
+static void qemu_to_guest(struct qemu *s)
 {
 	ssize_t n;
 
@@ -511,15 +416,29 @@ static void qemu_to_guest(struct qemu_sup *s)
 	}
 }
 
-static void qemu_on_signal(struct qemu_sup *s)
+/* SIGKILL to QEMU while it has not been reaped (never to a pid of -1: that would be every process). */
+static void qemu_signal(struct qemu *s, int sig)
+{
+	if (!s->exited && s->pid > 0)
+		kill(s->pid, sig);
+}
+
+static void qemu_on_signal(struct qemu *s)
 {
 	struct signalfd_siginfo si;
 
 	if (read(s->sig_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (!s->running && !s->stop_sig) {
+		/* The guest never ran: nothing to power down, nothing to wait for. */
+		s->stop_sig = (int)si.ssi_signo;
+		log_warnx("%s before the guest started: stopping QEMU", strsignal(s->stop_sig));
+		qemu_signal(s, SIGKILL);
+		return;
+	}
 	if (s->stop_sig) {
 		log_warnx("%s again: killing QEMU", strsignal((int)si.ssi_signo));
-		kill(s->pid, SIGKILL);
+		qemu_signal(s, SIGKILL);
 		return;
 	}
 	s->stop_sig = (int)si.ssi_signo;
@@ -529,7 +448,7 @@ static void qemu_on_signal(struct qemu_sup *s)
 }
 
 /* bhyve's status for how the run ended, with the one line that says so. */
-static enum vm_exit qemu_verdict(struct qemu_sup *s)
+static enum vm_exit qemu_verdict(struct qemu *s)
 {
 	const char *accel = s->spec->accel == QEMU_ACCEL_KVM ? "kvm" : "tcg";
 
@@ -545,10 +464,13 @@ static enum vm_exit qemu_verdict(struct qemu_sup *s)
 			log_warnx("QEMU stopped the guest (status %s, --accel %s)", s->stop_status, accel);
 		return VM_EXIT_ERROR;
 	case END_BLIND:
+	case END_REFUSED: /* said when it was refused */
 		return VM_EXIT_ERROR;
 	case END_NONE:
 		break;
 	}
+	if (!s->running && s->stop_sig) /* said when the signal came */
+		return VM_EXIT_ERROR;
 	if (s->panicked || strcmp(s->reason, "guest-panic") == 0) {
 		log_warnx("the guest panicked (pvpanic)");
 		return VM_EXIT_ERROR;
@@ -571,13 +493,13 @@ static enum vm_exit qemu_verdict(struct qemu_sup *s)
 		log_warnx("QEMU was killed by %s", strsignal(WTERMSIG(s->wstatus)));
 	else
 		log_warnx("QEMU exited with status %d%s", WEXITSTATUS(s->wstatus),
-			  s->reason[0] ? "" : " without the guest ending");
+			  !s->running ? " before the guest started" : s->reason[0] ? "" : " without the guest ending");
 	return VM_EXIT_ERROR;
 }
 
-static void qemu_sup_close(struct qemu_sup *s)
+static void qemu_close(struct qemu *s)
 {
-	int *fds[] = { &s->pidfd, &s->qmp_fd, &s->serial_fd, &s->err_fd, &s->log_fd, &s->sig_fd };
+	int *fds[] = { &s->pidfd, &s->qmp_fd, &s->serial_fd, &s->err_fd, &s->log_fd, &s->sig_fd, &s->watch_fd };
 
 	qmp_fini(&s->qmp);
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -587,30 +509,35 @@ static void qemu_sup_close(struct qemu_sup *s)
 		}
 }
 
-/* Everything QEMU wrote before it went, then its status. */
-static void qemu_reap(struct qemu_sup *s)
+/* Everything QEMU wrote before it went (COM1 only once there is a console to show it on). */
+static void qemu_drain(struct qemu *s)
 {
-	while (qmp_read(&s->qmp, qemu_on_msg, s) > 0)
+	while (!s->qmp_gone && qmp_read(&s->qmp, qemu_on_msg, s) > 0)
 		;
-	while (qemu_from_guest(s))
+	while (s->cons && qemu_from_guest(s))
 		;
 	while (qemu_lines(s, s->err_fd, s->err_line, &s->err_len, qemu_on_err_line))
 		;
 	while (s->log_fd >= 0 && qemu_lines(s, s->log_fd, s->log_line, &s->log_len, qemu_on_log_line))
 		;
+}
+
+/* QEMU has ended (its pidfd said so): its status. */
+static void qemu_reap(struct qemu *s)
+{
 	while (waitpid(s->pid, &s->wstatus, 0) < 0 && errno == EINTR)
 		;
 	s->exited = true;
 }
 
 /* A poll may start (once s->next_poll has come): the monitor is there and idle, and the end unknown. */
-static bool qemu_poll_due(const struct qemu_sup *s)
+static bool qemu_poll_due(const struct qemu *s)
 {
-	return s->qmp_ready && !s->qmp_gone && !s->cmd_pending && !s->reported &&
+	return s->running && !s->qmp_gone && !s->cmd_pending && !s->reported &&
 	       (s->end == END_NONE || s->end == END_BLIND);
 }
 
-static void qemu_loop(struct qemu_sup *s)
+static void qemu_loop(struct qemu *s)
 {
 	while (!s->exited) {
 		struct pollfd p[7] = {
@@ -648,6 +575,7 @@ static void qemu_loop(struct qemu_sup *s)
 		if (p[6].revents)
 			qemu_lines(s, s->log_fd, s->log_line, &s->log_len, qemu_on_log_line);
 		if (p[0].revents) {
+			qemu_drain(s);
 			qemu_reap(s);
 			break;
 		}
@@ -655,7 +583,9 @@ static void qemu_loop(struct qemu_sup *s)
 		if (s->kill_at && now >= s->kill_at) {
 			if (s->reported)
 				log_warnx("QEMU did not exit after the guest's end: killing it");
-			kill(s->pid, SIGKILL);
+			else if (!s->running && !s->stop_sig && s->end == END_NONE && !s->qmp_gone)
+				log_warnx("QEMU did not take the guest within %d s: killing it", QEMU_STOP_WAIT_MS / 1000);
+			qemu_signal(s, SIGKILL);
 			s->kill_at = 0;
 			s->next_press = 0;
 		}
@@ -671,56 +601,138 @@ static void qemu_loop(struct qemu_sup *s)
 	}
 }
 
-enum vm_exit qemu_run(const struct qemu_spec *spec, int memfd, int handoff_fd, struct console *cons,
-		      int *killed_by)
+int qemu_start(struct qemu **out, const struct qemu_spec *spec, int memfd, struct handoff_stub *stub)
 {
-	struct qemu_sup s = {
-		.spec = spec, .cons = cons, .pid = -1, .pidfd = -1, .qmp_fd = -1, .serial_fd = -1,
-		.err_fd = -1, .log_fd = -1, .sig_fd = -1,
-	};
-	sigset_t mask, old;
-	enum vm_exit why;
+	struct qemu *q = calloc(1, sizeof(*q));
 	int r;
 
+	if (!q)
+		return -ENOMEM;
+	*q = (struct qemu){
+		.spec = spec, .pid = -1, .pidfd = -1, .qmp_fd = -1, .serial_fd = -1, .err_fd = -1,
+		.log_fd = -1, .sig_fd = -1, .watch_fd = -1,
+	};
+	r = qemu_spawn(q, memfd, stub);
+	if (r == 0 && (q->watch_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		r = -errno;
+	for (int i = 0, fds[] = { q->pidfd, q->qmp_fd, q->log_fd }; r == 0 && i < 3; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+
+		if (fds[i] >= 0 && epoll_ctl(q->watch_fd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
+			r = -errno;
+	}
+	if (r < 0) {
+		log_warnx("starting %s: %s", log_esc(spec->qemu), strerror(-r));
+		qemu_kill(q);
+		qemu_close(q);
+		free(q);
+		return r;
+	}
+	*out = q;
+	return 0;
+}
+
+int qemu_watch_fd(const struct qemu *q)
+{
+	return q->watch_fd;
+}
+
+/*
+ * One read of each (the descriptors are level-triggered in the watch: the
+ * caller comes back while more waits).  QEMU's standard error stays unread
+ * until qemu_run, so its words come after the loader's, as they did when it
+ * started late.
+ */
+int qemu_watch(struct qemu *q)
+{
+	struct pollfd p = { .fd = q->pidfd, .events = POLLIN };
+	int r;
+
+	if (q->exited)
+		return -ECHILD;
+	if (poll(&p, 1, 0) == 1) {
+		qemu_reap(q);
+		return -ECHILD;
+	}
+	if (!q->qmp_gone && (r = qmp_read(&q->qmp, qemu_on_msg, q)) < 0)
+		qemu_on_monitor_error(q, r);
+	if (q->log_fd >= 0)
+		qemu_lines(q, q->log_fd, q->log_line, &q->log_len, qemu_on_log_line);
+	return 0;
+}
+
+void qemu_kill(struct qemu *q)
+{
+	pid_t pid = q ? q->pid : -1;
+
+	if (pid <= 0 || q->exited)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	q->pid = -1;
+	q->exited = true;
+}
+
+enum vm_exit qemu_run(struct qemu *s, struct console *cons, int *killed_by)
+{
+	sigset_t mask, old;
+	enum vm_exit why;
+	int r = 0;
+
+	s->cons = cons;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &mask, &old);
-	s.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	r = s.sig_fd < 0 ? -errno : qemu_spawn(&s, memfd, handoff_fd, &old);
+	s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sig_fd < 0)
+		r = -errno;
 	/*
-	 * QEMU runs as another user now.  Of root's capabilities kvmload keeps
-	 * CAP_KILL alone, to stop it.  What is left needs no other: relaying
-	 * COM1 and QMP on descriptors it holds, reaping QEMU, restoring the
-	 * terminal, and removing the runtime directory's files and lock, which
-	 * root owns in directories root owns (the view and the exporters are
-	 * gone already).  --run builtin never gets here: it keeps its
-	 * privileges, and runs no QEMU.
+	 * The loader is done; QEMU runs as another user.  Of root's
+	 * capabilities kvmload keeps CAP_KILL alone, to stop it.  What is left
+	 * needs no other: handing QEMU descriptors it holds, relaying COM1 and
+	 * QMP, reaping QEMU, restoring the terminal, and removing the runtime
+	 * directory's files and lock, which root owns in directories root owns
+	 * (the view and the exporters are gone already).  --run builtin never
+	 * gets here: it keeps its privileges, and runs no QEMU.
 	 */
-	if (r == 0 && s.conf.user.drop && (r = confine_caps((const int[]){ CAP_KILL }, 1)) < 0)
+	if (r == 0 && s->conf.user.drop && (r = confine_caps((const int[]){ CAP_KILL }, 1)) < 0)
 		log_warnx("giving up kvmload's capabilities but CAP_KILL: %s", strerror(-r));
+	if (r == 0 && !s->exited) {
+		s->cmds = calloc(QEMU_MAX_CMDS, sizeof(*s->cmds));
+		r = s->cmds ? qemu_disk_cmds(s->spec, s->cmds) : -ENOMEM;
+		s->ncmds = r > 0 ? r : 0;
+		r = r < 0 ? r : 0;
+	}
 	if (r < 0) {
-		log_warnx("starting %s: %s", log_esc(spec->qemu), strerror(-r));
-		if (s.pid > 0) {
-			kill(s.pid, SIGKILL);
-			waitpid(s.pid, NULL, 0);
-		}
-		qemu_sup_close(&s);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		*killed_by = 0;
-		return VM_EXIT_ERROR;
+		log_warnx("handing the guest to %s: %s", log_esc(s->spec->qemu), strerror(-r));
+		qemu_kill(s);
+		s->end = END_REFUSED;
+	} else if (!s->exited) {
+		/* A QEMU that takes neither the disks nor "cont" in this time is stuck in its start. */
+		qemu_kill_in(s, QEMU_STOP_WAIT_MS);
+		if (s->qmp_ready)
+			qemu_hand_over(s);
+		qemu_loop(s);
+	} else {
+		qemu_drain(s);
 	}
-	qemu_loop(&s);
-	if (!s.exited) {
-		kill(s.pid, SIGKILL);
-		waitpid(s.pid, &s.wstatus, 0);
+	if (!s->exited) {
+		qemu_signal(s, SIGKILL);
+		waitpid(s->pid, &s->wstatus, 0);
+		s->exited = true;
 	}
-	why = qemu_verdict(&s);
-	qemu_sup_close(&s);
+	why = qemu_verdict(s);
+	qemu_close(s);
+	if (s->cmds)
+		qemu_disk_cmds_free(s->cmds, s->ncmds);
+	free(s->cmds);
 	/* A signal that had to end QEMU by force ends kvmload too, after its clean-up: the caller's. */
-	*killed_by = s.stop_sig && why != VM_EXIT_POWEROFF ? s.stop_sig : 0;
+	*killed_by = s->stop_sig && why != VM_EXIT_POWEROFF ? s->stop_sig : 0;
+	free(s);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return why;
 }

@@ -404,21 +404,44 @@ static int64_t qmp_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* All n bytes, or -ETIMEDOUT once QMP_WRITE_MS passed without their last one taken. */
-static int qmp_write_all(int fd, const char *p, size_t n)
+/*
+ * All n bytes, or -ETIMEDOUT once QMP_WRITE_MS passed without their last one
+ * taken; fd (>= 0) travels with the first bytes sent (SCM_RIGHTS).
+ */
+static int qmp_write_all(int fd, const char *p, size_t n, int pass)
 {
 	int64_t deadline = qmp_now_ms() + QMP_WRITE_MS, left;
 
 	while (n) {
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		/* Never blocking in send, so the deadline holds; a closed peer: EPIPE, not SIGPIPE. */
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { .iov_base = (char *)(uintptr_t)p, .iov_len = n };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t w;
 
-		if (w < 0 && errno == ENOTSOCK)
+		if (pass >= 0) {
+			struct cmsghdr *c;
+
+			memset(&u, 0, sizeof(u));
+			mh.msg_control = u.buf;
+			mh.msg_controllen = sizeof(u.buf);
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &pass, sizeof(int));
+		}
+		/* Never blocking in send, so the deadline holds; a closed peer: EPIPE, not SIGPIPE. */
+		w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == ENOTSOCK && pass < 0)
 			w = write(fd, p, n);
 		if (w >= 0) {
 			p += w;
 			n -= (size_t)w;
+			pass = -1;
 			continue;
 		}
 		if (errno == EINTR)
@@ -434,7 +457,7 @@ static int qmp_write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int qmp_execute(struct qmp *q, const char *name, const char *args_json, const char *id)
+int qmp_execute_fd(struct qmp *q, const char *name, const char *args_json, const char *id, int fd)
 {
 	/* Quoting takes at most 6 bytes per byte (\u00XX), plus the quotes and the NUL. */
 	size_t nq = 6 * strlen(name) + 3, iq = id ? 6 * strlen(id) + 3 : 1;
@@ -450,12 +473,17 @@ int qmp_execute(struct qmp *q, const char *name, const char *args_json, const ch
 		n = snprintf(buf, cap, "{\"execute\":%s%s%s%s%s}\n", qname,
 			     args_json ? ",\"arguments\":" : "", args_json ? args_json : "",
 			     id ? ",\"id\":" : "", qid);
-		ret = n < 0 || (size_t)n >= cap ? -EOVERFLOW : qmp_write_all(q->fd, buf, (size_t)n);
+		ret = n < 0 || (size_t)n >= cap ? -EOVERFLOW : qmp_write_all(q->fd, buf, (size_t)n, fd);
 	}
 out:
 	free(qname);
 	free(buf);
 	return ret;
+}
+
+int qmp_execute(struct qmp *q, const char *name, const char *args_json, const char *id)
+{
+	return qmp_execute_fd(q, name, args_json, id, -1);
 }
 
 int qmp_quote(char *buf, size_t len, const char *s)

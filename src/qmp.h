@@ -96,6 +96,14 @@ int qmp_read(struct qmp *q, void (*fn)(void *arg, const struct qmp_msg *m), void
 int qmp_execute(struct qmp *q, const char *name, const char *args_json, const char *id);
 
 /*
+ * qmp_execute, with the descriptor fd passed along (SCM_RIGHTS, on the
+ * command's first bytes), as QMP's add-fd takes it.  QEMU keeps only the
+ * last descriptor it received: send the next one only after this command's
+ * answer.  Not on a socket: -ENOTSOCK.
+ */
+int qmp_execute_fd(struct qmp *q, const char *name, const char *args_json, const char *id, int fd);
+
+/*
  * Write s as a JSON string literal into buf[0..len): quotes included, " and \
  * escaped, \b \f \n \r \t in their short form, other bytes below 0x20 as
  * \u00XX, everything else copied.  Returns 0, or -ENOSPC when the literal and

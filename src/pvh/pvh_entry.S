@@ -2,10 +2,6 @@
 #include "handoff_abi.h"
 
 #define PVH_START_MAGIC 0x336ec578 /* struct hvm_start_info.magic */
-#define SI_NR_MODULES   12
-#define SI_MODLIST      16
-#define MOD_PADDR       0
-#define MOD_SIZE        8
 
 #define SEL_CODE64 0x08
 #define SEL_DATA   0x10
@@ -24,10 +20,10 @@
 #define DEBUGCON  0xe9
 
 /*
- * The stub reads nothing of the start info but its magic and the module
- * list: QEMU leaves fields such as flags uninitialised.  Everything it
- * enters with comes from the hand-off module, which kvmload built from the
- * loader's own calls.  One section, so 32- and 64-bit code and the data
+ * The stub reads nothing of the start info but its magic: QEMU leaves fields
+ * such as flags uninitialised.  Everything it enters with comes from the
+ * hand-off module, which kvmload built from the loader's own calls and wrote
+ * at HANDOFF_MODULE_BASE.  One section, so 32- and 64-bit code and the data
  * they share resolve without relocations.
  */
 	.section .pvh, "awx", @progbits
@@ -52,31 +48,19 @@ pvh_start:
 	movl	$msg_start, %esi
 	cmpl	$PVH_START_MAGIC, (%ebx)
 	jne	fail
-	movl	$msg_module, %esi
-	cmpl	$1, SI_NR_MODULES(%ebx)
-	jb	fail
-	cmpl	$0, SI_MODLIST + 4(%ebx)
-	jne	fail
-	movl	SI_MODLIST(%ebx), %edx
-	cmpl	$0, MOD_PADDR + 4(%edx)
-	jne	fail
-	cmpl	$0, MOD_SIZE + 4(%edx)
-	jne	fail
-	movl	MOD_PADDR(%edx), %ebp		/* module base */
-	movl	MOD_SIZE(%edx), %ecx		/* module size */
-	cmpl	$HO_HDR_SIZE, %ecx
-	jb	fail
+	/* The module is where kvmload wrote it, right above the stub: nothing of QEMU's start info names it. */
+	movl	$HANDOFF_MODULE_BASE, %ebp	/* module base */
 	movl	$msg_header, %esi
 	cmpl	$HANDOFF_MAGIC, HO_MAGIC(%ebp)
 	jne	fail
 	cmpl	$HANDOFF_VERSION, HO_VERSION(%ebp)
 	jne	fail
-	cmpl	HO_SIZE(%ebp), %ecx
-	jb	fail
 	movl	HO_SIZE(%ebp), %ecx
-	movl	%ebp, %eax
-	addl	%ecx, %eax
-	jc	fail
+	cmpl	$HO_HDR_SIZE, %ecx
+	jb	fail
+	cmpl	$HANDOFF_MODULE_MAX, %ecx
+	ja	fail
+	leal	(%ebp, %ecx), %eax
 	movl	%eax, mod_end
 
 	/* The header moves into the stub first: chunks may be written anywhere but here. */
@@ -295,7 +279,6 @@ hdr:
 
 msg_prefix:	.asciz	"kvmload-pvh: "
 msg_start:	.asciz	"no PVH start info\r\n"
-msg_module:	.asciz	"no hand-off module\r\n"
 msg_header:	.asciz	"the hand-off module has no valid header\r\n"
 msg_chunk:	.asciz	"a hand-off chunk is out of bounds\r\n"
 msg_mode:	.asciz	"unknown entry mode\r\n"

@@ -12,9 +12,9 @@ RUN=/run/kvmload/$VM
 D=$(mktemp -d /tmp/kvmload-confine.XXXXXX)
 on_exit '[ "$FAILED" -eq 0 ] && rm -rf "$D" || echo "confine.sh: work directory kept: $D"'
 cp "$DEMO" "$D/demo.img"
-# Files kvmload has open, not close-on-exec, when it starts: at 7 (the TCG log's number, which
+# Files kvmload has open, not close-on-exec, when it starts: at 6 (the TCG log's number, which
 # QEMU gets nothing at under KVM) and at 30 (above every number QEMU gets here). Not for QEMU.
-echo 7 >"$D/stray7"
+echo 6 >"$D/stray6"
 echo 30 >"$D/stray30"
 
 # spinning NAME ARGS...: the demo guest spinning, kvmload (with the stray files open) in the
@@ -22,7 +22,7 @@ echo 30 >"$D/stray30"
 spinning() {
 	name=$1; shift
 	"$KVMLOAD" -v -m 128M -d "$D/demo.img" --loader-dir "$HOSTDIR" "$@" -e testkernel.exit=spin "$VM" \
-		</dev/null >"$D/$name.log" 2>"$D/$name.err" 7<"$D/stray7" 30<"$D/stray30" &
+		</dev/null >"$D/$name.log" 2>"$D/$name.err" 6<"$D/stray6" 30<"$D/stray30" &
 	KPID=$!
 	for _ in $(seq 600); do
 		tr -d '\r' <"$D/$name.log" | grep -qx 'testkernel: spin' && break
@@ -47,22 +47,23 @@ argv_fds() {
 	grep '^kvmload: starting ' "$D/$1.err" | grep -oE 'fd=[0-9]+|/proc/self/fd/[0-9]+' | grep -oE '[0-9]+$' |
 		sort -nu | tr '\n' ' ' | sed 's/ $//'
 }
-# qemu_fds PID: what QEMU PID holds at 0-9, "N what|...": pipes, sockets and the stub by kind; "own"
-# for what QEMU made itself (an anonymous inode, /dev/kvm) or nothing.
+# qemu_fds PID: what QEMU PID holds at 0-8, "N what|...": pipes, sockets and the stub by kind; "own"
+# for what QEMU made itself (an anonymous inode, /dev/kvm) or nothing, "disk" for the disk, which
+# QEMU receives over QMP once the loader is done (its number is the lowest free one then).
 qemu_fds() {
-	for n in 0 1 2 3 4 5 6 7 8 9; do
+	for n in 0 1 2 3 4 5 6 7 8; do
 		t=$(readlink /proc/$1/fd/$n)
 		case $t in pipe:*) t=pipe ;; socket:*) t=socket ;; */kvmload-pvh.elf) t=kvmload-pvh.elf ;;
-		anon_inode:*|/dev/kvm|"") t=own ;; esac
+		"$D/demo.img") t=disk ;; anon_inode:*|/dev/kvm|"") t=own ;; esac
 		printf '%s%s %s' "$([ $n = 0 ] || echo '|')" $n "$t"
 	done
 }
-# qemu_others PID PATTERN: QEMU's descriptors above 9 other than the disk's, its own (anonymous
+# qemu_others PID PATTERN: QEMU's descriptors above 8 other than the disk's, its own (anonymous
 # inodes, /dev/kvm, a second descriptor of its RAM) and PATTERN's, as " N:what" each.
 qemu_others() {
 	for f in /proc/$1/fd/*; do
 		n=${f##*/}
-		[ "$n" -le 9 ] && continue
+		[ "$n" -le 8 ] && continue
 		t=$(readlink "$f")
 		# shellcheck disable=SC2254
 		case $t in
@@ -102,10 +103,10 @@ check "QEMU's RLIMIT_AS" "$(( (128 << 20) + (2048 << 20) + (64 << 20) ))" \
 # Its descriptors: the documented ones (doc/kvmload.8, SECURITY) where the argv names them, the
 # disk's (QEMU moves -add-fd's into its fd sets and opens them from there), QEMU's own reopenings
 # of its RAM and log, and anonymous inodes (eventfd, signalfd, ...); no other file.
-check "QEMU's command line: its descriptors" "3 4 5 6 7 8 9 11 12" "$(argv_fds tcg)"
-check "QEMU's descriptors 0-9" "0 /dev/null|1 /dev/null|2 pipe|3 /memfd:kvmload-guest (deleted)|4 /memfd:kvmload-handoff (deleted)|5 socket|6 socket|7 pipe|8 /usr/share/qemu/qboot.rom|9 kvmload-pvh.elf" \
+check "QEMU's command line: its descriptors" "3 4 5 6 7 8" "$(argv_fds tcg)"
+check "QEMU's descriptors 0-8" "0 /dev/null|1 /dev/null|2 pipe|3 /memfd:kvmload-guest (deleted)|4 socket|5 socket|6 pipe|7 /usr/share/qemu/qboot.rom|8 kvmload-pvh.elf" \
 	"$(qemu_fds $QPID)"
-[ -e /proc/$QPID/fd/10 ] && bad "QEMU has a descriptor 10 without a tap: $(readlink /proc/$QPID/fd/10)" || ok
+[ "$(readlink /proc/$QPID/fd/9)" = /dev/net/tun ] && bad "QEMU has a tap at 9 without --net tap" || ok
 # QEMU's second descriptor of its log is a pipe too.
 check "QEMU's other descriptors: the disk's and its own" "" "$(qemu_others $QPID 'pipe:*')"
 disk=$(for f in /proc/$QPID/fd/*; do readlink "$f"; done | grep -cxF "$D/demo.img")
@@ -134,9 +135,9 @@ while [ -e "/sys/class/net/$tap" ]; do tap=kvlc$RANDOM; done
 if ip tuntap add dev $tap mode tap 2>/dev/null; then
 	on_exit "ip link del $tap 2>/dev/null"
 	boot tap --accel tcg --net tap:$tap
-	check "--net tap: QEMU's descriptor 10" /dev/net/tun "$(readlink /proc/$QPID/fd/10)"
+	check "--net tap: QEMU's descriptor 9" /dev/net/tun "$(readlink /proc/$QPID/fd/9)"
 	[ "$(readlink /proc/$QPID/ns/net)" != "$(readlink /proc/self/ns/net)" ] && ok || bad "--net tap: the host's network namespace"
-	expect_text "$D/tap.err" " -netdev tap,id=net0,fd=10 -device virtio-net-pci,netdev=net0"
+	expect_text "$D/tap.err" " -netdev tap,id=net0,fd=9 -device virtio-net-pci,netdev=net0"
 	if tr -d '\r' <"$D/tap.log" | grep -qE '^testkernel: pci 0:[0-9]+\.0 1af4:1000$'; then ok
 	else bad "--net tap: no virtio-net function"; fi
 	confined "QEMU, --net tap" $QPID kvmload
@@ -154,11 +155,12 @@ if have_kvm; then
 	check "QEMU's /dev under kvm" "full kvm null random urandom zero" "$(ls "/proc/$QPID/root/dev" | tr '\n' ' ' | sed 's/ $//')"
 	check "QEMU's RLIMIT_AS under kvm" "$(( (128 << 20) + (1024 << 20) + (64 << 20) ))" \
 		"$(awk '/^Max address space/ { print $4 }' /proc/$QPID/limits)"
-	# No TCG log: the command line names nothing at 7, and QEMU has nothing there from kvmload (its
-	# own first descriptors may take the number); kvmload's stray files reach it at no number.
-	check "QEMU's command line under kvm: its descriptors" "3 4 5 6 8 9 11 12" "$(argv_fds kvm)"
-	check "QEMU's descriptors 0-9 under kvm" "0 /dev/null|1 /dev/null|2 pipe|3 /memfd:kvmload-guest (deleted)|4 /memfd:kvmload-handoff (deleted)|5 socket|6 socket|7 own|8 /usr/share/qemu/qboot.rom|9 kvmload-pvh.elf" \
-		"$(qemu_fds $QPID)"
+	# No TCG log: the command line names nothing at 6, and QEMU has nothing there from kvmload (its
+	# own first descriptors, or the disk it receives later, may take the number); kvmload's stray
+	# files reach it at no number.
+	check "QEMU's command line under kvm: its descriptors" "3 4 5 7 8" "$(argv_fds kvm)"
+	check "QEMU's descriptors 0-8 under kvm" "0 /dev/null|1 /dev/null|2 pipe|3 /memfd:kvmload-guest (deleted)|4 socket|5 socket|6 own|7 /usr/share/qemu/qboot.rom|8 kvmload-pvh.elf" \
+		"$(qemu_fds $QPID | sed 's/|6 disk|/|6 own|/')"
 	check "QEMU's other descriptors under kvm: the disk's and its own" "" "$(qemu_others $QPID '')"
 	stop "--accel kvm"
 else

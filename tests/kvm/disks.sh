@@ -41,7 +41,7 @@ booted() {
 # nothing_left WHAT: no QEMU, view or exporter of this run, no runtime directory.
 export KVMLOAD_DISKS_TEST=$WORK
 nothing_left() {
-	if pgrep -f "qemu-system-x86_64.*fdset" -P $$ >/dev/null || [ -e "$KVMLOAD_RUN_DIR/$VM" ] ||
+	if pgrep -f -- "-name $VM -nodefaults" >/dev/null || [ -e "$KVMLOAD_RUN_DIR/$VM" ] ||
 		grep -q "$WORK" /proc/mounts || [ -n "$(marked qemu-storage-da KVMLOAD_DISKS_TEST)" ] ||
 		[ -n "$(ls -A "$TMPDIR")" ]; then bad "$1: something was left behind"
 	else ok; fi
@@ -51,13 +51,15 @@ nothing_left() {
 qemu-img convert -c -O qcow2 "$WORK/g.img" "$WORK/g.qcow2"
 boot "$WORK/qcow2.log" g.qcow2; st=$?
 booted "$WORK/qcow2.log" 0
-expect_text "$WORK/qcow2.log.err" '"driver":"qcow2","node-name":"d0-l0","file":"d0-f0","read-only":false,"backing":null}'
+expect_text "$WORK/qcow2.log.err" 'kvmload: QMP: blockdev-add {"driver":"qcow2","node-name":"d0-l0","read-only":false,"file":{"driver":"file","node-name":"d0-f0","filename":"/dev/fdset/0","read-only":false},"backing":null}'
 qemu-img check -q "$WORK/g.qcow2" && ok || bad "g.qcow2 does not check clean after the guest"
 qemu-img create -q -f qcow2 -b g.img -F raw "$WORK/over.qcow2"
 boot "$WORK/over.log" over.qcow2; st=$?
 booted "$WORK/over.log" 0
-expect_text "$WORK/over.log.err" '"driver":"qcow2","node-name":"d0-l0","file":"d0-f0","read-only":false,"backing":"d0-l1"}'
-expect_text "$WORK/over.log.err" '"driver":"raw","node-name":"d0-l1","file":"d0-f1","read-only":true}'
+lines_in_order "$WORK/over.log.err" \
+	'kvmload: QMP: blockdev-add {"driver":"raw","node-name":"d0-l1","read-only":true,"file":{"driver":"file","node-name":"d0-f1","filename":"/dev/fdset/1","read-only":true}}' \
+	'kvmload: QMP: blockdev-add {"driver":"qcow2","node-name":"d0-l0","read-only":false,"file":{"driver":"file","node-name":"d0-f0","filename":"/dev/fdset/0","read-only":false},"backing":"d0-l1"}' \
+	'kvmload: QMP: device_add {"driver":"virtio-blk-pci","drive":"d0-l0","addr":"0x2"}' 'kvmload: QMP: cont'
 qemu-img convert -O vmdk "$WORK/g.img" "$WORK/g.vmdk"
 boot "$WORK/vmdk.log" g.vmdk --ro; st=$?
 booted "$WORK/vmdk.log" 1

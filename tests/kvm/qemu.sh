@@ -118,13 +118,21 @@ lines_in_order "$WORK/disks.log" "testkernel: pci virtio-blk=2" "testkernel: blk
 expect_line "$WORK/disks.log" "testkernel: kenv currdev=disk0p2:"
 # QEMU gets kvmload's descriptors in fd sets, never a path it would open again.
 # A raw file the guest writes is probed by QEMU too (block 0 then keeps QEMU's protection).
-expect_text "$WORK/disks.log.err" '-add-fd fd=11,set=11 -add-fd fd=12,set=11 -drive file=/dev/fdset/11,if=none,id=d0-l0,readonly=off -device virtio-blk-pci,drive=d0-l0 -add-fd fd=13,set=13 -add-fd fd=14,set=13 -drive file=/dev/fdset/13,if=none,id=d1-l0,readonly=off'
+# Once the loader is done, over QMP: each file's read-only and writable descriptors into an fd set,
+# a drive on it, its device at its slot; then the guest runs.
+lines_in_order "$WORK/disks.log.err" 'kvmload: QMP: add-fd {"fdset-id":0}' 'kvmload: QMP: add-fd {"fdset-id":0}' \
+	'kvmload: QMP: human-monitor-command {"command-line":"drive_add 0 file=/dev/fdset/0,if=none,id=d0-l0,readonly=off"}' \
+	'kvmload: QMP: device_add {"driver":"virtio-blk-pci","drive":"d0-l0","addr":"0x2"}' \
+	'kvmload: QMP: add-fd {"fdset-id":16}' 'kvmload: QMP: add-fd {"fdset-id":16}' \
+	'kvmload: QMP: human-monitor-command {"command-line":"drive_add 0 file=/dev/fdset/16,if=none,id=d1-l0,readonly=off"}' \
+	'kvmload: QMP: device_add {"driver":"virtio-blk-pci","drive":"d1-l0","addr":"0x3"}' \
+	'kvmload: QMP: cont' 'kvmload: QEMU runs the guest'
 expect_no_text "$WORK/disks.log.err" "Image format was not specified"
 if grep '^kvmload: starting ' "$WORK/disks.log.err" | grep -qF "$WORK/d"; then bad "a disk path on QEMU's command line"; else ok; fi
 [ "$sums" = "$(sha256sum "$WORK/d0.img" "$WORK/d1.img")" ] && ok || bad "a disk image changed"
 run "$WORK/ro.log" -d "$WORK/d0.img" --ro -v -e testkernel.blksum=8 -e testkernel.exit=poweroff $VM; st=$?
 expect_status $st 1 "--ro"
-expect_text "$WORK/ro.log.err" '"node-name":"d0-l0","file":"d0-f0","read-only":true}' 
+expect_text "$WORK/ro.log.err" '"node-name":"d0-l0","read-only":true,"file":{"driver":"file","node-name":"d0-f0","filename":"/dev/fdset/0","read-only":true}}' 
 expect_line "$WORK/ro.log" "testkernel: blk0 ro=1 sectors=131072 sum=$sum0"
 nothing_left "after the disk runs"
 
@@ -192,11 +200,11 @@ expect_status $st 143 "a second SIGTERM, a deaf guest"
 nothing_left "a second SIGTERM"
 
 # -- SIGTERM before the guest armed its power button: the button is pressed again until it is
-"$KVMLOAD" -l "$MINIBOOT" --accel $ACCEL -h "$tree" -e testkernel.exit=spin $VM \
+"$KVMLOAD" -v -l "$MINIBOOT" --accel $ACCEL -h "$tree" -e testkernel.exit=spin $VM \
 	</dev/null >"$WORK/early.log" 2>"$WORK/early.log.err" &
 kpid=$!
-# As soon as QEMU runs: the loader is done, the guest's kernel has not started yet.
-for _ in $(seq 500); do pgrep -P $kpid -x qemu-system-x86 >/dev/null && break; sleep 0.01; done
+# As soon as QEMU runs the guest: the loader is done, the guest's kernel has not started yet.
+for _ in $(seq 500); do grep -q '^kvmload: QEMU runs the guest' "$WORK/early.log.err" && break; sleep 0.01; done
 kill -TERM $kpid
 start=$(date +%s)
 wait $kpid; st=$?

@@ -1,7 +1,7 @@
 #!/bin/bash
-# qemu_monitor.sh: a QEMU whose monitor stops reading, or sends a line kvmload cannot read, is taken for gone: one line says so, QEMU is killed, status 4; one that stays after reporting the guest's end is killed, with the status reported; never a hang (fake_qemu.py as QEMU).
+# qemu_monitor.sh: a QEMU whose monitor stops reading, or sends a line kvmload cannot read, is taken for gone: one line says so, QEMU is killed, status 4; one that ends while the loader runs stops the loader, one that refuses a disk never runs the guest (status 4, its words said); one that stays after reporting the guest's end is killed, with the status reported; never a hang (fake_qemu.py as QEMU).
 . "$(dirname "$0")/lib.sh"
-need_tools python3
+need_tools python3 makefs sgdisk
 [ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
 VM=qemumon-$$
@@ -39,6 +39,31 @@ for c in "deaf took no command for 2 s" \
 	expect_line "$D/$mode.err" "kvmload: QEMU was killed by Killed"
 	[ -e "$KVMLOAD_RUN_DIR/$VM" ] && bad "$mode: runtime directory left behind" || ok
 done
+
+# A QEMU that ends while the loader waits at its prompt (QEMU starts before the loader runs): the
+# loader is stopped, QEMU's own words and its status said, status 4, nothing left behind.
+ptree=$D/prompt
+mkdir -p "$ptree/boot/kernel"
+cp "$KERNEL" "$ptree/boot/kernel/kernel"
+printf 'autoboot_delay="NO"\n' >"$ptree/boot/loader.conf"
+mkfifo "$D/in"
+sleep 600 >"$D/in" &
+holder=$!
+on_exit "kill $holder 2>/dev/null"
+FAKE_QEMU=die KVMLOAD_QEMU=$FAKE timeout -k 10 60 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -h "$ptree" $VM \
+	<"$D/in" >"$D/die.log" 2>"$D/die.err"; st=$?
+expect_status $st 4 "a QEMU that ends while the loader runs"
+lines_in_order "$D/die.err" "kvmload: QEMU ended before the loader was done: stopped the loader" \
+	"fake_qemu: die" "kvmload: QEMU exited with status 1 before the guest started"
+[ -e "$KVMLOAD_RUN_DIR/$VM" ] && bad "die: runtime directory left behind" || ok
+# One that cannot open a disk it is handed: QEMU's words, status 4, the guest never runs.
+make_gpt_ufs2 "$tree" "$D/g.img"
+FAKE_QEMU=refuse KVMLOAD_QEMU=$FAKE timeout -k 10 60 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -d "$D/g.img" $VM \
+	</dev/null >"$D/refuse.log" 2>"$D/refuse.err"; st=$?
+expect_status $st 4 "a QEMU that refuses the disk"
+expect_line "$D/refuse.err" "kvmload: QEMU refused the disk $D/g.img (human-monitor-command): Could not open '/dev/fdset/0': Permission denied"
+expect_no_text "$D/refuse.log" "testkernel:"
+[ -e "$KVMLOAD_RUN_DIR/$VM" ] && bad "refuse: runtime directory left behind" || ok
 
 # A QEMU that reported the guest's end with a question under way and stays (QEMU 7.2 can hang in
 # its clean-up then): killed 5 s later, said so, the status the one reported.

@@ -1,5 +1,6 @@
 /* test_handoff.c: the hand-off module's bytes, the footprint list, and every refusal of a guest that would not survive firmware. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,6 +15,20 @@
 
 static struct gmem g;
 static char err[512];
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+/* A memfd holding bytes, as the stub's file. */
+static int stub_file(const void *bytes, size_t len)
+{
+	int fd = memfd_create("stub", MFD_CLOEXEC);
+
+	CHECK(fd >= 0 && write(fd, bytes, len) == (ssize_t)len);
+	return fd;
+}
 
 static void put64(uint64_t gpa, uint64_t v)
 {
@@ -68,9 +83,13 @@ static struct boot_regs userboot_long(struct footprint *fp)
 	};
 }
 
-static void read_module(const struct handoff *h, void *buf, size_t len)
+static struct handoff_stub stub;
+
+/* off bytes into the module, where handoff_build wrote it: guest memory at HANDOFF_MODULE_BASE. */
+static void read_module(const struct handoff *h, uint64_t off, void *buf, size_t len)
 {
-	CHECK_EQ(pread(h->memfd, buf, len, 0), (long long)len);
+	CHECK(off + len <= h->size);
+	memcpy(buf, gmem_ptr(&g, HANDOFF_MODULE_BASE + off, len), len);
 }
 
 static void test_footprint(void)
@@ -115,16 +134,14 @@ static void test_long(void)
 	uint8_t bytes[0x4018];
 	uint64_t len0;
 
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), 0);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), 0);
 	/* Header, then one chunk: the loader's 0x1000-0x5018 (the kernel at 2 MiB is not carried). */
 	CHECK_EQ(h.nchunks, 1);
 	CHECK_EQ(h.carried, 0x4018);
 	CHECK_EQ(h.size, 248 + 16 + 0x4018);
-	/* QEMU's -initrd rule (test_module_addr): 256 MiB - 0x28000 - 1 - 0x4120, down to 4 KiB. */
-	CHECK_EQ(h.addr, 0xffd3000);
-	read_module(&h, &hd, sizeof(hd));
+	read_module(&h, 0, &hd, sizeof(hd));
 	CHECK_EQ(hd.magic, 0x6b766d68);
-	CHECK_EQ(hd.version, 1);
+	CHECK_EQ(hd.version, 2);
 	CHECK_EQ(hd.size, h.size);
 	CHECK_EQ(hd.mode, HANDOFF_MODE_LONG);
 	CHECK_EQ(hd.nchunks, 1);
@@ -145,25 +162,77 @@ static void test_long(void)
 	CHECK_EQ(hd.tr, 0);
 	CHECK_EQ(hd.gpr[1], 0xb0b);
 	CHECK_EQ(hd.gpr[0], 0);
-	CHECK_EQ(pread(h.memfd, &c, sizeof(c), 248), (long long)sizeof(c));
+	read_module(&h, 248, &c, sizeof(c));
 	CHECK_EQ(c.gpa, 0x1000);
 	CHECK_EQ(c.len, 0x4018);
-	CHECK_EQ(pread(h.memfd, bytes, sizeof(bytes), 248 + 16), (long long)sizeof(bytes));
+	read_module(&h, 248 + 16, bytes, sizeof(bytes));
 	CHECK(memcmp(bytes, gmem_ptr(&g, 0x1000, sizeof(bytes)), sizeof(bytes)) == 0);
+	/* The stub's image, put back at its place whatever was there. */
+	CHECK(memcmp(gmem_ptr(&g, HANDOFF_STUB_BASE, sizeof(stub.image)), stub.image, sizeof(stub.image)) == 0);
 	/* The base-memory entry ends where firmware's EBDA begins; the rest is untouched. */
 	CHECK_EQ(h.smap_trimmed, 1);
 	memcpy(&len0, gmem_ptr(&g, MODULEP + 8 + 8, 8), 8);
 	CHECK_EQ(len0, 0x9fc00);
 	memcpy(&len0, gmem_ptr(&g, MODULEP + 8 + 28, 8), 8);
 	CHECK_EQ(len0, LOWMEM - 0x100000);
-	close(h.memfd);
 }
 
-/* QEMU's placement, from a memory diff: 5000 bytes of -initrd in 512 MiB landed at 0x1ffd6000. */
-static void test_module_addr(void)
+/* The stub as QEMU loads it: kvmload's own, and every malformed one refused with why. */
+static void test_stub(void)
 {
-	CHECK_EQ(handoff_module_addr(512ULL << 20, 5000), 0x1ffd6000);
-	CHECK_EQ(handoff_module_addr(3ULL << 30, 4096) % 4096, 0);
+	static const char *const built = "src/pvh/kvmload-pvh.elf";
+	struct handoff_stub st;
+	uint8_t elf[0x2000] = { 0 };
+	int fd;
+
+	/* The build tree's stub, when the test runs from the build directory (meson's workdir). */
+	fd = open(built, O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK_EQ(handoff_stub_read(&st, fd, err, sizeof(err)), 0);
+		/* Its first instructions: cli; cld (pvh_entry.S). */
+		CHECK_EQ(st.image[0], 0xfa);
+		CHECK_EQ(st.image[1], 0xfc);
+		close(fd);
+	}
+	/* A hand-made ELF32: one PT_LOAD of 16 bytes at 0x100010, memsz 32. */
+	memcpy(elf, "\177ELF\1\1\1", 7);
+	elf[18] = 3;                     /* EM_386 */
+	elf[28] = 52;                    /* e_phoff */
+	elf[42] = 32;                    /* e_phentsize */
+	elf[44] = 1;                     /* e_phnum */
+	put_le32(elf + 52, 1);           /* PT_LOAD */
+	put_le32(elf + 56, 0x100);       /* p_offset */
+	put_le32(elf + 64, 0x100010);    /* p_paddr */
+	put_le32(elf + 68, 16);          /* p_filesz */
+	put_le32(elf + 72, 32);          /* p_memsz */
+	memset(elf + 0x100, 0x5a, 16);
+	fd = stub_file(elf, sizeof(elf));
+	CHECK_EQ(handoff_stub_read(&st, fd, err, sizeof(err)), 0);
+	CHECK_EQ(st.image[0x10], 0x5a);
+	CHECK_EQ(st.image[0x1f], 0x5a);
+	CHECK_EQ(st.image[0x20], 0);
+	close(fd);
+	/* A segment reaching past the stub's place. */
+	put_le32(elf + 64, 0x101ff0);
+	fd = stub_file(elf, sizeof(elf));
+	CHECK_EQ(handoff_stub_read(&st, fd, err, sizeof(err)), -ENOEXEC);
+	CHECK_STR(err, "the entry stub's segment at 0x101ff0 (32 bytes) is not within its file and "
+		  "[0x100000, 0x102000)");
+	close(fd);
+	/* Bytes past the file's end. */
+	put_le32(elf + 64, 0x100010);
+	put_le32(elf + 56, 0x1ff8);
+	fd = stub_file(elf, sizeof(elf));
+	CHECK_EQ(handoff_stub_read(&st, fd, err, sizeof(err)), -ENOEXEC);
+	close(fd);
+	/* Not i386. */
+	put_le32(elf + 56, 0x100);
+	elf[18] = 62;
+	fd = stub_file(elf, sizeof(elf));
+	CHECK_EQ(handoff_stub_read(&st, fd, err, sizeof(err)), -ENOEXEC);
+	CHECK_STR(err, "the entry stub is not kvmload's (an i386 ELF32 of at most 64 KiB)");
+	close(fd);
 }
 
 static void test_refusals(void)
@@ -175,27 +244,32 @@ static void test_refusals(void)
 
 	r = userboot_long(&fp);
 	footprint_add(&fp, 0x9fd00, 16);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "the loader wrote guest memory [0x9fd00, 0x9fd10), which meets the EBDA, where "
 		  "firmware keeps its MP table [0x9fc00, 0xa0000)");
 	r = userboot_long(&fp);
 	footprint_add(&fp, 0xe0000, 16);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "the loader wrote guest memory [0xe0000, 0xe0010), which meets firmware's ACPI "
 		  "tables [0xd0000, 0xf0000)");
 	r = userboot_long(&fp);
 	footprint_add(&fp, 0x101000, 0x100);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "the loader placed data at [0x101000, 0x101100), where kvmload's entry stub is "
 		  "loaded [0x100000, 0x102000)");
 	r = userboot_long(&fp);
-	footprint_add(&fp, LOWMEM - 0x30000, 0x10000);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
-	CHECK(strstr(err, "where QEMU puts the hand-off module [0xffd") != NULL);
+	footprint_add(&fp, 0x106000, 0x100);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, "the loader placed data at [0x106000, 0x106100), where kvmload puts the hand-off "
+		  "module [0x102000, 0x106120)");
+	/* Just above the module it needs: allowed (the kernel's place is the loader's to choose). */
+	r = userboot_long(&fp);
+	footprint_add(&fp, 0x106120, 0x100);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), 0);
 	/* A memory map that gives the kernel ACPI tables as RAM. */
 	r = userboot_long(&fp);
 	put_smap(acpi_ram, 2);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "the loader's memory map gives the kernel [0xd0000, 0xe0000) as RAM, which holds "
 		  "firmware's ACPI tables [0xd0000, 0xf0000)");
 	/* A zero-length RAM entry covers nothing, wherever it starts. */
@@ -204,35 +278,33 @@ static void test_refusals(void)
 
 		r = userboot_long(&fp);
 		put_smap(empty_in_acpi, 2);
-		CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), 0);
-		close(h.memfd);
+		CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), 0);
 	}
 	/* PS in a PML4 entry is reserved: such tables map nothing. */
 	r = userboot_long(&fp);
 	put64(0x2000, 0x3000 | 0x83);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
 	/* Page tables that leave the stub unmapped. */
 	r = userboot_long(&fp);
 	put64(0x4000, 0);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "the loader's page tables (cr3 0x2000) do not map 0x100000 to itself, where "
 		  "kvmload's entry stub runs");
 	/* Or map it elsewhere (2 MiB page 0 pointing at 2 MiB). */
 	r = userboot_long(&fp);
 	put64(0x4000, 0x200000 | 0x83);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
 	r = userboot_long(&fp);
 	r.cr3 = 0x100000000ULL;
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "the loader's page tables (cr3 0x100000000) are above 4 GiB, out of the 32-bit "
 		  "entry stub's reach");
 	/* No metadata at all (not a FreeBSD kernel's): built, nothing checked or cut. */
 	r = userboot_long(&fp);
 	put32(0x1004, 0);
 	put32(0, 0);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), 0);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), 0);
 	CHECK_EQ(h.smap_trimmed, 0);
-	close(h.memfd);
 }
 
 /* userboot's elf32_exec: stack at 0x1000 (sp 0x1fdc), GDT at 0x3000, paging off. */
@@ -251,8 +323,8 @@ static void test_i386(void)
 	put32(0x1fdc + 28, (uint32_t)MODULEP);
 	put_smap(smap, 1);
 	footprint_add(&fp, 0x1000, 0x1000);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), 0);
-	read_module(&h, &hd, sizeof(hd));
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), 0);
+	read_module(&h, 0, &hd, sizeof(hd));
 	CHECK_EQ(hd.mode, HANDOFF_MODE_I386);
 	CHECK_EQ(hd.rip, 0x400100);
 	CHECK_EQ(hd.rsp, 0x1fdc);
@@ -266,19 +338,18 @@ static void test_i386(void)
 	CHECK_EQ(hd.tr, 0x18);
 	/* The stack page and libvmmapi's GDT, two chunks. */
 	CHECK_EQ(hd.nchunks, 2);
-	CHECK_EQ(pread(h.memfd, &c, sizeof(c), 248 + 16 + 0x1000), (long long)sizeof(c));
+	read_module(&h, 248 + 16 + 0x1000, &c, sizeof(c));
 	CHECK_EQ(c.gpa, 0x3000);
 	CHECK_EQ(c.len, 32);
-	CHECK_EQ(pread(h.memfd, gdt, sizeof(gdt), 248 + 16 + 0x1000 + 16), (long long)sizeof(gdt));
+	read_module(&h, 248 + 16 + 0x1000 + 16, gdt, sizeof(gdt));
 	/* Flat 4 GiB code (0x9a) and data (0x92), G and D set; a 104-byte TSS at 0x4000 (type 9). */
 	CHECK_EQ(gdt[0], 0);
 	CHECK_EQ(gdt[1], 0x00cf9a000000ffffULL);
 	CHECK_EQ(gdt[2], 0x00cf92000000ffffULL);
 	CHECK_EQ(gdt[3], 0x0000890040000067ULL);
 	CHECK_EQ(h.smap_trimmed, 1);
-	close(h.memfd);
 	r.gdt_base = LOWMEM;
-	CHECK_EQ(handoff_build(&h, &r, &fp, &g, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "i386 entry: GDT base 0x10000000 is not in guest memory");
 }
 
@@ -288,8 +359,9 @@ int main(void)
 		perror("gmem_init");
 		return 1;
 	}
+	memset(stub.image, 0xc3, sizeof(stub.image));
 	test_footprint();
-	test_module_addr();
+	test_stub();
 	test_long();
 	test_refusals();
 	test_i386();
