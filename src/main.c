@@ -1,4 +1,4 @@
-/* main.c: kvmload's command line and the fixed phase order: options, console, disks, view, loader choice, memory, VM, sandboxed plugin, exec, run. */
+/* main.c: kvmload's command line and the fixed phase order: options, console, memory and the stopped QEMU, disks, view, loader choice, VM, sandboxed plugin, hand-off, run. */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -986,7 +986,7 @@ static void main_release_view(const struct opts *o)
 	close(o->release_fd);
 }
 
-/* Phase 7 on QEMU: QEMU started, stopped, on the guest memory; kvmload goes on while it builds its machine. */
+/* Phase 3 on QEMU: QEMU started, stopped, on the guest memory; kvmload goes on while it builds its machine. */
 static void main_start_qemu(struct loader *l, struct opts *o)
 {
 	if (qemu_start(&main_qemu, &o->qemu, l->gmem.memfd, &main_stub) < 0)

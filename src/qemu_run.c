@@ -696,10 +696,12 @@ enum vm_exit qemu_run(struct qemu *s, struct console *cons, int *killed_by)
 	 * needs no other: handing QEMU descriptors it holds, relaying COM1 and
 	 * QMP, reaping QEMU, restoring the terminal, and removing the runtime
 	 * directory's files and lock, which root owns in directories root owns
-	 * (the view and the exporters are gone already).  --run builtin never
-	 * gets here: it keeps its privileges, and runs no QEMU.
+	 * (the view and the exporters are gone already).  A QEMU that ended
+	 * while the loader ran leaves the view up: then nothing is given up, the
+	 * view's clean-up needs CAP_SYS_ADMIN.  --run builtin never gets here:
+	 * it keeps its privileges, and runs no QEMU.
 	 */
-	if (r == 0 && s->conf.user.drop && (r = confine_caps((const int[]){ CAP_KILL }, 1)) < 0)
+	if (r == 0 && !s->exited && s->conf.user.drop && (r = confine_caps((const int[]){ CAP_KILL }, 1)) < 0)
 		log_warnx("giving up kvmload's capabilities but CAP_KILL: %s", strerror(-r));
 	if (r == 0 && !s->exited) {
 		s->cmds = calloc(QEMU_MAX_CMDS, sizeof(*s->cmds));

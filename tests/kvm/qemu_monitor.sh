@@ -56,6 +56,7 @@ expect_status $st 4 "a QEMU that ends while the loader runs"
 lines_in_order "$D/die.err" "kvmload: QEMU ended before the loader was done: stopped the loader" \
 	"fake_qemu: die" "kvmload: QEMU exited with status 1 before the guest started"
 [ -e "$KVMLOAD_RUN_DIR/$VM" ] && bad "die: runtime directory left behind" || ok
+grep -qF "$KVMLOAD_RUN_DIR/$VM/view" /proc/mounts && bad "die: the view is still mounted" || ok
 # One that cannot open a disk it is handed: QEMU's words, status 4, the guest never runs.
 make_gpt_ufs2 "$tree" "$D/g.img"
 FAKE_QEMU=refuse KVMLOAD_QEMU=$FAKE timeout -k 10 60 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -d "$D/g.img" $VM \

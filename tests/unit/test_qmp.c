@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -558,6 +559,54 @@ static void test_execute(void)
 	close(sv[1]);
 }
 
+/*
+ * add-fd's descriptor travels with the command's first bytes (SCM_RIGHTS), as
+ * QEMU's monitor takes it: the peer receives an open descriptor of the same
+ * file, and the text is the command; on a pipe, which cannot carry one, -ENOTSOCK.
+ */
+static void test_execute_fd(void)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char buf[256];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c;
+	struct stat a, b;
+	int sv[2], p[2], got = -1, file = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	pair(sv);
+	CHECK_EQ(qmp_init(&q, sv[0]), 0);
+	CHECK_EQ(qmp_execute_fd(&q, "add-fd", "{\"fdset-id\":3}", "hand0", file), 0);
+	n = recvmsg(sv[1], &mh, MSG_CMSG_CLOEXEC);
+	CHECK(n > 0);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK_STR(buf, "{\"execute\":\"add-fd\",\"arguments\":{\"fdset-id\":3},\"id\":\"hand0\"}\n");
+	c = CMSG_FIRSTHDR(&mh);
+	CHECK(c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS);
+	if (c)
+		memcpy(&got, CMSG_DATA(c), sizeof(got));
+	CHECK(got >= 0 && got != file);
+	CHECK(fstat(got, &a) == 0 && fstat(file, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	if (got >= 0)
+		close(got);
+	qmp_fini(&q);
+	close(sv[0]);
+	close(sv[1]);
+	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+	CHECK_EQ(qmp_init(&q, p[1]), 0);
+	CHECK_EQ(qmp_execute_fd(&q, "add-fd", NULL, NULL, file), -ENOTSOCK);
+	CHECK_EQ(qmp_execute(&q, "quit", NULL, NULL), 0);
+	qmp_fini(&q);
+	close(p[0]);
+	close(p[1]);
+	close(file);
+}
+
 /* The system call pid is blocked in (/proc/PID/syscall); -1 while it runs or once it is gone. */
 static long blocked_in(pid_t pid)
 {
@@ -673,6 +722,7 @@ int main(void)
 	qmp_fini(&q);
 	test_split();
 	test_execute();
+	test_execute_fd();
 	test_execute_big();
 	test_execute_deadline();
 	return check_done();
