@@ -2,8 +2,10 @@
 # console.sh: a hotplugged guest's console with a real systemd-udevd: kvmload-hotplug console
 # attaches to the supervisor's console socket, two readers get the very bytes of console.log,
 # ~. detaches and a reattach replays the scrollback, a writer types at the loader prompt and the
-# guest boots; a guest that prints without end keeps console.log and console.log.1 under their
-# cap (1 MiB each) and a late reader gets only the last 256 KiB; nothing is left behind.
+# guest boots; while the loader waits QEMU is there, stopped, without the disk the view reads,
+# and the view is gone before QEMU gets the disk and runs the guest, which reads it; a guest
+# that prints without end keeps console.log and console.log.1 under their cap (1 MiB each) and
+# a late reader gets only the last 256 KiB; nothing is left behind.
 # usage: console.sh KVMLOAD-HOTPLUG KVMLOAD KVMLOAD-FS DEMO-IMG USERBOOT.SO RULES-FILE
 . "$(dirname "$0")/lib.sh"
 HOTPLUG=$1 KVMLOAD=$2 KVMLOAD_FS=$3 DEMO=$4 LOADER_DIR=$(dirname "$5") RULES=$6
@@ -17,14 +19,17 @@ need_udevd
 R=$WORK/run
 C=$WORK/conf
 LOG=$WORK/hotplug.log
-OPTS=(--config-dir "$C" --run-dir "$R" --kvmload "$KVMLOAD" --kvmload-fs "$KVMLOAD_FS" --stop-timeout 5)
+# kvmload -v (no VM setting makes it verbose): its QMP lines land in $LOG among the supervisor's.
+printf '#!/bin/sh\nexec %q -v "$@"\n' "$KVMLOAD" >"$WORK/kvmload-v"
+chmod +x "$WORK/kvmload-v"
+OPTS=(--config-dir "$C" --run-dir "$R" --kvmload "$WORK/kvmload-v" --kvmload-fs "$KVMLOAD_FS" --stop-timeout 5)
 PIDS=
 on_exit 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null'
 
 guest_copies "$DEMO" cons chat
 mkdir -p "$C"
 cat >"$C/guests.conf" <<EOF
-# stops at the loader's prompt: someone must type boot
+# stops at the loader's prompt: someone must type boot; the guest sums its disk's first sectors
 [vm cons]
 part-uuid = $(uuid "$WORK/cons.img")
 memory = 128M
@@ -32,6 +37,7 @@ loader-dir = $LOADER_DIR
 restart = no
 accel = tcg
 env = autoboot_delay=NO
+env = testkernel.blksum=8
 
 # prints without end once booted
 [vm chat]
@@ -53,6 +59,20 @@ client() {
 }
 gone() { [ ! -e "$1" ]; }
 pid_dead() { ! kill -0 "$1" 2>/dev/null; }
+mounted() { grep -qF " $1 " /proc/mounts; }
+# qemu_of VM: the QEMU that VM's kvmload started.
+qemu_of() { pgrep -P "$(cut -d' ' -f1 "$R/$1/kvmload.pid")" -x qemu-system-x86; }
+# disk_fds PID DISK: the descriptors PID holds of DISK or of one of its partitions (by device
+# number: QEMU's own mount namespace names /dev differently).
+disk_fds() {
+	local devs f
+	devs=$(stat -L -c %t:%T "$2" "$2"p* 2>/dev/null)
+	for f in /proc/"$1"/fd/*; do
+		[ -b "$f" ] && grep -qxF "$(stat -L -c %t:%T "$f")" <<<"$devs" && echo "$f"
+	done
+}
+# first_at FILE TEXT: the number of FILE's first line holding TEXT; 0 when none does.
+first_at() { grep -nF -m1 -- "$2" "$1" | cut -d: -f1 | grep . || echo 0; }
 
 # ---- cons: watch, detach, reattach, type at the prompt
 V=$(attach "$WORK/cons.img") || exit 1
@@ -65,6 +85,12 @@ expect "cons: the supervisor's console server" test -n "$SRV"
 client r1 cons --read-only
 client r2 cons --read-only
 expect "cons: reader 1 sees the loader's prompt" wait_for 60 has_text "$WORK/r1.out" "OK "
+# The loader waits, reading the view: QEMU, kvmload's child already, holds nothing of the disk.
+QPID=$(qemu_of cons)
+expect "cons: QEMU is kvmload's child while the loader waits" test -n "$QPID"
+expect "cons: QEMU was started stopped (-S)" eval 'tr "\0" "\n" </proc/"$QPID"/cmdline | grep -qx -- -S'
+expect "cons: the view is mounted while the loader waits" mounted "$R/cons/view"
+check "cons: QEMU's descriptors of the disk while the loader waits" "" "$(disk_fds "$QPID" "$V")"
 expect "cons: reader 2 sees the loader's prompt" wait_for 10 has_text "$WORK/r2.out" "OK "
 expect "cons: console.log has it too" has_text "$R/cons/console.log" "OK "
 client r3 cons --read-only
@@ -88,6 +114,15 @@ cmp -s "$R/cons/console.log" "$WORK/r1.out" && ok || bad "reader 1's bytes are n
 cmp -s "$WORK/r1.out" "$WORK/r2.out" && ok || bad "the two readers got different bytes"
 expect "cons: readers told the console closed" has_text "$WORK/r1.err" "vm cons's console closed"
 check "cons: status" "exited: status 2, halted" "$(head -1 "$R/cons/status" 2>&1)"
+# The view went before QEMU got the disk and before the guest's first instruction ("cont"), and
+# the guest then read what the view had held.
+rel=$(first_at "$LOG" "kvmload-hotplug: vm cons: kvmload released the view; it is unmounted and the guest starts")
+for l in "kvmload: QMP: add-fd" "kvmload: QMP: device_add" "kvmload: QMP: cont" "kvmload: QEMU runs the guest"; do
+	at=$(first_at "$LOG" "$l")
+	expect "cons: the view released (log line $rel) before '$l' (line $at)" eval '[ "$rel" -gt 0 ] && [ "$at" -gt "$rel" ]'
+done
+expect "cons: the guest read its disk's bytes" has_text "$R/cons/console.log" \
+	"testkernel: blk0 ro=1 sectors=$(($(stat -c %s "$WORK/cons.img") / 512)) sum=$(crc8 "$WORK/cons.img")"
 expect "cons: the socket went with the guest" gone "$R/cons/console.sock"
 expect "cons: the console server ended" pid_dead "$SRV"
 # A console = that is no terminal: add refuses it (78), as --check does, and starts nothing.
@@ -109,6 +144,9 @@ V=$(attach "$WORK/chat.img") || exit 1
 SUP=$!
 PIDS="$PIDS $SUP"
 expect "chat: the log was rotated" wait_for 120 test -e "$R/chat/console.log.1"
+# Once the view is gone QEMU holds the disk: what disk_fds finds (cons: nothing, as it should).
+expect "chat: the view is gone while the guest runs" eval '! mounted "$R/chat/view"'
+expect "chat: QEMU holds the disk while the guest runs" eval '[ -n "$(disk_fds "$(qemu_of chat)" "$V")" ]'
 client late chat --read-only
 expect "chat: a late reader gets output" wait_for 10 has_text "$WORK/late.out" "chatter line"
 kill "$late_PID"

@@ -97,7 +97,6 @@ if command -v qemu-img >/dev/null && command -v qemu-storage-daemon >/dev/null; 
 	echo "disk = $WORK/pattern.qcow2" >>"$C/guests.conf"
 	QCOW=$WORK/pattern.qcow2
 fi
-crc8() { python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(open(sys.argv[1], "rb").read(8 * 512)))' "$1"; }
 "$HOTPLUG" --config-dir "$C" --check >/dev/null || { echo "test config rejected" >&2; exit 1; }
 
 # ---- a real udevd with our rules (from the build)

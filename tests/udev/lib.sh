@@ -175,3 +175,5 @@ guest_copies() {
 }
 # uuid IMG: the unique GUID of IMG's second partition, what part-uuid = names.
 uuid() { sgdisk -i 2 "$1" | sed -n 's/^Partition unique GUID: //p'; }
+# crc8 IMG: the CRC-32 of IMG's first 8 sectors, as the test kernel's testkernel.blksum=8 prints it.
+crc8() { python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(open(sys.argv[1], "rb").read(8 * 512)))' "$1"; }
