@@ -255,7 +255,8 @@ static void qemu_on_hand_over(struct qemu *s, const struct qmp_msg *m)
 	}
 	if (s->end != END_NONE)
 		return;
-	snprintf(what, sizeof(what), "the disk %s (%s)", s->spec->disks[c->disk].info->layer[0].path, c->name);
+	snprintf(what, sizeof(what), "the disk %s (%s)", log_esc(s->spec->disks[c->disk].info->layer[0].path),
+		 c->name);
 	qemu_refused(s, what, why);
 }
 
@@ -654,10 +655,13 @@ int qemu_watch(struct qemu *q)
 		qemu_reap(q);
 		return -ECHILD;
 	}
-	if (!q->qmp_gone && (r = qmp_read(&q->qmp, qemu_on_msg, q)) < 0)
+	/* A descriptor with nothing more to give leaves the watch, which would otherwise never rest. */
+	if (!q->qmp_gone && (r = qmp_read(&q->qmp, qemu_on_msg, q)) < 0) {
 		qemu_on_monitor_error(q, r);
-	if (q->log_fd >= 0)
-		qemu_lines(q, q->log_fd, q->log_line, &q->log_len, qemu_on_log_line);
+		epoll_ctl(q->watch_fd, EPOLL_CTL_DEL, q->qmp_fd, NULL);
+	}
+	if (q->log_fd >= 0 && !qemu_lines(q, q->log_fd, q->log_line, &q->log_len, qemu_on_log_line))
+		epoll_ctl(q->watch_fd, EPOLL_CTL_DEL, q->log_fd, NULL);
 	return 0;
 }
 
