@@ -28,6 +28,7 @@ struct qemu {
 	int watch_fd;         /* epoll of pidfd, qmp_fd and log_fd: qemu_watch_fd */
 	struct qemu_confine conf;
 	struct qmp qmp;
+	bool greeted;        /* qmp_capabilities sent: commands may follow, QEMU takes them in order */
 	bool qmp_ready, cmd_pending, exited;
 	bool qmp_gone;       /* the monitor closed, spoke nonsense or took no command: nothing more is asked */
 	bool reported;       /* QEMU reported the guest's end (SHUTDOWN, GUEST_PANICKED): it exits by itself */

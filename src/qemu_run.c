@@ -266,7 +266,13 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 
 	switch (m->kind) {
 	case QMP_GREETING:
-		qemu_command(s, "qmp_capabilities", NULL, "cap");
+		/* QEMU takes commands in order: the hand-over may follow at once, unanswered. */
+		if (qemu_send(s, "qmp_capabilities", NULL, "cap", -1) == 0) {
+			s->cmd_pending = true;
+			s->greeted = true;
+			if (s->cons) /* the loader is done */
+				qemu_hand_over(s);
+		}
 		break;
 	case QMP_EVENT:
 		if (strcmp(m->event, "SHUTDOWN") == 0) {
@@ -286,8 +292,6 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 			s->cmd_pending = false;
 		if (strcmp(m->id, "cap") == 0 && m->kind == QMP_RETURN) {
 			s->qmp_ready = true;
-			if (s->cons) /* handing over already: the loader is done */
-				qemu_hand_over(s);
 		} else if (!strncmp(m->id, "hand", 4) && s->answered < s->sent) {
 			qemu_on_hand_over(s, m);
 		} else if (strcmp(m->id, "cont") == 0 && m->kind == QMP_RETURN) {
@@ -720,7 +724,7 @@ enum vm_exit qemu_run(struct qemu *s, struct console *cons, int *killed_by)
 	} else if (!s->exited) {
 		/* A QEMU that takes neither the disks nor "cont" in this time is stuck in its start. */
 		qemu_kill_in(s, QEMU_STOP_WAIT_MS);
-		if (s->qmp_ready)
+		if (s->greeted)
 			qemu_hand_over(s);
 		qemu_loop(s);
 	} else {
