@@ -317,6 +317,10 @@ int handoff_build(struct handoff *h, const struct boot_regs *r, const struct foo
 	if (e < 0)
 		return e;
 	handoff_write(h, mod, r, &carry, g);
+	/*
+	 * The very bytes QEMU writes there at its reset, which may come after
+	 * this (QEMU still building its machine): never anything else here.
+	 */
 	memcpy(image, stub->image, sizeof(stub->image));
 	return 0;
 }

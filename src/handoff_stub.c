@@ -41,8 +41,8 @@ static int handoff_stub_parse(struct handoff_stub *st, struct span f, bool whole
 		if (p.p_type != PT_LOAD)
 			continue;
 		/* Where QEMU puts each byte (by physical address), all inside the stub's place. */
-		if (p.p_filesz > p.p_memsz || p.p_paddr < HANDOFF_STUB_BASE || p.p_memsz > HANDOFF_STUB_LIMIT ||
-		    p.p_paddr > HANDOFF_STUB_LIMIT - p.p_memsz ||
+		if (p.p_filesz > p.p_memsz || p.p_paddr < HANDOFF_STUB_BASE || p.p_memsz > sizeof(st->image) ||
+		    p.p_paddr - HANDOFF_STUB_BASE > sizeof(st->image) - p.p_memsz ||
 		    span_copy(f, p.p_offset, st->image + (p.p_paddr - HANDOFF_STUB_BASE), p.p_filesz) < 0)
 			return errmsg_set(err, errlen, ENOEXEC, "the entry stub's segment at 0x%x (%u bytes) is not "
 					  "within its file and [0x%x, 0x%x)", p.p_paddr, p.p_memsz,

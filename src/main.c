@@ -95,7 +95,7 @@ static struct console *main_cons;
 static struct consrv main_consrv; /* --console-socket's server */
 static struct loader *main_loader; /* its disks' exporters end with kvmload, on every way out */
 static struct view *main_view;
-static struct qemu *main_qemu; /* started paused while the loader runs */
+static struct qemu *volatile main_qemu; /* started paused while the loader runs */
 static struct handoff_stub main_stub; /* the entry stub's image, read as QEMU starts */
 static volatile pid_t main_child = -1;
 static struct sigaction main_stop_sa; /* main_on_stop, put back after each stop */
@@ -263,8 +263,9 @@ static void main_usage(FILE *f)
 		"\n"
 		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
 		"  -d, --disk PATH       guest disk: an image in any format QEMU reads, or a block\n"
-		"                        device (up to 32); the loader reads it, the guest writes\n"
-		"                        it unless --ro or it is read-only\n"
+		"                        device (up to 32; 30 on QEMU, 29 with --net); the loader\n"
+		"                        reads it, the guest writes it unless --ro or it is\n"
+		"                        read-only\n"
 		"      --disk-fd N:PATH  the disk PATH, opened by the caller as descriptor N (as -d;\n"
 		"                        kvmload-hotplug hands its disks on this way)\n"
 		"      --format FMT      the -d disks after it are FMT (raw, qcow2, vmdk, vpc,\n"
@@ -605,7 +606,6 @@ static void main_open_disks(struct loader *l, struct opts *o, bool on_qemu)
 			errx(EX_OSERR, "-d %s: opening it for the guest to write: %s", log_esc(d->path),
 			     log_esc(msg));
 	}
-	o->qemu.ndisks = o->ndisks;
 }
 
 /*
@@ -834,30 +834,43 @@ static int main_initial_loader(const struct opts *o, const struct plugin_pick_wh
 	return c->fd;
 }
 
-/*
- * Run plugins, each in its own sandboxed process, until one reaches exec;
- * the loop (and every decision on what a plugin asked for) stays here.
- * Returns only on exec, with l->regs checked; every other way out of the
- * loader ends the process with bhyveload's status.
- */
 /* The watch on QEMU while a plugin runs: its start served, its death noticed. */
 static int main_watch_qemu(void *arg)
 {
 	return qemu_watch(arg);
 }
 
+/* QEMU run to its end: out of the handlers' reach (every signal held meanwhile), then freed. */
+static enum vm_exit main_qemu_run(struct loader *l, int *killed_by)
+{
+	enum vm_exit why = qemu_run(main_qemu, &l->cons, killed_by);
+	struct qemu *q;
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	q = main_qemu;
+	main_qemu = NULL;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	qemu_free(q);
+	return why;
+}
+
 /* QEMU ended while the loader ran: the loader is stopped, and kvmload ends as a run that ended so would. */
 static _Noreturn void main_qemu_ended(struct loader *l)
 {
 	int killed_by;
-	enum vm_exit why;
 
 	log_warnx("QEMU ended before the loader was done: stopped the loader");
-	why = qemu_run(main_qemu, &l->cons, &killed_by);
-	main_qemu = NULL;
-	exit((int)why);
+	exit((int)main_qemu_run(l, &killed_by));
 }
 
+/*
+ * Run plugins, each in its own sandboxed process, until one reaches exec;
+ * the loop (and every decision on what a plugin asked for) stays here.
+ * Returns only on exec, with l->regs checked; every other way out of the
+ * loader ends the process with bhyveload's status.
+ */
 static void main_run_loader(struct loader *l, const struct opts *o, const struct plugin_pick_where *w,
 			    const struct sandbox *sb)
 {
@@ -1010,8 +1023,7 @@ static enum vm_exit main_run_qemu(struct loader *l, struct opts *o, int *killed_
 	/* The exporters go (QEMU takes the images' locks); QEMU gets the files kvmload opened. */
 	for (int i = 0; i < l->ndisks; i++)
 		disk_unexport(&l->disks[i].info);
-	why = qemu_run(main_qemu, &l->cons, killed_by);
-	main_qemu = NULL;
+	why = main_qemu_run(l, killed_by);
 	/*
 	 * What the guest wrote is on the disk before kvmload says the guest
 	 * ended (a hotplugged disk may be pulled next), also when QEMU had to

@@ -187,9 +187,11 @@ struct qemu; /* a QEMU process kvmload supervises (qemu_run.c) */
  * stub, COM1, QMP and the NIC: it builds its machine while the view comes up
  * and the loader runs.  The stub's image, read from the descriptor QEMU gets,
  * goes into *stub for the hand-off.  s must stay valid (its disks are read at
- * qemu_run).  Returns 0 with *out set, or -errno after one line on stderr.
+ * qemu_run).  *out is set before QEMU is forked, so that signal handlers that
+ * read it (qemu_kill) find QEMU as soon as it exists.  Returns 0, or -errno
+ * after one line on stderr with *out NULL again (set with every signal held).
  */
-int qemu_start(struct qemu **out, const struct qemu_spec *s, int memfd, struct handoff_stub *stub);
+int qemu_start(struct qemu *volatile *out, const struct qemu_spec *s, int memfd, struct handoff_stub *stub);
 
 /*
  * While the loader runs: a descriptor that is readable when QEMU needs
@@ -200,8 +202,14 @@ int qemu_start(struct qemu **out, const struct qemu_spec *s, int memfd, struct h
 int qemu_watch_fd(const struct qemu *q);
 int qemu_watch(struct qemu *q);
 
-/* Async-signal-safe, idempotent: QEMU killed and reaped (the load failed, or kvmload is ending). */
+/*
+ * Async-signal-safe, idempotent: QEMU killed and reaped, both through its
+ * pidfd (the load failed, or kvmload is ending).  NULL: nothing.
+ */
 void qemu_kill(struct qemu *q);
+
+/* Everything of q let go; the caller first makes q unreachable to signal handlers. */
+void qemu_free(struct qemu *q);
 
 /*
  * Hand the loaded guest to QEMU and supervise it to the end: the disks
@@ -214,7 +222,8 @@ void qemu_kill(struct qemu *q);
  * QEMU.  Returns bhyve's status with one line on stderr saying what happened
  * (QEMU's own words before it when it refused a disk or ended early), and in
  * *killed_by the signal that had to end QEMU by force (0 when none): the
- * caller cleans up and ends by that signal.  q is freed.
+ * caller cleans up and ends by that signal.  QEMU has been reaped; q is the
+ * caller's to qemu_free.
  */
 enum vm_exit qemu_run(struct qemu *q, struct console *cons, int *killed_by);
 

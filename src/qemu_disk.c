@@ -14,8 +14,9 @@
  * probed-raw rule applies: the guest may not write an image header into
  * block 0, which the next boot's probe would follow to a backing file of the
  * guest's choosing.  Naming the format, as blockdev-add must, would lift that.
- * Only HMP's drive_add makes such a drive at run time; its warning about the
- * probe goes to its answer, not to the user.
+ * Only HMP's drive_add makes such a drive at run time; its answer is "OK"
+ * alone, and QEMU's warning about the probe goes to its standard error,
+ * where qemu_run.c leaves it out (qemu_expected_line).
  */
 static bool qemu_disk_probed_raw(const struct qemu_disk *q)
 {

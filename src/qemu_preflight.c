@@ -266,9 +266,24 @@ static int qemu_preflight_memory(const struct qemu_spec *s, char *err, size_t er
 	return 0;
 }
 
+/* Each disk and the NIC is a PCI device of its own, at slot QEMU_PCI_SLOT0 on: the bus has 32. */
+static int qemu_preflight_slots(const struct qemu_spec *s, char *err, size_t errlen)
+{
+	int free_slots = 32 - QEMU_PCI_SLOT0, net = s->net && strcmp(s->net, "none") != 0;
+
+	if (s->ndisks + net <= free_slots)
+		return 0;
+	return errmsg_set(err, errlen, ERANGE, "-d: %d disks%s: QEMU's pc machine has PCI slots %d-31 for "
+			  "the guest's disks and network device, so at most %d disks (%d with --net)", s->ndisks,
+			  net ? " and --net" : "", QEMU_PCI_SLOT0, free_slots, free_slots - 1);
+}
+
 int qemu_preflight(const struct qemu_spec *s, char *err, size_t errlen)
 {
-	int r = qemu_preflight_net(s, err, errlen);
+	int r = qemu_preflight_slots(s, err, errlen);
+
+	if (r == 0)
+		r = qemu_preflight_net(s, err, errlen);
 
 	if (r == 0)
 		r = qemu_preflight_cpus(s, err, errlen);

@@ -62,6 +62,16 @@ int qemu_cpu_halted(const char *text, int cpu)
 	return hlt[5] == '1' && !(flags & RFLAGS_IF);
 }
 
+/*
+ * A signal to QEMU while it has not been reaped, through its pidfd: never to
+ * a pid reused after the reap, never to -1 (every process).  Async-signal-safe.
+ */
+static void qemu_signal(struct qemu *s, int sig)
+{
+	if (!s->exited && s->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0);
+}
+
 /* QEMU is killed ms from now, unless that is sooner already. */
 static void qemu_kill_in(struct qemu *s, int ms)
 {
@@ -74,7 +84,9 @@ static void qemu_kill_in(struct qemu *s, int ms)
 /*
  * QEMU's monitor closed, speaks nonsense or takes no command (why, said when
  * not NULL): nothing is asked of it any more, nor read from it, and
- * QEMU_QUIT_MS later QEMU is killed (it cannot be asked to quit).
+ * QEMU_QUIT_MS later QEMU is killed (it cannot be asked to quit).  While the
+ * loader runs (no console yet) nothing would count those seconds: QEMU is
+ * killed now, and the watch stops the loader when it has gone.
  */
 static void qemu_monitor_gone(struct qemu *s, const char *why)
 {
@@ -82,6 +94,12 @@ static void qemu_monitor_gone(struct qemu *s, const char *why)
 		return;
 	s->qmp_gone = true;
 	s->next_press = 0;
+	if (!s->cons) {
+		if (why)
+			log_warnx("QEMU's monitor %s: killing QEMU", why);
+		qemu_signal(s, SIGKILL);
+		return;
+	}
 	if (why)
 		log_warnx("QEMU's monitor %s: killing QEMU in %d s", why, QEMU_QUIT_MS / 1000);
 	qemu_kill_in(s, QEMU_QUIT_MS);
@@ -201,8 +219,9 @@ static void qemu_on_reported(struct qemu *s)
 /*
  * The hand-over, as far as it may go: the disks' commands in order, each
  * sent at once but for one that carries a descriptor (QEMU keeps only the
- * last one it read: it goes alone, nothing outstanding before or after it);
- * once every one is answered, "cont".
+ * last one it read: no other command is outstanding around it, but for the
+ * qmp_capabilities it may follow, which carries none); once every one is
+ * answered, "cont".
  */
 static void qemu_hand_over(struct qemu *s)
 {
@@ -256,7 +275,7 @@ static void qemu_on_hand_over(struct qemu *s, const struct qmp_msg *m)
 	if (s->end != END_NONE)
 		return;
 	snprintf(what, sizeof(what), "the disk %s (%s)", log_esc(s->spec->disks[c->disk].info->layer[0].path),
-		 c->name);
+		 c->hmp ? "drive_add" : c->name);
 	qemu_refused(s, what, why);
 }
 
@@ -325,7 +344,7 @@ static void qemu_on_log_line(struct qemu *s, const char *line)
 
 /*
  * QEMU's warning for the probed raw images kvmload lets it probe on purpose
- * (qemu_argv.c: so block 0 keeps QEMU's protection), on every boot: not
+ * (qemu_disk.c: so block 0 keeps QEMU's protection), on every boot: not
  * news for the user.
  */
 static bool qemu_expected_line(const char *line)
@@ -419,13 +438,6 @@ static void qemu_to_guest(struct qemu *s)
 		memmove(s->to_guest, s->to_guest + n, s->to_guest_len - (size_t)n);
 		s->to_guest_len -= (size_t)n;
 	}
-}
-
-/* SIGKILL to QEMU while it has not been reaped (never to a pid of -1: that would be every process). */
-static void qemu_signal(struct qemu *s, int sig)
-{
-	if (!s->exited && s->pid > 0)
-		kill(s->pid, sig);
 }
 
 static void qemu_on_signal(struct qemu *s)
@@ -606,9 +618,10 @@ static void qemu_loop(struct qemu *s)
 	}
 }
 
-int qemu_start(struct qemu **out, const struct qemu_spec *spec, int memfd, struct handoff_stub *stub)
+int qemu_start(struct qemu *volatile *out, const struct qemu_spec *spec, int memfd, struct handoff_stub *stub)
 {
 	struct qemu *q = calloc(1, sizeof(*q));
+	sigset_t all, old;
 	int r;
 
 	if (!q)
@@ -617,6 +630,8 @@ int qemu_start(struct qemu **out, const struct qemu_spec *spec, int memfd, struc
 		.spec = spec, .pid = -1, .pidfd = -1, .qmp_fd = -1, .serial_fd = -1, .err_fd = -1,
 		.log_fd = -1, .sig_fd = -1, .watch_fd = -1,
 	};
+	/* Published before the fork: a handler that kills it finds it from the moment it exists. */
+	*out = q;
 	r = qemu_spawn(q, memfd, stub);
 	if (r == 0 && (q->watch_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		r = -errno;
@@ -628,12 +643,14 @@ int qemu_start(struct qemu **out, const struct qemu_spec *spec, int memfd, struc
 	}
 	if (r < 0) {
 		log_warnx("starting %s: %s", log_esc(spec->qemu), strerror(-r));
+		sigfillset(&all);
+		sigprocmask(SIG_SETMASK, &all, &old);
 		qemu_kill(q);
-		qemu_close(q);
-		free(q);
+		*out = NULL;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		qemu_free(q);
 		return r;
 	}
-	*out = q;
 	return 0;
 }
 
@@ -660,10 +677,10 @@ int qemu_watch(struct qemu *q)
 		return -ECHILD;
 	}
 	/* A descriptor with nothing more to give leaves the watch, which would otherwise never rest. */
-	if (!q->qmp_gone && (r = qmp_read(&q->qmp, qemu_on_msg, q)) < 0) {
+	if (!q->qmp_gone && (r = qmp_read(&q->qmp, qemu_on_msg, q)) < 0)
 		qemu_on_monitor_error(q, r);
+	if (q->qmp_gone)
 		epoll_ctl(q->watch_fd, EPOLL_CTL_DEL, q->qmp_fd, NULL);
-	}
 	if (q->log_fd >= 0 && !qemu_lines(q, q->log_fd, q->log_line, &q->log_len, qemu_on_log_line))
 		epoll_ctl(q->watch_fd, EPOLL_CTL_DEL, q->log_fd, NULL);
 	return 0;
@@ -671,15 +688,26 @@ int qemu_watch(struct qemu *q)
 
 void qemu_kill(struct qemu *q)
 {
-	pid_t pid = q ? q->pid : -1;
+	siginfo_t info;
 
-	if (pid <= 0 || q->exited)
+	if (!q || q->exited || q->pidfd < 0)
 		return;
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+	qemu_signal(q, SIGKILL);
+	/* Reaped through its pidfd too: a pid may name another process by now. */
+	while (waitid(P_PIDFD, (id_t)q->pidfd, &info, WEXITED) < 0 && errno == EINTR)
 		;
-	q->pid = -1;
 	q->exited = true;
+}
+
+void qemu_free(struct qemu *q)
+{
+	if (!q)
+		return;
+	qemu_close(q);
+	if (q->cmds)
+		qemu_disk_cmds_free(q->cmds, q->ncmds);
+	free(q->cmds);
+	free(q);
 }
 
 enum vm_exit qemu_run(struct qemu *s, struct console *cons, int *killed_by)
@@ -732,17 +760,11 @@ enum vm_exit qemu_run(struct qemu *s, struct console *cons, int *killed_by)
 	}
 	if (!s->exited) {
 		qemu_signal(s, SIGKILL);
-		waitpid(s->pid, &s->wstatus, 0);
-		s->exited = true;
+		qemu_reap(s);
 	}
 	why = qemu_verdict(s);
-	qemu_close(s);
-	if (s->cmds)
-		qemu_disk_cmds_free(s->cmds, s->ncmds);
-	free(s->cmds);
 	/* A signal that had to end QEMU by force ends kvmload too, after its clean-up: the caller's. */
 	*killed_by = s->stop_sig && why != VM_EXIT_POWEROFF ? s->stop_sig : 0;
-	free(s);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return why;
 }

@@ -78,15 +78,42 @@ static int qemu_open_files(const struct qemu_spec *spec, int files[3])
 	return 0;
 }
 
+/*
+ * Fork QEMU with fds (at 3 on) and err_w (its stderr); s->pid and s->pidfd
+ * set with every signal held, so a handler that kills QEMU (qemu_kill, on
+ * the published struct qemu) never misses it.  0 or -errno.
+ */
+static int qemu_spawn_fork(struct qemu *s, char **argv, const int *fds, int err_w)
+{
+	sigset_t all, old;
+	pid_t self = getpid();
+	int r = 0;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	s->pid = fork();
+	if (s->pid == 0)
+		qemu_child(argv, fds, QEMU_NFDS, err_w, &old, self, &s->conf);
+	if (s->pid < 0)
+		r = -errno;
+	/* While the signals are held, nobody has reaped QEMU: the pidfd is surely its. */
+	if (s->pid > 0 && (s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0)) < 0) {
+		r = -errno;
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		s->pid = -1;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 int qemu_spawn(struct qemu *s, int memfd, struct handoff_stub *stub)
 {
 	int qmp[2] = { -1, -1 }, serial[2] = { -1, -1 }, err[2] = { -1, -1 }, logp[2] = { -1, -1 };
 	int files[3] = { -1, -1, -1 }, fds[QEMU_NFDS];
 	struct argv argv;
 	char msg[512];
-	sigset_t all, old;
 	int r = qemu_argv(s->spec, &argv);
-	pid_t self = getpid();
 
 	if (r < 0)
 		return r;
@@ -114,22 +141,7 @@ int qemu_spawn(struct qemu *s, int memfd, struct handoff_stub *stub)
 				fprintf(stderr, "%s%s", i ? " " : "kvmload: starting ", log_esc(argv.v[i]));
 			fputc('\n', stderr);
 		}
-		/* Held until the pid is recorded, so a handler that kills QEMU never misses it. */
-		sigfillset(&all);
-		sigprocmask(SIG_SETMASK, &all, &old);
-		s->pid = fork();
-		if (s->pid == 0)
-			qemu_child(argv.v, fds, QEMU_NFDS, err[1], &old, self, &s->conf);
-		if (s->pid < 0)
-			r = -errno;
-		/* While the signals are held, nobody has reaped QEMU: the pidfd is surely its. */
-		if (s->pid > 0 && (s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0)) < 0) {
-			r = -errno;
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, NULL, 0);
-			s->pid = -1;
-		}
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		r = qemu_spawn_fork(s, argv.v, fds, err[1]);
 	}
 	argv_free(&argv);
 	for (int i = 0; i < 3; i++)

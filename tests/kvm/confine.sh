@@ -25,7 +25,7 @@ spinning() {
 		</dev/null >"$D/$name.log" 2>"$D/$name.err" 6<"$D/stray6" 30<"$D/stray30" &
 	KPID=$!
 	for _ in $(seq 600); do
-		tr -d '\r' <"$D/$name.log" | grep -qx 'testkernel: spin' && break
+		tr -d '\r' <"$D/$name.log" 2>/dev/null | grep -qx 'testkernel: spin' && break
 		kill -0 $KPID 2>/dev/null || break
 		sleep 0.05
 	done

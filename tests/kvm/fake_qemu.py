@@ -7,7 +7,8 @@
 # registers), reports the guest's power-off without answering it and never exits (as QEMU 7.2 can
 # hang in its clean-up then); "slow" reports the power-off with no question under way and exits 8 s
 # later (a clean-up flushing a slow disk). Before the guest runs: "die" exits 1 at once (while
-# kvmload's loader runs), "refuse" answers drive_add as QEMU does when it cannot open the disk.
+# kvmload's loader runs), "refuse" answers drive_add and blockdev-add as QEMU does when it cannot
+# open the disk.
 import json
 import os
 import socket
@@ -36,8 +37,8 @@ def command():
     return json.loads(line) if line.strip() else command()
 
 
-def answer(c, value):
-    reply = {"return": value}
+def answer(c, value, key="return"):
+    reply = {key: value}
     if "id" in c:
         reply["id"] = c["id"]
     mon.sendall(json.dumps(reply).encode() + b"\r\n")
@@ -47,6 +48,9 @@ while True:
     c = command()
     if mode == "refuse" and c["execute"] == "human-monitor-command":
         answer(c, "Could not open '/dev/fdset/0': Permission denied\r\n")
+        continue
+    if mode == "refuse" and c["execute"] == "blockdev-add":
+        answer(c, {"class": "GenericError", "desc": "Could not open '/dev/fdset/0': Permission denied"}, "error")
         continue
     answer(c, {})
     if c["execute"] == "quit":

@@ -1,5 +1,5 @@
 #!/bin/bash
-# preflight.sh: what QEMU would refuse is refused before anything runs (status 64, the option and the limit named, no kvmload-fs, no QEMU, nothing left): a missing or unusable --net tap, vCPUs KVM does not run, guest RAM QEMU's pc machine cannot hold or would move; QEMU agrees at the limits; a valid configuration at them still boots.
+# preflight.sh: what QEMU would refuse is refused before anything runs (status 64, the option and the limit named, no kvmload-fs, no QEMU, nothing left): more disks than the PCI bus has slots, a missing or unusable --net tap, vCPUs KVM does not run, guest RAM QEMU's pc machine cannot hold or would move; QEMU agrees at the limits; a valid configuration at them still boots.
 . "$(dirname "$0")/lib.sh"
 need_tools qemu-system-x86_64
 [ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
@@ -45,6 +45,15 @@ refused() {
 	[ -s "$WORK/out" ] && bad "$desc: the loader ran: $(head -c 200 "$WORK/out")" || ok
 	nothing_ran "$desc"
 }
+
+# -- more disks than the PCI bus has slots for (2-31): 30 at most, 29 with a network device
+truncate -s 1m "$WORK/blank.img"
+many=()
+for _ in $(seq 31); do many+=(-d "$WORK/blank.img"); done
+refused "31 disks" "-d: 31 disks: QEMU's pc machine has PCI slots 2-31 for the guest's disks and network device, so at most 30 disks (29 with --net)" \
+	--accel tcg "${many[@]}"
+refused "30 disks and --net" "-d: 30 disks and --net: QEMU's pc machine has PCI slots 2-31" \
+	--accel tcg --net user "${many[@]:2}"
 
 # -- --net tap:NAME: an existing tap, never one QEMU would make (as root) or fail on
 notap=kpf$$x

@@ -58,16 +58,73 @@ expect_status $st 1 "quit at the loader's prompt"
 [ -n "$QPID" ] && [ -e "/proc/$QPID" ] && bad "quit: QEMU $QPID remains" || ok
 nothing_left "quit at the prompt"
 
-# -- SIGTERM while the loader waits: kvmload ends by it, as it always did; QEMU goes too
-at_prompt "$WORK/t.log"
-kill -TERM $KPID
-wait $KPID; st=$?
+# reaped NAME: kvmload on QEMU at its loader's prompt as in at_prompt, but under a child
+# subreaper (python) that, once kvmload has ended, says in NAME.left which of kvmload's processes
+# were left to it: whatever kvmload did not kill and reap itself (a QEMU left to its parent-death
+# signal comes there). Sets RPID (the subreaper), KPID, QPID.
+cat >"$WORK/reaper.py" <<'PY'
+import ctypes, os, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+open(sys.argv[1] + ".pid", "w").write(str(pid))
+st = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+time.sleep(0.5)  # what the kernel's parent-death signal kills reaches us meanwhile
+left = []
+while True:
+    try:
+        p = os.waitpid(-1, os.WNOHANG)[0]
+    except ChildProcessError:
+        break
+    left.append(str(p) if p else "a process still running")
+    if not p:
+        break
+open(sys.argv[1], "w").write(" ".join(left))
+sys.exit(st if st >= 0 else 128 - st)
+PY
+reaped() {
+	sleep 600 >"$WORK/in" &
+	HOLDER=$!
+	timeout -k 10 120 python3 "$WORK/reaper.py" "$WORK/$1.left" "$KVMLOAD" --accel tcg -v -l "$MINIBOOT" \
+		-m 64M -d "$WORK/g.img" "$VM" <"$WORK/in" >"$WORK/$1.log" 2>"$WORK/$1.log.err" &
+	RPID=$!
+	for _ in $(seq 600); do
+		grep -q 'OK ' "$WORK/$1.log" 2>/dev/null && break
+		kill -0 $RPID 2>/dev/null || break
+		sleep 0.05
+	done
+	KPID=$(cat "$WORK/$1.left.pid" 2>/dev/null) QPID=
+	[ -n "$KPID" ] && QPID=$(pgrep -P "$KPID" -x qemu-system-x86)
+	[ -n "$QPID" ] && ok || bad "$1: no QEMU under kvmload ${KPID:-?} at the loader's prompt"
+}
+
+# -- SIGTERM while the loader waits: kvmload ends by it, as it always did; QEMU goes too, killed
+# and reaped by kvmload (not left to its parent-death signal)
+reaped term
+kill -TERM "$KPID"
+wait $RPID; st=$?
 kill $HOLDER 2>/dev/null; wait $HOLDER 2>/dev/null
 expect_status $st 143 "SIGTERM at the loader's prompt"
+check "SIGTERM at the prompt: processes kvmload left behind" "" "$(cat "$WORK/term.left")"
 nothing_left "SIGTERM at the prompt"
 
+# -- the view's daemon dies while the loader waits: status 4, the view gone, and QEMU with it
+reaped view
+vpid=$(cut -d' ' -f1 "$RUN/kvmload-fs.pid" 2>/dev/null)
+[ -n "$vpid" ] && kill -KILL "$vpid"
+wait $RPID; st=$?
+kill $HOLDER 2>/dev/null; wait $HOLDER 2>/dev/null
+expect_status $st 4 "the view's daemon killed at the loader's prompt"
+# (The daemon's own server, orphaned by the SIGKILL of its owner, may reach the subreaper: not QEMU.)
+case " $(cat "$WORK/view.left") " in
+*" $QPID "*) bad "view killed: QEMU $QPID was left to its parent-death signal" ;;
+*) ok ;;
+esac
+nothing_left "the view's daemon killed"
+
 # -- a refused swap (-l with a guest that wants lua): the loader's own error, status 1
-"$KVMLOAD" -v --accel tcg -m 128M -d "$WORK/demo.img" -l "$HOSTDIR/userboot.so" $VM </dev/null \
+timeout -k 10 120 "$KVMLOAD" -v --accel tcg -m 128M -d "$WORK/demo.img" -l "$HOSTDIR/userboot.so" $VM </dev/null \
 	>"$WORK/swap.log" 2>"$WORK/swap.log.err"; st=$?
 expect_status $st 1 "a refused swap"
 expect_line "$WORK/swap.log.err" "kvmload: requested loader interpreter does not match guest userboot (guest wants 'lua'; -l $HOSTDIR/userboot.so forbids swapping)"
@@ -75,12 +132,12 @@ grep -q '^kvmload: starting ' "$WORK/swap.log.err" && ok || bad "refused swap: Q
 nothing_left "a refused swap"
 
 # -- KVMLOAD_QEMU_START=late: QEMU starts once the loader is done; the guest boots the same
-KVMLOAD_QEMU_START=late "$KVMLOAD" -v --accel tcg -m 128M -d "$WORK/demo.img" --loader-dir "$HOSTDIR" $VM \
+KVMLOAD_QEMU_START=late timeout -k 10 120 "$KVMLOAD" -v --accel tcg -m 128M -d "$WORK/demo.img" --loader-dir "$HOSTDIR" $VM \
 	</dev/null >"$WORK/late.log" 2>"$WORK/late.log.err"; st=$?
 expect_status $st 2 "KVMLOAD_QEMU_START=late"
 lines_in_order "$WORK/late.log.err" "kvmload: host0: is disk0p2 of the view" "kvmload: starting " "kvmload: QMP: cont"
 expect_line "$WORK/late.log" "testkernel: halt"
-KVMLOAD_QEMU_START=soon "$KVMLOAD" --accel tcg -d "$WORK/demo.img" $VM </dev/null >"$WORK/soon.log" 2>&1; st=$?
+KVMLOAD_QEMU_START=soon timeout -k 10 60 "$KVMLOAD" --accel tcg -d "$WORK/demo.img" $VM </dev/null >"$WORK/soon.log" 2>&1; st=$?
 expect_status $st 64 "KVMLOAD_QEMU_START=soon"
 expect_line "$WORK/soon.log" "kvmload: KVMLOAD_QEMU_START=soon: early (the default) or late"
 nothing_left "the end"

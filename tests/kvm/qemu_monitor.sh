@@ -62,9 +62,15 @@ make_gpt_ufs2 "$tree" "$D/g.img"
 FAKE_QEMU=refuse KVMLOAD_QEMU=$FAKE timeout -k 10 60 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -d "$D/g.img" $VM \
 	</dev/null >"$D/refuse.log" 2>"$D/refuse.err"; st=$?
 expect_status $st 4 "a QEMU that refuses the disk"
-expect_line "$D/refuse.err" "kvmload: QEMU refused the disk $D/g.img (human-monitor-command): Could not open '/dev/fdset/0': Permission denied"
+expect_line "$D/refuse.err" "kvmload: QEMU refused the disk $D/g.img (drive_add): Could not open '/dev/fdset/0': Permission denied"
 expect_no_text "$D/refuse.log" "testkernel:"
 [ -e "$KVMLOAD_RUN_DIR/$VM" ] && bad "refuse: runtime directory left behind" || ok
+# Read-only, the disk is a blockdev-add node: a QMP error says why the same way.
+FAKE_QEMU=refuse KVMLOAD_QEMU=$FAKE timeout -k 10 60 "$KVMLOAD" -l "$MINIBOOT" --accel tcg -d "$D/g.img" --ro $VM \
+	</dev/null >"$D/refuse-ro.log" 2>"$D/refuse-ro.err"; st=$?
+expect_status $st 4 "a QEMU that refuses the read-only disk"
+expect_line "$D/refuse-ro.err" "kvmload: QEMU refused the disk $D/g.img (blockdev-add): Could not open '/dev/fdset/0': Permission denied"
+[ -e "$KVMLOAD_RUN_DIR/$VM" ] && bad "refuse --ro: runtime directory left behind" || ok
 
 # A QEMU that reported the guest's end with a question under way and stays (QEMU 7.2 can hang in
 # its clean-up then): killed 5 s later, said so, the status the one reported.
