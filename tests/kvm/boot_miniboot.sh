@@ -4,6 +4,7 @@
 need_machine
 need_tools makefs sgdisk
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
+VM=miniboot-$$
 
 tree=$WORK/guest
 mkdir -p "$tree/boot/kernel" "$tree/boot/defaults"
@@ -43,23 +44,23 @@ run() { # run LOG ARGS...: kvmload with stdin at EOF, console to LOG.
 		"$@" </dev/null >"$log" 2>"$log.err"
 }
 
-run "$WORK/host.log" -h "$tree" testvm; st=$?
+run "$WORK/host.log" -h "$tree" $VM; st=$?
 check_boot "$WORK/host.log" $st "boot from -h"
 
 make_ufs2 "$tree" "$WORK/raw.img"
 sum=$(sha256sum <"$WORK/raw.img")
-run "$WORK/raw.log" -d "$WORK/raw.img" testvm; st=$?
+run "$WORK/raw.log" -d "$WORK/raw.img" $VM; st=$?
 check_boot "$WORK/raw.log" $st "boot from a raw UFS2 image"
 [ "$sum" = "$(sha256sum <"$WORK/raw.img")" ] && ok || bad "raw image was modified"
 
 make_gpt_ufs2 "$tree" "$WORK/gpt.img"
-run "$WORK/gpt.log" -d "$WORK/gpt.img" testvm; st=$?
+run "$WORK/gpt.log" -d "$WORK/gpt.img" $VM; st=$?
 check_boot "$WORK/gpt.log" $st "boot from a GPT+UFS2 image"
 expect_text "$WORK/gpt.log" "disk0p2"
 
 # --load-only stops at exec and prints the entry state (the builtin machine's vCPU: /dev/kvm).
 if have_kvm; then
-	run "$WORK/lo.log" -h "$tree" --load-only testvm; st=$?
+	run "$WORK/lo.log" -h "$tree" --load-only $VM; st=$?
 	expect_status $st 0 "--load-only"
 	expect_no_text "$WORK/lo.log" "testkernel:"
 	expect_line "$WORK/lo.log" "rsp 0x1000"
@@ -76,7 +77,7 @@ fi
 # bhyve(8)'s exit statuses for the ways a guest stops.
 for pair in poweroff:1 reset:0 triplefault:3; do
 	action=${pair%:*} want=${pair#*:}
-	run "$WORK/$action.log" -h "$tree" -e testkernel.exit=$action testvm; st=$?
+	run "$WORK/$action.log" -h "$tree" -e testkernel.exit=$action $VM; st=$?
 	expect_status $st "$want" "guest $action"
 	expect_line "$WORK/$action.log" "testkernel: $action"
 done

@@ -7,6 +7,7 @@ ROOT=$KVMLOAD_FREEBSD_ROOT
 need_machine
 need_tools makefs sgdisk
 KVMLOAD=$1 KERNEL=$2
+VM=fbsd102-$$
 USERBOOT=$ROOT/boot/userboot.so
 
 # The FreeBSD /boot with our test kernel as boot/kernel/kernel (never written back to ROOT).
@@ -31,7 +32,7 @@ check_boot() { # check_boot LOG STATUS WHAT
 }
 
 start=$(date +%s%N)
-run "$WORK/host.log" /dev/null -h "$tree" -e autoboot_delay=0 fbsd; st=$?
+run "$WORK/host.log" /dev/null -h "$tree" -e autoboot_delay=0 $VM; st=$?
 end=$(date +%s%N)
 check_boot "$WORK/host.log" $st "real loader from -h"
 # 10.x aborts on any version but 3: the generation rule must have given it 3.
@@ -39,16 +40,16 @@ expect_text "$WORK/host.log.err" "FreeBSD 10.0-11.2 (version 3, old stat, no dis
 echo "real loader, -h: $(( (end - start) / 1000000 )) ms from start to halt"
 
 make_ufs2 "$tree" "$WORK/raw.img"
-run "$WORK/raw.log" /dev/null -d "$WORK/raw.img" -e autoboot_delay=0 fbsd; st=$?
+run "$WORK/raw.log" /dev/null -d "$WORK/raw.img" -e autoboot_delay=0 $VM; st=$?
 check_boot "$WORK/raw.log" $st "real loader from a raw UFS2 image"
 
 make_gpt_ufs2 "$tree" "$WORK/gpt.img"
-run "$WORK/gpt.log" /dev/null -d "$WORK/gpt.img" -e autoboot_delay=0 fbsd; st=$?
+run "$WORK/gpt.log" /dev/null -d "$WORK/gpt.img" -e autoboot_delay=0 $VM; st=$?
 check_boot "$WORK/gpt.log" $st "real loader from a GPT+UFS2 image"
 
 # Scripted input at the OK prompt: ls, show, then boot.
 printf 'ls /boot\nshow\nboot\n' >"$WORK/script1"
-run "$WORK/script1.log" "$WORK/script1" -h "$tree" -e autoboot_delay=NO fbsd; st=$?
+run "$WORK/script1.log" "$WORK/script1" -h "$tree" -e autoboot_delay=NO $VM; st=$?
 expect_status $st 2 "scripted ls/show/boot"
 expect_text "$WORK/script1.log" "OK ls /boot"
 expect_text "$WORK/script1.log" "loader.rc"
@@ -57,12 +58,12 @@ expect_text "$WORK/script1.log" "testkernel: kenv conformance.marker=yes"
 
 # quit leaves the loader with bhyveload's status 1.
 printf 'quit\n' >"$WORK/script2"
-run "$WORK/quit.log" "$WORK/script2" -h "$tree" -e autoboot_delay=NO fbsd; st=$?
+run "$WORK/quit.log" "$WORK/script2" -h "$tree" -e autoboot_delay=NO $VM; st=$?
 expect_status $st 1 "quit at the prompt"
 expect_no_text "$WORK/quit.log" "testkernel:"
 
 # Input at end of file at the prompt ends the load instead of spinning.
-run "$WORK/eof.log" /dev/null -h "$tree" -e autoboot_delay=NO fbsd; st=$?
+run "$WORK/eof.log" /dev/null -h "$tree" -e autoboot_delay=NO $VM; st=$?
 expect_status $st 1 "stdin at EOF at the prompt"
 expect_text "$WORK/eof.log.err" "console input"
 

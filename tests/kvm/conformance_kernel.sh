@@ -10,6 +10,7 @@ for f in "$ROOT/boot/userboot.so" "$ROOT/bin/sh" "$ROOT/sbin/init" "$KVMLOAD_FRE
 done
 need_tools qemu-system-x86_64 qemu-img
 KVMLOAD=$1
+VM=fbsd-$$
 # TCG: a stock kernel's FPU set-up is an emulation failure on nested KVM hosts.
 ACCEL=${KVMLOAD_TEST_ACCEL:-tcg}
 
@@ -31,7 +32,7 @@ log=$WORK/console.log
 mkfifo "$WORK/in"
 t0=$(date +%s%N)
 "$KVMLOAD" -l "$ROOT/boot/userboot.so" -d "$WORK/root.qcow2" -m 512M --accel "$ACCEL" \
-	-e boot_single=YES fbsd <"$WORK/in" >"$log" 2>&1 &
+	-e boot_single=YES $VM <"$WORK/in" >"$log" 2>&1 &
 kpid=$!
 exec 3>"$WORK/in"
 
@@ -57,6 +58,6 @@ echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms: kvmload exited $st"
 expect_status $st 1 "halt -p"
 expect_line "$log" "kvmload: the guest powered off"
 expect_text "$log" "host0: is disk0 of the view"
-[ -e /run/kvmload/fbsd ] && bad "runtime directory left behind" || ok
+[ -e /run/kvmload/$VM ] && bad "runtime directory left behind" || ok
 [ $FAILED -eq 0 ] || tr -d '\r' <"$log" | tail -40 >&2
 lib_done

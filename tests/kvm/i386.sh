@@ -4,7 +4,7 @@
 need_tools qemu-system-x86_64
 [ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
 KVMLOAD=$1 TP=$2
-VM=i386test
+VM=i386-$$
 
 # The plugin reads no files: an empty host tree.
 tree=$WORK/tree

@@ -3,6 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 need_machine
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
+VM=memflags-$$
 
 tree=$WORK/guest
 mkdir -p "$tree/boot/kernel"
@@ -13,7 +14,7 @@ printf 'testkernel.exit="spin"\n' >"$tree/boot/loader.conf"
 spin() {
 	# A log left by the previous guest would satisfy the wait below before this one starts.
 	rm -f "$WORK/spin.log"
-	"$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" "$@" memvm </dev/null >"$WORK/spin.log" 2>&1 &
+	"$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" "$@" $VM </dev/null >"$WORK/spin.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 600); do
 		grep -q "testkernel: spin" "$WORK/spin.log" 2>/dev/null && return 0

@@ -4,7 +4,7 @@
 need_tools qemu-system-x86_64 makefs sgdisk python3
 [ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3 DEMO=$4 HOSTDIR=$(dirname "$5")
-VM=qemutest
+VM=qemu-$$
 # TCG everywhere: it behaves the same on every host (KVM here is nested and reports less).
 ACCEL=tcg
 
@@ -248,7 +248,7 @@ done
 nothing_left "on a terminal"
 
 # -- the README's demo guest on QEMU: swap to its own lua plugin, the same kernel output as ever
-timeout 120 "$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" --accel $ACCEL demo \
+timeout 120 "$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" --accel $ACCEL $VM \
 	</dev/null >"$WORK/demo.log" 2>&1; st=$?
 expect_status $st 2 "demo guest on QEMU"
 lines_in_order "$WORK/demo.log" "miniboot/amd64 userboot 4th" "miniboot/amd64 userboot lua" \
@@ -259,7 +259,7 @@ lines_in_order "$WORK/demo.log" "miniboot/amd64 userboot 4th" "miniboot/amd64 us
 # Where the builtin machine can run (/dev/kvm), the kernel sees the same load on both: modules,
 # howto, environment; the SMAP differs only in its first entry (cut at the EBDA for QEMU).
 if [ -w /dev/kvm ]; then
-	timeout 120 "$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" --run builtin demo \
+	timeout 120 "$KVMLOAD" -m 128M -d "$DEMO" --loader-dir "$HOSTDIR" --run builtin $VM \
 		</dev/null >"$WORK/demo-builtin.log" 2>&1
 	same() { tr -d '\r' <"$1" | grep -E '^testkernel: (module|howto|kenv|smap base=0x[1-9])'; }
 	if [ "$(same "$WORK/demo.log")" = "$(same "$WORK/demo-builtin.log")" ] && [ -n "$(same "$WORK/demo.log")" ]

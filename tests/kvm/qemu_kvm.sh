@@ -5,7 +5,7 @@
 need_tools qemu-system-x86_64
 [ -r /usr/share/qemu/qboot.rom ] || skip "no /usr/share/qemu/qboot.rom (qemu-system-data)"
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3
-VM=qemukvm
+VM=qemukvm-$$
 
 tree=$WORK/guest
 mkdir -p "$tree/boot/kernel" "$tree/boot/defaults"
