@@ -83,6 +83,13 @@ marked() {
 on_exit() { LIB_CLEANUPS="$1
 $LIB_CLEANUPS"; }
 
+# scratch_dir DIR: removed at exit when the test passed or skipped; kept, and its place said on
+# stderr, when a check failed or the test ended on an error, so its logs can explain why. (st is
+# lib_exit's: the status the test was ending with.)
+scratch_dir() {
+	on_exit "if [ \"\$FAILED\" -eq 0 ] && { [ \"\$st\" -eq 0 ] || [ \"\$st\" -eq 77 ]; }; then rm -rf '$1'; else echo \"work directory kept: $1\" >&2; fi"
+}
+
 lib_done() { exit 0; }
 
 console_client() {

@@ -8,7 +8,7 @@ need_fuse
 need_tools makefs sgdisk fusermount3 timeout
 T=$(mktemp -d /tmp/kvmload-fault-fs.XXXXXX)
 FFS=$T/ffs MNT=$T/mnt FPID= DPID=
-on_exit 'rm -rf "$T"'
+scratch_dir "$T"
 on_exit 'for p in $DPID $FPID; do kill "$p" 2> /dev/null; done'
 on_exit 'for m in "$MNT" "$FFS"; do grep -q " $m fuse" /proc/mounts && fusermount3 -u -z "$m"; done'
 

@@ -15,7 +15,7 @@ T=$(mktemp -d /tmp/kvmload-confine.XXXXXX)
 MNT=$T/mnt MNT2=$T/mnt2 NBMNT=$T/nb/mnt
 # shellcheck disable=SC2034 # OWNERS: read by an on_exit command
 OWNERS=
-on_exit 'if [ "$FAILED" -eq 0 ]; then rm -rf "$T"; else echo "work directory kept: $T" >&2; fi'
+scratch_dir "$T"
 on_exit 'for p in $OWNERS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done'
 on_exit 'for m in $MNT $MNT2 $NBMNT; do grep -q " $m fuse" /proc/mounts && fusermount3 -u -z "$m"; done'
 mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/mounts; }

@@ -12,7 +12,7 @@ need_tools makefs fusermount3 python3 mount
 T=$(mktemp -d /tmp/kvmload-fs-erofs.XXXXXX)
 MNT=$T/mnt
 DPID=
-on_exit 'rm -rf "$T"'
+scratch_dir "$T"
 on_exit '[ -n "$DPID" ] && kill "$DPID" 2>/dev/null'
 on_exit 'grep -q " $MNT fuse" /proc/mounts && fusermount3 -u -z "$MNT"'
 

@@ -11,7 +11,7 @@ need_tools makefs qemu-img qemu-storage-daemon fusermount3 sha256sum python3
 T=$(mktemp -d /tmp/kvmload-formats.XXXXXX)
 MNT=$T/mnt LOOP=
 mkdir -p "$MNT"
-on_exit 'rm -rf "$T"'
+scratch_dir "$T"
 on_exit '[ -n "$LOOP" ] && losetup -d "$LOOP"'
 on_exit 'grep -q " $MNT fuse" /proc/mounts && fusermount3 -u -z "$MNT"'
 # Exporters are the daemon's; none may outlive a view.  Ours carry this test's mark in their

@@ -6,7 +6,7 @@ replay=$1 name=$2
 shift 2
 here=$(dirname "$0")
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvmload-replay.XXXXXX")
-on_exit 'rm -rf "$T"'
+scratch_dir "$T"
 "$here/mkseeds.sh" "$name" "$T/seeds" "$@"
 rc=$?
 # Seeds that cannot be made here (fuzz_zfs's need root and zfs-fuse): the regress inputs still replay.

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 corrupt=$1 mklabel=$2 seed=${3:-20261123} count=${4:-1000}
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvmload-corrupt.XXXXXX")
-on_exit 'rm -rf "$T"'
+scratch_dir "$T"
 "$(dirname "$0")/mkbases.sh" "$T" "$mklabel" || exit $?
 if "$corrupt" --min-walked 60 "$seed" "$count" "$T/ufs1.img" "$T/ufs2.img" "$T/ufs2be.img" \
 	"$T/gpt.img" "$T/mbr.img"; then ok

@@ -13,7 +13,7 @@ need_tools fusermount3
 T=$(mktemp -d /tmp/kvmload-corrupt-fuse.XXXXXX)
 MNT=$T/mnt
 DPID=
-on_exit 'rm -rf "$T"'
+scratch_dir "$T"
 on_exit '[ -n "$DPID" ] && kill "$DPID" 2> /dev/null'
 on_exit 'grep -q " $MNT fuse" /proc/mounts && fusermount3 -u -z "$MNT"'
 CLEAN=0 EIO=0 EMPTY=0 REFUSED=0

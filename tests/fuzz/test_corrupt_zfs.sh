@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 corrupt=$1 seed=${2:-20261207} count=${3:-1000}
 T=$(mktemp -d "${TMPDIR:-/tmp}/kvmload-corrupt-zfs.XXXXXX")
-on_exit 'rm -rf "$T"'
+scratch_dir "$T"
 "$(dirname "$0")/mkzfspools.sh" "$T" > "$T/pools.log" 2>&1
 rc=$?
 [ $rc -eq 77 ] && skip "$(tail -n 1 "$T/pools.log" | sed "s/^SKIP: //")"

@@ -10,7 +10,7 @@ VM=confine-$$
 RUN=/run/kvmload/$VM
 # Kept when a check fails, and said where.
 D=$(mktemp -d /tmp/kvmload-confine.XXXXXX)
-on_exit '[ "$FAILED" -eq 0 ] && rm -rf "$D" || echo "confine.sh: work directory kept: $D"'
+scratch_dir "$D"
 cp "$DEMO" "$D/demo.img"
 # Files kvmload has open, not close-on-exec, when it starts: at 6 (the TCG log's number, which
 # QEMU gets nothing at under KVM) and at 30 (above every number QEMU gets here). Not for QEMU.

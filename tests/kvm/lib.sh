@@ -28,7 +28,7 @@ on_qemu() { [ "${MACHINE[0]}" != --run ]; }
 
 # Scratch space removed on exit; kept, and named, when a check failed (its logs say why).
 WORK=$(mktemp -d /tmp/kvmload-test.XXXXXX)
-on_exit 'if [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else echo "work dir kept: $WORK" >&2; fi'
+scratch_dir "$WORK"
 
 # expect_line FILE TEXT: FILE has a line equal to TEXT (console lines end in CRLF).
 expect_line() {

@@ -18,7 +18,7 @@ if [ "$(id -u)" -eq 0 ] && id kvmload >/dev/null 2>&1 && ! runuser -u kvmload --
 fi
 # Kept when a check fails, and said where.
 D=$(mktemp -d /tmp/kvmload-qemumon.XXXXXX)
-on_exit '[ "$FAILED" -eq 0 ] && rm -rf "$D" || echo "qemu_monitor.sh: work directory kept: $D"'
+scratch_dir "$D"
 export KVMLOAD_RUN_DIR=$D/run
 
 tree=$D/guest

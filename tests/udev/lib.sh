@@ -9,7 +9,7 @@ LOOPS=
 # Run after the test's own clean-ups (on_exit runs the last registered first).  The devices
 # attached here: those in LOOPS, and those loop_attach listed in $WORK/loops (it runs in a
 # command substitution, whose LOOPS is lost).
-on_exit 'if [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else echo "work directory kept: $WORK" >&2; fi'
+scratch_dir "$WORK"
 on_exit 'for l in $LOOPS $(cat "$WORK/loops" 2>/dev/null); do loop_detach "$l"; done'
 
 # loop_attach IMG: attach IMG to a free loop device, add its partitions (this kernel parses

@@ -8,7 +8,7 @@
 HOTPLUG=$1
 need_tools python3 flock
 WORK=$(mktemp -d /tmp/kvmload-list.XXXXXX)
-on_exit 'if [ "$FAILED" -eq 0 ]; then rm -rf "$WORK"; else echo "work directory kept: $WORK" >&2; fi'
+scratch_dir "$WORK"
 R=$WORK/run
 
 # hold VM PID PROGRAM: a live holder "PID PROGRAM" of VM: this shell keeps its file locked, as a

@@ -9,7 +9,7 @@ UFSLS=$1
 UFSPATCH=$2
 need_tools makefs
 T=$(mktemp -d)
-on_exit 'rm -rf "$T"'
+scratch_dir "$T"
 export LC_ALL=C
 # A sanitizer report must not pass for the expected exit code 1.
 export ASAN_OPTIONS="exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"

@@ -8,7 +8,7 @@ UFSTHREADS=$3
 here=$(cd "$(dirname "$0")" && pwd)
 need_tools makefs
 T=$(mktemp -d)
-on_exit 'rm -rf "$T"'
+scratch_dir "$T"
 export LC_ALL=C
 CAT_FILTER=  # extra find(1) tests choosing which files compare_tree reads back
 
