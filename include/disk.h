@@ -9,6 +9,7 @@
 
 struct confine_user;
 
+#define DISK_UNITS_MAX 32 /* a guest's disks, disk0..disk31: bhyveload's NDISKS, every program's limit */
 #define DISK_MAX_LAYERS 16 /* an image and its backing files */
 
 /* One file of an image's chain, opened O_RDONLY once; QEMU and the exporter get this descriptor. */

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "argv.h"
+#include "disk.h"
 
 /*
  * The extended attribute kvmload-fs gives the root of each ZFS dataset it
@@ -15,7 +16,7 @@
  */
 #define VIEWD_XATTR_DATASET "user.kvmload.dataset"
 
-#define VIEWD_MAXDISKS 32 /* the loader's units disk0..disk31 */
+#define VIEWD_MAXDISKS DISK_UNITS_MAX
 #define VIEWD_FD_DISK0 4  /* the daemon finds disk_fds[i] at 4 + i (3 is the ready byte's) */
 
 /* What the daemon shows and where. */

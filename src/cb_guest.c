@@ -11,13 +11,11 @@
  * plus the physical load address) for the kernel image and its metadata.
  * Keeping the low 31 bits maps them onto guest-physical 0-2 GiB, exactly as
  * bhyveload does; the price, shared with bhyve, is that only the low 2 GiB
- * of guest memory are reachable through copyin/copyout.
+ * of guest memory are reachable through copyin/copyout (GMEM_ADDR_MASK).
  */
-#define GUEST_ADDR_MASK 0x7fffffffULL
-
 static void *guest_ptr(struct loader *l, uint64_t addr, size_t size)
 {
-	return gmem_ptr(&l->gmem, addr & GUEST_ADDR_MASK, size);
+	return gmem_ptr(&l->gmem, addr & GMEM_ADDR_MASK, size);
 }
 
 int cb_copyin(void *arg, const void *from, uint64_t to, size_t size)
@@ -27,7 +25,7 @@ int cb_copyin(void *arg, const void *from, uint64_t to, size_t size)
 	if (!p)
 		return FBSD_EFAULT;
 	memcpy(p, from, size);
-	footprint_add(&((struct loader *)arg)->written, to & GUEST_ADDR_MASK, size);
+	footprint_add(&((struct loader *)arg)->written, to & GMEM_ADDR_MASK, size);
 	return 0;
 }
 

@@ -8,6 +8,8 @@
 #define GMEM_LOWMEM_LIMIT (3ULL << 30) /* lowmem ends here; 3-4 GiB is MMIO */
 #define GMEM_HIGHMEM_BASE (4ULL << 30) /* highmem starts here */
 #define GMEM_DEFAULT_SIZE (256ULL << 20) /* bhyveload's default */
+/* userboot hands out KERNBASE-relative addresses; bhyveload's mask makes them physical. */
+#define GMEM_ADDR_MASK 0x7fffffffULL
 
 #define GMEM_F_WIRED  0x1 /* -S: lock guest memory into RAM */
 #define GMEM_F_INCORE 0x2 /* -C: include guest memory in core dumps */

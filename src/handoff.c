@@ -23,8 +23,6 @@ _Static_assert(sizeof(struct handoff_chunk) == HO_CHUNK_SIZE, "HO_CHUNK_SIZE");
 _Static_assert(HO_HDR_SIZE + HANDOFF_CARRY_LIMIT + FOOTPRINT_MAX * (HO_CHUNK_SIZE + 7) <= HANDOFF_MODULE_MAX,
 	       "HANDOFF_MODULE_MAX");
 
-/* userboot hands out KERNBASE-relative addresses; bhyveload's mask makes them physical. */
-#define GUEST_ADDR_MASK 0x7fffffffULL
 #define MODULEP_WINDOW  (64 * 1024)
 #define SMAP_ENTRY      20
 
@@ -94,14 +92,14 @@ static struct span handoff_metadata(const struct boot_regs *r, const struct gmem
 {
 	/* amd64: 0, modulep, kernend; i386 (elf32_exec): ret, howto, bootdev, 0, 0, 0, bootinfo, modulep. */
 	uint64_t at = boot_regs_long_mode(r) ? 4 : 28;
-	const uint8_t *p = gmem_ptr(g, (r->rsp & GUEST_ADDR_MASK) + at, 4);
+	const uint8_t *p = gmem_ptr(g, (r->rsp & GMEM_ADDR_MASK) + at, 4);
 	uint32_t modulep;
 	uint64_t n = MODULEP_WINDOW;
 
 	if (!p)
 		return span_make(NULL, 0);
 	memcpy(&modulep, p, 4);
-	modulep &= GUEST_ADDR_MASK;
+	modulep &= GMEM_ADDR_MASK;
 	if (modulep >= g->lowmem)
 		return span_make(NULL, 0);
 	if (n > g->lowmem - modulep)

@@ -14,7 +14,7 @@
 #include "plugin.h"
 #include "plugin_interp.h"
 
-#define LOADER_NDISKS 32        /* bhyveload's NDISKS */
+#define LOADER_NDISKS DISK_UNITS_MAX
 #define LOADER_MAX_HOSTFILES 64 /* open host-file handles a plugin may hold at once */
 
 struct loader_disk {

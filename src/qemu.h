@@ -17,7 +17,7 @@
 struct argv;
 struct console;
 
-#define QEMU_MAX_DISKS 32
+#define QEMU_MAX_DISKS DISK_UNITS_MAX
 #define QEMU_STOP_WAIT_MS 30000 /* ACPI power-down, then kill */
 #define QEMU_DEFAULT_FIRMWARE "/usr/share/qemu/qboot.rom"
 

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "disk.h"
+
 /* The stable disk identities a VM may name, each backed by one udev property. */
 enum conf_id {
 	CONF_ID_DISK_UUID,  /* ID_PART_TABLE_UUID: GPT disk GUID or MBR signature */
@@ -20,7 +22,7 @@ enum conf_id {
 
 /* libblkid's ID_FS_TYPE for a device holding a ZFS vdev label. */
 #define CONF_ZFS_MEMBER "zfs_member"
-#define CONF_ZPOOL_MEMBERS_MAX 32 /* kvmload's and kvmload-fs's most disks (bhyveload's NDISKS) */
+#define CONF_ZPOOL_MEMBERS_MAX DISK_UNITS_MAX /* kvmload's and kvmload-fs's most disks */
 #define CONF_ZPOOL_WAIT_DEFAULT 30 /* seconds a pool's supervisor waits for its members */
 #define CONF_ZPOOL_WAIT_MAX 3600
 /* disk = lines a VM may have: kvmload takes 32 disks, and the device's comes first. */
