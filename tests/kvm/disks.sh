@@ -94,8 +94,7 @@ mkfifo "$WORK/in"
 KPID=$!
 cp "$WORK/g.img" "$WORK/swap.img"
 exec 9>"$WORK/in"
-for _ in $(seq 600); do grep -q 'OK ' "$WORK/swap.log" && break; kill -0 $KPID 2>/dev/null || break; sleep 0.05; done
-grep -q 'OK ' "$WORK/swap.log" && ok || bad "kvmload did not reach the prompt"
+wait_prompt "$WORK/swap.log" $KPID && ok || bad "kvmload did not reach the prompt"
 mv "$WORK/swap.img" "$WORK/swapped-out.img"
 cp "$WORK/other.img" "$WORK/swap.img"
 echo boot >&9

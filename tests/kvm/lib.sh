@@ -103,6 +103,17 @@ prompt_tree() {
 	printf 'autoboot_delay="NO"\n' >"$2/boot/loader.conf"
 }
 
+# wait_prompt LOG PID: until the loader's prompt ("OK ") shows in LOG, while PID lives (30 s at
+# most); true when it showed.
+wait_prompt() {
+	for _ in $(seq 600); do
+		grep -q 'OK ' "$1" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q 'OK ' "$1" 2>/dev/null
+}
+
 # start_at_prompt LOG CHILD ARGS...: kvmload (the MACHINE, miniboot, $WORK/g.img, stdin the fifo
 # $WORK/in, VM $VM) in the background until its loader prompt shows; sets KPID, and CHILDPID to its child
 # process named CHILD. One check: the prompt came and the child is there.
@@ -110,11 +121,7 @@ start_at_prompt() {
 	log=$1 child=$2; shift 2
 	"$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -d "$WORK/g.img" "$@" "$VM" <"$WORK/in" >"$log" 2>"$log.err" &
 	KPID=$!
-	for _ in $(seq 600); do
-		grep -q 'OK ' "$log" 2>/dev/null && break
-		kill -0 $KPID 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_prompt "$log" $KPID
 	CHILDPID=$(pgrep -P $KPID -x "$child")
 	if grep -q 'OK ' "$log" && [ -n "$CHILDPID" ]; then ok
 	else bad "$log: kvmload did not reach the prompt with a $child child"; fi

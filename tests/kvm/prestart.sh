@@ -89,11 +89,7 @@ reaped() {
 	timeout -k 10 120 python3 "$WORK/reaper.py" "$WORK/$1.left" "$KVMLOAD" --accel tcg -v -l "$MINIBOOT" \
 		-m 64M -d "$WORK/g.img" "$VM" <"$WORK/in" >"$WORK/$1.log" 2>"$WORK/$1.log.err" &
 	RPID=$!
-	for _ in $(seq 600); do
-		grep -q 'OK ' "$WORK/$1.log" 2>/dev/null && break
-		kill -0 $RPID 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_prompt "$WORK/$1.log" $RPID
 	KPID=$(cat "$WORK/$1.left.pid" 2>/dev/null) QPID=
 	[ -n "$KPID" ] && QPID=$(pgrep -P "$KPID" -x qemu-system-x86)
 	[ -n "$QPID" ] && ok || bad "$1: no QEMU under kvmload ${KPID:-?} at the loader's prompt"

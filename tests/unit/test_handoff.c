@@ -235,6 +235,18 @@ static void test_stub(void)
 	close(fd);
 }
 
+/* userboot's guest plus loader data at [gpa, gpa + len): refused, with exactly the message want. */
+static void placed_refused(uint64_t gpa, uint64_t len, const char *want)
+{
+	struct footprint fp;
+	struct boot_regs r = userboot_long(&fp);
+	struct handoff h;
+
+	footprint_add(&fp, gpa, len);
+	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
+	CHECK_STR(err, want);
+}
+
 static void test_refusals(void)
 {
 	static const uint64_t acpi_ram[2][3] = { { 0, 0x9fc00, 1 }, { 0xd0000, 0x10000, 1 } };
@@ -242,26 +254,14 @@ static void test_refusals(void)
 	struct boot_regs r;
 	struct handoff h;
 
-	r = userboot_long(&fp);
-	footprint_add(&fp, 0x9fd00, 16);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
-	CHECK_STR(err, "the loader wrote guest memory [0x9fd00, 0x9fd10), which meets the EBDA, where "
-		  "firmware keeps its MP table [0x9fc00, 0xa0000)");
-	r = userboot_long(&fp);
-	footprint_add(&fp, 0xe0000, 16);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
-	CHECK_STR(err, "the loader wrote guest memory [0xe0000, 0xe0010), which meets firmware's ACPI "
-		  "tables [0xd0000, 0xf0000)");
-	r = userboot_long(&fp);
-	footprint_add(&fp, 0x101000, 0x100);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
-	CHECK_STR(err, "the loader placed data at [0x101000, 0x101100), where kvmload's entry stub is "
-		  "loaded [0x100000, 0x102000)");
-	r = userboot_long(&fp);
-	footprint_add(&fp, 0x106000, 0x100);
-	CHECK_EQ(handoff_build(&h, &r, &fp, &stub, &g, err, sizeof(err)), -EINVAL);
-	CHECK_STR(err, "the loader placed data at [0x106000, 0x106100), where kvmload puts the hand-off "
-		  "module [0x102000, 0x106120)");
+	placed_refused(0x9fd00, 16, "the loader wrote guest memory [0x9fd00, 0x9fd10), which meets the EBDA, "
+		       "where firmware keeps its MP table [0x9fc00, 0xa0000)");
+	placed_refused(0xe0000, 16, "the loader wrote guest memory [0xe0000, 0xe0010), which meets firmware's "
+		       "ACPI tables [0xd0000, 0xf0000)");
+	placed_refused(0x101000, 0x100, "the loader placed data at [0x101000, 0x101100), where kvmload's entry "
+		       "stub is loaded [0x100000, 0x102000)");
+	placed_refused(0x106000, 0x100, "the loader placed data at [0x106000, 0x106100), where kvmload puts the "
+		       "hand-off module [0x102000, 0x106120)");
 	/* Just above the module it needs: allowed (the kernel's place is the loader's to choose). */
 	r = userboot_long(&fp);
 	footprint_add(&fp, 0x106120, 0x100);
