@@ -2,7 +2,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include "fs_ops.h"
 #include "log.h"
 #include "mnt.h"
+#include "opttab.h"
 #include "owner.h"
 
 #define MAIN_MAXOPTS 32
@@ -71,35 +71,41 @@ static const struct main_fuse_refusal {
 	{ "auto_unmount", "kvmload-fs removes its mount itself when its server ends" },
 };
 
-static void main_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: kvmload-fs [options] MOUNTPOINT\n"
-		"       kvmload-fs --list [--format FMT] --disk PATH [--disk PATH ...]\n"
-		"\n"
-		"A read-only FUSE view of FreeBSD guest disks (UFS1/UFS2 in GPT, MBR and\n"
-		"BSD-label partitions) and of a host tree, named as FreeBSD's loader names them.\n"
-		"\n"
-		"  --disk PATH     a disk image (any format QEMU reads) or block device (repeatable,\n"
-		"                  up to %d): disk0, disk1, ...\n"
-		"  --format FMT    the disks after it are FMT (raw, qcow2, vmdk, vpc, vhdx, ...;\n"
-		"                  auto: detected, the default)\n"
-		"  --disk-fd N:PATH  the disk PATH, opened by the caller as descriptor N (as --disk)\n"
-		"  --raw-fd N:NAME   descriptor N holds a disk's guest-visible bytes (raw); NAME for messages\n"
-		"  --host PATH     a host directory, shown as host0 (read as --user: it must be readable by them)\n"
-		"  --list          print every disk's partitions and exit (no mount)\n"
-		"  --ready-fd N    write one byte to fd N once the mount answers, then close it\n"
-		"  -f              stay in the foreground\n"
-		"  --user NAME     the unprivileged user that reads the disks and serves the view\n"
-		"                  (as root; default %s)\n"
-		"  --allow-exec    let guest files be executed (never setuid): the mount is noexec otherwise\n"
-		"  -o OPT[,OPT]    FUSE mount options: ro, noexec, allow_other, allow_root, noatime, ...\n"
-		"                  (ro,nosuid,nodev are always added; suid, dev, exec, fsname= and\n"
-		"                  subtype= are refused)\n"
-		"  -h, --help      this help\n"
-		"  -V, --version   print the version\n",
-		TREE_MAXDISKS, CONFINE_USER_DEFAULT);
-}
+enum { OPT_DISK = OPTTAB_LONG, OPT_DISK_FD, OPT_RAW_FD, OPT_FORMAT, OPT_HOST, OPT_LIST, OPT_READY, OPT_USER,
+       OPT_ALLOW_EXEC };
+
+static const struct opttab main_options[] = {
+	{ OPT_DISK, "disk", "PATH", false,
+	  "a disk image (any format QEMU reads) or block device (repeatable, up to " OPTTAB_STR(TREE_MAXDISKS)
+	  "): disk0, disk1, ..." },
+	{ OPT_FORMAT, "format", "FMT", false,
+	  "the disks after it are FMT (raw, qcow2, vmdk, vpc, vhdx, ...; auto: detected, the default)" },
+	{ OPT_DISK_FD, "disk-fd", "N:PATH", false, "the disk PATH, opened by the caller as descriptor N (as --disk)" },
+	{ OPT_RAW_FD, "raw-fd", "N:NAME", false,
+	  "descriptor N holds a disk's guest-visible bytes (raw); NAME for messages" },
+	{ OPT_HOST, "host", "PATH", false,
+	  "a host directory, shown as host0 (read as --user: it must be readable by them)" },
+	{ OPT_LIST, "list", NULL, true, "print every disk's partitions and exit (no mount)" },
+	{ OPT_READY, "ready-fd", "N", false, "write one byte to fd N once the mount answers, then close it" },
+	{ 'f', NULL, NULL, false, "stay in the foreground" },
+	{ OPT_USER, "user", "NAME", false,
+	  "the unprivileged user that reads the disks and serves the view (as root; default "
+	  CONFINE_USER_DEFAULT ")" },
+	{ OPT_ALLOW_EXEC, "allow-exec", NULL, false,
+	  "let guest files be executed (never setuid): the mount is noexec otherwise" },
+	{ 'o', NULL, "OPT[,OPT]", false,
+	  "FUSE mount options: ro, noexec, allow_other, allow_root, noatime, ... (ro,nosuid,nodev are always "
+	  "added; suid, dev, exec, fsname= and subtype= are refused)" },
+	{ 'h', "help", NULL, true, "this help" },
+	{ 'V', "version", NULL, true, "print the version" },
+};
+
+static const char *const main_forms[] = { "--list [--format FMT] --disk PATH [--disk PATH ...]", "-h | -V", NULL };
+
+static const struct opttab_prog main_cli = { .name = "kvmload-fs", .opts = main_options,
+	.nopts = OPTTAB_COUNT(main_options), .operands = "MOUNTPOINT", .forms = main_forms,
+	.about = "A read-only FUSE view of FreeBSD guest disks (UFS1/UFS2 in GPT, MBR and BSD-label partitions) "
+		 "and of a host tree, named as FreeBSD's loader names them." };
 
 /* An inherited descriptor's number, ending at *end (NUL or ':'). */
 static int main_fd_arg(const char *opt, const char *s, char **end)
@@ -210,27 +216,14 @@ static void main_refuse_remount(int argc, char **argv, const struct main_opts *o
 
 static void main_parse(int argc, char **argv, struct main_opts *o)
 {
-	enum { OPT_DISK = 256, OPT_DISK_FD, OPT_RAW_FD, OPT_FORMAT, OPT_HOST, OPT_LIST, OPT_READY, OPT_USER,
-	       OPT_ALLOW_EXEC };
-	static const struct option longopts[] = {
-		{ "disk", required_argument, NULL, OPT_DISK },
-		{ "disk-fd", required_argument, NULL, OPT_DISK_FD },
-		{ "raw-fd", required_argument, NULL, OPT_RAW_FD },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "list", no_argument, NULL, OPT_LIST },
-		{ "ready-fd", required_argument, NULL, OPT_READY },
-		{ "user", required_argument, NULL, OPT_USER },
-		{ "allow-exec", no_argument, NULL, OPT_ALLOW_EXEC },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct opttab_getopt g;
 	int c;
 
+	if (opttab_getopt(&main_cli, &g) < 0)
+		errx(EX_SOFTWARE, "kvmload-fs's option table does not fit opttab");
 	memset(o, 0, sizeof(*o));
 	o->ready_fd = -1;
-	while ((c = getopt_long(argc, argv, "fo:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_DISK:
 			main_add_disk(o, "--disk", optarg);
@@ -277,13 +270,13 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 			o->fuse_opts[o->nfuse_opts++] = optarg;
 			break;
 		case 'h':
-			main_usage(stdout);
+			opttab_help(stdout, &main_cli);
 			exit(0);
 		case 'V':
 			printf("kvmload-fs %s\n", KVMLOAD_VERSION);
 			exit(0);
 		default:
-			main_usage(stderr);
+			opttab_usage(stderr, &main_cli);
 			exit(EX_USAGE);
 		}
 	}
@@ -305,7 +298,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o)
 		return;
 	}
 	if (!o->mnt) {
-		main_usage(stderr);
+		opttab_usage(stderr, &main_cli);
 		exit(EX_USAGE);
 	}
 	if (!o->ndisks && !o->host)

@@ -1,8 +1,7 @@
-/* main.c: kvmload's command line and the fixed phase order: options, console, memory and the stopped QEMU, disks, view, loader choice, VM, sandboxed plugin, hand-off, run. */
+/* main.c: kvmload's fixed phase order: options (options.c), console, memory and the stopped QEMU, disks, view, loader choice, VM, sandboxed plugin, hand-off, run. */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,61 +23,20 @@
 #include "confine.h"
 #include "consrv.h"
 #include "disk.h"
-#include "env_var.h"
 #include "kvm.h"
 #include "loader.h"
 #include "plugin_child.h"
 #include "plugin_pick.h"
 #include "log.h"
-#include "memsize.h"
+#include "options.h"
 #include "paths.h"
 #include "plugin.h"
 #include "qemu.h"
 #include "uart.h"
 #include "rundir.h"
 #include "view.h"
-#include "vmopt.h"
 #include "build_paths.h"
 #include "handoff.h"
-
-#ifndef KVMLOAD_LOADER_DIR
-#define KVMLOAD_LOADER_DIR "/usr/local/lib/kvmload"
-#endif
-#ifndef KVMLOAD_VERSION
-#define KVMLOAD_VERSION "unknown"
-#endif
-
-struct opts {
-	const char *cons;
-	const char *disks[LOADER_NDISKS];
-	const char *formats[LOADER_NDISKS]; /* --format before each -d; NULL: detect */
-	int disk_fds[LOADER_NDISKS];        /* --disk-fd N:PATH: PATH opened by our caller; else -1 */
-	const char *format;
-	int ndisks;
-	char **env;
-	int nenv;
-	const char *host;
-	const char *loader;
-	const char *loader_dir;
-	const char *view;       /* --view: an existing view, not ours to unmount */
-	const char *boot_part;  /* --boot-part: the view directory host-file callbacks read */
-	bool loader_dir_given;  /* --loader-dir: must exist, unlike the installed default */
-	bool trust_guest;       /* --trust-guest-loader: needed for a guest's plugin only with --no-sandbox */
-	bool no_sandbox;        /* --no-sandbox: debugging only */
-	uint64_t memsize;
-	unsigned gmem_flags;
-	bool load_only;
-	bool builtin;           /* --run builtin: the in-process machine instead of QEMU */
-	int release_fd;         /* --view-release-fd: tell the view's owner when to take it down */
-	bool console_socket;    /* --console-socket: the console also on RUN/VM/console.sock */
-	struct qemu_spec qemu;  /* --accel, --cpus, --net, --ro and the files QEMU needs */
-	bool qemu_late;         /* $KVMLOAD_QEMU_START=late: QEMU starts once the loader is done */
-	const char *user_name;  /* --user: who the view's daemon and QEMU run as; NULL: kvmload */
-	struct confine_user user;
-	int verbose;
-	int loader_timeout;     /* --loader-timeout: seconds the whole load may take; 0: no limit */
-	const char *vmname;
-};
 
 /* Exit status when the view cannot be made or its daemon dies (bhyve's "error"). */
 #define MAIN_EX_VIEW 4
@@ -246,321 +204,6 @@ static void main_at_exit(void)
 	/* After the view, which reads them; not left to their parent-death signal, which comes late. */
 	for (int i = 0; main_loader && i < main_loader->ndisks; i++)
 		disk_export_stop(&main_loader->disks[i].info);
-}
-
-static void main_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: kvmload [-CS] [-c cons-dev] [-d disk-path] [-e name=value] [-h host-path]\n"
-		"               [-l os-loader] [-m memsize[K|k|M|m|G|g|T|t]] [--load-only]\n"
-		"               [--loader-dir dir] [--view dir] [--boot-part name]\n"
-		"               [--no-sandbox [--trust-guest-loader]] [--run qemu|builtin]\n"
-		"               [--accel kvm|tcg] [--cpus N] [--net none|user|tap:IFNAME] [--ro]\n"
-		"               [--format FMT] [--disk-fd N:PATH] [--view-release-fd N]\n"
-		"               [--mac MAC] [--user NAME] [--console-socket]\n"
-		"               [--loader-timeout SECONDS] [-v] vmname\n"
-		"       kvmload -V\n"
-		"\n"
-		"  -c, --console DEV     console: a tty device or \"stdio\" (default)\n"
-		"  -d, --disk PATH       guest disk: an image in any format QEMU reads, or a block\n"
-		"                        device (up to 32; 30 on QEMU, 29 with --net); the loader\n"
-		"                        reads it, the guest writes it unless --ro or it is\n"
-		"                        read-only\n"
-		"      --disk-fd N:PATH  the disk PATH, opened by the caller as descriptor N (as -d;\n"
-		"                        kvmload-hotplug hands its disks on this way)\n"
-		"      --format FMT      the -d disks after it are FMT (raw, qcow2, vmdk, vpc,\n"
-		"                        vhdx, ...); auto (default): an image file's content\n"
-		"                        says, a block device is raw\n"
-		"  -e, --env NAME=VALUE  loader environment variable (repeatable)\n"
-		"  -h, --host PATH       host directory shown to the loader as host0:\n"
-		"  -l, --loader PATH     the userboot plugin to run (no interpreter swap); a name\n"
-		"                        without a slash is looked for in the plugin directory,\n"
-		"                        then in the current directory\n"
-		"      --loader-dir DIR  where userboot_<interp>.so and userboot.so are looked\n"
-		"                        for first (default %s),\n"
-		"                        then in the guest's own /boot\n"
-		"      --no-sandbox      debugging only: run the plugin without its sandbox\n"
-		"                        (seccomp, Landlock, no capabilities)\n"
-		"      --trust-guest-loader\n"
-		"                        with --no-sandbox, allow a plugin from the guest's own\n"
-		"                        /boot; without it, accepted and ignored (such a plugin\n"
-		"                        runs in the sandbox like any other)\n"
-		"      --loader-timeout SECONDS\n"
-		"                        end the load (status 1) when the loader has not booted\n"
-		"                        within SECONDS (1-86400, from the plugin's start, time\n"
-		"                        at the loader prompt included); default: no limit\n"
-		"      --view DIR        read host files through this existing kvmload-fs view\n"
-		"                        instead of starting one under %s/VMNAME\n"
-		"                        (not as root: $XDG_RUNTIME_DIR/kvmload/VMNAME)\n"
-		"      --boot-part NAME  the view directory served as host0: (e.g. disk0p2,\n"
-		"                        or a ZFS dataset: zroot/ROOT/default); default host0\n"
-		"                        with -h, else the first UFS partition, then ZFS\n"
-		"                        boot dataset, holding /boot/loader or /boot/kernel\n"
-		"  -m, --memory SIZE     guest memory (default 256M): 2M to 64T in whole 4 KiB\n"
-		"                        pages; a K, M, G or T suffix (either case) scales by\n"
-		"                        1024s, a bare number below 1048576 is MiB, else bytes\n"
-		"  -C, --core            include guest memory in core dumps\n"
-		"  -S, --wire            lock guest memory into RAM\n"
-		"      --load-only       stop after the loader's exec and print the entry registers\n"
-		"                        on stdout (the loader's console then goes to stderr)\n"
-		"      --run MACHINE     qemu (default): the guest runs on QEMU; builtin: on\n"
-		"                        kvmload's own minimal machine (COM1 only, test kernels)\n"
-		"      --accel ACCEL     QEMU's accelerator: kvm (default) or tcg (emulation)\n"
-		"      --cpus N          virtual CPUs (1-255, default 1)\n"
-		"      --net NET         none (default), user (QEMU's NAT) or tap:IFNAME, as virtio-net\n"
-		"      --mac MAC         the guest's MAC address (default: 52:54:00 and three\n"
-		"                        bytes from vmname, so each VM has its own)\n"
-		"      --ro              the running guest gets its disks read-only\n"
-		"      --user NAME       as root: the unprivileged user the view's daemon and QEMU\n"
-		"                        run as (default " CONFINE_USER_DEFAULT ")\n"
-		"      --console-socket  also serve the console on %s/VMNAME/console.sock,\n"
-		"                        for kvmload-hotplug console VMNAME (scrollback, readers,\n"
-		"                        one writer)\n"
-		"      --view-release-fd N\n"
-		"                        with --view: write 'R' to fd N once the loader is done and\n"
-		"                        wait for 'K' (the view is gone) before QEMU opens the disks\n"
-		"  -v, --verbose         print diagnostics\n"
-		"  -V, --version         print the version\n"
-		"      --help            this text\n",
-		KVMLOAD_LOADER_DIR, RUNDIR_BASE, RUNDIR_BASE);
-}
-
-static void main_parse(int argc, char **argv, struct opts *o)
-{
-	enum { OPT_LOAD_ONLY = 256, OPT_LOADER_DIR, OPT_VIEW, OPT_BOOT_PART, OPT_TRUST, OPT_NO_SANDBOX,
-	       OPT_HELP, OPT_RUN, OPT_ACCEL, OPT_CPUS, OPT_NET, OPT_RO, OPT_RELEASE_FD, OPT_FORMAT,
-	       OPT_DISK_FD, OPT_USER, OPT_MAC, OPT_CONSOLE_SOCKET, OPT_LOADER_TIMEOUT };
-	static const struct option longopts[] = {
-		{ "console", required_argument, NULL, 'c' },
-		{ "disk", required_argument, NULL, 'd' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "host", required_argument, NULL, 'h' },
-		{ "loader", required_argument, NULL, 'l' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "core", no_argument, NULL, 'C' },
-		{ "wire", no_argument, NULL, 'S' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "load-only", no_argument, NULL, OPT_LOAD_ONLY },
-		{ "loader-dir", required_argument, NULL, OPT_LOADER_DIR },
-		{ "view", required_argument, NULL, OPT_VIEW },
-		{ "boot-part", required_argument, NULL, OPT_BOOT_PART },
-		{ "trust-guest-loader", no_argument, NULL, OPT_TRUST },
-		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "run", required_argument, NULL, OPT_RUN },
-		{ "accel", required_argument, NULL, OPT_ACCEL },
-		{ "cpus", required_argument, NULL, OPT_CPUS },
-		{ "net", required_argument, NULL, OPT_NET },
-		{ "ro", no_argument, NULL, OPT_RO },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "disk-fd", required_argument, NULL, OPT_DISK_FD },
-		{ "view-release-fd", required_argument, NULL, OPT_RELEASE_FD },
-		{ "user", required_argument, NULL, OPT_USER },
-		{ "mac", required_argument, NULL, OPT_MAC },
-		{ "console-socket", no_argument, NULL, OPT_CONSOLE_SOCKET },
-		{ "loader-timeout", required_argument, NULL, OPT_LOADER_TIMEOUT },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char shortopts[] = ":c:d:e:h:l:m:CSvV";
-	const char *why;
-	char msg[256];
-	int ch, r;
-	char *end;
-	long n;
-
-	memset(o, 0, sizeof(*o));
-	o->release_fd = -1;
-	o->qemu.cpus = 1;
-	o->qemu.net = "none";
-	o->memsize = GMEM_DEFAULT_SIZE;
-	o->loader_dir = KVMLOAD_LOADER_DIR;
-	o->env = calloc((size_t)argc, sizeof(char *));
-	if (!o->env)
-		err(EX_OSERR, "calloc");
-	/* getopt's own messages would echo a bad option raw: ours escape it. */
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			o->cons = optarg;
-			break;
-		case 'd':
-			if (o->ndisks == LOADER_NDISKS)
-				errx(EX_USAGE, "-d %s: at most %d disks", log_esc(optarg), LOADER_NDISKS);
-			o->formats[o->ndisks] = o->format;
-			o->disk_fds[o->ndisks] = -1;
-			o->disks[o->ndisks++] = optarg;
-			break;
-		case 'e':
-			if (!env_var_valid(optarg))
-				errx(EX_USAGE, "-e '%s': expected name=value", log_esc(optarg));
-			o->env[o->nenv++] = optarg;
-			break;
-		case 'h':
-			o->host = optarg;
-			break;
-		case 'l':
-			if (o->loader)
-				errx(EX_USAGE, "-l %s: only one plugin may be given", log_esc(optarg));
-			o->loader = optarg;
-			break;
-		case 'm':
-			/* The rule kvmload-hotplug --check applies to memory = too. */
-			if (memsize_arg(optarg, &o->memsize, &why) < 0)
-				errx(EX_USAGE, "-m %s: %s", log_esc(optarg), why);
-			break;
-		case 'C':
-			o->gmem_flags |= GMEM_F_INCORE;
-			break;
-		case 'S':
-			o->gmem_flags |= GMEM_F_WIRED;
-			break;
-		case 'v':
-			o->verbose++;
-			break;
-		case 'V':
-			printf("kvmload %s\n", KVMLOAD_VERSION);
-			exit(0);
-		case OPT_LOAD_ONLY:
-			o->load_only = true;
-			break;
-		case OPT_CONSOLE_SOCKET:
-			o->console_socket = true;
-			break;
-		case OPT_LOADER_DIR:
-			o->loader_dir = optarg;
-			o->loader_dir_given = true;
-			break;
-		case OPT_VIEW:
-			o->view = optarg;
-			break;
-		case OPT_BOOT_PART:
-			if (!*optarg)
-				errx(EX_USAGE, "--boot-part '': name a directory of the view");
-			o->boot_part = optarg;
-			break;
-		case OPT_TRUST:
-			o->trust_guest = true;
-			break;
-		case OPT_NO_SANDBOX:
-			o->no_sandbox = true;
-			break;
-		case OPT_HELP:
-			main_usage(stdout);
-			exit(0);
-		case OPT_RUN:
-			if (strcmp(optarg, "qemu") != 0 && strcmp(optarg, "builtin") != 0)
-				errx(EX_USAGE, "--run %s: expected qemu or builtin", log_esc(optarg));
-			o->builtin = strcmp(optarg, "builtin") == 0;
-			break;
-		case OPT_ACCEL:
-			if (!vmopt_accel_valid(optarg))
-				errx(EX_USAGE, "--accel %s: %s", log_esc(optarg), VMOPT_ACCEL_RULE);
-			o->qemu.accel = strcmp(optarg, "tcg") == 0 ? QEMU_ACCEL_TCG : QEMU_ACCEL_KVM;
-			break;
-		case OPT_CPUS:
-			o->qemu.cpus = vmopt_cpus(optarg);
-			if (o->qemu.cpus < 0)
-				errx(EX_USAGE, "--cpus %s: %s", log_esc(optarg), VMOPT_CPUS_RULE);
-			break;
-		case OPT_NET:
-			if (!vmopt_net_valid(optarg))
-				errx(EX_USAGE, "--net %s: %s", log_esc(optarg), VMOPT_NET_RULE);
-			o->qemu.net = optarg;
-			break;
-		case OPT_RO:
-			o->qemu.ro = true;
-			break;
-		case OPT_DISK_FD:
-			if (o->ndisks == LOADER_NDISKS)
-				errx(EX_USAGE, "--disk-fd %s: at most %d disks", log_esc(optarg), LOADER_NDISKS);
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end != ':' || !end[1] || n < 3 || n > 1024 ||
-			    fcntl((int)n, F_SETFD, FD_CLOEXEC) < 0)
-				errx(EX_USAGE, "--disk-fd %s: expected N:PATH, N an open descriptor above 2",
-				     log_esc(optarg));
-			o->formats[o->ndisks] = o->format;
-			o->disk_fds[o->ndisks] = (int)n;
-			o->disks[o->ndisks++] = end + 1;
-			break;
-		case OPT_FORMAT:
-			if (disk_format_arg(optarg, &o->format) < 0)
-				errx(EX_USAGE, "--format %s: not an image format kvmload takes (%s, or auto)",
-				     log_esc(optarg), disk_format_list());
-			break;
-		case OPT_RELEASE_FD:
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || n < 3 || n > 1024 || fcntl((int)n, F_GETFD) < 0)
-				errx(EX_USAGE, "--view-release-fd %s: not an open descriptor above 2",
-				     log_esc(optarg));
-			o->release_fd = (int)n;
-			break;
-		case OPT_USER:
-			o->user_name = optarg;
-			break;
-		case OPT_MAC:
-			if (!vmopt_mac_valid(optarg))
-				errx(EX_USAGE, "--mac %s: %s", log_esc(optarg), VMOPT_MAC_RULE);
-			snprintf(o->qemu.mac, sizeof(o->qemu.mac), "%s", optarg);
-			break;
-		case OPT_LOADER_TIMEOUT:
-			o->loader_timeout = vmopt_loader_timeout(optarg);
-			if (o->loader_timeout < 0)
-				errx(EX_USAGE, "--loader-timeout %s: %s", log_esc(optarg),
-				     VMOPT_LOADER_TIMEOUT_RULE);
-			break;
-		case ':':
-			warnx("option '%s' requires an argument", log_esc(argv[optind - 1]));
-			main_usage(stderr);
-			exit(EX_USAGE);
-		default:
-			/*
-			 * optopt: 0 for a long option unknown or ambiguous, a known
-			 * one's value when it was given an argument it does not take.
-			 */
-			if (optopt == 0)
-				warnx("unrecognized or ambiguous option '%s'", log_esc(argv[optind - 1]));
-			else if (optopt >= 256 || strchr(shortopts + 1, optopt))
-				warnx("option '%s' takes no argument", log_esc(argv[optind - 1]));
-			else
-				warnx("invalid option -- '%s'", log_esc((char[]){ (char)optopt, '\0' }));
-			main_usage(stderr);
-			exit(EX_USAGE);
-		}
-	}
-	if (argc - optind != 1) {
-		main_usage(stderr);
-		exit(EX_USAGE);
-	}
-	o->vmname = argv[optind];
-	if (o->view && o->host)
-		errx(EX_USAGE, "-h %s: not with --view; the view's own host0 is used (or name a "
-		     "directory with --boot-part)", log_esc(o->host));
-	if (o->console_socket && o->view)
-		errx(EX_USAGE, "--console-socket: not with --view (the view's owner serves the console)");
-	if (o->console_socket && !o->host && !o->ndisks)
-		errx(EX_USAGE, "--console-socket: needs -d or -h (the socket is in the VM's runtime "
-		     "directory, which kvmload holds with its view)");
-	if (o->release_fd >= 0 && !o->view)
-		errx(EX_USAGE, "--view-release-fd %d: only with --view (kvmload takes its own view down)",
-		     o->release_fd);
-	if (o->builtin && (o->qemu.accel != QEMU_ACCEL_KVM || o->qemu.cpus != 1 ||
-			   strcmp(o->qemu.net, "none") != 0 || o->qemu.ro))
-		errx(EX_USAGE, "--accel, --cpus, --net and --ro are QEMU's: not with --run builtin");
-	if (!vmopt_name_valid(o->vmname))
-		errx(EX_USAGE, "vmname '%s': %s", log_esc(o->vmname), VMOPT_NAME_RULE);
-	if (o->qemu.mac[0] && strcmp(o->qemu.net, "none") == 0)
-		errx(EX_USAGE, "--mac %s: only with --net user or tap:IFNAME", o->qemu.mac);
-	if (!o->qemu.mac[0])
-		vmopt_mac_default(o->vmname, o->qemu.mac);
-	/* Whoever parses the guest's bytes (the view) or runs its code (QEMU) runs as this user. */
-	r = confine_user(o->user_name, &o->user, msg, sizeof(msg));
-	if (r < 0)
-		errx(r == -ENOENT ? EX_NOUSER : EX_USAGE, "%s", log_esc(msg));
-	o->qemu.user = &o->user;
 }
 
 /*
@@ -1069,7 +712,7 @@ int main(int argc, char **argv)
 	bool on_qemu;
 	int r;
 
-	main_parse(argc, argv, &o);
+	options_parse(argc, argv, &o);
 	on_qemu = !o.builtin && !o.load_only;
 	log_init("kvmload", o.verbose);
 	if (o.no_sandbox)

@@ -1,7 +1,6 @@
 /* main.c: kvmload-hotplug's command line: add, remove, console, list, --monitor, --check and --dry-run. */
 #include <err.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "attach.h"
 #include "hotplug.h"
 #include "log.h"
+#include "opttab.h"
 #include "rundir.h"
 
 #ifndef KVMLOAD_PATH
@@ -32,42 +32,55 @@ struct main_opts {
 	int verbose;
 };
 
-static void main_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: kvmload-hotplug [options] add DEVNODE\n"
-		"       kvmload-hotplug [options] remove DEVNODE\n"
-		"       kvmload-hotplug [--run-dir DIR] console [--read-only | --force] VM\n"
-		"       kvmload-hotplug [--run-dir DIR] list [--json]\n"
-		"       kvmload-hotplug [options] --monitor\n"
-		"       kvmload-hotplug [--config-dir DIR] --check\n"
-		"\n"
-		"Load the FreeBSD guest configured for a disk when it appears, stop it when it goes.\n"
-		"\n"
-		"  add DEVNODE          start the guest whose disk identity DEVNODE carries (stays\n"
-		"                       in the foreground while the guest runs)\n"
-		"  remove DEVNODE       stop the guest started from DEVNODE or its disk\n"
-		"  console VM           attach the terminal to VM's console (kvmload-hotplug's\n"
-		"                       guests, and kvmload --console-socket's); ~. detaches\n"
-		"  --read-only          with console: watch only\n"
-		"  --force              with console: take the input from whoever has it\n"
-		"  list                 every VM in the runtime directory: state (loading, running,\n"
-		"                       restarting, stopped), holder and pid, disk, uptime, last exit\n"
-		"  --json               list as a JSON array of objects\n"
-		"  --monitor            listen to udev and do add/remove for every FreeBSD disk\n"
-		"  --check              validate the configuration, open each disk = as kvmload\n"
-		"                       would, and exit\n"
-		"  --dry-run            print what add or remove would do, do nothing\n"
-		"  --config-dir DIR     VM definitions, DIR/*.conf (default %s)\n"
-		"  --run-dir DIR        runtime state and locks (default $KVMLOAD_RUN_DIR, else %s)\n"
-		"  --kvmload PATH       the kvmload binary (default %s)\n"
-		"  --kvmload-fs PATH    the view daemon (default %s)\n"
-		"  --stop-timeout SEC   SIGTERM to SIGKILL delay when stopping a guest (default 10)\n"
-		"  -v, --verbose        also log ignored disks and every udev event\n"
-		"  -h, --help           this help\n"
-		"  -V, --version        print the version\n",
-		MAIN_CONFIG_DIR, RUNDIR_BASE, KVMLOAD_PATH, KVMLOAD_FS_PATH);
-}
+enum { OPT_MONITOR = OPTTAB_LONG, OPT_CHECK, OPT_DRY_RUN, OPT_CONFIG, OPT_RUN, OPT_KVMLOAD, OPT_KVMLOAD_FS,
+       OPT_STOP, OPT_READ_ONLY, OPT_FORCE, OPT_JSON };
+
+static const struct opttab main_commands[] = {
+	{ 0, "add", "DEVNODE", false,
+	  "start the guest whose disk identity DEVNODE carries (stays in the foreground while the guest runs)" },
+	{ 0, "remove", "DEVNODE", false, "stop the guest started from DEVNODE or its disk" },
+	{ 0, "console", "VM", false,
+	  "attach the terminal to VM's console (kvmload-hotplug's guests, and kvmload --console-socket's); ~. "
+	  "detaches" },
+	{ 0, "list", NULL, false,
+	  "every VM in the runtime directory: state (loading, running, restarting, stopped), holder and pid, "
+	  "disk, uptime, last exit" },
+};
+
+static const struct opttab main_options[] = {
+	{ OPT_READ_ONLY, "read-only", NULL, false, "with console: watch only" },
+	{ OPT_FORCE, "force", NULL, false, "with console: take the input from whoever has it" },
+	{ OPT_JSON, "json", NULL, false, "with list: a JSON array of objects" },
+	{ OPT_MONITOR, "monitor", NULL, false, "listen to udev and do add/remove for every FreeBSD disk" },
+	{ OPT_CHECK, "check", NULL, false,
+	  "validate the configuration, open each disk = as kvmload would, and exit" },
+	{ OPT_DRY_RUN, "dry-run", NULL, false, "print what add or remove would do, do nothing" },
+	{ OPT_CONFIG, "config-dir", "DIR", false, "VM definitions, DIR/*.conf (default " MAIN_CONFIG_DIR ")" },
+	{ OPT_RUN, "run-dir", "DIR", false,
+	  "runtime state and locks (default $KVMLOAD_RUN_DIR, else " RUNDIR_BASE ")" },
+	{ OPT_KVMLOAD, "kvmload", "PATH", false, "the kvmload binary (default " KVMLOAD_PATH ")" },
+	{ OPT_KVMLOAD_FS, "kvmload-fs", "PATH", false, "the view daemon (default " KVMLOAD_FS_PATH ")" },
+	{ OPT_STOP, "stop-timeout", "SEC", false,
+	  "SIGTERM to SIGKILL delay when stopping a guest (default 10)" },
+	{ 'v', "verbose", NULL, false, "also log ignored disks and every udev event" },
+	{ 'h', "help", NULL, true, "this help" },
+	{ 'V', "version", NULL, true, "print the version" },
+};
+
+static const char *const main_forms[] = {
+	"[options] add DEVNODE",
+	"[options] remove DEVNODE",
+	"[--run-dir DIR] console [--read-only | --force] VM",
+	"[--run-dir DIR] list [--json]",
+	"[options] --monitor",
+	"[--config-dir DIR] --check",
+	NULL,
+};
+
+static const struct opttab_prog main_cli = { .name = "kvmload-hotplug", .opts = main_options,
+	.nopts = OPTTAB_COUNT(main_options), .cmds = main_commands, .ncmds = OPTTAB_COUNT(main_commands),
+	.forms = main_forms,
+	.about = "Load the FreeBSD guest configured for a disk when it appears, stop it when it goes." };
 
 static int main_seconds(const char *s)
 {
@@ -83,30 +96,14 @@ static int main_seconds(const char *s)
 
 static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplug *h)
 {
-	enum { OPT_MONITOR = 256, OPT_CHECK, OPT_DRY_RUN, OPT_CONFIG, OPT_RUN, OPT_KVMLOAD,
-	       OPT_KVMLOAD_FS, OPT_STOP, OPT_READ_ONLY, OPT_FORCE, OPT_JSON };
-	static const struct option longopts[] = {
-		{ "monitor", no_argument, NULL, OPT_MONITOR },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "config-dir", required_argument, NULL, OPT_CONFIG },
-		{ "run-dir", required_argument, NULL, OPT_RUN },
-		{ "kvmload", required_argument, NULL, OPT_KVMLOAD },
-		{ "kvmload-fs", required_argument, NULL, OPT_KVMLOAD_FS },
-		{ "stop-timeout", required_argument, NULL, OPT_STOP },
-		{ "read-only", no_argument, NULL, OPT_READ_ONLY },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct opttab_getopt g;
 	int c;
 
+	if (opttab_getopt(&main_cli, &g) < 0)
+		errx(EX_SOFTWARE, "kvmload-hotplug's option table does not fit opttab");
 	memset(o, 0, sizeof(*o));
 	o->config_dir = MAIN_CONFIG_DIR;
-	while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_MONITOR:
 		case OPT_CHECK:
@@ -145,13 +142,13 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 			o->verbose++;
 			break;
 		case 'h':
-			main_usage(stdout);
+			opttab_help(stdout, &main_cli);
 			exit(0);
 		case 'V':
 			printf("kvmload-hotplug %s\n", KVMLOAD_VERSION);
 			exit(0);
 		default:
-			main_usage(stderr);
+			opttab_usage(stderr, &main_cli);
 			exit(EX_USAGE);
 		}
 	}
@@ -173,7 +170,7 @@ static void main_parse(int argc, char **argv, struct main_opts *o, struct hotplu
 		optind += 2;
 	}
 	if (o->mode == MODE_NONE || optind != argc) {
-		main_usage(stderr);
+		opttab_usage(stderr, &main_cli);
 		exit(EX_USAGE);
 	}
 	if (h->dry_run && o->mode != MODE_ADD && o->mode != MODE_REMOVE)
