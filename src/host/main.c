@@ -19,12 +19,15 @@
 
 #include "boot_part.h"
 #include "cb.h"
+#include "claim.h"
+#include "cleanup.h"
 #include "chipset.h"
 #include "confine.h"
 #include "consrv.h"
 #include "disk.h"
 #include "kvm.h"
 #include "loader.h"
+#include "loader_choice.h"
 #include "plugin_child.h"
 #include "plugin_pick.h"
 #include "log.h"
@@ -39,172 +42,20 @@
 #include "handoff.h"
 
 /* Exit status when the view cannot be made or its daemon dies (bhyve's "error"). */
-#define MAIN_EX_VIEW 4
+#define MAIN_EX_VIEW CLEANUP_EX_VIEW
 /* ... and when the loaded guest cannot be handed to QEMU. */
 #define MAIN_EX_VMM 4
 #define MAIN_RELEASE_WAIT_MS 30000
 
 /*
- * The console to restore, the view to take down and the plugin's process
- * to kill: the only global state, because signal handlers and atexit get
- * no context argument.
+ * QEMU and the console server, which the clean-up (main_end) ends too: the
+ * only global state, because signal handlers and atexit get no context
+ * argument.
  */
-static struct console *main_cons;
 static struct consrv main_consrv; /* --console-socket's server */
-static struct loader *main_loader; /* its disks' exporters end with kvmload, on every way out */
-static struct view *main_view;
 static struct qemu *volatile main_qemu; /* started paused while the loader runs */
 static struct handoff_stub main_stub; /* the entry stub's image, read as QEMU starts */
-static volatile pid_t main_child = -1;
-static struct sigaction main_stop_sa; /* main_on_stop, put back after each stop */
-
-static void main_restore_console(void)
-{
-	if (main_cons)
-		console_restore(main_cons);
-}
-
-/* Async-signal-safe: the plugin's process goes first, so nothing reads the view as it goes away. */
-static void main_kill_child(void)
-{
-	pid_t pid = main_child;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	main_child = -1;
-}
-
-static void main_on_signal(int sig)
-{
-	main_kill_child();
-	qemu_kill(main_qemu);
-	main_restore_console();
-	if (main_view)
-		view_stop(main_view);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* The view daemon died under the loader: its files now fail with ENOTCONN. */
-static void main_on_sigchld(int sig)
-{
-	(void)sig;
-	if (!main_view || !view_child_died(main_view))
-		return;
-	main_kill_child();
-	qemu_kill(main_qemu);
-	main_restore_console();
-	view_report_death(main_view);
-	view_stop(main_view);
-	_exit(MAIN_EX_VIEW);
-}
-
-/*
- * ^Z, or the terminal read or written from the background: the terminal
- * goes back to its own settings, then the process stops as it would by
- * default (the plugin's process, in our process group, is stopped by the
- * kernel with us).  Continued, it is raw again.  In an orphaned process
- * group the kernel drops the stop and raise returns at once: raw again too.
- */
-static void main_on_stop(int sig)
-{
-	int e = errno;
-	sigset_t one;
-
-	if (main_cons)
-		console_suspend(main_cons);
-	signal(sig, SIG_DFL);
-	sigemptyset(&one);
-	sigaddset(&one, sig);
-	sigprocmask(SIG_UNBLOCK, &one, NULL);
-	raise(sig);
-	sigaction(sig, &main_stop_sa, NULL);
-	if (main_cons)
-		console_resume(main_cons);
-	errno = e;
-}
-
-/* Continued after a stop we did not see (SIGSTOP): raw again. */
-static void main_on_cont(int sig)
-{
-	int e = errno;
-
-	(void)sig;
-	if (main_cons)
-		console_resume(main_cons);
-	errno = e;
-}
-
-/* Every handler blocks the others, so view_stop never runs twice at once. */
-static void main_handle(int sig, void (*fn)(int), int flags)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sa.sa_flags = flags;
-	view_sigset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGTSTP);
-	sigaddset(&sa.sa_mask, SIGTTIN);
-	sigaddset(&sa.sa_mask, SIGTTOU);
-	sigaddset(&sa.sa_mask, SIGCONT);
-	if (sigaction(sig, &sa, NULL) < 0)
-		err(EX_OSERR, "sigaction");
-	if (fn == main_on_stop)
-		main_stop_sa = sa;
-}
-
-/* The stop signals, unless ignored from the start (a shell without job control). */
-static void main_job_control(void)
-{
-	static const int stops[] = { SIGTSTP, SIGTTIN, SIGTTOU };
-	struct sigaction old;
-
-	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
-		if (sigaction(stops[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-			main_handle(stops[i], main_on_stop, SA_RESTART);
-	main_handle(SIGCONT, main_on_cont, SA_RESTART);
-}
-
-/*
- * Outside handlers: with the signals held and the SIGCHLD watch off (our
- * SIGTERM is no death).  Phase 11 takes only the view down (all false): the
- * VM stays held until kvmload ends, since the guest runs on its disks.
- */
-static void main_stop_view(bool all)
-{
-	sigset_t block, old;
-
-	if (!main_view)
-		return;
-	view_sigset(&block);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	signal(SIGCHLD, SIG_DFL);
-	if (all) {
-		view_stop(main_view);
-		main_view = NULL;
-	} else {
-		view_down(main_view);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-static void main_at_exit(void)
-{
-	main_kill_child();
-	/* A load that failed leaves no QEMU behind, not even for its parent-death signal. */
-	qemu_kill(main_qemu);
-	/* Its last bytes reach the terminal before the terminal is given back. */
-	consrv_stop(&main_consrv);
-	main_restore_console();
-	main_stop_view(true);
-	/* After the view, which reads them; not left to their parent-death signal, which comes late. */
-	for (int i = 0; main_loader && i < main_loader->ndisks; i++)
-		disk_export_stop(&main_loader->disks[i].info);
-}
+static struct cleanup main_end = { .child = -1, .qemu = &main_qemu, .consrv = &main_consrv };
 
 /*
  * Phase 3: each -d opened once (disk.h: read-only, its format, its backing
@@ -279,7 +130,7 @@ static void main_check_dirs(const struct opts *o)
  * server there serves what the console had so far (terminal or stdio) and
  * the socket; the console becomes the server's guest side.
  */
-static void main_serve_console(struct loader *l, const struct opts *o, const struct view *v)
+static void main_serve_console(struct loader *l, const struct opts *o, const struct vm_claim *claim)
 {
 	char sock[PATH_MAX + 16], msg[PATH_MAX + 64];
 	struct consrv_spec spec = {
@@ -290,8 +141,8 @@ static void main_serve_console(struct loader *l, const struct opts *o, const str
 
 	if (!o->console_socket)
 		return;
-	if ((size_t)snprintf(sock, sizeof(sock), "%s/%s", v->rundir, RUNDIR_CONSOLE) >= sizeof(sock))
-		errx(EX_USAGE, "%s/%s: path too long", log_esc(v->rundir), RUNDIR_CONSOLE);
+	if ((size_t)snprintf(sock, sizeof(sock), "%s/%s", claim->dir, RUNDIR_CONSOLE) >= sizeof(sock))
+		errx(EX_USAGE, "%s/%s: path too long", log_esc(claim->dir), RUNDIR_CONSOLE);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		err(EX_OSERR, "console socket");
 	spec.guest = sv[1];
@@ -308,13 +159,14 @@ static void main_serve_console(struct loader *l, const struct opts *o, const str
  * read (l->host_fd).  bootdir gets that directory's path; "" when there is
  * none (no -h, -d or --view; or -l and no partition to boot from).
  */
-static void main_make_view(struct loader *l, const struct opts *o, struct view *v, char *bootdir,
-		      size_t len)
+static void main_make_view(struct loader *l, const struct opts *o, struct vm_claim *claim,
+			   struct view *v, char *bootdir, size_t len)
 {
 	char msg[1536], fs[PATH_MAX], name[PATH_MAX], dataset[256];
 	const char *want = o->boot_part;
 	int r;
 
+	claim_init(claim);
 	view_init(v);
 	l->host_fd = -1;
 	bootdir[0] = '\0';
@@ -322,11 +174,11 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 		r = view_attach(v, o->view);
 		if (r < 0)
 			errx(EX_USAGE, "--view %s: %s", log_esc(o->view), strerror(-r));
-		main_view = v;
+		main_end.view = v;
 	} else if (o->host || o->ndisks) {
 		int fds[LOADER_NDISKS];
 		const struct view_spec spec = {
-			.prog = fs, .vmname = o->vmname, .host = o->host,
+			.prog = fs, .host = o->host,
 			.disks = o->disks, .disk_fds = fds, .ndisks = o->ndisks, .user = o->user_name,
 		};
 
@@ -335,11 +187,15 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 			fds[i] = l->disks[i].fd;
 
 		view_fs_program(fs, sizeof(fs));
-		main_view = v; /* before anything exists, so every exit path takes it down */
-		r = view_start(v, &spec, msg, sizeof(msg));
+		/* Before anything exists, so every exit path undoes what was made. */
+		main_end.claim = claim;
+		main_end.view = v;
+		r = claim_take(claim, o->vmname, o->disks, o->ndisks, msg, sizeof(msg));
+		if (r == 0)
+			r = view_start(v, claim, &spec, msg, sizeof(msg));
 		if (r < 0)
 			errx(MAIN_EX_VIEW, "%s", log_esc(msg));
-		main_handle(SIGCHLD, main_on_sigchld, SA_NOCLDSTOP | SA_RESTART);
+		cleanup_watch_view(&main_end);
 		log_debug("view of %s%s%d disk(s) at %s (kvmload-fs pid %ld)",
 			  o->host ? log_esc(o->host) : "", o->host ? " and " : "", o->ndisks,
 			  log_esc(v->mnt), (long)v->d.pid);
@@ -365,116 +221,6 @@ static void main_make_view(struct loader *l, const struct opts *o, struct view *
 			 log_esc(bootdir));
 	else
 		log_info("host0: is %s of the view (%s)", log_esc(name), log_esc(bootdir));
-}
-
-/* "P: why; P2: why ..." for the candidates that were tried. */
-static void main_pick_tried(const struct plugin_pick *p, char *buf, size_t len)
-{
-	size_t at = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; i < p->n && at < len; i++)
-		at += (size_t)snprintf(buf + at, len - at, "%s%s: %s", i ? "; " : "", p->c[i].path,
-				       strerror(p->c[i].err));
-}
-
-/* Where a chosen plugin came from, for the message saying why it was chosen. */
-static const char *main_pick_origin(const struct opts *o, const struct plugin_pick_cand *c,
-				    const char *interp, char *buf, size_t len)
-{
-	if (c->guest)
-		return o->no_sandbox ? "the guest's own /boot: untrusted, allowed without the sandbox by "
-				       "--trust-guest-loader"
-				     : "the guest's own /boot: untrusted, confined by the sandbox";
-	if (c->generic && *interp) {
-		snprintf(buf, len, "host plugin directory, which has no userboot_%s.so", interp);
-		return buf;
-	}
-	return "host plugin directory";
-}
-
-/* Phase 6: choose among the candidates, or end the load naming what was tried. */
-static const struct plugin_pick_cand *main_pick(const struct opts *o, const struct plugin_pick_where *w,
-						 const char *interp, bool swap, const char *why,
-						 struct plugin_pick *p)
-{
-	char tried[4 * (PATH_MAX + 64)];
-	int i = plugin_pick_find(p, w, interp, swap);
-
-	if (i < 0) {
-		main_pick_tried(p, tried, sizeof(tried));
-		errx(1, "%s: %s", why, log_esc(tried));
-	}
-	/* Without the sandbox, code from the guest's disk needs the user's word. */
-	if (p->c[i].guest && o->no_sandbox && !o->trust_guest)
-		errx(1, "%s: the only plugin found is the guest's own %s, untrusted code that would run "
-		     "with kvmload's privileges under --no-sandbox; pass --trust-guest-loader to use it",
-		     why, log_esc(p->c[i].path));
-	return &p->c[i];
-}
-
-/*
- * -l: a path as given; a bare name (no slash) in the plugin directory first,
- * where bhyveload's users keep userboot.so, then in the current directory.
- * Returns the plugin's fd, opened once: what is found is what is loaded.
- */
-static int main_named_loader(const struct opts *o, char *path, size_t len)
-{
-	char tried[4 * (PATH_MAX + 64)];
-	struct plugin_pick p = { .n = 0 };
-	int fd;
-
-	if (strchr(o->loader, '/')) {
-		if ((size_t)snprintf(path, len, "%s", o->loader) >= len)
-			errx(EX_USAGE, "-l %s: path too long", log_esc(o->loader));
-		fd = plugin_pick_open(path);
-		if (fd < 0)
-			errx(1, "%s: %s", log_esc(path), strerror(-fd));
-		return fd;
-	}
-	for (int i = 0; i < 2; i++) {
-		struct plugin_pick_cand *c = &p.c[p.n++];
-		int n = snprintf(c->path, sizeof(c->path), "%s/%s", i == 0 ? o->loader_dir : ".", o->loader);
-
-		fd = n < 0 || (size_t)n >= sizeof(c->path) ? -ENAMETOOLONG : plugin_pick_open(c->path);
-		if (fd >= 0) {
-			snprintf(path, len, "%s", c->path);
-			return fd;
-		}
-		c->err = -fd;
-	}
-	main_pick_tried(&p, tried, sizeof(tried));
-	errx(1, "-l %s: not in the plugin directory or the current directory: %s", log_esc(o->loader),
-	     log_esc(tried));
-}
-
-/* The plugin to start with, opened: -l, else the one the guest's /boot/loader asks for. */
-static int main_initial_loader(const struct opts *o, const struct plugin_pick_where *w,
-			       char *path, size_t len)
-{
-	char interp[PLUGIN_INTERP_MAX + 1], why[128], origin[128];
-	const struct plugin_pick_cand *c;
-	struct plugin_pick p;
-
-	if (o->loader)
-		return main_named_loader(o, path, len);
-	switch (plugin_pick_interp(w->guest_fd, interp)) {
-	case PLUGIN_PICK_MARKER:
-		snprintf(why, sizeof(why), "guest /boot/loader says %s", interp);
-		break;
-	case PLUGIN_PICK_NOMARKER:
-		snprintf(why, sizeof(why), "guest /boot/loader has no $Interpreter: marker, so 4th");
-		break;
-	case PLUGIN_PICK_NOLOADER:
-		snprintf(why, sizeof(why), "%s", w->guest_fd < 0 ? "no guest /boot to read"
-								 : "the guest has no /boot/loader");
-		break;
-	}
-	c = main_pick(o, w, interp, false, why, &p);
-	log_info("%s: using %s (%s)", why, log_esc(c->path),
-		 main_pick_origin(o, c, interp, origin, sizeof(origin)));
-	snprintf(path, len, "%s", c->path);
-	return c->fd;
 }
 
 /* The watch on QEMU while a plugin runs: its start served, its death noticed. */
@@ -524,11 +270,13 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 	struct timespec deadline, *until = NULL;
 	struct plugin p;
 	struct plugin_watch watch = { .fd = -1, .fn = main_watch_qemu, .arg = main_qemu };
+	const struct loader_choice lc = { .loader = o->loader, .no_sandbox = o->no_sandbox,
+					  .trust_guest = o->trust_guest, .where = w };
 	int swaps = 0, fd, r;
 
 	if (main_qemu)
 		watch.fd = qemu_watch_fd(main_qemu);
-	fd = main_initial_loader(o, w, path, sizeof(path));
+	fd = loader_choice_first(&lc, path, sizeof(path));
 	for (;;) {
 		/*
 		 * Read through the descriptor the choice opened and mapped here, before the
@@ -545,7 +293,7 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 			deadline.tv_sec += o->loader_timeout;
 			until = &deadline;
 		}
-		r = plugin_child_run(l, &p, path, sb, until, main_qemu ? &watch : NULL, &main_child, &res, msg,
+		r = plugin_child_run(l, &p, path, sb, until, main_qemu ? &watch : NULL, &main_end.child, &res, msg,
 				     sizeof(msg));
 		plugin_unload(&p);
 		if (r == -ECANCELED)
@@ -562,7 +310,7 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 			return;
 		case LEAVE_EXIT:
 			/* bhyveload's status: 1 after `quit`, 2 after `reboot`. */
-			main_restore_console();
+			cleanup_console(&main_end);
 			exit(res.exit_value);
 		case LEAVE_SWAP:
 			if (o->loader)
@@ -572,12 +320,12 @@ static void main_run_loader(struct loader *l, const struct opts *o, const struct
 				errx(1, "%s asked to swap to '%s' after a swap already happened",
 				     log_esc(path), res.interp);
 			snprintf(why, sizeof(why), "guest wants interpreter '%s'", res.interp);
-			c = main_pick(o, w, res.interp, true, why, &pick);
+			c = loader_choice_pick(&lc, res.interp, true, why, &pick);
 			snprintf(path, sizeof(path), "%s", c->path);
 			fd = c->fd;
 			log_info("the guest's /boot/loader wants interpreter '%s': swapping to %s%s%s%s",
 				 res.interp, log_esc(path), c->guest ? " (" : "",
-				 c->guest ? main_pick_origin(o, c, res.interp, origin, sizeof(origin)) : "",
+				 c->guest ? loader_choice_origin(&lc, c, res.interp, origin, sizeof(origin)) : "",
 				 c->guest ? ")" : "");
 			/* A fresh plugin gets fresh guest memory, as after bhyveload's vm_reinit. */
 			if (gmem_reset(&l->gmem) < 0)
@@ -692,14 +440,15 @@ static void main_close(struct loader *l, struct opts *o)
 	gmem_fini(&l->gmem);
 	env_free(l);
 	free(o->env);
-	main_cons = NULL;
+	main_end.cons = NULL;
 	console_close(&l->cons);
 }
 
 int main(int argc, char **argv)
 {
-	/* Static: main_at_exit reads them after main has returned. */
+	/* Static: the clean-up reads them after main has returned. */
 	static struct loader l;
+	static struct vm_claim claim;
 	static struct view v;
 	struct opts o;
 	struct kvm_vm vm;
@@ -732,15 +481,8 @@ int main(int argc, char **argv)
 		l.cons.out_fd = STDERR_FILENO;
 		l.cons.out_err = 0;
 	}
-	main_cons = &l.cons;
-	atexit(main_at_exit);
-	main_handle(SIGINT, main_on_signal, 0);
-	main_handle(SIGTERM, main_on_signal, 0);
-	main_handle(SIGHUP, main_on_signal, 0);
-	main_handle(SIGQUIT, main_on_signal, 0);
-	main_job_control();
-	/* An inherited SIG_IGN would have the kernel reap the view daemon before we can. */
-	signal(SIGCHLD, SIG_DFL);
+	main_end.cons = &l.cons;
+	cleanup_install(&main_end);
 
 	main_check_dirs(&o);
 	/* After the usage checks (their errors come first), before anything is opened or loaded. */
@@ -755,13 +497,13 @@ int main(int argc, char **argv)
 	if (on_qemu && !o.qemu_late)
 		main_start_qemu(&l, &o);
 	main_open_disks(&l, &o, on_qemu);
-	main_loader = &l;
+	main_end.loader = &l;
 	r = env_build(&l, o.env, o.nenv);
 	if (r < 0)
 		errx(EX_OSERR, "environment: %s", strerror(-r));
 
-	main_make_view(&l, &o, &v, bootdir, sizeof(bootdir));
-	main_serve_console(&l, &o, &v);
+	main_make_view(&l, &o, &claim, &v, bootdir, sizeof(bootdir));
+	main_serve_console(&l, &o, &claim);
 	where = (struct plugin_pick_where){
 		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
 	};
@@ -786,7 +528,7 @@ int main(int argc, char **argv)
 	if (l.host_fd >= 0)
 		close(l.host_fd);
 	l.host_fd = -1;
-	main_stop_view(false);
+	cleanup_view_down(&main_end);
 	main_release_view(&o);
 
 	if (on_qemu) {
@@ -796,7 +538,7 @@ int main(int argc, char **argv)
 		main_close(&l, &o);
 		/* A signal that had to end QEMU by force ends kvmload by it, after the same clean-up. */
 		if (killed_by)
-			main_on_signal(killed_by);
+			cleanup_on_signal(killed_by);
 		return (int)why;
 	}
 	if (kvm_x86_apply(&vm, &l.regs, &l.gmem) < 0)

@@ -1,4 +1,4 @@
-/* view.c: kvmload's view: holding the VM's runtime directory, its kvmload-fs child there, and taking both down. */
+/* view.c: kvmload's view: its kvmload-fs child in the claimed runtime directory (claim.c), its death noticed, and taking it down. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,15 +16,13 @@
 #include "view.h"
 #include "build_paths.h"
 
-#define VIEW_STOP_WAIT_MS 5000 /* a daemon that ignores SIGTERM this long gets SIGKILL */
 #define VIEW_READY_MS 30000    /* the mount must answer within this */
 
 void view_init(struct view *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->root_fd = -1;
-	v->rundir_fd = -1;
-	v->claim_fd = -1;
+	v->dir_fd = -1;
 	viewd_init(&v->d);
 }
 
@@ -33,121 +31,8 @@ void view_fs_program(char *buf, size_t len)
 	paths_find(buf, len, "KVMLOAD_FS", VIEW_BUILD_DIR, VIEW_FS_BUILD, "kvmload-fs", VIEW_FS_INSTALLED);
 }
 
-void view_sigset(sigset_t *s)
-{
-	sigemptyset(s);
-	sigaddset(s, SIGINT);
-	sigaddset(s, SIGTERM);
-	sigaddset(s, SIGHUP);
-	sigaddset(s, SIGQUIT);
-	sigaddset(s, SIGCHLD);
-}
-
-/* Not root and no $XDG_RUNTIME_DIR: /run/kvmload is likely root's, so say where else to look. */
-static const char *view_hint(const struct view *v)
-{
-	return geteuid() != 0 && strcmp(v->base, RUNDIR_BASE) == 0
-		       ? " (not as root, the runtime directory is under $XDG_RUNTIME_DIR, which is unset)"
-		       : "";
-}
-
-/* Async-signal-safe: our claim on the VM goes, its holder file with it. */
-static void view_let_go(struct view *v)
-{
-	if (v->rundir_fd >= 0) {
-		unlinkat(v->rundir_fd, RUNDIR_HOLDER, 0);
-		close(v->rundir_fd);
-		v->rundir_fd = -1;
-	}
-	if (v->claim_fd >= 0)
-		close(v->claim_fd);
-	v->claim_fd = -1;
-}
-
-/* BASE/VM/disk: the disks' names, one a line, so kvmload-hotplug list can say what we run from. */
-static int view_record_disks(const struct view *v, const struct view_spec *s)
-{
-	char *text = NULL;
-	size_t len;
-	FILE *f;
-	int r;
-
-	/* No disk: none recorded, not even one a holder that was killed outright left. */
-	if (s->ndisks == 0)
-		return unlinkat(v->rundir_fd, RUNDIR_DISK, 0) < 0 && errno != ENOENT ? -errno : 0;
-	f = open_memstream(&text, &len);
-	if (!f)
-		return -ENOMEM;
-	for (int i = 0; i < s->ndisks; i++)
-		fprintf(f, "%s\n", s->disks[i]);
-	r = fclose(f) == 0 ? rundir_write(v->base, v->vmname, RUNDIR_DISK, text) : -ENOMEM;
-	free(text);
-	return r;
-}
-
-/*
- * Under the VM's lock: hold base/<vm> for us, or say who does.  A view left
- * by a holder that is gone is cleared here, by rundir's rule.
- */
-static int view_hold(struct view *v, sigset_t *wait_mask, char *err, size_t errlen)
-{
-	struct rundir_holder who;
-	sigset_t held;
-	pid_t fs = -1;
-	int lock, r;
-
-	/* The lock may be held for a while by kvmload-hotplug starting this VM: let signals in. */
-	sigprocmask(SIG_SETMASK, wait_mask, &held);
-	lock = rundir_lock(v->base, v->vmname);
-	sigprocmask(SIG_SETMASK, &held, NULL);
-	if (lock < 0)
-		return errmsg_set(err, errlen, -lock, "%s/%s.lock: %s%s", v->base, v->vmname,
-				  strerror(-lock), view_hint(v));
-	r = rundir_claim(v->base, v->vmname, "kvmload", &who);
-	if (r == -EBUSY)
-		r = errmsg_set(err, errlen, EBUSY, "vm %s is held by %s (pid %ld, %s/%s)",
-			       v->vmname, who.prog, (long)who.pid, v->rundir, RUNDIR_HOLDER);
-	else if (r == -EPERM)
-		r = errmsg_set(err, errlen, EPERM, "%s: not owned by uid %u, or open to others",
-			       v->rundir, (unsigned)geteuid());
-	else if (r < 0)
-		r = errmsg_set(err, errlen, -r, "%s: %s%s", v->rundir, strerror(-r), view_hint(v));
-	if (r >= 0) {
-		int guest;
-
-		v->claim_fd = r;
-		v->rundir_fd = open(v->rundir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		/* A supervised guest whose supervisor was killed may still be powering down. */
-		guest = v->rundir_fd < 0 ? -1 : rundir_pidfd(v->base, v->vmname, RUNDIR_GUEST);
-		if (guest >= 0) {
-			close(guest);
-			r = errmsg_set(err, errlen, EBUSY,
-				       "vm %s: its last guest (kvmload pid %ld, %s/%s) still runs, with "
-				       "nobody holding it; try again once it has stopped", v->vmname,
-				       (long)rundir_read_pid(v->base, v->vmname, RUNDIR_GUEST), v->rundir,
-				       RUNDIR_GUEST);
-		} else if (v->rundir_fd < 0) {
-			r = errmsg_set(err, errlen, errno, "%s: %s", v->rundir, strerror(errno));
-		} else {
-			r = rundir_clear_view(v->base, v->vmname, VIEW_STOP_WAIT_MS, &fs);
-			if (r == -EBUSY)
-				r = errmsg_set(err, errlen, EBUSY,
-					       "%s is still served by kvmload-fs (pid %ld), which its "
-					       "holder left and which does not stop; not unmounting it",
-					       v->mnt, (long)fs);
-			else if (r < 0)
-				r = errmsg_set(err, errlen, -r, "%s: unmounting a stale view: %s", v->mnt,
-					       strerror(-r));
-		}
-		/* Let go at once, records untouched: the next holder must still see them. */
-		if (r < 0)
-			view_let_go(v);
-	}
-	rundir_unlock(v->base, v->vmname, lock);
-	return r;
-}
-
-int view_start(struct view *v, const struct view_spec *s, char *err, size_t errlen)
+int view_start(struct view *v, const struct vm_claim *c, const struct view_spec *s, char *err,
+	       size_t errlen)
 {
 	const struct viewd_spec ds = { .prog = s->prog, .mnt = v->mnt, .host = s->host,
 				       .disks = s->disks, .disk_fds = s->disk_fds,
@@ -156,25 +41,18 @@ int view_start(struct view *v, const struct view_spec *s, char *err, size_t errl
 	char how[64];
 	int r;
 
-	view_sigset(&block);
+	claim_sigset(&block);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	rundir_base(v->base, sizeof(v->base));
-	if ((size_t)snprintf(v->vmname, sizeof(v->vmname), "%s", s->vmname) >= sizeof(v->vmname) ||
-	    rundir_path(v->rundir, sizeof(v->rundir), v->base, s->vmname, NULL) < 0 ||
-	    rundir_path(v->mnt, sizeof(v->mnt), v->base, s->vmname, RUNDIR_VIEW) < 0) {
-		v->rundir[0] = '\0';
-		r = errmsg_set(err, errlen, ENAMETOOLONG, "%s/%s: name too long", v->base, s->vmname);
+	if (rundir_path(v->mnt, sizeof(v->mnt), c->base, c->vmname, RUNDIR_VIEW) < 0) {
+		r = errmsg_set(err, errlen, ENAMETOOLONG, "%s/%s: name too long", c->base, c->vmname);
 		goto out;
 	}
-	r = view_hold(v, &old, err, errlen);
-	if (r < 0)
-		goto out;
-	r = view_record_disks(v, s);
-	if (r < 0) {
-		r = errmsg_set(err, errlen, -r, "%s/%s: %s", v->rundir, RUNDIR_DISK, strerror(-r));
+	v->dir_fd = fcntl(c->dir_fd, F_DUPFD_CLOEXEC, 0);
+	if (v->dir_fd < 0) {
+		r = errmsg_set(err, errlen, errno, "%s: %s", c->dir, strerror(errno));
 		goto out;
 	}
-	if (mkdirat(v->rundir_fd, RUNDIR_VIEW, 0700) < 0 && errno != EEXIST) {
+	if (mkdirat(v->dir_fd, RUNDIR_VIEW, 0700) < 0 && errno != EEXIST) {
 		r = errmsg_set(err, errlen, errno, "%s: %s", v->mnt, strerror(errno));
 		goto out;
 	}
@@ -190,9 +68,9 @@ int view_start(struct view *v, const struct view_spec *s, char *err, size_t errl
 		r = errmsg_set(err, errlen, -r, "the view daemon %s: %s%s", s->prog, strerror(-r),
 			       r == -ENOENT || r == -EACCES ? " (set KVMLOAD_FS to its path)" : "");
 	} else {
-		r = rundir_write_pid(v->base, v->vmname, RUNDIR_FS, v->d.pid);
+		r = rundir_write_pid(c->base, c->vmname, RUNDIR_FS, v->d.pid);
 		if (r < 0)
-			r = errmsg_set(err, errlen, -r, "%s/%s: %s", v->rundir, RUNDIR_FS, strerror(-r));
+			r = errmsg_set(err, errlen, -r, "%s/%s: %s", c->dir, RUNDIR_FS, strerror(-r));
 	}
 	if (r < 0)
 		goto out;
@@ -261,27 +139,16 @@ void view_report_death(const struct view *v)
 
 void view_down(struct view *v)
 {
-	viewd_stop(&v->d, VIEW_STOP_WAIT_MS, true);
+	viewd_stop(&v->d, CLAIM_VIEW_STOP_MS, true);
 	if (v->root_fd >= 0) {
 		close(v->root_fd);
 		v->root_fd = -1;
 	}
-	if (v->rundir_fd < 0)
-		return; /* not ours (--view), or already cleaned up */
+	if (v->dir_fd < 0)
+		return; /* not ours (--view), or already down */
 	/* The daemon is gone and its mount detached: its record and mount point go. */
-	unlinkat(v->rundir_fd, RUNDIR_FS, 0);
-	unlinkat(v->rundir_fd, RUNDIR_VIEW, AT_REMOVEDIR);
-}
-
-void view_stop(struct view *v)
-{
-	view_down(v);
-	if (v->rundir_fd < 0)
-		return;
-	unlinkat(v->rundir_fd, RUNDIR_DISK, 0);
-	/* --console-socket's (its server ends with kvmload); the holder file last: until it goes, nobody takes the VM. */
-	unlinkat(v->rundir_fd, RUNDIR_CONSOLE, 0);
-	view_let_go(v);
-	/* Fails, harmlessly, when something else was put there (kvmload-hotplug's console log). */
-	rmdir(v->rundir);
+	unlinkat(v->dir_fd, RUNDIR_FS, 0);
+	unlinkat(v->dir_fd, RUNDIR_VIEW, AT_REMOVEDIR);
+	close(v->dir_fd);
+	v->dir_fd = -1;
 }

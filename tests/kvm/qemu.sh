@@ -178,6 +178,11 @@ for _ in $(seq 200); do grep -q 'testkernel: spin' "$WORK/term.log" && break; sl
 expect_status $st 4 "a second kvmload while the guest runs"
 expect_text "$WORK/second.err" "kvmload: vm $VM is held by kvmload (pid $kpid, "
 kill -0 $kpid 2>/dev/null && ok || bad "the running kvmload went with the refused one"
+# Its runtime directory meanwhile: the view down since the loader was done, the holder file kept.
+check "while the guest runs: the holder file" "$kpid kvmload" "$(cat /run/kvmload/$VM/holder 2>/dev/null)"
+if [ -e /run/kvmload/$VM/view ] || [ -e /run/kvmload/$VM/kvmload-fs.pid ] ||
+	grep -q "/run/kvmload/$VM/" /proc/mounts; then bad "while the guest runs: the view is still there"
+else ok; fi
 kill -TERM $kpid
 wait $kpid; st=$?
 expect_status $st 1 "SIGTERM"
