@@ -36,10 +36,8 @@ static void cleanup_kill_child(struct cleanup *c)
 /* Async-signal-safe: the view, then the claim, whose holder file goes last. */
 static void cleanup_drop(struct cleanup *c)
 {
-	if (c->view)
-		view_down(c->view);
-	if (c->claim)
-		claim_drop(c->claim);
+	view_down(&c->view);
+	claim_drop(&c->claim);
 }
 
 void cleanup_on_signal(int sig)
@@ -60,12 +58,12 @@ static void cleanup_on_sigchld(int sig)
 	struct cleanup *c = cleanup_ctx;
 
 	(void)sig;
-	if (!c->view || !view_child_died(c->view))
+	if (!view_child_died(&c->view))
 		return;
 	cleanup_kill_child(c);
 	qemu_kill(*c->qemu);
 	cleanup_console(c);
-	view_report_death(c->view);
+	view_report_death(&c->view);
 	cleanup_drop(c);
 	_exit(CLEANUP_EX_VIEW);
 }
@@ -153,8 +151,7 @@ static void cleanup_held(struct cleanup *c, void (*fn)(struct cleanup *))
 
 static void cleanup_down(struct cleanup *c)
 {
-	if (c->view)
-		view_down(c->view);
+	view_down(&c->view);
 }
 
 void cleanup_view_down(struct cleanup *c)
@@ -181,6 +178,8 @@ static void cleanup_at_exit(void)
 
 void cleanup_install(struct cleanup *c)
 {
+	view_init(&c->view);
+	claim_init(&c->claim);
 	cleanup_ctx = c;
 	atexit(cleanup_at_exit);
 	cleanup_handle(c, SIGINT, cleanup_on_signal, 0);

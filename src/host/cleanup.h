@@ -16,26 +16,28 @@
 #define CLEANUP_EX_VIEW 4
 
 /*
- * What there is to undo, filled in as it comes to exist; NULL (or -1)
- * until then.  The handlers read it through the one pointer cleanup_install
- * keeps, because signal handlers and atexit get no context argument.
+ * What there is to undo, filled in as it comes to exist; NULL (or -1, or
+ * nothing taken) until then.  The handlers read it through the one pointer
+ * cleanup_install keeps, because signal handlers and atexit get no
+ * context argument.
  */
 struct cleanup {
 	volatile pid_t child;         /* the plugin's process: killed first, so nothing reads the view as it goes */
 	struct qemu *volatile *qemu;  /* QEMU, started paused while the loader runs: killed */
 	struct consrv *consrv;        /* --console-socket's server: its last bytes out before the terminal is given back */
 	struct console *cons;         /* restored; NULL once closed */
-	struct view *view;            /* taken down before the claim */
-	struct vm_claim *claim;       /* let go last */
+	struct view view;             /* phases 5-11 (or --view's): taken down before the claim */
+	struct vm_claim claim;        /* the VM, held from phase 5 until kvmload ends: let go last */
 	struct loader *loader;        /* its disks' exporters end with kvmload, after the view that reads them */
 	struct sigaction stop_sa;     /* the stop handler, put back after each stop */
 };
 
 /*
- * Make c the clean-up of this process: atexit, SIGINT, SIGTERM, SIGHUP and
- * SIGQUIT (undo, then die by the signal), the terminal's stops (the
- * console is given back, then raw again), and SIGCHLD at its default (an
- * inherited SIG_IGN would have the kernel reap the view daemon first).
+ * Make c the clean-up of this process, with no view and no claim yet:
+ * atexit, SIGINT, SIGTERM, SIGHUP and SIGQUIT (undo, then die by the
+ * signal), the terminal's stops (the console is given back, then raw
+ * again), and SIGCHLD at its default (an inherited SIG_IGN would have the
+ * kernel reap the view daemon first).
  */
 void cleanup_install(struct cleanup *c);
 

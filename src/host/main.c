@@ -10,17 +10,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "boot_part.h"
 #include "cb.h"
-#include "claim.h"
 #include "cleanup.h"
+#include "disks.h"
 #include "chipset.h"
 #include "confine.h"
 #include "consrv.h"
@@ -37,7 +33,7 @@
 #include "qemu.h"
 #include "uart.h"
 #include "rundir.h"
-#include "view.h"
+#include "view_setup.h"
 #include "build_paths.h"
 #include "handoff.h"
 
@@ -56,51 +52,6 @@ static struct consrv main_consrv; /* --console-socket's server */
 static struct qemu *volatile main_qemu; /* started paused while the loader runs */
 static struct handoff_stub main_stub; /* the entry stub's image, read as QEMU starts */
 static struct cleanup main_end = { .child = -1, .qemu = &main_qemu, .consrv = &main_consrv };
-
-/*
- * Phase 3: each -d opened once (disk.h: read-only, its format, its backing
- * files, a non-raw image's guest-visible bytes); the loader and the view read
- * those descriptors, and QEMU gets the same files.  For a guest that writes
- * its disks, the image is opened for writing now, through its descriptor: a
- * read-only device or file is given to the guest read-only, said once.
- */
-static void main_open_disks(struct loader *l, struct opts *o, bool on_qemu)
-{
-	for (int i = 0; i < o->ndisks; i++) {
-		struct loader_disk *d = &l->disks[i];
-		struct qemu_disk *q = &o->qemu.disks[i];
-		char msg[1400];
-		int r;
-
-		r = disk_open_fd(o->disk_fds[i], o->disks[i], o->formats[i], &o->user, &d->info, msg, sizeof(msg));
-		/* disk_open_fd opened its own copy: the caller's descriptor is done with. */
-		if (o->disk_fds[i] >= 0)
-			close(o->disk_fds[i]);
-		if (r < 0)
-			errx(r == -ENOMEM ? EX_OSERR : r == -ETIMEDOUT || r == -ENOPKG ? EX_UNAVAILABLE :
-			     r == -EIO ? EX_IOERR : EX_USAGE, "-d %s: %s",
-			     log_esc(o->disks[i]), log_esc(msg));
-		d->path = o->disks[i];
-		d->fd = d->info.fd;
-		d->size = d->info.size;
-		d->secsize = d->info.secsize;
-		l->ndisks++;
-		if (strcmp(d->info.layer[0].format, "raw") != 0)
-			log_debug("-d %s: %s, %llu bytes for the guest, %d backing file(s)", log_esc(d->path),
-				  d->info.layer[0].format, (unsigned long long)d->size, d->info.nlayers - 1);
-		q->info = &d->info;
-		q->rw_fd = -1;
-		if (!on_qemu || o->qemu.ro)
-			continue;
-		r = disk_reopen_rw(&d->info, &q->rw_fd, msg, sizeof(msg));
-		if (r == -EROFS || r == -EACCES || r == -EPERM)
-			log_info("-d %s: read-only (%s): the guest gets it read-only", log_esc(d->path),
-				 log_esc(msg));
-		else if (r < 0)
-			errx(EX_OSERR, "-d %s: opening it for the guest to write: %s", log_esc(d->path),
-			     log_esc(msg));
-	}
-}
 
 /*
  * -h and --loader-dir are checked here, before any view exists, so a bad
@@ -125,102 +76,14 @@ static void main_check_dirs(const struct opts *o)
 	}
 }
 
-/*
- * --console-socket, once the VM's runtime directory is ours: a console
- * server there serves what the console had so far (terminal or stdio) and
- * the socket; the console becomes the server's guest side.
- */
-static void main_serve_console(struct loader *l, const struct opts *o, const struct vm_claim *claim)
+/* Phase 5 follows these options. */
+static void main_view_setup(const struct opts *o, struct view_setup *vs)
 {
-	char sock[PATH_MAX + 16], msg[PATH_MAX + 64];
-	struct consrv_spec spec = {
-		.sock = sock, .log_dir = -1, .local_in = l->cons.eof ? -1 : l->cons.in_fd,
-		.local_out = l->cons.out_err ? -1 : l->cons.out_fd, .vm = o->vmname,
+	*vs = (struct view_setup){
+		.vmname = o->vmname, .view = o->view, .host = o->host, .disks = o->disks,
+		.ndisks = o->ndisks, .user = o->user_name, .boot_part = o->boot_part,
+		.named_loader = o->loader != NULL, .console_socket = o->console_socket,
 	};
-	int sv[2], r;
-
-	if (!o->console_socket)
-		return;
-	if ((size_t)snprintf(sock, sizeof(sock), "%s/%s", claim->dir, RUNDIR_CONSOLE) >= sizeof(sock))
-		errx(EX_USAGE, "%s/%s: path too long", log_esc(claim->dir), RUNDIR_CONSOLE);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		err(EX_OSERR, "console socket");
-	spec.guest = sv[1];
-	r = consrv_start(&main_consrv, &spec, msg, sizeof(msg));
-	close(sv[1]);
-	if (r < 0)
-		errx(EX_OSERR, "--console-socket: %s", log_esc(msg));
-	console_serve(&l->cons, sv[0]);
-	log_debug("console on %s (kvmload-hotplug console %s)", log_esc(sock), o->vmname);
-}
-
-/*
- * Phase 5: the view and the directory of it that the host-file callbacks
- * read (l->host_fd).  bootdir gets that directory's path; "" when there is
- * none (no -h, -d or --view; or -l and no partition to boot from).
- */
-static void main_make_view(struct loader *l, const struct opts *o, struct vm_claim *claim,
-			   struct view *v, char *bootdir, size_t len)
-{
-	char msg[1536], fs[PATH_MAX], name[PATH_MAX], dataset[256];
-	const char *want = o->boot_part;
-	int r;
-
-	claim_init(claim);
-	view_init(v);
-	l->host_fd = -1;
-	bootdir[0] = '\0';
-	if (o->view) {
-		r = view_attach(v, o->view);
-		if (r < 0)
-			errx(EX_USAGE, "--view %s: %s", log_esc(o->view), strerror(-r));
-		main_end.view = v;
-	} else if (o->host || o->ndisks) {
-		int fds[LOADER_NDISKS];
-		const struct view_spec spec = {
-			.prog = fs, .host = o->host,
-			.disks = o->disks, .disk_fds = fds, .ndisks = o->ndisks, .user = o->user_name,
-		};
-
-		/* The view reads the very bytes the loader reads: our descriptors, never the paths again. */
-		for (int i = 0; i < l->ndisks; i++)
-			fds[i] = l->disks[i].fd;
-
-		view_fs_program(fs, sizeof(fs));
-		/* Before anything exists, so every exit path undoes what was made. */
-		main_end.claim = claim;
-		main_end.view = v;
-		r = claim_take(claim, o->vmname, o->disks, o->ndisks, msg, sizeof(msg));
-		if (r == 0)
-			r = view_start(v, claim, &spec, msg, sizeof(msg));
-		if (r < 0)
-			errx(MAIN_EX_VIEW, "%s", log_esc(msg));
-		cleanup_watch_view(&main_end);
-		log_debug("view of %s%s%d disk(s) at %s (kvmload-fs pid %ld)",
-			  o->host ? log_esc(o->host) : "", o->host ? " and " : "", o->ndisks,
-			  log_esc(v->mnt), (long)v->d.pid);
-	} else {
-		return; /* nothing to show: host0: stays empty, as in bhyveload without -h */
-	}
-	if (!want && (o->host || (o->view && boot_part_has(v->root_fd, "host0"))))
-		want = "host0";
-	r = boot_part_open(v->root_fd, v->mnt, want, name, sizeof(name), dataset, sizeof(dataset), msg,
-			   sizeof(msg));
-	if (r == -ENOENT && !want && o->loader) {
-		/* The user's plugin may read the disks itself (ZFS, say). */
-		log_warnx("%s; host0: stays empty", log_esc(msg));
-		return;
-	}
-	if (r < 0)
-		errx(1, "%s%s", o->boot_part ? "--boot-part " : "", log_esc(msg));
-	l->host_fd = r;
-	if ((size_t)snprintf(bootdir, len, "%s/%s", v->mnt, name) >= len)
-		errx(1, "%s/%s: path too long", log_esc(v->mnt), log_esc(name));
-	if (dataset[0])
-		log_info("host0: is %s of the view, ZFS dataset %s (%s)", log_esc(name), log_esc(dataset),
-			 log_esc(bootdir));
-	else
-		log_info("host0: is %s of the view (%s)", log_esc(name), log_esc(bootdir));
 }
 
 /* The watch on QEMU while a plugin runs: its start served, its death noticed. */
@@ -448,14 +311,13 @@ int main(int argc, char **argv)
 {
 	/* Static: the clean-up reads them after main has returned. */
 	static struct loader l;
-	static struct vm_claim claim;
-	static struct view v;
 	struct opts o;
 	struct kvm_vm vm;
 	struct uart uart;
 	enum vm_exit why;
 	char bootdir[PATH_MAX];
 	struct plugin_pick_where where;
+	struct view_setup vs;
 	struct sandbox sb;
 	char stub[PATH_MAX];
 	bool on_qemu;
@@ -496,14 +358,18 @@ int main(int argc, char **argv)
 	/* As early as its inputs exist: QEMU's own start overlaps the disks, the view and the loader. */
 	if (on_qemu && !o.qemu_late)
 		main_start_qemu(&l, &o);
-	main_open_disks(&l, &o, on_qemu);
+	disks_open(&(const struct disks_spec){ .paths = o.disks, .formats = o.formats, .fds = o.disk_fds,
+					       .n = o.ndisks, .user = &o.user,
+					       .writable = on_qemu && !o.qemu.ro },
+		   &l, o.qemu.disks);
 	main_end.loader = &l;
 	r = env_build(&l, o.env, o.nenv);
 	if (r < 0)
 		errx(EX_OSERR, "environment: %s", strerror(-r));
 
-	main_make_view(&l, &o, &claim, &v, bootdir, sizeof(bootdir));
-	main_serve_console(&l, &o, &claim);
+	main_view_setup(&o, &vs);
+	view_setup_make(&vs, &l, &main_end, bootdir, sizeof(bootdir));
+	view_setup_console(&vs, &l, &main_end);
 	where = (struct plugin_pick_where){
 		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
 	};
