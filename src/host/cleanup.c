@@ -167,8 +167,7 @@ static void cleanup_at_exit(void)
 	/* A load that failed leaves no QEMU behind, not even for its parent-death signal. */
 	qemu_kill(*c->qemu);
 	/* Its last bytes reach the terminal before the terminal is given back. */
-	if (c->consrv)
-		consrv_stop(c->consrv);
+	consrv_stop(&c->consrv);
 	cleanup_console(c);
 	cleanup_held(c, cleanup_drop);
 	/* After the view, which reads them; not left to their parent-death signal, which comes late. */
@@ -178,6 +177,7 @@ static void cleanup_at_exit(void)
 
 void cleanup_install(struct cleanup *c)
 {
+	consrv_init(&c->consrv);
 	view_init(&c->view);
 	claim_init(&c->claim);
 	cleanup_ctx = c;

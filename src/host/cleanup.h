@@ -24,7 +24,7 @@
 struct cleanup {
 	volatile pid_t child;         /* the plugin's process: killed first, so nothing reads the view as it goes */
 	struct qemu *volatile *qemu;  /* QEMU, started paused while the loader runs: killed */
-	struct consrv *consrv;        /* --console-socket's server: its last bytes out before the terminal is given back */
+	struct consrv consrv;         /* --console-socket's server: its last bytes out before the terminal is given back */
 	struct console *cons;         /* restored; NULL once closed */
 	struct view view;             /* phases 5-11 (or --view's): taken down before the claim */
 	struct vm_claim claim;        /* the VM, held from phase 5 until kvmload ends: let go last */
@@ -33,7 +33,7 @@ struct cleanup {
 };
 
 /*
- * Make c the clean-up of this process, with no view and no claim yet:
+ * Make c the clean-up of this process, with no view, claim or console server yet:
  * atexit, SIGINT, SIGTERM, SIGHUP and SIGQUIT (undo, then die by the
  * signal), the terminal's stops (the console is given back, then raw
  * again), and SIGCHLD at its default (an inherited SIG_IGN would have the

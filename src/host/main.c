@@ -19,7 +19,6 @@
 #include "disks.h"
 #include "chipset.h"
 #include "confine.h"
-#include "consrv.h"
 #include "disk.h"
 #include "kvm.h"
 #include "loader.h"
@@ -32,7 +31,6 @@
 #include "plugin.h"
 #include "qemu.h"
 #include "uart.h"
-#include "rundir.h"
 #include "view_setup.h"
 #include "build_paths.h"
 #include "handoff.h"
@@ -44,14 +42,12 @@
 #define MAIN_RELEASE_WAIT_MS 30000
 
 /*
- * QEMU and the console server, which the clean-up (main_end) ends too: the
- * only global state, because signal handlers and atexit get no context
- * argument.
+ * QEMU and what the clean-up undoes (main_end): the only global state,
+ * because signal handlers and atexit get no context argument.
  */
-static struct consrv main_consrv; /* --console-socket's server */
 static struct qemu *volatile main_qemu; /* started paused while the loader runs */
 static struct handoff_stub main_stub; /* the entry stub's image, read as QEMU starts */
-static struct cleanup main_end = { .child = -1, .qemu = &main_qemu, .consrv = &main_consrv };
+static struct cleanup main_end = { .child = -1, .qemu = &main_qemu };
 
 /*
  * -h and --loader-dir are checked here, before any view exists, so a bad
@@ -289,6 +285,65 @@ static enum vm_exit main_run_qemu(struct loader *l, struct opts *o, int *killed_
 	return why;
 }
 
+/* Phase 2: the console, the loader's and then the guest's. */
+static void main_open_console(struct loader *l, const struct opts *o)
+{
+	int r = console_open(&l->cons, o->cons);
+
+	if (r < 0)
+		errx(EX_USAGE, "-c %s: %s", log_esc(o->cons), r == -ENOTTY ? "not a terminal" : strerror(-r));
+	/* --load-only: standard output carries the registers alone; the loader's console goes to stderr. */
+	if (o->load_only && !l->cons.own_fds) {
+		l->cons.out_fd = STDERR_FILENO;
+		l->cons.out_err = 0;
+	}
+}
+
+/* Phase 4 on the builtin machine: the VM exists before the loader runs, so a missing /dev/kvm or memory KVM refuses is said first. */
+static void main_make_vm(struct kvm_vm *vm, struct loader *l)
+{
+	if (kvm_vm_create(vm, &l->gmem) < 0 || kvm_vcpu_create(vm) < 0)
+		exit(EX_OSERR);
+	/*
+	 * The plugin's process never holds it: its descriptors are closed
+	 * there (plugin_child.c) and the vCPU's shared kvm_run page is not
+	 * inherited at all.
+	 */
+	if (madvise(vm->run, vm->run_size, MADV_DONTFORK) < 0)
+		err(EX_OSERR, "madvise(kvm_run, MADV_DONTFORK)");
+}
+
+/* Phase 13 on the builtin machine: the loaded registers applied, then --load-only's dump or the guest run here. */
+static enum vm_exit main_run_builtin(struct kvm_vm *vm, struct loader *l, const struct opts *o)
+{
+	struct uart uart;
+	int r;
+
+	if (kvm_x86_apply(vm, &l->regs, &l->gmem) < 0)
+		exit(1);
+	if (o->load_only) {
+		if (kvm_vcpu_dump(vm, stdout) < 0)
+			exit(EX_OSERR);
+		return 0; /* the status of a load that succeeded */
+	}
+	uart_init(&uart, &l->cons);
+	r = uart_register(&uart, &vm->io);
+	if (r == 0)
+		r = chipset_register(&vm->io);
+	if (r < 0)
+		errx(EX_SOFTWARE, "builtin machine ports: %s", strerror(-r));
+	/*
+	 * The guest runs in this process: no capability from here on (the
+	 * VM's descriptors are open, and what is left to remove is root's own
+	 * files), and nothing gained by exec.
+	 */
+	r = confine_caps(NULL, 0);
+	if (r < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		errx(EX_OSERR, "giving up capabilities before the guest runs: %s",
+		     strerror(r < 0 ? -r : errno));
+	return kvm_vcpu_run(vm, &l->cons);
+}
+
 static void main_close(struct loader *l, struct opts *o)
 {
 	for (int i = 0; i < l->ndisks; i++) {
@@ -313,7 +368,6 @@ int main(int argc, char **argv)
 	static struct loader l;
 	struct opts o;
 	struct kvm_vm vm;
-	struct uart uart;
 	enum vm_exit why;
 	char bootdir[PATH_MAX];
 	struct plugin_pick_where where;
@@ -331,18 +385,10 @@ int main(int argc, char **argv)
 			  "every system call and every file; use it only to debug a plugin");
 	memset(&l, 0, sizeof(l));
 	l.host_fd = -1;
-	consrv_init(&main_consrv);
 	memset(&vm, 0, sizeof(vm));
 	vm.sys_fd = vm.vm_fd = vm.vcpu_fd = -1;
 
-	r = console_open(&l.cons, o.cons);
-	if (r < 0)
-		errx(EX_USAGE, "-c %s: %s", log_esc(o.cons), r == -ENOTTY ? "not a terminal" : strerror(-r));
-	/* --load-only: standard output carries the registers alone; the loader's console goes to stderr. */
-	if (o.load_only && !l.cons.own_fds) {
-		l.cons.out_fd = STDERR_FILENO;
-		l.cons.out_err = 0;
-	}
+	main_open_console(&l, &o);
 	main_end.cons = &l.cons;
 	cleanup_install(&main_end);
 
@@ -374,18 +420,8 @@ int main(int argc, char **argv)
 		.loader_dir = o.loader_dir, .guest_fd = l.host_fd, .guest_dir = bootdir,
 	};
 
-	if (!on_qemu) {
-		if (kvm_vm_create(&vm, &l.gmem) < 0 || kvm_vcpu_create(&vm) < 0)
-			exit(EX_OSERR);
-		/*
-		 * The VM exists before the loader runs, so a missing /dev/kvm or
-		 * memory KVM refuses is said first.  The plugin's process never
-		 * holds it: its descriptors are closed there (plugin_child.c) and
-		 * the vCPU's shared kvm_run page is not inherited at all.
-		 */
-		if (madvise(vm.run, vm.run_size, MADV_DONTFORK) < 0)
-			err(EX_OSERR, "madvise(kvm_run, MADV_DONTFORK)");
-	}
+	if (!on_qemu)
+		main_make_vm(&vm, &l);
 
 	sandbox_init(&sb, !o.no_sandbox);
 	main_run_loader(&l, &o, &where, &sb);
@@ -407,30 +443,7 @@ int main(int argc, char **argv)
 			cleanup_on_signal(killed_by);
 		return (int)why;
 	}
-	if (kvm_x86_apply(&vm, &l.regs, &l.gmem) < 0)
-		exit(1);
-	if (o.load_only) {
-		if (kvm_vcpu_dump(&vm, stdout) < 0)
-			exit(EX_OSERR);
-		why = 0;
-	} else {
-		uart_init(&uart, &l.cons);
-		r = uart_register(&uart, &vm.io);
-		if (r == 0)
-			r = chipset_register(&vm.io);
-		if (r < 0)
-			errx(EX_SOFTWARE, "builtin machine ports: %s", strerror(-r));
-		/*
-		 * The guest runs in this process: no capability from here on (the
-		 * VM's descriptors are open, and what is left to remove is root's
-		 * own files), and nothing gained by exec.
-		 */
-		r = confine_caps(NULL, 0);
-		if (r < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-			errx(EX_OSERR, "giving up capabilities before the guest runs: %s",
-			     strerror(r < 0 ? -r : errno));
-		why = kvm_vcpu_run(&vm, &l.cons);
-	}
+	why = main_run_builtin(&vm, &l, &o);
 	kvm_vm_destroy(&vm);
 	main_close(&l, &o);
 	return (int)why;

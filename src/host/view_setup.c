@@ -88,7 +88,7 @@ void view_setup_console(const struct view_setup *s, struct loader *l, struct cle
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		err(EX_OSERR, "console socket");
 	spec.guest = sv[1];
-	r = consrv_start(end->consrv, &spec, msg, sizeof(msg));
+	r = consrv_start(&end->consrv, &spec, msg, sizeof(msg));
 	close(sv[1]);
 	if (r < 0)
 		errx(EX_OSERR, "--console-socket: %s", log_esc(msg));
