@@ -53,7 +53,7 @@ int view_attach(struct view *v, const char *dir);
 
 /*
  * Async-signal-safe: true when our child has died (reaped here if it had
- * not been); v->status then holds its wait status.
+ * not been); v->d.status then holds its wait status.
  */
 bool view_child_died(struct view *v);
 
