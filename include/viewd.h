@@ -9,6 +9,7 @@
 
 #include "argv.h"
 #include "disk.h"
+#include "spawn.h"
 
 /*
  * The extended attribute kvmload-fs gives the root of each ZFS dataset it
@@ -36,6 +37,7 @@ struct viewd_spec {
 /* One running daemon; filled by viewd_start, emptied by viewd_stop. */
 struct viewd {
 	pid_t pid;                 /* -1 when none */
+	struct spawn_proc proc;    /* its pidfd: signals and reaps never reach a recycled pid */
 	bool reaped;               /* pid was waited for; status says how it ended */
 	int status;
 	char mnt[PATH_MAX];

@@ -55,24 +55,25 @@ static int consrv_listen(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+/* What the server is given, before spawn_child places it at the FD_ numbers. */
+struct consrv_child {
+	const struct consrv_spec *spec;
+	int out_fd;
+};
+
 /*
- * The server's first steps: the owner's handlers must never run here (they
- * clean up the owner's files), the keys that stop the owner's job stop it
- * too (it shares the owner's terminal), and the owner's end comes as the end
- * of its control socket, not a signal.
+ * The server, once spawn_child has placed its descriptors and put the
+ * owner's handlers back to their defaults (with every signal still held):
+ * the keys that stop the owner's job stop it too (it shares the owner's
+ * terminal), and the owner's end comes as the end of its control socket,
+ * not a signal.
  */
-static _Noreturn void consrv_child(const struct consrv_spec *spec, int listen_fd, int ctl,
-				   int out_fd)
+static int consrv_child(void *arg)
 {
-	struct consrv_spec mine = *spec;
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int want[FD_N] = { spec->local_in >= 0 ? spec->local_in : devnull,
-			   out_fd >= 0 ? out_fd : devnull,
-			   STDERR_FILENO, listen_fd, ctl, spec->guest, spec->log_dir };
+	const struct consrv_child *c = arg;
+	struct consrv_spec mine = *c->spec;
 	sigset_t none;
 
-	/* Signals are blocked since before the fork: no handler of the owner's runs here. */
-	spawn_default_signals();
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -80,17 +81,36 @@ static _Noreturn void consrv_child(const struct consrv_spec *spec, int listen_fd
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, "kvmload-console");
-	if (devnull < 0 || spawn_place(want, FD_N) < 0)
-		_exit(127);
 	/* It copies bytes and reads a hello line: no privilege, none to gain. */
 	if (confine_caps(NULL, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		_exit(127);
-	mine.local_in = spec->local_in >= 0 ? FD_IN : -1;
-	mine.local_out = out_fd >= 0 ? FD_OUT : -1;
-	mine.guest = spec->guest >= 0 ? FD_GUEST : -1;
-	mine.log_dir = spec->log_dir >= 0 ? FD_LOGDIR : -1;
+	mine.local_in = c->spec->local_in >= 0 ? FD_IN : -1;
+	mine.local_out = c->out_fd >= 0 ? FD_OUT : -1;
+	mine.guest = c->spec->guest >= 0 ? FD_GUEST : -1;
+	mine.log_dir = c->spec->log_dir >= 0 ? FD_LOGDIR : -1;
 	/* _exit: the owner's atexit handlers are the owner's. */
 	_exit(consrv_serve(&mine, FD_LISTEN, FD_CTL));
+}
+
+/* The server started (no exec: consrv_child is its life); s->pid set.  0 or -errno. */
+static int consrv_fork(struct consrv *s, const struct consrv_spec *spec, int listen_fd, int ctl, int out_fd)
+{
+	struct consrv_child c = { .spec = spec, .out_fd = out_fd };
+	int want[FD_N] = { spec->local_in >= 0 ? spec->local_in : SPAWN_FD_NULL,
+			   out_fd >= 0 ? out_fd : SPAWN_FD_NULL,
+			   STDERR_FILENO, listen_fd, ctl, spec->guest, spec->log_dir };
+	struct spawn_spec sp = { .fds = want, .nfds = FD_N, .in_child = consrv_child, .arg = &c };
+	struct spawn_proc p;
+	int r = spawn_child(&sp, &p);
+
+	spawn_release(&p);
+	s->pid = p.pid;
+	if (r < 0 && s->pid > 0) {
+		while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		s->pid = -1;
+	}
+	return r;
 }
 
 /*
@@ -119,7 +139,6 @@ static int consrv_reopen_out(int fd)
 int consrv_start(struct consrv *s, const struct consrv_spec *spec, char *err, size_t errlen)
 {
 	int listen_fd = consrv_listen(spec->sock, err, errlen), ctl[2], out_fd, e;
-	sigset_t all, old;
 
 	if (listen_fd < 0)
 		return listen_fd;
@@ -130,14 +149,7 @@ int consrv_start(struct consrv *s, const struct consrv_spec *spec, char *err, si
 		return r;
 	}
 	out_fd = consrv_reopen_out(spec->local_out);
-	fflush(NULL);
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	s->pid = fork();
-	if (s->pid == 0)
-		consrv_child(spec, listen_fd, ctl[1], out_fd);
-	e = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	e = -consrv_fork(s, spec, listen_fd, ctl[1], out_fd);
 	close(listen_fd);
 	close(ctl[1]);
 	if (out_fd >= 0)

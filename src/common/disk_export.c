@@ -153,27 +153,30 @@ static _Noreturn void disk_export_keep(int sock, pid_t daemon)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
+/* What the keeper is given, at the numbers spawn_child placed. */
+struct disk_export_jail {
+	char **argv;
+	int nlayers;
+	pid_t parent;
+};
+
 /*
- * The jail's keeper: stdin and stdout on /dev/null, stderr the pipe, the
- * layers at 3 on, the program and our socket after them, nothing else;
- * namespaces of its own, mapped by us ('U', then 'M'), in which it forks
- * the daemon.  Its death (a SIGKILL from disk_export_stop, ours) takes the
- * daemon along.
+ * The jail's keeper (spawn_child placed stdin and stdout on /dev/null,
+ * stderr the pipe, the layers at 3 on, the program and our socket after
+ * them, nothing else): namespaces of its own, mapped by us ('U', then 'M'),
+ * in which it forks the daemon.  Its death (a SIGKILL from
+ * disk_export_stop, ours) takes the daemon along.
  */
-static _Noreturn void disk_export_child(const struct disk_info *d, const int *layers, char **argv, int err_w,
-					int prog, int sock, pid_t parent)
+static int disk_export_child(void *arg)
 {
-	int want[5 + DISK_MAX_LAYERS] = { 0, 1, err_w }, n = d->nlayers, fd, r;
+	const struct disk_export_jail *j = arg;
+	int n = j->nlayers, sock = 4 + n, fd, r;
+	sigset_t none;
 	pid_t pid;
 	char c;
 
-	for (int i = 0; i < n; i++)
-		want[3 + i] = layers[i];
-	want[3 + n] = prog;
-	want[4 + n] = sock;
-	if (spawn_prepare(parent, SIGTERM) < 0 || spawn_place(want, 5 + n) < 0)
-		_exit(126);
-	sock = 4 + n;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
 	prctl(PR_SET_NAME, "kvmload-jail");
 	r = jail_unshare();
@@ -183,7 +186,7 @@ static _Noreturn void disk_export_child(const struct disk_info *d, const int *la
 	if (r == 0)
 		r = jail_stage(c == 'G');
 	/* jail_stage's change of uid cleared the parent-death signal: again, and the parent still there. */
-	if (r == 0 && spawn_deathsig(parent, SIGKILL) < 0)
+	if (r == 0 && spawn_deathsig(j->parent, SIGKILL) < 0)
 		_exit(126);
 	fd = r < 0 ? -1 : open(JAIL_STAGE DISK_EXPORT_MNT, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (r < 0 || fd < 0 || close(fd) < 0 || (pid = fork()) < 0) {
@@ -191,8 +194,26 @@ static _Noreturn void disk_export_child(const struct disk_info *d, const int *la
 		_exit(126);
 	}
 	if (pid == 0)
-		disk_export_daemon(argv, 3 + n);
+		disk_export_daemon(j->argv, 3 + n);
 	disk_export_keep(sock, pid);
+}
+
+/* The keeper started (spawn_child: its own group, SIGTERM when we die); d->exporter set.  0 or -errno. */
+static int disk_export_fork(struct disk_info *d, const int *layers, char **argv, int err_w, int prog, int sock)
+{
+	int want[5 + DISK_MAX_LAYERS] = { SPAWN_FD_NULL, SPAWN_FD_NULL, err_w }, n = d->nlayers, r;
+	struct disk_export_jail j = { .argv = argv, .nlayers = n, .parent = getpid() };
+	struct spawn_spec spec = { .fds = want, .nfds = 5 + n, .deathsig = SIGTERM, .own_pgrp = true,
+				   .in_child = disk_export_child, .arg = &j };
+	struct spawn_proc p;
+
+	memcpy(want + 3, layers, n * sizeof(*layers));
+	want[3 + n] = prog;
+	want[4 + n] = sock;
+	r = spawn_child(&spec, &p);
+	spawn_release(&p);
+	d->exporter = p.pid;
+	return r;
 }
 
 /* QEMU's complaint without its program name and our JSON: the text after the last "}: ". */
@@ -422,7 +443,6 @@ int disk_export(struct disk_info *d, const struct confine_user *reader, char *er
 	char prog_path[4096], mnt[64];
 	struct argv a = { 0 };
 	int p[2] = { -1, -1 }, sock[2] = { -1, -1 }, layers[DISK_MAX_LAYERS], prog, r;
-	pid_t parent = getpid();
 
 	/* The jail sees only /usr: the program is found and opened here, and run by its descriptor. */
 	if (argv_which(q && *q ? q : "qemu-storage-daemon", prog_path, sizeof(prog_path)) < 0)
@@ -439,19 +459,19 @@ int disk_export(struct disk_info *d, const struct confine_user *reader, char *er
 	}
 	/* Never a blocked daemon: what it says past the pipe's room is lost, not waited for. */
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
-	fflush(NULL);
 	for (int i = 0; i < d->nlayers; i++)
 		if (layers[i] < 0)
 			layers[i] = d->layer[i].fd;
-	d->exporter = fork();
-	if (d->exporter == 0)
-		disk_export_child(d, layers, a.v, p[1], prog, sock[1], parent);
+	r = disk_export_fork(d, layers, a.v, p[1], prog, sock[1]);
 	close(p[1]);
 	p[1] = -1;
 	close(sock[1]);
 	sock[1] = -1;
-	if (d->exporter < 0) {
-		r = errmsg_set(err, errlen, errno, "fork: %s", strerror(errno));
+	if (r < 0) {
+		r = errmsg_set(err, errlen, -r, "%s: %s", d->exporter > 0 ? "its jail's keeper" : "fork",
+			       strerror(-r));
+		if (d->exporter > 0)
+			disk_export_stop(d);
 		goto out;
 	}
 	/* The keeper's root is the jail's once the daemon has moved in. */

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@ void viewd_init(struct viewd *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->pid = -1;
+	d->proc = (struct spawn_proc){ .pid = -1, .pidfd = -1 };
 }
 
 int viewd_argv(const struct viewd_spec *s, struct argv *a)
@@ -50,20 +52,6 @@ int viewd_argv(const struct viewd_spec *s, struct argv *a)
 	}
 	argv_add(a, s->mnt);
 	return a->oom ? -ENOMEM : 0;
-}
-
-/* The ready byte's pipe at 3, the disks' descriptors at 4 on (viewd_argv names them so), nothing else. */
-static _Noreturn void viewd_child(char **argv, int ready, const int *fds, int nfds, pid_t parent)
-{
-	int want[4 + VIEWD_MAXDISKS] = { 0, 1, 2, ready };
-
-	for (int i = 0; i < nfds; i++)
-		want[4 + i] = fds[i];
-	if (spawn_prepare(parent, SIGTERM) < 0 || spawn_place(want, 4 + nfds) < 0)
-		_exit(127);
-	execv(argv[0], argv);
-	dprintf(STDERR_FILENO, "%s: %s\n", log_esc(argv[0]), strerror(errno));
-	_exit(127);
 }
 
 void viewd_reaped(struct viewd *d, int status)
@@ -101,12 +89,32 @@ static int viewd_ready(int fd, int timeout_ms)
 	return r == 1 ? 0 : -EIO;
 }
 
+/* The ready byte's pipe at 3, the disks' descriptors at 4 on (viewd_argv names them so), nothing else. */
+static int viewd_fork(struct viewd *d, char **argv, int ready, const int *disk_fds, int ndisks)
+{
+	int want[VIEWD_FD_DISK0 + VIEWD_MAXDISKS] = { SPAWN_FD_NULL, SPAWN_FD_NULL, STDERR_FILENO, ready };
+	struct spawn_spec spec = { .argv = argv, .fds = want, .nfds = VIEWD_FD_DISK0 + ndisks,
+				   .deathsig = SIGTERM, .own_pgrp = true };
+	int r;
+
+	for (int i = 0; i < ndisks; i++)
+		want[VIEWD_FD_DISK0 + i] = disk_fds[i];
+	r = spawn_child(&spec, &d->proc);
+	d->pid = d->proc.pid;
+	/* A child that failed has ended: the ready pipe's end of file says so, as when the daemon fails. */
+	if (r < 0 && d->pid > 0) {
+		if (d->proc.failed == SPAWN_EXEC)
+			fprintf(stderr, "%s: %s\n", log_esc(argv[0]), strerror(-r));
+		r = 0;
+	}
+	return r;
+}
+
 int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *wait_mask,
 		int timeout_ms)
 {
 	struct argv a = { 0 };
 	sigset_t held;
-	pid_t parent = getpid();
 	int p[2], r, status = 0;
 
 	if ((size_t)snprintf(d->mnt, sizeof(d->mnt), "%s", s->mnt) >= sizeof(d->mnt))
@@ -122,11 +130,7 @@ int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *wai
 		argv_free(&a);
 		return r;
 	}
-	fflush(NULL);
-	d->pid = fork();
-	if (d->pid == 0)
-		viewd_child(a.v, p[1], s->disk_fds, s->disk_fds ? s->ndisks : 0, parent);
-	r = d->pid < 0 ? -errno : 0;
+	r = viewd_fork(d, a.v, p[1], s->disk_fds, s->disk_fds ? s->ndisks : 0);
 	close(p[1]);
 	argv_free(&a);
 	if (r == 0) {
@@ -137,8 +141,7 @@ int viewd_start(struct viewd *d, const struct viewd_spec *s, const sigset_t *wai
 	}
 	close(p[0]);
 	if (r == -EIO && !d->reaped) {
-		while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR)
-			;
+		spawn_wait(&d->proc, -1, &status);
 		viewd_reaped(d, status);
 	}
 	return r;
@@ -150,7 +153,7 @@ bool viewd_died(struct viewd *d)
 
 	if (d->pid <= 0 || d->reaped)
 		return false;
-	if (waitpid(d->pid, &status, WNOHANG) != d->pid)
+	if (spawn_wait(&d->proc, 0, &status) < 0)
 		return false;
 	viewd_reaped(d, status);
 	return true;
@@ -165,29 +168,18 @@ void viewd_how(const struct viewd *d, char *buf, size_t len)
 			 strsignal(WTERMSIG(d->status)));
 }
 
-/* SIGTERM, then wait in growing steps from 0.5 ms (the daemon usually leaves within milliseconds). */
+/* SIGTERM, then SIGKILL after wait_ms; true when SIGKILL was needed. */
 static bool viewd_reap(struct viewd *d, int wait_ms)
 {
-	struct timespec tick = { 0, 0 };
-	long step_us = 500, waited_us = 0;
 	bool killed = false;
-	int status = 0;
+	int status = 0, r;
 
-	kill(d->pid, SIGTERM);
-	for (;;) {
-		pid_t r = waitpid(d->pid, &status, WNOHANG);
-
-		if (r == d->pid || (r < 0 && errno != EINTR))
-			break;
-		if (!killed && waited_us >= wait_ms * 1000L) {
-			kill(d->pid, SIGKILL);
-			killed = true;
-		}
-		tick.tv_nsec = step_us * 1000;
-		nanosleep(&tick, NULL);
-		waited_us += step_us;
-		if (step_us < 10000)
-			step_us *= 2;
+	syscall(SYS_pidfd_send_signal, d->proc.pidfd, SIGTERM, NULL, 0);
+	r = spawn_wait(&d->proc, wait_ms, &status);
+	if (r == -ETIMEDOUT) {
+		syscall(SYS_pidfd_send_signal, d->proc.pidfd, SIGKILL, NULL, 0);
+		killed = true;
+		spawn_wait(&d->proc, -1, &status);
 	}
 	viewd_reaped(d, status);
 	return killed;
@@ -204,6 +196,7 @@ int viewd_stop(struct viewd *d, int wait_ms, bool detach)
 		killed = viewd_reap(d, wait_ms);
 	if (detach && (geteuid() == 0 || !WIFEXITED(d->status) || WEXITSTATUS(d->status) != 0))
 		r = rundir_unmount(d->mnt);
+	spawn_release(&d->proc);
 	d->pid = -1;
 	d->reaped = false;
 	return r < 0 ? r : killed;

@@ -302,33 +302,31 @@ static void guest_print_args(const struct argv *a)
 }
 
 /*
- * fork and exec kvmload with stdin/stdout given, release_fd as 3 (its
- * view-release socket) and the disks' descriptors from GUEST_FD_DISK0 on,
- * nothing else.  The child gets the caller's original signal mask back and
- * SIGTERM when its parent dies, so a killed supervisor never leaves a guest
- * behind.
+ * kvmload with stdin/stdout given, release_fd as 3 (its view-release
+ * socket) and the disks' descriptors from GUEST_FD_DISK0 on, nothing else.
+ * The child gets the caller's original signal mask back and SIGTERM when
+ * its parent dies, so a killed supervisor never leaves a guest behind.
+ * *pid set (reaped by the supervisor's waitpid loop, even if it failed to
+ * exec), or -errno with *pid -1.
  */
-static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int release_fd, const int *fds,
-			 int nfds, const sigset_t *mask)
+static int guest_spawn(pid_t *pid, const struct argv *a, int in_fd, int out_fd, int release_fd, const int *fds,
+		       int nfds, const sigset_t *mask)
 {
 	int want[GUEST_FD_DISK0 + VIEWD_MAXDISKS] = { in_fd, out_fd, STDERR_FILENO, release_fd };
-	pid_t parent = getpid();
-	pid_t pid;
+	struct spawn_spec spec = { .argv = a->v, .fds = want, .nfds = GUEST_FD_DISK0 + nfds,
+				   .deathsig = SIGTERM, .mask = mask };
+	struct spawn_proc p;
+	int r;
 
 	for (int i = 0; i < nfds; i++)
 		want[GUEST_FD_DISK0 + i] = fds[i];
-	fflush(NULL);
-	pid = fork();
-	if (pid != 0)
-		return pid;
-	sigprocmask(SIG_SETMASK, mask, NULL);
-	if (spawn_deathsig(parent, SIGTERM) < 0)
-		_exit(127);
-	if (spawn_place(want, GUEST_FD_DISK0 + nfds) < 0)
-		_exit(127);
-	execv(a->v[0], a->v);
-	dprintf(STDERR_FILENO, "kvmload-hotplug: %s: %s\n", log_esc(a->v[0]), strerror(errno));
-	_exit(127);
+	r = spawn_child(&spec, &p);
+	spawn_release(&p);
+	if (r < 0 && p.failed == SPAWN_EXEC)
+		dprintf(STDERR_FILENO, "kvmload-hotplug: %s: %s\n", log_esc(a->v[0]), strerror(-r));
+	/* A child that failed has ended 127: the waitpid loop reaps it as any kvmload that ended. */
+	*pid = p.pid;
+	return p.pid > 0 ? 0 : r;
 }
 
 /* SIGTERM to SIGKILL: kvmload's SIGTERM is a power-down with 30 s of its own. */
@@ -591,9 +589,8 @@ static int guest_start_loader(struct guest_sup *s)
 	if (r < 0)
 		log_warnx("vm %s: the console server: %s", s->vm->name, strerror(-r));
 	if (r == 0) {
-		s->guest = guest_spawn(&s->loader, con[1], con[1], sv[1], s->images, s->disks.n,
-				       &s->oldmask);
-		r = s->guest < 0 ? -errno : 0;
+		r = guest_spawn(&s->guest, &s->loader, con[1], con[1], sv[1], s->images, s->disks.n,
+				&s->oldmask);
 	}
 	close(sv[1]);
 	close(con[1]);

@@ -152,15 +152,20 @@ int qemu_confine_plan(const struct qemu_spec *s, struct qemu_confine *c, char *e
  */
 int qemu_confine_enter(const struct qemu_confine *c);
 
+/* What QEMU's child is confined by, at the numbers its descriptors have in kvmload. */
+struct qemu_confined {
+	const struct qemu_confine *conf;
+	int log_fd; /* TCG's log pipe (given to QEMU's user), or -1 */
+	int err_w;  /* where a failure is said: QEMU's standard error to be */
+};
+
 /*
- * In QEMU's forked child (async-signal-safe), for the run and the
- * pre-flight's question alike: its own process group (a terminal's ^C is
- * kvmload's to handle), death with kvmload (armed again after the change
- * of user, a parent gone meanwhile noticed), qemu_confine_enter.  0, or
- * -errno (the child should _exit(127)); a confinement failure is said on
- * err_w.
+ * spawn_spec.in_child of QEMU's child (async-signal-safe), for the run and
+ * the pre-flight's question alike: the log pipe its user's, then
+ * qemu_confine_enter (spawn_child arms the death signal again after it).
+ * 0, or -errno said on err_w.
  */
-int qemu_confine_child(const struct qemu_confine *c, pid_t parent, int err_w);
+int qemu_confine_spawned(void *arg);
 
 /*
  * Attach to the existing tap name (never make one: a tap that is not

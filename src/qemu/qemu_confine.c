@@ -14,7 +14,6 @@
 
 #include "errmsg.h"
 #include "qemu.h"
-#include "spawn.h"
 
 #define MiB (1ULL << 20)
 
@@ -153,17 +152,19 @@ int qemu_confine_enter(const struct qemu_confine *c)
 	return confine_drop(&c->user, c->groups, c->ngroups);
 }
 
-int qemu_confine_child(const struct qemu_confine *c, pid_t parent, int err_w)
+int qemu_confine_spawned(void *arg)
 {
-	int r;
+	const struct qemu_confined *q = arg;
+	int r = 0;
 
-	if ((r = spawn_deathsig(parent, SIGKILL)) < 0 || setpgid(0, 0) < 0)
-		return r < 0 ? r : -errno;
-	if ((r = qemu_confine_enter(c)) < 0) {
-		dprintf(err_w, "kvmload: confining QEMU: %s\n", strerror(-r));
-		return r;
-	}
-	return spawn_deathsig(parent, SIGKILL);
+	/* QEMU opens its log again through /proc/self/fd (-D takes a path): the pipe must be its user's. */
+	if (q->conf->user.drop && q->log_fd >= 0 && fchown(q->log_fd, q->conf->user.uid, q->conf->user.gid) < 0)
+		r = -errno;
+	if (r == 0)
+		r = qemu_confine_enter(q->conf);
+	if (r < 0)
+		dprintf(q->err_w, "kvmload: confining QEMU: %s\n", strerror(-r));
+	return r;
 }
 
 int qemu_tap_open(const char *name)

@@ -319,18 +319,23 @@ static void qemu_preflight_argv(const struct argv *full, struct argv *a)
 	argv_add(a, "stdio");
 }
 
-/* QEMU confined as for the run, its QMP on stdin, its RAM and firmware where the argv names them. */
-static _Noreturn void qemu_preflight_child(char **argv, int in, int errw, int ram, int bios,
-					   const struct qemu_confine *c, pid_t parent)
+/* QEMU confined as for the run, its QMP on stdin, its RAM and firmware where the argv names them; *pid set. */
+static int qemu_preflight_spawn(char **argv, int in, int errw, int ram, int bios, const struct qemu_confine *c,
+				pid_t *pid)
 {
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int want[QEMU_FD_BIOS + 1] = { in, devnull, errw, [QEMU_FD_RAM] = ram, [QEMU_FD_RAM + 1 ... QEMU_FD_BIOS - 1] = -1,
-				       [QEMU_FD_BIOS] = bios };
+	int want[QEMU_FD_BIOS + 1] = { in, SPAWN_FD_NULL, errw, [QEMU_FD_RAM] = ram,
+				       [QEMU_FD_RAM + 1 ... QEMU_FD_BIOS - 1] = -1, [QEMU_FD_BIOS] = bios };
+	struct qemu_confined q = { .conf = c, .log_fd = -1, .err_w = errw };
+	struct spawn_spec spec = { .argv = argv, .search = true, .fds = want, .nfds = QEMU_FD_BIOS + 1,
+				   .deathsig = SIGKILL, .own_pgrp = true, .in_child = qemu_confine_spawned,
+				   .arg = &q };
+	struct spawn_proc p;
+	int r = spawn_child(&spec, &p);
 
-	if (devnull < 0 || qemu_confine_child(c, parent, errw) < 0 || spawn_place(want, QEMU_FD_BIOS + 1) < 0)
-		_exit(127);
-	execvp(argv[0], argv);
-	_exit(127); /* not there: qemu_check names the program */
+	spawn_release(&p);
+	*pid = p.pid;
+	/* A child that failed has ended 127 (not there: qemu_check names the program), its reason said. */
+	return p.pid > 0 ? 0 : r;
 }
 
 static int64_t qemu_preflight_ms(void)
@@ -393,7 +398,7 @@ int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen)
 	struct argv full = { 0 }, a = { 0 };
 	int in[2] = { -1, -1 }, errp[2] = { -1, -1 }, ram = -1, bios = -1, st = 0, r = 0;
 	char text[PROBE_ERR], m[32], lim[32];
-	pid_t pid = -1, self = getpid();
+	pid_t pid = -1;
 
 	if (getrlimit(RLIMIT_AS, &as) < 0 || getrlimit(RLIMIT_DATA, &data) < 0 ||
 	    (as.rlim_cur == RLIM_INFINITY && data.rlim_cur == RLIM_INFINITY))
@@ -409,13 +414,12 @@ int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen)
 	if (!a.v || a.oom || (ram = memfd_create("kvmload-preflight", MFD_CLOEXEC)) < 0 ||
 	    (bios = open(s->firmware, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    ftruncate(ram, (off_t)s->memsize) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-	    write(in[1], quit, sizeof(quit) - 1) != sizeof(quit) - 1 || (pid = fork()) < 0) {
+	    write(in[1], quit, sizeof(quit) - 1) != sizeof(quit) - 1 ||
+	    qemu_preflight_spawn(a.v, in[0], errp[1], ram, bios, &c, &pid) < 0) {
 		/* Nothing asked: the run itself will say. */
 		log_warn("could not ask QEMU about the guest's memory under this process's limits");
 		goto out;
 	}
-	if (pid == 0)
-		qemu_preflight_child(a.v, in[0], errp[1], ram, bios, &c, self);
 	log_debug("asked QEMU whether it starts under this process's memory limit");
 	close(in[1]);
 	in[1] = -1;

@@ -5,54 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "argv.h"
-#include "confine.h"
 #include "log.h"
 #include "qemu_proc.h"
 #include "spawn.h"
-
-/*
- * The child: its own process group (a terminal's ^C is kvmload's to
- * handle), death with kvmload, confined (qemu_confine_enter: as root, its
- * own namespaces and user), its descriptors at the numbers the argv names,
- * nothing else open.  Only async-signal-safe calls before exec.
- */
-static _Noreturn void qemu_child(char **argv, const int *fds, int nfds, int err_w, const sigset_t *mask,
-				 pid_t parent, const struct qemu_confine *c)
-{
-	int devnull, want[3 + QEMU_NFDS];
-
-	/* kvmload's handlers (they take its view down) must not run here, nor be inherited. */
-	spawn_default_signals();
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0)
-		_exit(127);
-	/* QEMU opens its log again through /proc/self/fd (-D takes a path): the pipe must be its user's. */
-	if (c->user.drop && fds[QEMU_FD_LOG - 3] >= 0 &&
-	    fchown(fds[QEMU_FD_LOG - 3], c->user.uid, c->user.gid) < 0) {
-		dprintf(err_w, "kvmload: confining QEMU: %s\n", strerror(errno));
-		_exit(127);
-	}
-	if (qemu_confine_child(c, parent, err_w) < 0)
-		_exit(127);
-	/* A number with nothing to carry (no log under KVM) is closed, never inherited by accident. */
-	want[0] = want[1] = devnull;
-	want[2] = err_w;
-	for (int i = 0; i < nfds; i++)
-		want[3 + i] = fds[i];
-	if (spawn_place(want, 3 + nfds) < 0) {
-		dprintf(err_w, "kvmload: placing QEMU's descriptors: %s\n", strerror(errno));
-		_exit(127);
-	}
-	sigprocmask(SIG_SETMASK, mask, NULL);
-	execvp(argv[0], argv);
-	dprintf(2, "kvmload: %s: %s\n", log_esc(argv[0]), strerror(errno));
-	_exit(127);
-}
 
 /* The files QEMU gets instead of their paths: firmware, stub, and the tap it may not attach to itself. */
 static int qemu_open_files(const struct qemu_spec *spec, int files[3])
@@ -78,32 +36,47 @@ static int qemu_open_files(const struct qemu_spec *spec, int files[3])
 	return 0;
 }
 
+/* What the child said, on QEMU's standard error (err_w) as if QEMU had: kvmload reads it as QEMU's. */
+static void qemu_spawn_failed(const struct spawn_proc *p, int r, const char *prog, int err_w)
+{
+	/* qemu_confine_spawned said its own (SPAWN_IN_CHILD); a parent gone (SPAWN_PREPARE) has no one to tell. */
+	if (p->failed == SPAWN_PLACE)
+		dprintf(err_w, "kvmload: placing QEMU's descriptors: %s\n", strerror(-r));
+	else if (p->failed == SPAWN_EXEC)
+		dprintf(err_w, "kvmload: %s: %s\n", log_esc(prog), strerror(-r));
+}
+
 /*
- * Fork QEMU with fds (at 3 on) and err_w (its stderr); s->pid and s->pidfd
- * set with every signal held, so a handler that kills QEMU (qemu_kill, on
- * the published struct qemu) never misses it.  0 or -errno.
+ * Start QEMU with fds (at 3 on) and err_w (its stderr), its own process
+ * group, SIGKILL when kvmload dies, confined; s->pid and s->pidfd set with
+ * every signal held, so a handler that kills QEMU (qemu_kill, on the
+ * published struct qemu) never misses it.  A child that failed before its
+ * exec has ended 127 with its reason on err_w, as a QEMU that failed at
+ * once: 0.  0 or -errno.
  */
 static int qemu_spawn_fork(struct qemu *s, char **argv, const int *fds, int err_w)
 {
+	struct qemu_confined c = { .conf = &s->conf, .log_fd = fds[QEMU_FD_LOG - 3], .err_w = err_w };
+	int want[3 + QEMU_NFDS] = { SPAWN_FD_NULL, SPAWN_FD_NULL, err_w };
 	sigset_t all, old;
-	pid_t self = getpid();
-	int r = 0;
+	struct spawn_spec spec = { .argv = argv, .search = true, .fds = want, .nfds = 3 + QEMU_NFDS,
+				   .deathsig = SIGKILL, .own_pgrp = true, .mask = &old,
+				   .in_child = qemu_confine_spawned, .arg = &c };
+	struct spawn_proc p;
+	int r;
 
+	/* A number with nothing to carry (no log under KVM) is closed, never inherited by accident. */
+	memcpy(want + 3, fds, QEMU_NFDS * sizeof(*fds));
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	s->pid = fork();
-	if (s->pid == 0)
-		qemu_child(argv, fds, QEMU_NFDS, err_w, &old, self, &s->conf);
-	if (s->pid < 0)
-		r = -errno;
-	/* While the signals are held, nobody has reaped QEMU: the pidfd is surely its. */
-	if (s->pid > 0 && (s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0)) < 0) {
-		r = -errno;
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-		s->pid = -1;
-	}
+	r = spawn_child(&spec, &p);
+	s->pid = p.pid;
+	s->pidfd = p.pidfd;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (r < 0 && p.pid > 0) {
+		qemu_spawn_failed(&p, r, argv[0], err_w);
+		r = 0;
+	}
 	return r;
 }
 
