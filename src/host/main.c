@@ -32,6 +32,7 @@
 #include "paths.h"
 #include "plugin.h"
 #include "qemu.h"
+#include "release.h"
 #include "uart.h"
 #include "rundir.h"
 #include "view.h"
@@ -42,7 +43,6 @@
 #define MAIN_EX_VIEW 4
 /* ... and when the loaded guest cannot be handed to QEMU. */
 #define MAIN_EX_VMM 4
-#define MAIN_RELEASE_WAIT_MS 30000
 
 /*
  * The console to restore, the view to take down and the plugin's process
@@ -624,8 +624,7 @@ static void main_qemu_spec(struct opts *o, char *stub, size_t len)
  */
 static void main_release_view(const struct opts *o)
 {
-	struct pollfd p = { .fd = o->release_fd, .events = POLLIN };
-	char c = 'R';
+	int r;
 
 	if (o->release_fd < 0) {
 		if (o->view && !o->qemu.ro)
@@ -633,12 +632,15 @@ static void main_release_view(const struct opts *o)
 				  "show stale data", log_esc(o->view));
 		return;
 	}
-	if (write(o->release_fd, &c, 1) != 1)
+	r = release_ask(o->release_fd);
+	if (r < 0) {
+		errno = -r;
 		err(MAIN_EX_VIEW, "--view-release-fd %d", o->release_fd);
-	c = 0;
-	if (poll(&p, 1, MAIN_RELEASE_WAIT_MS) != 1 || read(o->release_fd, &c, 1) != 1 || c != 'K')
-		errx(MAIN_EX_VIEW, "the view at %s was not released (no 'K' on --view-release-fd %d "
-		     "within %d s)", log_esc(o->view), o->release_fd, MAIN_RELEASE_WAIT_MS / 1000);
+	}
+	if (release_await(o->release_fd, RELEASE_WAIT_MS) < 0)
+		errx(MAIN_EX_VIEW, "the view at %s was not released (no '%c' on --view-release-fd %d "
+		     "within %d s)", log_esc(o->view), RELEASE_DONE, o->release_fd,
+		     RELEASE_WAIT_MS / 1000);
 	close(o->release_fd);
 }
 

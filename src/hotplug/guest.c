@@ -21,12 +21,14 @@
 #include "disk.h"
 #include "hotplug.h"
 #include "log.h"
+#include "release.h"
 #include "spawn.h"
 #include "state.h"
 #include "viewd.h"
 
 #define GUEST_READY_MS 30000 /* the view must answer within this */
-#define GUEST_FD_DISK0 4     /* kvmload finds the disks from here on (3 is its view-release socket) */
+#define GUEST_FD_DISK0 (RELEASE_FD + 1) /* kvmload finds the disks from here on */
+_Static_assert(RELEASE_FD == STDERR_FILENO + 1, "guest_spawn places the release socket after stderr");
 #define GUEST_KILL_MS 5000   /* after SIGKILL */
 /* kvmload's SIGTERM is an ACPI power-down with 30 s of its own before it kills QEMU. */
 #define GUEST_POWERDOWN_S 40
@@ -233,7 +235,7 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 	argv_add(a, "--view");
 	argv_add(a, view);
 	argv_add(a, "--view-release-fd");
-	argv_add(a, "3");
+	argv_addf(a, "%d", RELEASE_FD);
 	if (conf_vm_format(vm)) {
 		argv_add(a, "--format");
 		argv_add(a, conf_vm_format(vm));
@@ -642,19 +644,16 @@ static int guest_view_stop(struct guest_sup *s)
 static void guest_release(struct guest_sup *s)
 {
 	const char *vm = s->vm->name;
-	char byte;
-	ssize_t n;
+	unsigned char byte;
 	int lock, r;
 
-	do
-		n = read(s->release_fd, &byte, 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		log_warn("vm %s: reading kvmload's view release", vm);
-	else if (n == 1 && byte != 'R')
-		log_warnx("vm %s: kvmload sent 0x%02x, not 'R'; the view is not released", vm,
-			  (unsigned char)byte);
-	if (n != 1 || byte != 'R') {
+	r = release_heard(s->release_fd, &byte);
+	if (r == -EPROTO)
+		log_warnx("vm %s: kvmload sent 0x%02x, not '%c'; the view is not released", vm, byte,
+			  RELEASE_ASK);
+	else if (r < 0)
+		log_warnx("vm %s: reading kvmload's view release: %s", vm, strerror(-r));
+	if (r != 1) {
 		guest_release_close(s);
 		return;
 	}
@@ -670,9 +669,10 @@ static void guest_release(struct guest_sup *s)
 	} else {
 		s->view_released = true;
 		log_info("vm %s: kvmload released the view; it is unmounted and the guest starts", vm);
-		/* kvmload may be gone meanwhile: its SIGCHLD tells, not a SIGPIPE. */
-		if (send(s->release_fd, "K", 1, MSG_NOSIGNAL) != 1)
-			log_warn("vm %s: answering kvmload's view release", vm);
+		/* kvmload may be gone meanwhile: its SIGCHLD tells. */
+		r = release_answer(s->release_fd);
+		if (r < 0)
+			log_warnx("vm %s: answering kvmload's view release: %s", vm, strerror(-r));
 		else
 			guest_state(s, STATE_RUNNING, NULL);
 	}
@@ -1384,7 +1384,8 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 		printf("\n");
 		guest_print_args(&loader);
 		printf(" <>console-server\n");
-		printf("on 'R' from fd 3: stop kvmload-fs, umount %s/%s, answer 'K'\n", dir, RUNDIR_VIEW);
+		printf("on '%c' from fd %d: stop kvmload-fs, umount %s/%s, answer '%c'\n", RELEASE_ASK,
+		       RELEASE_FD, dir, RUNDIR_VIEW, RELEASE_DONE);
 		if (vm->restart)
 			printf("on exit: load again after a reset (status 0): at once after a run of %d s"
 			       " or more, else after %d s doubling per quick reset in a row, stopping at the"
