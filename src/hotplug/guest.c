@@ -24,14 +24,11 @@
 #include "release.h"
 #include "spawn.h"
 #include "state.h"
+#include "stop.h"
 #include "viewd.h"
 
-#define GUEST_READY_MS 30000 /* the view must answer within this */
 #define GUEST_FD_DISK0 (RELEASE_FD + 1) /* kvmload finds the disks from here on */
 _Static_assert(RELEASE_FD == STDERR_FILENO + 1, "guest_spawn places the release socket after stderr");
-#define GUEST_KILL_MS 5000   /* after SIGKILL */
-/* kvmload's SIGTERM is an ACPI power-down with 30 s of its own before it kills QEMU. */
-#define GUEST_POWERDOWN_S 40
 #define GUEST_POOL_POLL_MS 250 /* how often a pool's supervisor looks for its devices */
 /*
  * restart = yes: a guest that reset within GUEST_QUICK_S of its kvmload's
@@ -333,10 +330,10 @@ static pid_t guest_spawn(const struct argv *a, int in_fd, int out_fd, int releas
 	_exit(127);
 }
 
-/* SIGTERM to SIGKILL: kvmload's SIGTERM is a power-down with 30 s of its own. */
+/* SIGTERM to SIGKILL: kvmload's SIGTERM is a power-down with its own wait (stop.h). */
 static int guest_stop_seconds(const struct hotplug *h)
 {
-	return h->stop_timeout < GUEST_POWERDOWN_S ? GUEST_POWERDOWN_S : h->stop_timeout;
+	return h->stop_timeout < STOP_LOADER_S ? STOP_LOADER_S : h->stop_timeout;
 }
 
 /* SIGTERM to the guest's kvmload, then SIGKILL; returns once it has exited. */
@@ -351,7 +348,7 @@ static void guest_stop_pidfd(const struct hotplug *h, const char *vm, int pidfd)
 		return;
 	log_warnx("vm %s: the guest did not stop within %d s; killing it", vm, seconds);
 	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	if (poll(&p, 1, GUEST_KILL_MS) <= 0)
+	if (poll(&p, 1, STOP_KILLED_S * 1000) <= 0)
 		log_warnx("vm %s: the guest survived SIGKILL", vm);
 }
 
@@ -522,7 +519,7 @@ static int guest_start_fs(struct guest_sup *s)
 		return r;
 	/* Our signals stay blocked while we wait: they are read from the signalfd. */
 	sigprocmask(SIG_SETMASK, NULL, &now);
-	r = viewd_start(&s->fs, &spec, &now, GUEST_READY_MS);
+	r = viewd_start(&s->fs, &spec, &now, VIEWD_READY_MS);
 	if (r == -ETIMEDOUT || r == -EIO)
 		log_warnx("vm %s: the view of %s did not come up (%s)", s->vm->name, disk,
 			  r == -ETIMEDOUT ? "timed out" : "kvmload-fs failed");
