@@ -25,6 +25,7 @@
 #include "errmsg.h"
 #include "jail.h"
 #include "log.h"
+#include "procfile.h"
 #include "spawn.h"
 
 #define DISK_EXPORT_WAIT_MS 10000 /* QEMU opening an image and mounting its export */
@@ -490,9 +491,7 @@ void disk_export_stop(struct disk_info *d)
 	ssize_t n;
 
 	if (d->exporter > 0) {
-		char path[64], kids[64] = "";
-		ssize_t k;
-		int fd;
+		char path[64], kids[64];
 
 		/*
 		 * SIGKILL: the daemon only ever read (nothing to flush), its mount is
@@ -502,11 +501,7 @@ void disk_export_stop(struct disk_info *d)
 		 * ends, and no orphan is left for init; the keeper at once if that fails.
 		 */
 		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)d->exporter, (long)d->exporter);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		k = fd < 0 ? -1 : read(fd, kids, sizeof(kids) - 1);
-		if (fd >= 0)
-			close(fd);
-		if (k <= 0 || kill((pid_t)atol(kids), SIGKILL) < 0)
+		if (procfile_read(path, kids, sizeof(kids)) < 0 || kill((pid_t)atol(kids), SIGKILL) < 0)
 			kill(d->exporter, SIGKILL);
 		while (waitpid(d->exporter, NULL, 0) < 0 && errno == EINTR)
 			;

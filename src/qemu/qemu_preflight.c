@@ -20,6 +20,7 @@
 #include "argv.h"
 #include "errmsg.h"
 #include "log.h"
+#include "procfile.h"
 #include "qemu.h"
 #include "spawn.h"
 
@@ -77,17 +78,11 @@ static int qemu_preflight_sysfs(const char *name, const char *attr, long *out)
 {
 	char path[96], buf[32], *end;
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", name, attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = '\0';
+	n = procfile_read(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	errno = 0;
 	*out = strtol(buf, &end, 0);
 	return errno || end == buf ? -EIO : 0;
