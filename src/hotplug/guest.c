@@ -620,6 +620,8 @@ static void guest_loaded(struct guest_sup *s)
  * directory gone: only then may kvmload let the guest open the disk
  * writable.  0 or -errno.
  */
+_Static_assert(STOP_VIEW_S * 1000 < RELEASE_WAIT_MS,
+	       "with the default --stop-timeout the view is down before kvmload stops waiting");
 static int guest_view_stop(struct guest_sup *s)
 {
 	int r;
