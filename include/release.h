@@ -17,8 +17,8 @@
  *   kvmload gives QEMU the disks on RELEASE_DONE alone: another byte, the
  *     owner's end closed or no answer in time, and it exits (status 4)
  *     without starting the guest.
- * A kvmload that closes its end without RELEASE_ASK (a loader error, --run
- * builtin) releases nothing: the view stays until kvmload ends.
+ * A kvmload that closes its end without RELEASE_ASK (it ended before the
+ * loader was done: a loader error) releases nothing: the view stays.
  *
  * The owner has no wait of its own: it answers once its view is down, which
  * its view daemon's stop timeout bounds (kvmload-hotplug --stop-timeout,

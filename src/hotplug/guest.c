@@ -637,8 +637,8 @@ static int guest_view_stop(struct guest_sup *s)
  * everything it had open in the view and waits for 'K' before the guest
  * runs; we answer only once the view is gone, and close without 'K'
  * otherwise, which makes kvmload give up (exit 4).  EOF: kvmload ended
- * without handing over (a loader error, --run builtin); its SIGCHLD
- * follows and is handled as before.
+ * without handing over (a loader error); its SIGCHLD follows and is
+ * handled as before.
  */
 static void guest_release(struct guest_sup *s)
 {
