@@ -25,6 +25,7 @@
 #include "errmsg.h"
 #include "jail.h"
 #include "log.h"
+#include "monotime.h"
 #include "procfile.h"
 #include "spawn.h"
 
@@ -247,14 +248,6 @@ static int disk_export_ended(const struct disk_info *d, const struct confine_use
 	return errmsg_set(err, errlen, EMEDIUMTYPE, "QEMU cannot read it as %s: %s", d->layer[0].format, why);
 }
 
-static int64_t disk_export_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Until the export is a FUSE mount in the jail (seen through the keeper's
  * root), the daemon ends (its standard error, our pipe, reaches end of file)
@@ -267,7 +260,7 @@ static int disk_export_wait(struct disk_info *d, const struct confine_user *read
 	char path[64], text[2048], scratch[4096];
 	int mi, status, r;
 	struct pollfd p[2];
-	int64_t end = disk_export_ms() + DISK_EXPORT_WAIT_MS;
+	int64_t end = monotime_ms() + DISK_EXPORT_WAIT_MS;
 	size_t tlen = 0;
 	struct statfs fs;
 
@@ -276,7 +269,7 @@ static int disk_export_wait(struct disk_info *d, const struct confine_user *read
 	p[0] = (struct pollfd){ .fd = mi, .events = POLLPRI };
 	p[1] = (struct pollfd){ .fd = err_r, .events = POLLIN };
 	for (;;) {
-		int64_t left = end - disk_export_ms();
+		int64_t left = end - monotime_ms();
 
 		if (statfs(mnt, &fs) == 0 && fs.f_type == FUSE_SUPER_MAGIC) {
 			r = 0;

@@ -2,9 +2,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "release.h"
 
 int release_ask(int fd)
@@ -18,25 +18,17 @@ int release_ask(int fd)
 	return n == 1 ? 0 : n < 0 ? -errno : -EIO;
 }
 
-static long release_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
-}
-
 int release_await(int fd, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	long deadline = release_now_ms() + timeout_ms;
+	int64_t deadline = monotime_ms() + timeout_ms;
 	ssize_t n;
 	char c;
 	int r;
 
 	/* A signal that does not end kvmload does not shorten the wait either. */
 	do {
-		long left = deadline - release_now_ms();
+		int64_t left = deadline - monotime_ms();
 
 		r = poll(&p, 1, left > 0 ? (int)left : 0);
 	} while (r < 0 && errno == EINTR);

@@ -21,6 +21,7 @@
 #include "disk.h"
 #include "hotplug.h"
 #include "log.h"
+#include "monotime.h"
 #include "release.h"
 #include "spawn.h"
 #include "state.h"
@@ -461,14 +462,6 @@ static void guest_sup_teardown(struct guest_sup *s)
 			  strerror(-r));
 }
 
-static long guest_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
-}
-
 /* Record what the VM does now (RUN/VM/state), with why (NULL: nothing to say); trouble is logged. */
 static void guest_state(struct guest_sup *s, enum state_kind kind, const char *why)
 {
@@ -611,7 +604,7 @@ static int guest_start_loader(struct guest_sup *s)
 /* A kvmload started (guest_start_loader): the run's clock starts, the VM is loading. */
 static void guest_loaded(struct guest_sup *s)
 {
-	s->loaded_ms = guest_now_ms();
+	s->loaded_ms = monotime_ms();
 	guest_state(s, STATE_LOADING, NULL);
 }
 
@@ -769,7 +762,7 @@ static int guest_disks_look(struct guest_sup *s)
 static int guest_pool_wait(struct guest_sup *s)
 {
 	const struct conf_vm *vm = s->vm;
-	long deadline = guest_now_ms() + vm->zpool_wait * 1000L;
+	long deadline = monotime_ms() + vm->zpool_wait * 1000L;
 	char list[4096];
 	int r;
 
@@ -779,7 +772,7 @@ static int guest_pool_wait(struct guest_sup *s)
 	for (;;) {
 		struct pollfd p = { .fd = s->sfd, .events = POLLIN };
 		struct signalfd_siginfo si;
-		long left = deadline - guest_now_ms();
+		long left = deadline - monotime_ms();
 
 		if (left <= 0) {
 			log_warnx("vm %s: pool %s: %zu of %d devices present after %d s (%s), %zu "
@@ -903,7 +896,7 @@ static void guest_exit_record(struct guest_sup *s, int status)
 
 	guest_status_text(status, s->last.status, sizeof(s->last.status));
 	clock_gettime(CLOCK_REALTIME, &s->last.at);
-	s->last.ran_ms = guest_now_ms() - s->loaded_ms;
+	s->last.ran_ms = monotime_ms() - s->loaded_ms;
 	s->exited = true;
 	/* The sync: once it answers, the server has logged all this kvmload wrote. */
 	r = consrv_tail(&s->cons, NULL, 0);
@@ -950,7 +943,7 @@ static bool guest_reset(struct guest_sup *s)
 		return false;
 	}
 	delay = GUEST_BACKOFF_S << (s->quick - 1);
-	due = guest_now_ms() + delay * 1000L;
+	due = monotime_ms() + delay * 1000L;
 	snprintf(why, sizeof(why), "quick reset %d in a row (it ran %ld.%03ld s, under %d s); loading "
 		 "it again in %d s", s->quick, ran / 1000, ran % 1000, GUEST_QUICK_S, delay);
 	log_info("vm %s: the guest reset (%s): %s", vm, s->last.status, why);
@@ -1051,7 +1044,7 @@ static bool guest_backoff_end(struct guest_sup *s)
 /* How long poll may wait: until the back-off is over, or for ever. */
 static int guest_wait_ms(const struct guest_sup *s)
 {
-	long left = s->restart_at - guest_now_ms();
+	long left = s->restart_at - monotime_ms();
 
 	if (!s->restart_at)
 		return -1;

@@ -20,6 +20,7 @@
 #include "argv.h"
 #include "errmsg.h"
 #include "log.h"
+#include "monotime.h"
 #include "procfile.h"
 #include "qemu.h"
 #include "spawn.h"
@@ -328,14 +329,6 @@ static _Noreturn void qemu_preflight_child(char **argv, int in, int errw, int ra
 	_exit(127); /* not there: qemu_check names the program */
 }
 
-static int64_t qemu_preflight_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * QEMU's stderr until it closes (true) or the deadline (false); text is left
  * holding its last line that is no warning.
@@ -348,7 +341,7 @@ static bool qemu_preflight_read(int fd, int64_t deadline, char *text, size_t len
 
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - qemu_preflight_ms();
+		int64_t left = deadline - monotime_ms();
 		ssize_t got;
 
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
@@ -416,7 +409,7 @@ int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen)
 	in[1] = -1;
 	close(errp[1]);
 	errp[1] = -1;
-	if (!qemu_preflight_read(errp[0], qemu_preflight_ms() + PROBE_MS, text, sizeof(text))) {
+	if (!qemu_preflight_read(errp[0], monotime_ms() + PROBE_MS, text, sizeof(text))) {
 		log_warnx("QEMU did not answer within %d s about the guest's memory; going on", PROBE_MS / 1000);
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);

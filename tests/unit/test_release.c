@@ -2,10 +2,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "monotime.h"
 #include "release.h"
 
 /* What the owner does once kvmload asked. */
@@ -26,19 +26,11 @@ static void test_pair(int sv[2])
 	}
 }
 
-static long test_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
-}
-
 /* kvmload's side against an owner that does how: release_await's result; *took its time in ms. */
-static int test_kvmload(enum test_owner how, int wait_ms, long *took)
+static int test_kvmload(enum test_owner how, int wait_ms, int64_t *took)
 {
 	unsigned char got = 0;
-	long start;
+	int64_t start;
 	int sv[2], r;
 
 	test_pair(sv);
@@ -53,9 +45,9 @@ static int test_kvmload(enum test_owner how, int wait_ms, long *took)
 		CHECK_EQ(write(sv[1], "R", 1), 1);
 	if (how == OWNER_CLOSES || how == OWNER_CLOSES_UNREAD)
 		close(sv[1]);
-	start = test_ms();
+	start = monotime_ms();
 	r = release_await(sv[0], wait_ms);
-	*took = test_ms() - start;
+	*took = monotime_ms() - start;
 	if (how == OWNER_CLOSES)
 		CHECK_EQ(release_ask(sv[0]), -EPIPE); /* and a second ask finds the end closed */
 	close(sv[0]);
@@ -66,7 +58,7 @@ static int test_kvmload(enum test_owner how, int wait_ms, long *took)
 
 static void test_kvmload_side(void)
 {
-	long took;
+	int64_t took;
 
 	CHECK_EQ(test_kvmload(OWNER_ANSWERS, 1000, &took), 0);
 	CHECK_EQ(test_kvmload(OWNER_WRONG, 1000, &took), -EPROTO);
