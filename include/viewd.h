@@ -19,6 +19,7 @@
 
 #define VIEWD_MAXDISKS DISK_UNITS_MAX
 #define VIEWD_FD_DISK0 4  /* the daemon finds disk_fds[i] at 4 + i (3 is the ready byte's) */
+#define VIEWD_READY_MS 30000 /* viewd_start's timeout for kvmload's and kvmload-hotplug's views */
 
 /* What the daemon shows and where. */
 struct viewd_spec {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "freebsd_part.h"
 #include "log.h"
 #include "probe.h"
 #include "span.h"
@@ -42,8 +43,6 @@
 #define GPT_NAME_UNITS 36u
 #define GPT_MAX_TABLE (1u << 20) /* 8192 entries of 128 bytes; FreeBSD's loader reads 32 KiB */
 
-#define GPT_TYPE_BSDLABEL "516e7cb4-6ecf-11d6-8ff8-00022d09712b"
-#define MBR_TYPE_FREEBSD 0xa5
 #define MBR_TYPE_GPT 0xee
 
 /* A GPT header that passed probe_gpt_header, with its checked entry array. */
@@ -61,13 +60,13 @@ struct probe_list {
 static const struct {
 	const char *guid, *name;
 } probe_gpt_names[] = {
-	{ "83bd6b9d-7f41-11dc-be0b-001560b84f0f", "freebsd-boot" },
-	{ GPT_TYPE_BSDLABEL, "freebsd" },
-	{ "516e7cb5-6ecf-11d6-8ff8-00022d09712b", "freebsd-swap" },
-	{ "516e7cb6-6ecf-11d6-8ff8-00022d09712b", "freebsd-ufs" },
-	{ "516e7cb8-6ecf-11d6-8ff8-00022d09712b", "freebsd-vinum" },
-	{ "516e7cba-6ecf-11d6-8ff8-00022d09712b", "freebsd-zfs" },
-	{ "74ba7dd9-a689-11e1-bd04-00e081286acf", "freebsd-nandfs" },
+	{ FREEBSD_GPT_BOOT, "freebsd-boot" },
+	{ FREEBSD_GPT_LABEL, "freebsd" },
+	{ FREEBSD_GPT_SWAP, "freebsd-swap" },
+	{ FREEBSD_GPT_UFS, "freebsd-ufs" },
+	{ FREEBSD_GPT_VINUM, "freebsd-vinum" },
+	{ FREEBSD_GPT_ZFS, "freebsd-zfs" },
+	{ FREEBSD_GPT_NANDFS, "freebsd-nandfs" },
 	{ "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "efi" },
 	{ "21686148-6449-6e6f-744e-656564454649", "bios-boot" },
 	{ "024dee41-33e7-11d3-9d69-0008c781f39f", "mbr" },
@@ -335,7 +334,7 @@ static int probe_entry(const struct blkdev *bd, unsigned unit, blkid_partition p
 		return 0;
 	}
 	probe_place(bd, pp, (uint64_t)start, (uint64_t)start + (uint64_t)size - 1, NULL);
-	if (pp->refused || type != MBR_TYPE_FREEBSD)
+	if (pp->refused || type != FREEBSD_MBR_TYPE)
 		return 0;
 	char prefix[sizeof(pp->name)];
 	uint64_t hstart = pp->start, hsize = pp->size;
@@ -501,7 +500,7 @@ static int probe_gpt_entries(const struct blkdev *bd, unsigned unit, const struc
 		probe_gpt_type(pp->type, sizeof(pp->type), guid);
 		probe_gpt_name(e, pp->label, sizeof(pp->label));
 		probe_place(bd, pp, first, last, g);
-		if (pp->refused || strcmp(guid, GPT_TYPE_BSDLABEL) != 0)
+		if (pp->refused || strcmp(guid, FREEBSD_GPT_LABEL) != 0)
 			continue;
 		char prefix[sizeof(pp->name)];
 		uint64_t hstart = pp->start, hsize = pp->size;

@@ -16,6 +16,7 @@
 
 #include "consrv.h"
 #include "log.h"
+#include "monotime.h"
 
 #define SRV_CHUNK 4096       /* one read of the guest, one write to a client */
 #define SRV_BLOCKING_CHUNK 512 /* an output that blocks, polled writable, takes this without blocking long */
@@ -52,14 +53,6 @@ struct srv {
 	bool tty_saved;
 	struct termios tty;
 };
-
-static int64_t srv_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void srv_log_open(struct srv *s)
 {
@@ -289,7 +282,7 @@ static void srv_accept(struct srv *s)
 		close(fd);
 		return;
 	}
-	s->cl[i] = (struct srv_client){ .fd = fd, .hello_by = srv_now_ms() + SRV_HELLO_MS };
+	s->cl[i] = (struct srv_client){ .fd = fd, .hello_by = monotime_ms() + SRV_HELLO_MS };
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &s->cl[i].cred, &len) < 0)
 		s->cl[i].cred = (struct ucred){ .pid = 0, .uid = (uid_t)-1 };
 }
@@ -415,7 +408,7 @@ static void srv_flush(struct srv *s)
 /* Let go of clients that never said hello; how long poll may wait for the next deadline (-1: none). */
 static int srv_hello_deadlines(struct srv *s)
 {
-	int64_t now = srv_now_ms(), next = -1;
+	int64_t now = monotime_ms(), next = -1;
 
 	for (int i = 0; i < CONSRV_CLIENTS; i++) {
 		struct srv_client *c = &s->cl[i];

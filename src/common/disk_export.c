@@ -25,6 +25,8 @@
 #include "errmsg.h"
 #include "jail.h"
 #include "log.h"
+#include "monotime.h"
+#include "procfile.h"
 #include "spawn.h"
 
 #define DISK_EXPORT_WAIT_MS 10000 /* QEMU opening an image and mounting its export */
@@ -267,14 +269,6 @@ static int disk_export_ended(const struct disk_info *d, const struct confine_use
 	return errmsg_set(err, errlen, EMEDIUMTYPE, "QEMU cannot read it as %s: %s", d->layer[0].format, why);
 }
 
-static int64_t disk_export_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Until the export is a FUSE mount in the jail (seen through the keeper's
  * root), the daemon ends (its standard error, our pipe, reaches end of file)
@@ -287,7 +281,7 @@ static int disk_export_wait(struct disk_info *d, const struct confine_user *read
 	char path[64], text[2048], scratch[4096];
 	int mi, status, r;
 	struct pollfd p[2];
-	int64_t end = disk_export_ms() + DISK_EXPORT_WAIT_MS;
+	int64_t end = monotime_ms() + DISK_EXPORT_WAIT_MS;
 	size_t tlen = 0;
 	struct statfs fs;
 
@@ -296,7 +290,7 @@ static int disk_export_wait(struct disk_info *d, const struct confine_user *read
 	p[0] = (struct pollfd){ .fd = mi, .events = POLLPRI };
 	p[1] = (struct pollfd){ .fd = err_r, .events = POLLIN };
 	for (;;) {
-		int64_t left = end - disk_export_ms();
+		int64_t left = end - monotime_ms();
 
 		if (statfs(mnt, &fs) == 0 && fs.f_type == FUSE_SUPER_MAGIC) {
 			r = 0;
@@ -510,9 +504,7 @@ void disk_export_stop(struct disk_info *d)
 	ssize_t n;
 
 	if (d->exporter > 0) {
-		char path[64], kids[64] = "";
-		ssize_t k;
-		int fd;
+		char path[64], kids[64];
 
 		/*
 		 * SIGKILL: the daemon only ever read (nothing to flush), its mount is
@@ -522,11 +514,7 @@ void disk_export_stop(struct disk_info *d)
 		 * ends, and no orphan is left for init; the keeper at once if that fails.
 		 */
 		snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)d->exporter, (long)d->exporter);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		k = fd < 0 ? -1 : read(fd, kids, sizeof(kids) - 1);
-		if (fd >= 0)
-			close(fd);
-		if (k <= 0 || kill((pid_t)atol(kids), SIGKILL) < 0)
+		if (procfile_read(path, kids, sizeof(kids)) < 0 || kill((pid_t)atol(kids), SIGKILL) < 0)
 			kill(d->exporter, SIGKILL);
 		while (waitpid(d->exporter, NULL, 0) < 0 && errno == EINTR)
 			;

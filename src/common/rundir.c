@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "procfile.h"
 #include "rundir.h"
 
 const char *rundir_base(char *buf, size_t len)
@@ -273,17 +274,11 @@ static int rundir_starttime(pid_t pid, unsigned long long *out)
 {
 	char path[64], buf[1024], *p;
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
+	n = procfile_read(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
 	if (!p)
 		return -EIO;

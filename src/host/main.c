@@ -30,6 +30,7 @@
 #include "paths.h"
 #include "plugin.h"
 #include "qemu.h"
+#include "release.h"
 #include "uart.h"
 #include "view_setup.h"
 #include "build_paths.h"
@@ -39,7 +40,6 @@
 #define MAIN_EX_VIEW CLEANUP_EX_VIEW
 /* ... and when the loaded guest cannot be handed to QEMU. */
 #define MAIN_EX_VMM 4
-#define MAIN_RELEASE_WAIT_MS 30000
 
 /*
  * QEMU and what the clean-up undoes (main_end): the only global state,
@@ -231,8 +231,7 @@ static void main_qemu_spec(struct opts *o, char *stub, size_t len)
  */
 static void main_release_view(const struct opts *o)
 {
-	struct pollfd p = { .fd = o->release_fd, .events = POLLIN };
-	char c = 'R';
+	int r;
 
 	if (o->release_fd < 0) {
 		if (o->view && !o->qemu.ro)
@@ -240,12 +239,15 @@ static void main_release_view(const struct opts *o)
 				  "show stale data", log_esc(o->view));
 		return;
 	}
-	if (write(o->release_fd, &c, 1) != 1)
+	r = release_ask(o->release_fd);
+	if (r < 0) {
+		errno = -r;
 		err(MAIN_EX_VIEW, "--view-release-fd %d", o->release_fd);
-	c = 0;
-	if (poll(&p, 1, MAIN_RELEASE_WAIT_MS) != 1 || read(o->release_fd, &c, 1) != 1 || c != 'K')
-		errx(MAIN_EX_VIEW, "the view at %s was not released (no 'K' on --view-release-fd %d "
-		     "within %d s)", log_esc(o->view), o->release_fd, MAIN_RELEASE_WAIT_MS / 1000);
+	}
+	if (release_await(o->release_fd, RELEASE_WAIT_MS) < 0)
+		errx(MAIN_EX_VIEW, "the view at %s was not released (no '%c' on --view-release-fd %d "
+		     "within %d s)", log_esc(o->view), RELEASE_DONE, o->release_fd,
+		     RELEASE_WAIT_MS / 1000);
 	close(o->release_fd);
 }
 

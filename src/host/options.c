@@ -13,6 +13,7 @@
 #include "memsize.h"
 #include "options.h"
 #include "opttab.h"
+#include "release.h"
 #include "rundir.h"
 #include "vmopt.h"
 
@@ -85,7 +86,8 @@ static const struct opttab options_table[] = {
 	  "also serve the console on " RUNDIR_BASE "/VMNAME/console.sock, for kvmload-hotplug console VMNAME "
 	  "(scrollback, readers, one writer)" },
 	{ OPT_RELEASE_FD, "view-release-fd", "N", false,
-	  "with --view: write 'R' to fd N once the loader is done and wait for 'K' (the view is gone) before "
+	  "with --view: write " OPTTAB_STR(RELEASE_ASK) " to fd N once the loader is done and wait for "
+	  OPTTAB_STR(RELEASE_DONE) " (the view is gone) before "
 	  "QEMU opens the disks" },
 	{ 'v', "verbose", NULL, false, "print diagnostics" },
 	{ 'V', "version", NULL, true, "print the version" },

@@ -16,7 +16,7 @@
 #include "view.h"
 #include "build_paths.h"
 
-#define VIEW_READY_MS 30000    /* the mount must answer within this */
+#define VIEW_STOP_WAIT_MS 5000 /* a daemon that ignores SIGTERM this long gets SIGKILL */
 
 void view_init(struct view *v)
 {
@@ -56,14 +56,14 @@ int view_start(struct view *v, const struct vm_claim *c, const struct view_spec 
 		r = errmsg_set(err, errlen, errno, "%s: %s", v->mnt, strerror(errno));
 		goto out;
 	}
-	r = viewd_start(&v->d, &ds, &old, VIEW_READY_MS);
+	r = viewd_start(&v->d, &ds, &old, VIEWD_READY_MS);
 	if (r == -EIO) {
 		viewd_how(&v->d, how, sizeof(how));
 		r = errmsg_set(err, errlen, EIO, "the view daemon %s %s before its mount at %s was ready",
 			       s->prog, how, v->mnt);
 	} else if (r == -ETIMEDOUT) {
 		r = errmsg_set(err, errlen, ETIMEDOUT, "the view daemon %s did not mount %s within %d s",
-			       s->prog, v->mnt, VIEW_READY_MS / 1000);
+			       s->prog, v->mnt, VIEWD_READY_MS / 1000);
 	} else if (r < 0) {
 		r = errmsg_set(err, errlen, -r, "the view daemon %s: %s%s", s->prog, strerror(-r),
 			       r == -ENOENT || r == -EACCES ? " (set KVMLOAD_FS to its path)" : "");

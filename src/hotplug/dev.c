@@ -7,6 +7,7 @@
 
 #include "conf.h"
 #include "dev.h"
+#include "freebsd_part.h"
 
 int dev_from_udev(struct udev_device *ud, struct dev *d)
 {
@@ -70,23 +71,31 @@ const char *dev_prop(void *d, const char *property)
 	return dev_get(d, property);
 }
 
+/* Whether type is one of the "|" alternatives (udev's syntax, any case). */
+static bool dev_type_in(const char *type, const char *alternatives)
+{
+	size_t n = strlen(type);
+
+	for (const char *p = alternatives;; p++) {
+		size_t len = strcspn(p, "|");
+
+		if (len == n && strncasecmp(p, type, n) == 0)
+			return true;
+		p += len;
+		if (!*p)
+			return false;
+	}
+}
+
 bool dev_is_freebsd(const struct dev *d)
 {
-	/* freebsd-boot, -ufs, -zfs and -disklabel (GPT), and the MBR slice type 0xa5. */
-	static const char *types[] = {
-		"83bd6b9d-7f41-11dc-be0b-001560b84f0f", "516e7cb6-6ecf-11d6-8ff8-00022d09712b",
-		"516e7cba-6ecf-11d6-8ff8-00022d09712b", "516e7cb4-6ecf-11d6-8ff8-00022d09712b",
-		"0xa5",
-	};
 	const char *type = dev_get(d, "ID_PART_ENTRY_TYPE");
 	const char *fs = dev_get(d, "ID_FS_TYPE");
 
 	if (fs && (strcmp(fs, "ufs") == 0 || strcmp(fs, CONF_ZFS_MEMBER) == 0))
 		return true;
-	for (size_t i = 0; type && i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcasecmp(type, types[i]) == 0)
-			return true;
-	return false;
+	/* The partitions 70-kvmload.rules matches, the same alternatives. */
+	return type && dev_type_in(type, FREEBSD_PART_HOTPLUG);
 }
 
 bool dev_zpool_guid(const struct dev *d, uint64_t *guid)

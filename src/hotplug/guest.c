@@ -21,15 +21,15 @@
 #include "disk.h"
 #include "hotplug.h"
 #include "log.h"
+#include "monotime.h"
+#include "release.h"
 #include "spawn.h"
 #include "state.h"
+#include "stop.h"
 #include "viewd.h"
 
-#define GUEST_READY_MS 30000 /* the view must answer within this */
-#define GUEST_FD_DISK0 4     /* kvmload finds the disks from here on (3 is its view-release socket) */
-#define GUEST_KILL_MS 5000   /* after SIGKILL */
-/* kvmload's SIGTERM is an ACPI power-down with 30 s of its own before it kills QEMU. */
-#define GUEST_POWERDOWN_S 40
+#define GUEST_FD_DISK0 (RELEASE_FD + 1) /* kvmload finds the disks from here on */
+_Static_assert(RELEASE_FD == STDERR_FILENO + 1, "guest_spawn places the release socket after stderr");
 #define GUEST_POOL_POLL_MS 250 /* how often a pool's supervisor looks for its devices */
 /*
  * restart = yes: a guest that reset within GUEST_QUICK_S of its kvmload's
@@ -233,7 +233,7 @@ static int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 	argv_add(a, "--view");
 	argv_add(a, view);
 	argv_add(a, "--view-release-fd");
-	argv_add(a, "3");
+	argv_addf(a, "%d", RELEASE_FD);
 	if (conf_vm_format(vm)) {
 		argv_add(a, "--format");
 		argv_add(a, conf_vm_format(vm));
@@ -329,10 +329,10 @@ static int guest_spawn(pid_t *pid, const struct argv *a, int in_fd, int out_fd, 
 	return p.pid > 0 ? 0 : r;
 }
 
-/* SIGTERM to SIGKILL: kvmload's SIGTERM is a power-down with 30 s of its own. */
+/* SIGTERM to SIGKILL: kvmload's SIGTERM is a power-down with its own wait (stop.h). */
 static int guest_stop_seconds(const struct hotplug *h)
 {
-	return h->stop_timeout < GUEST_POWERDOWN_S ? GUEST_POWERDOWN_S : h->stop_timeout;
+	return h->stop_timeout < STOP_LOADER_S ? STOP_LOADER_S : h->stop_timeout;
 }
 
 /* SIGTERM to the guest's kvmload, then SIGKILL; returns once it has exited. */
@@ -347,7 +347,7 @@ static void guest_stop_pidfd(const struct hotplug *h, const char *vm, int pidfd)
 		return;
 	log_warnx("vm %s: the guest did not stop within %d s; killing it", vm, seconds);
 	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	if (poll(&p, 1, GUEST_KILL_MS) <= 0)
+	if (poll(&p, 1, STOP_KILLED_S * 1000) <= 0)
 		log_warnx("vm %s: the guest survived SIGKILL", vm);
 }
 
@@ -460,14 +460,6 @@ static void guest_sup_teardown(struct guest_sup *s)
 			  strerror(-r));
 }
 
-static long guest_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
-}
-
 /* Record what the VM does now (RUN/VM/state), with why (NULL: nothing to say); trouble is logged. */
 static void guest_state(struct guest_sup *s, enum state_kind kind, const char *why)
 {
@@ -518,7 +510,7 @@ static int guest_start_fs(struct guest_sup *s)
 		return r;
 	/* Our signals stay blocked while we wait: they are read from the signalfd. */
 	sigprocmask(SIG_SETMASK, NULL, &now);
-	r = viewd_start(&s->fs, &spec, &now, GUEST_READY_MS);
+	r = viewd_start(&s->fs, &spec, &now, VIEWD_READY_MS);
 	if (r == -ETIMEDOUT || r == -EIO)
 		log_warnx("vm %s: the view of %s did not come up (%s)", s->vm->name, disk,
 			  r == -ETIMEDOUT ? "timed out" : "kvmload-fs failed");
@@ -609,7 +601,7 @@ static int guest_start_loader(struct guest_sup *s)
 /* A kvmload started (guest_start_loader): the run's clock starts, the VM is loading. */
 static void guest_loaded(struct guest_sup *s)
 {
-	s->loaded_ms = guest_now_ms();
+	s->loaded_ms = monotime_ms();
 	guest_state(s, STATE_LOADING, NULL);
 }
 
@@ -618,6 +610,8 @@ static void guest_loaded(struct guest_sup *s)
  * directory gone: only then may kvmload let the guest open the disk
  * writable.  0 or -errno.
  */
+_Static_assert(STOP_VIEW_S * 1000 < RELEASE_WAIT_MS,
+	       "with the default --stop-timeout the view is down before kvmload stops waiting");
 static int guest_view_stop(struct guest_sup *s)
 {
 	int r;
@@ -633,25 +627,22 @@ static int guest_view_stop(struct guest_sup *s)
  * everything it had open in the view and waits for 'K' before the guest
  * runs; we answer only once the view is gone, and close without 'K'
  * otherwise, which makes kvmload give up (exit 4).  EOF: kvmload ended
- * without handing over (a loader error, --run builtin); its SIGCHLD
- * follows and is handled as before.
+ * without handing over (a loader error); its SIGCHLD follows and is
+ * handled as before.
  */
 static void guest_release(struct guest_sup *s)
 {
 	const char *vm = s->vm->name;
-	char byte;
-	ssize_t n;
+	unsigned char byte;
 	int lock, r;
 
-	do
-		n = read(s->release_fd, &byte, 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		log_warn("vm %s: reading kvmload's view release", vm);
-	else if (n == 1 && byte != 'R')
-		log_warnx("vm %s: kvmload sent 0x%02x, not 'R'; the view is not released", vm,
-			  (unsigned char)byte);
-	if (n != 1 || byte != 'R') {
+	r = release_heard(s->release_fd, &byte);
+	if (r == -EPROTO)
+		log_warnx("vm %s: kvmload sent 0x%02x, not '%c'; the view is not released", vm, byte,
+			  RELEASE_ASK);
+	else if (r < 0)
+		log_warnx("vm %s: reading kvmload's view release: %s", vm, strerror(-r));
+	if (r != 1) {
 		guest_release_close(s);
 		return;
 	}
@@ -667,9 +658,10 @@ static void guest_release(struct guest_sup *s)
 	} else {
 		s->view_released = true;
 		log_info("vm %s: kvmload released the view; it is unmounted and the guest starts", vm);
-		/* kvmload may be gone meanwhile: its SIGCHLD tells, not a SIGPIPE. */
-		if (send(s->release_fd, "K", 1, MSG_NOSIGNAL) != 1)
-			log_warn("vm %s: answering kvmload's view release", vm);
+		/* kvmload may be gone meanwhile: its SIGCHLD tells. */
+		r = release_answer(s->release_fd);
+		if (r < 0)
+			log_warnx("vm %s: answering kvmload's view release: %s", vm, strerror(-r));
 		else
 			guest_state(s, STATE_RUNNING, NULL);
 	}
@@ -767,7 +759,7 @@ static int guest_disks_look(struct guest_sup *s)
 static int guest_pool_wait(struct guest_sup *s)
 {
 	const struct conf_vm *vm = s->vm;
-	long deadline = guest_now_ms() + vm->zpool_wait * 1000L;
+	long deadline = monotime_ms() + vm->zpool_wait * 1000L;
 	char list[4096];
 	int r;
 
@@ -777,7 +769,7 @@ static int guest_pool_wait(struct guest_sup *s)
 	for (;;) {
 		struct pollfd p = { .fd = s->sfd, .events = POLLIN };
 		struct signalfd_siginfo si;
-		long left = deadline - guest_now_ms();
+		long left = deadline - monotime_ms();
 
 		if (left <= 0) {
 			log_warnx("vm %s: pool %s: %zu of %d devices present after %d s (%s), %zu "
@@ -901,7 +893,7 @@ static void guest_exit_record(struct guest_sup *s, int status)
 
 	guest_status_text(status, s->last.status, sizeof(s->last.status));
 	clock_gettime(CLOCK_REALTIME, &s->last.at);
-	s->last.ran_ms = guest_now_ms() - s->loaded_ms;
+	s->last.ran_ms = monotime_ms() - s->loaded_ms;
 	s->exited = true;
 	/* The sync: once it answers, the server has logged all this kvmload wrote. */
 	r = consrv_tail(&s->cons, NULL, 0);
@@ -948,7 +940,7 @@ static bool guest_reset(struct guest_sup *s)
 		return false;
 	}
 	delay = GUEST_BACKOFF_S << (s->quick - 1);
-	due = guest_now_ms() + delay * 1000L;
+	due = monotime_ms() + delay * 1000L;
 	snprintf(why, sizeof(why), "quick reset %d in a row (it ran %ld.%03ld s, under %d s); loading "
 		 "it again in %d s", s->quick, ran / 1000, ran % 1000, GUEST_QUICK_S, delay);
 	log_info("vm %s: the guest reset (%s): %s", vm, s->last.status, why);
@@ -1049,7 +1041,7 @@ static bool guest_backoff_end(struct guest_sup *s)
 /* How long poll may wait: until the back-off is over, or for ever. */
 static int guest_wait_ms(const struct guest_sup *s)
 {
-	long left = s->restart_at - guest_now_ms();
+	long left = s->restart_at - monotime_ms();
 
 	if (!s->restart_at)
 		return -1;
@@ -1381,7 +1373,8 @@ void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const str
 		printf("\n");
 		guest_print_args(&loader);
 		printf(" <>console-server\n");
-		printf("on 'R' from fd 3: stop kvmload-fs, umount %s/%s, answer 'K'\n", dir, RUNDIR_VIEW);
+		printf("on '%c' from fd %d: stop kvmload-fs, umount %s/%s, answer '%c'\n", RELEASE_ASK,
+		       RELEASE_FD, dir, RUNDIR_VIEW, RELEASE_DONE);
 		if (vm->restart)
 			printf("on exit: load again after a reset (status 0): at once after a run of %d s"
 			       " or more, else after %d s doubling per quick reset in a row, stopping at the"

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "opttab.h"
 #include "rundir.h"
+#include "stop.h"
 
 #ifndef KVMLOAD_PATH
 #define KVMLOAD_PATH "/usr/local/sbin/kvmload"
@@ -61,7 +62,7 @@ static const struct opttab main_options[] = {
 	{ OPT_KVMLOAD, "kvmload", "PATH", false, "the kvmload binary (default " KVMLOAD_PATH ")" },
 	{ OPT_KVMLOAD_FS, "kvmload-fs", "PATH", false, "the view daemon (default " KVMLOAD_FS_PATH ")" },
 	{ OPT_STOP, "stop-timeout", "SEC", false,
-	  "SIGTERM to SIGKILL delay when stopping a guest (default 10)" },
+	  "SIGTERM to SIGKILL delay when stopping a guest (default " OPTTAB_STR(STOP_VIEW_S) ")" },
 	{ 'v', "verbose", NULL, false, "also log ignored disks and every udev event" },
 	{ 'h', "help", NULL, true, "this help" },
 	{ 'V', "version", NULL, true, "print the version" },
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
 		.run_dir = rundir_base(run, sizeof(run)), /* kvmload's own rule: they must meet */
 		.kvmload = KVMLOAD_PATH,
 		.kvmload_fs = KVMLOAD_FS_PATH,
-		.stop_timeout = 10,
+		.stop_timeout = STOP_VIEW_S,
 	};
 	struct main_opts o;
 	int status;

@@ -1,13 +1,13 @@
 /* mb_disk.c: disk 0 through diskioctl/diskread: GPT, MBR slice + BSD label, or a bare UFS disk. */
+#include "freebsd_part.h"
 #include "mb.h"
 
-/* freebsd-ufs 516e7cb6-6ecf-11d6-8ff8-00022d09712b as stored on disk (mixed endian). */
+/* freebsd-ufs (FREEBSD_GPT_UFS) as stored on disk (mixed endian). */
 static const uint8_t gpt_freebsd_ufs[16] = {
 	0xb6, 0x7c, 0x6e, 0x51, 0xcf, 0x6e, 0xd6, 0x11,
 	0x8f, 0xf8, 0x00, 0x02, 0x2d, 0x09, 0x71, 0x2b,
 };
 
-#define MBR_FREEBSD 0xa5
 #define BSD_MAGIC 0x82564557u
 #define BSD_MAXPARTS 20
 #define GPT_MAX_TABLE (1u << 20)
@@ -119,7 +119,7 @@ static int probe_mbr(struct mb *mb, struct disk *d, uint64_t *off, uint64_t *len
 		const uint8_t *e = mbr + 446 + 16 * i;
 		uint64_t start = mb_le32(e + 8), nsec = mb_le32(e + 12);
 
-		if (e[4] != MBR_FREEBSD)
+		if (e[4] != FREEBSD_MBR_TYPE)
 			continue;
 		if (!disk_fits(d, start, nsec, off, len))
 			mb_fatal(mb, "disk0s%d: slice lies outside the disk", i + 1);

@@ -12,13 +12,14 @@
 #include "disk.h"
 #include "handoff.h"
 #include "kvm.h"
+#include "stop.h"
 #include "vmopt.h"
 
 struct argv;
 struct console;
 
 #define QEMU_MAX_DISKS DISK_UNITS_MAX
-#define QEMU_STOP_WAIT_MS 30000 /* ACPI power-down, then kill */
+#define QEMU_STOP_WAIT_MS (STOP_POWERDOWN_S * 1000) /* ACPI power-down, then kill */
 #define QEMU_DEFAULT_FIRMWARE "/usr/share/qemu/qboot.rom"
 
 enum qemu_accel { QEMU_ACCEL_KVM, QEMU_ACCEL_TCG };

@@ -20,6 +20,8 @@
 #include "argv.h"
 #include "errmsg.h"
 #include "log.h"
+#include "monotime.h"
+#include "procfile.h"
 #include "qemu.h"
 #include "spawn.h"
 
@@ -77,17 +79,11 @@ static int qemu_preflight_sysfs(const char *name, const char *attr, long *out)
 {
 	char path[96], buf[32], *end;
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", name, attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = '\0';
+	n = procfile_read(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	errno = 0;
 	*out = strtol(buf, &end, 0);
 	return errno || end == buf ? -EIO : 0;
@@ -338,14 +334,6 @@ static int qemu_preflight_spawn(char **argv, int in, int errw, int ram, int bios
 	return p.pid > 0 ? 0 : r;
 }
 
-static int64_t qemu_preflight_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * QEMU's stderr until it closes (true) or the deadline (false); text is left
  * holding its last line that is no warning.
@@ -358,7 +346,7 @@ static bool qemu_preflight_read(int fd, int64_t deadline, char *text, size_t len
 
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - qemu_preflight_ms();
+		int64_t left = deadline - monotime_ms();
 		ssize_t got;
 
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
@@ -425,7 +413,7 @@ int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen)
 	in[1] = -1;
 	close(errp[1]);
 	errp[1] = -1;
-	if (!qemu_preflight_read(errp[0], qemu_preflight_ms() + PROBE_MS, text, sizeof(text))) {
+	if (!qemu_preflight_read(errp[0], monotime_ms() + PROBE_MS, text, sizeof(text))) {
 		log_warnx("QEMU did not answer within %d s about the guest's memory; going on", PROBE_MS / 1000);
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);

@@ -20,20 +20,13 @@
 #include "confine.h"
 #include "console.h"
 #include "log.h"
+#include "monotime.h"
 #include "qemu_proc.h"
 
 #define QEMU_POLL_MS 250    /* how often the guest is asked whether every vCPU halted for good */
 #define QEMU_QUIT_MS 5000   /* after "quit" or an end QEMU reported, before SIGKILL */
 #define QEMU_PRESS_MS 2000  /* the power button again: a guest that had not armed it yet missed the last press */
 #define RFLAGS_IF 0x200
-
-static int64_t qemu_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The decimal number at p (digits only, no sign or space), *end after it; -1 when there is none. */
 static long qemu_digits(const char *p, const char **end)
@@ -75,7 +68,7 @@ static void qemu_signal(struct qemu *s, int sig)
 /* QEMU is killed ms from now, unless that is sooner already. */
 static void qemu_kill_in(struct qemu *s, int ms)
 {
-	int64_t at = qemu_now_ms() + ms;
+	int64_t at = monotime_ms() + ms;
 
 	if (!s->kill_at || s->kill_at > at)
 		s->kill_at = at;
@@ -159,13 +152,13 @@ static void qemu_powerdown(struct qemu *s)
 	qemu_command(s, "system_powerdown", NULL, NULL);
 	qemu_kill_in(s, QEMU_STOP_WAIT_MS);
 	if (!s->qmp_gone)
-		s->next_press = qemu_now_ms() + QEMU_PRESS_MS;
+		s->next_press = monotime_ms() + QEMU_PRESS_MS;
 }
 
 /* Ask once; QEMU_QUIT_MS later it is killed. */
 static void qemu_quit(struct qemu *s)
 {
-	if (!s->kill_at || s->kill_at > qemu_now_ms() + QEMU_QUIT_MS) {
+	if (!s->kill_at || s->kill_at > monotime_ms() + QEMU_QUIT_MS) {
 		qemu_command(s, "quit", NULL, NULL);
 		qemu_kill_in(s, QEMU_QUIT_MS);
 	}
@@ -317,7 +310,7 @@ static void qemu_on_msg(void *arg, const struct qmp_msg *m)
 			s->running = true;
 			s->kill_at = 0;
 			log_debug("QEMU runs the guest");
-			s->next_poll = qemu_now_ms() + QEMU_POLL_MS;
+			s->next_poll = monotime_ms() + QEMU_POLL_MS;
 		} else if (strcmp(m->id, "cont") == 0 && s->end == END_NONE) {
 			qemu_refused(s, "to run the guest (cont)", m->error);
 		} else if (strcmp(m->id, "regs") == 0) {
@@ -566,7 +559,7 @@ static void qemu_loop(struct qemu *s)
 			{ .fd = s->err_fd, .events = POLLIN },
 			{ .fd = s->log_fd, .events = POLLIN },
 		};
-		int64_t now = qemu_now_ms(), wake = now + QEMU_POLL_MS;
+		int64_t now = monotime_ms(), wake = now + QEMU_POLL_MS;
 		int timeout, r;
 
 		/* The next poll, when one may start: not while an answer is awaited. */
@@ -596,7 +589,7 @@ static void qemu_loop(struct qemu *s)
 			qemu_reap(s);
 			break;
 		}
-		now = qemu_now_ms();
+		now = monotime_ms();
 		if (s->kill_at && now >= s->kill_at) {
 			if (s->reported)
 				log_warnx("QEMU did not exit after the guest's end: killing it");

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "qmp.h"
 
 /* The JSON reader's cursor: never read at or past end. */
@@ -396,21 +397,13 @@ int qmp_read(struct qmp *q, void (*fn)(void *arg, const struct qmp_msg *m), void
 	return count;
 }
 
-static int64_t qmp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * All n bytes, or -ETIMEDOUT once QMP_WRITE_MS passed without their last one
  * taken; fd (>= 0) travels with the first bytes sent (SCM_RIGHTS).
  */
 static int qmp_write_all(int fd, const char *p, size_t n, int pass)
 {
-	int64_t deadline = qmp_now_ms() + QMP_WRITE_MS, left;
+	int64_t deadline = monotime_ms() + QMP_WRITE_MS, left;
 
 	while (n) {
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
@@ -448,7 +441,7 @@ static int qmp_write_all(int fd, const char *p, size_t n, int pass)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
-		left = deadline - qmp_now_ms();
+		left = deadline - monotime_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)

@@ -3,8 +3,9 @@
 . "$(dirname "$0")/lib.sh"
 need_machine
 need_fuse
-need_tools makefs sgdisk fusermount3
+need_tools makefs sgdisk fusermount3 python3
 KVMLOAD=$1 FS=$2 DEMO=$3 UB4TH=$4 UBLUA=$5 KERNEL=$6
+OWNER=$(dirname "$0")/view_owner.py
 VM=viewtest-$$
 RUN=/run/kvmload/$VM
 
@@ -122,6 +123,26 @@ expect_text "$WORK/v2.log.err" "guest /boot/loader says 4th"
 if grep -qF " $WORK/mnt fuse.kvmload-fs " /proc/mounts; then ok; else bad "--view: the view was unmounted"; fi
 kill -0 $fspid 2>/dev/null && ok || bad "--view: the view's daemon is gone"
 [ -e "$RUN" ] && bad "--view made $RUN" || ok
+
+# 5. --view-release-fd: once the loader is done kvmload asks the view's owner (view_owner.py,
+#    as kvmload-hotplug) with 'R', and the guest runs only on its 'K'.
+owner() { # owner LOG MODE: kvmload on the view, its owner answering as MODE says
+	python3 "$OWNER" "$2" "$KVMLOAD" "${MACHINE[@]}" -m 64M --loader-dir "$dir" --view "$WORK/mnt" \
+		-d "$WORK/g.img" "$VM" </dev/null >"$1" 2>"$1.err"
+}
+owner "$WORK/ra.log" answer; st=$?
+expect_status $st 2 "--view-release-fd, answered"
+expect_text "$WORK/ra.log" "owner: got R"
+expect_text "$WORK/ra.log" "testkernel: halt"
+for mode in close wrong; do
+	owner "$WORK/r$mode.log" $mode; st=$?
+	expect_status $st 4 "--view-release-fd, the owner's $mode"
+	expect_text "$WORK/r$mode.log" "owner: got R"
+	fd=$(sed -n 's/^owner: fd //p' "$WORK/r$mode.log")
+	expect_text "$WORK/r$mode.log.err" \
+		"kvmload: the view at $WORK/mnt was not released (no 'K' on --view-release-fd $fd within 30 s)"
+	expect_no_text "$WORK/r$mode.log" "testkernel:"
+done
 run "$WORK/vh.log" --view "$WORK/mnt" -h "$WORK/h" "$VM"; st=$?
 expect_status $st 64 "--view with -h"
 expect_text "$WORK/vh.log.err" "not with --view"
