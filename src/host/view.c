@@ -16,8 +16,6 @@
 #include "view.h"
 #include "build_paths.h"
 
-#define VIEW_STOP_WAIT_MS 5000 /* a daemon that ignores SIGTERM this long gets SIGKILL */
-
 void view_init(struct view *v)
 {
 	memset(v, 0, sizeof(*v));
