@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "kvm_io.h"
+#include "vm_exit.h"
 
 struct gmem;
 struct boot_regs;
@@ -34,15 +35,6 @@ struct kvm_vm {
 	volatile sig_atomic_t *stop;
 	/* The port map: devices register in it after kvm_vm_create (uart_register, chipset_register). */
 	struct kvm_io io;
-};
-
-/* bhyve(8)'s exit statuses, returned by the run loop. */
-enum vm_exit {
-	VM_EXIT_RESET = 0,
-	VM_EXIT_POWEROFF = 1,
-	VM_EXIT_HALT = 2,
-	VM_EXIT_TRIPLEFAULT = 3,
-	VM_EXIT_ERROR = 4,
 };
 
 /*

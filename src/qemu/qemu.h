@@ -11,8 +11,8 @@
 #include "confine.h"
 #include "disk.h"
 #include "handoff.h"
-#include "kvm.h"
 #include "stop.h"
+#include "vm_exit.h"
 #include "vmopt.h"
 
 struct argv;
