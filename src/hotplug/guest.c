@@ -11,15 +11,117 @@
 #include "guest_int.h"
 #include "log.h"
 
+/*
+ * What holds vm now, under its lock: 0 when nothing does (or only what an
+ * ended holder left, cleared now), 1 when its supervisor runs already, or
+ * -errno (logged; -EBUSY: someone else holds it).
+ */
+static int guest_add_holder(struct hotplug *h, const struct conf_vm *vm, const struct dev *d)
+{
+	struct rundir_holder who;
+	struct state_rec last;
+	int r;
+
+	if (!state_exists(h->run_dir, vm->name))
+		return 0;
+	r = rundir_holder(h->run_dir, vm->name, &who);
+	if (r < 0) {
+		log_warnx("vm %s: who holds it: %s/%s/%s: %s; not starting", vm->name, h->run_dir,
+			  vm->name, RUNDIR_HOLDER, strerror(-r));
+		return r;
+	}
+	if (r == 1 && strcmp(who.prog, STATE_PROG) == 0) {
+		log_info("vm %s: already running; nothing to do for %s", vm->name, d->node);
+		return 1;
+	}
+	if (r == 1) {
+		/* A kvmload started by hand, say: its view and its guest are not ours to touch. */
+		log_warnx("vm %s: held by %s (pid %ld); not starting it for %s", vm->name,
+			  log_esc(who.prog), (long)who.pid, d->node);
+		return -EBUSY;
+	}
+	if (state_get(h->run_dir, vm->name, &last) == 0 && last.kind == STATE_STOPPED)
+		log_info("vm %s: its last guest ended; starting a new one", vm->name);
+	else
+		log_info("vm %s: clearing what an ended holder left in %s", vm->name, h->run_dir);
+	return guest_teardown(h, vm->name);
+}
+
+/* The event may be old: start only for the device that is there now (false: logged). */
+static bool guest_add_present(const struct conf_vm *vm, const struct dev *d)
+{
+	struct stat st;
+
+	if (stat(d->node, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != d->devnum || !d->disknode) {
+		log_warnx("vm %s: %s is gone; not starting", vm->name, d->node);
+		return false;
+	}
+	return true;
+}
+
+/* The supervisor's signals, blocked (the old mask kept for its children) and read from s->sfd.  0 or -errno. */
+static int guest_add_signals(struct guest_sup *s)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &s->oldmask);
+	s->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	return s->sfd < 0 ? -errno : 0;
+}
+
+/*
+ * Claim the VM, find its disks and start its guest; the VM lock *lock_fd is
+ * held (guest_find_disks may take it anew).  What failed is logged and what
+ * started is stopped again.  0 or -errno.
+ */
+static int guest_add_start(struct guest_sup *s, int *lock_fd)
+{
+	int r = guest_add_signals(s);
+
+	if (r == 0)
+		r = guest_claim(s);
+	if (r == 0)
+		r = guest_find_disks(s, lock_fd);
+	if (r == 0)
+		r = guest_start(s);
+	/*
+	 * The pool's wait and the disk check logged why; a signal or a remove while it waited is
+	 * a stop, not a failure.
+	 */
+	if (r < 0 && r != -ETIMEDOUT && r != -EINTR && r != -ECANCELED && r != -EEXIST &&
+	    r != -E2BIG && r != -ENOSPC && r != -ENOMEDIUM && r != -ENOTTY)
+		log_warnx("vm %s: not started: %s", s->vm->name, strerror(-r));
+	if (r < 0 && s->claim_fd >= 0 && *lock_fd >= 0)
+		guest_sup_teardown(s);
+	return r;
+}
+
+/* Whatever the supervisor still has open, closed; its children are gone by now. */
+static void guest_add_free(struct guest_sup *s)
+{
+	consrv_stop(&s->cons);
+	argv_free(&s->loader);
+	guest_images_close(&s->disks, s->images);
+	guest_disks_free(&s->disks);
+	guest_release_close(s);
+	if (s->claim_fd >= 0)
+		close(s->claim_fd);
+	if (s->sfd >= 0)
+		close(s->sfd);
+	sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+}
+
 int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, int lock_fd)
 {
 	struct guest_sup s = { .h = h, .vm = vm, .d = d, .sfd = -1, .claim_fd = -1,
 			       .release_fd = -1, .guest = -1, .cons = { .pid = -1, .ctl = -1 } };
 	struct confine_user user;
-	struct state_rec last;
 	char why[256];
-	sigset_t mask;
-	struct stat st;
 	int r;
 
 	/* Who its view and QEMU would run as: a user the host lacks starts nothing (as kvmload refuses). */
@@ -37,66 +139,14 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 	viewd_init(&s.fs);
 	for (int i = 0; i < VIEWD_MAXDISKS; i++)
 		s.images[i] = -1;
-	if (state_exists(h->run_dir, vm->name)) {
-		struct rundir_holder who;
-
-		r = rundir_holder(h->run_dir, vm->name, &who);
-		if (r < 0) {
-			log_warnx("vm %s: who holds it: %s/%s/%s: %s; not starting", vm->name,
-				  h->run_dir, vm->name, RUNDIR_HOLDER, strerror(-r));
-			rundir_unlock(h->run_dir, vm->name, lock_fd);
-			return r;
-		}
-		if (r == 1 && strcmp(who.prog, STATE_PROG) == 0) {
-			log_info("vm %s: already running; nothing to do for %s", vm->name, d->node);
-			rundir_unlock(h->run_dir, vm->name, lock_fd);
-			return 0;
-		}
-		if (r == 1) {
-			/* A kvmload started by hand, say: its view and its guest are not ours to touch. */
-			log_warnx("vm %s: held by %s (pid %ld); not starting it for %s", vm->name,
-				  log_esc(who.prog), (long)who.pid, d->node);
-			rundir_unlock(h->run_dir, vm->name, lock_fd);
-			return -EBUSY;
-		}
-		if (state_get(h->run_dir, vm->name, &last) == 0 && last.kind == STATE_STOPPED)
-			log_info("vm %s: its last guest ended; starting a new one", vm->name);
-		else
-			log_info("vm %s: clearing what an ended holder left in %s", vm->name,
-				 h->run_dir);
-		r = guest_teardown(h, vm->name);
-		if (r < 0) {
-			rundir_unlock(h->run_dir, vm->name, lock_fd);
-			return r;
-		}
-	}
-	/* The event may be old: start only for the device that is there now. */
-	if (stat(d->node, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != d->devnum || !d->disknode) {
-		log_warnx("vm %s: %s is gone; not starting", vm->name, d->node);
+	r = guest_add_holder(h, vm, d);
+	if (r == 0 && !guest_add_present(vm, d))
+		r = 1;
+	if (r != 0) {
 		rundir_unlock(h->run_dir, vm->name, lock_fd);
-		return 0;
+		return r < 0 ? r : 0;
 	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, &s.oldmask);
-	s.sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	r = s.sfd < 0 ? -errno : guest_claim(&s);
-	if (r == 0)
-		r = guest_find_disks(&s, &lock_fd);
-	if (r == 0)
-		r = guest_start(&s);
-	/*
-	 * The pool's wait and the disk check logged why; a signal or a remove while it waited is
-	 * a stop, not a failure.
-	 */
-	if (r < 0 && r != -ETIMEDOUT && r != -EINTR && r != -ECANCELED && r != -EEXIST &&
-	    r != -E2BIG && r != -ENOSPC && r != -ENOMEDIUM && r != -ENOTTY)
-		log_warnx("vm %s: not started: %s", vm->name, strerror(-r));
-	if (r < 0 && s.claim_fd >= 0 && lock_fd >= 0)
-		guest_sup_teardown(&s);
+	r = guest_add_start(&s, &lock_fd);
 	if (lock_fd >= 0)
 		rundir_unlock(h->run_dir, vm->name, lock_fd);
 	if (r == 0) {
@@ -105,16 +155,7 @@ int guest_add(struct hotplug *h, const struct conf_vm *vm, const struct dev *d, 
 	} else if (r == -EINTR || r == -ECANCELED) {
 		r = 0;
 	}
-	consrv_stop(&s.cons);
-	argv_free(&s.loader);
-	guest_images_close(&s.disks, s.images);
-	guest_disks_free(&s.disks);
-	guest_release_close(&s);
-	if (s.claim_fd >= 0)
-		close(s.claim_fd);
-	if (s.sfd >= 0)
-		close(s.sfd);
-	sigprocmask(SIG_SETMASK, &s.oldmask, NULL);
+	guest_add_free(&s);
 	return r;
 }
 

@@ -24,8 +24,18 @@ int guest_fs_spec(const struct hotplug *h, const struct conf_vm *vm,
 	return 0;
 }
 
-int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
-			     const struct guest_disks *g, struct argv *a)
+/* flag and value, when the definition has the setting (value not NULL). */
+static void guest_argv_opt(struct argv *a, const char *flag, const char *value)
+{
+	if (!value)
+		return;
+	argv_add(a, flag);
+	argv_add(a, value);
+}
+
+/* kvmload and what a start hands it: the view, its release socket, each disk at the descriptor guest_spawn gives it. */
+static int guest_loader_head(const struct hotplug *h, const struct conf_vm *vm, const struct guest_disks *g,
+			     struct argv *a)
 {
 	char view[4096];
 
@@ -36,55 +46,31 @@ int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 	argv_add(a, view);
 	argv_add(a, "--view-release-fd");
 	argv_addf(a, "%d", RELEASE_FD);
-	if (conf_vm_format(vm)) {
-		argv_add(a, "--format");
-		argv_add(a, conf_vm_format(vm));
-	}
+	guest_argv_opt(a, "--format", conf_vm_format(vm));
 	for (int i = 0; i < g->n; i++) {
 		argv_add(a, "--disk-fd");
 		argv_addf(a, "%d:%s", GUEST_FD_DISK0 + i, g->v[i]);
 	}
-	if (vm->memory) {
-		argv_add(a, "-m");
-		argv_add(a, vm->memory);
-	}
-	if (vm->loader) {
-		argv_add(a, "-l");
-		argv_add(a, vm->loader);
-	}
-	if (vm->loader_dir) {
-		argv_add(a, "--loader-dir");
-		argv_add(a, vm->loader_dir);
-	}
-	if (vm->boot_part) {
-		argv_add(a, "--boot-part");
-		argv_add(a, vm->boot_part);
-	}
-	if (vm->cpus) {
-		char n[16];
+	return 0;
+}
 
-		snprintf(n, sizeof(n), "%d", vm->cpus);
+/* The definition's guest settings as kvmload's options; one it lacks passes nothing. */
+static void guest_loader_settings(const struct conf_vm *vm, struct argv *a)
+{
+	guest_argv_opt(a, "-m", vm->memory);
+	guest_argv_opt(a, "-l", vm->loader);
+	guest_argv_opt(a, "--loader-dir", vm->loader_dir);
+	guest_argv_opt(a, "--boot-part", vm->boot_part);
+	if (vm->cpus) {
 		argv_add(a, "--cpus");
-		argv_add(a, n);
+		argv_addf(a, "%d", vm->cpus);
 	}
-	if (vm->net) {
-		argv_add(a, "--net");
-		argv_add(a, vm->net);
-	}
-	if (vm->accel) {
-		argv_add(a, "--accel");
-		argv_add(a, vm->accel);
-	}
+	guest_argv_opt(a, "--net", vm->net);
+	guest_argv_opt(a, "--accel", vm->accel);
 	if (vm->ro)
 		argv_add(a, "--ro");
-	if (vm->user) {
-		argv_add(a, "--user");
-		argv_add(a, vm->user);
-	}
-	if (vm->mac) {
-		argv_add(a, "--mac");
-		argv_add(a, vm->mac);
-	}
+	guest_argv_opt(a, "--user", vm->user);
+	guest_argv_opt(a, "--mac", vm->mac);
 	if (vm->loader_timeout) {
 		argv_add(a, "--loader-timeout");
 		argv_addf(a, "%d", vm->loader_timeout);
@@ -93,6 +79,15 @@ int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm,
 		argv_add(a, "-e");
 		argv_add(a, vm->env[i]);
 	}
+}
+
+/* kvmload's command line for vm on the disks g, into a.  0, -ENAMETOOLONG or -ENOMEM. */
+int guest_loader_args(const struct hotplug *h, const struct conf_vm *vm, const struct guest_disks *g,
+		      struct argv *a)
+{
+	if (guest_loader_head(h, vm, g, a) < 0)
+		return -ENAMETOOLONG;
+	guest_loader_settings(vm, a);
 	argv_add(a, vm->name);
 	return a->oom ? -ENOMEM : 0;
 }
