@@ -190,11 +190,43 @@ static int guest_wait_ms(const struct guest_sup *s)
 	return left > 0 ? (int)left : 0;
 }
 
+/* A stop signal (or a wait that failed): stop the guest and its view; tear down what is still ours. */
+static void guest_signalled(struct guest_sup *s, uint32_t signo)
+{
+	int lock = rundir_lock(s->h->run_dir, s->vm->name);
+
+	log_info("vm %s: stopping on signal %u", s->vm->name, signo);
+	if (rundir_owns(s->h->run_dir, s->vm->name, s->claim_fd)) {
+		guest_sup_teardown(s);
+	} else {
+		guest_stop_loader(s->h, s->vm->name, &s->guest);
+		guest_stop_fs(s->h, s->vm->name, &s->fs, false);
+	}
+	if (lock >= 0)
+		rundir_unlock(s->h->run_dir, s->vm->name, lock);
+}
+
+/* SIGCHLD: every child that ended, reaped.  Returns true while the supervisor goes on. */
+static bool guest_reap(struct guest_sup *s)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == s->cons.pid) {
+			/* The guest's output now fails (EPIPE): kvmload powers it down and says so. */
+			log_warnx("vm %s: the console server ended", s->vm->name);
+			s->cons.pid = -1;
+		}
+		if ((pid == s->guest || pid == s->fs.pid) && !guest_child_ended(s, pid, status))
+			return false;
+	}
+	return true;
+}
+
 void guest_supervise(struct guest_sup *s)
 {
 	struct signalfd_siginfo si;
-	int status;
-	pid_t pid;
 
 	for (;;) {
 		/* A negative fd (no hand-off pending) is left out by poll. */
@@ -223,27 +255,10 @@ void guest_supervise(struct guest_sup *s)
 			si.ssi_signo = SIGTERM;
 		}
 		if (si.ssi_signo != SIGCHLD) {
-			int lock = rundir_lock(s->h->run_dir, s->vm->name);
-
-			log_info("vm %s: stopping on signal %u", s->vm->name, si.ssi_signo);
-			if (rundir_owns(s->h->run_dir, s->vm->name, s->claim_fd)) {
-				guest_sup_teardown(s);
-			} else {
-				guest_stop_loader(s->h, s->vm->name, &s->guest);
-				guest_stop_fs(s->h, s->vm->name, &s->fs, false);
-			}
-			if (lock >= 0)
-				rundir_unlock(s->h->run_dir, s->vm->name, lock);
+			guest_signalled(s, si.ssi_signo);
 			return;
 		}
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			if (pid == s->cons.pid) {
-				/* The guest's output now fails (EPIPE): kvmload powers it down and says so. */
-				log_warnx("vm %s: the console server ended", s->vm->name);
-				s->cons.pid = -1;
-			}
-			if ((pid == s->guest || pid == s->fs.pid) && !guest_child_ended(s, pid, status))
-				return;
-		}
+		if (!guest_reap(s))
+			return;
 	}
 }
