@@ -7,6 +7,7 @@ need_tools makefs sgdisk fusermount3 timeout
 need_fuse
 KVMLOAD=$1 MINIBOOT=$2 KERNEL=$3 FAULTFS=$4 PIPECLOSE=$5
 FFS=$WORK/ffs FPID=
+VM=faulttest-$$  # unique to this run: /run/kvmload is host-wide
 on_exit '[ -n "$FPID" ] && kill "$FPID" 2> /dev/null'
 on_exit 'grep -q " $FFS fuse" /proc/mounts && fusermount3 -u -z "$FFS"'
 
@@ -36,7 +37,7 @@ unfault() {
 	FPID=
 }
 no_view_mount() {
-	if grep -q " /run/kvmload/faulttest/" /proc/mounts; then bad "a view mount left behind"; else ok; fi
+	if grep -q " /run/kvmload/$VM/" /proc/mounts; then bad "a view mount left behind"; else ok; fi
 }
 check_mounts() {
 	if grep -q " $FFS fuse" /proc/mounts; then bad "faultfs mount left behind"; else ok; fi
@@ -57,7 +58,7 @@ leftovers() {
 # run NAME WANT-STATUS ARGS...: kvmload with stdin at EOF, bounded to 120 s.
 run() {
 	local name=$1 want=$2; shift 2
-	timeout 120 "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" "$@" faulttest < /dev/null > "$WORK/$name.out" 2> "$WORK/$name.err"
+	timeout 120 "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" "$@" "$VM" < /dev/null > "$WORK/$name.out" 2> "$WORK/$name.err"
 	st=$?
 	[ $st -eq 124 ] && bad "$name: kvmload hung"
 	expect_status $st "$want" "$name"
@@ -118,18 +119,18 @@ expect_text "$WORK/mem-too-small.out" "miniboot: /boot/kernel/kernel: [0x200000,
 expect_text "$WORK/mem-too-small.out" ") does not fit in guest memory (0x200000 bytes usable)"
 
 # ---- console output gone: no SIGPIPE death, a message, the loader's or the guest's status
-timeout 120 "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" faulttest < /dev/null >&- 2> "$WORK/stdout-closed.err"
+timeout 120 "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" "$VM" < /dev/null >&- 2> "$WORK/stdout-closed.err"
 st=$?
 expect_status $st 1 "stdout closed"
 [ $st -eq 1 ] || sed 's/^/  kvmload stderr: /' "$WORK/stdout-closed.err" >&2
 expect_line "$WORK/stdout-closed.err" "kvmload: console output closed (Bad file descriptor); leaving the loader"
 leftovers "stdout closed"
 # Closed stdin and stderr take nothing from the run (fds 0-2 are held, so no file lands on them).
-timeout 120 "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" faulttest <&- > "$WORK/stdin-stderr-closed.out" 2>&-
+timeout 120 "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" "$VM" <&- > "$WORK/stdin-stderr-closed.out" 2>&-
 expect_status $? 2 "stdin and stderr closed"
 expect_line "$WORK/stdin-stderr-closed.out" "testkernel: kenv fault.test=1"
 expect_line "$WORK/stdin-stderr-closed.out" "testkernel: halt"
-timeout 120 "$PIPECLOSE" - "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" faulttest < /dev/null 2> "$WORK/pipe-early.err"
+timeout 120 "$PIPECLOSE" - "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" "$VM" < /dev/null 2> "$WORK/pipe-early.err"
 expect_status $? 1 "pipe without reader"
 expect_line "$WORK/pipe-early.err" "kvmload: console output closed (Broken pipe); leaving the loader"
 leftovers "pipe without reader"
@@ -137,7 +138,7 @@ leftovers "pipe without reader"
 big=$(head -c 3000 /dev/zero | tr '\0' v)
 envs=()
 for i in $(seq 10); do envs+=(-e "big$i=$big"); done
-timeout 120 "$PIPECLOSE" "testkernel: start" "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" "${envs[@]}" faulttest \
+timeout 120 "$PIPECLOSE" "testkernel: start" "$KVMLOAD" "${MACHINE[@]}" -l "$MINIBOOT" -m 64M -h "$tree" "${envs[@]}" "$VM" \
 	< /dev/null > "$WORK/pipe-late.out" 2> "$WORK/pipe-late.err"
 expect_status $? 4 "reader gone while the guest runs"
 if on_qemu; then expect_line "$WORK/pipe-late.err" "kvmload: console output closed (Broken pipe): powering the guest down"

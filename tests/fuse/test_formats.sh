@@ -135,6 +135,10 @@ TMPDIR="$T/t$(printf '\001')d" shows "$T/plain.qcow2"
 # The exporter inherits nothing but its image, and runs jailed (jail.h): namespaces of its own,
 # uid 0 there being the user kvmload-fs reads the disks as (its export is theirs), ours uid 1, CAP_SYS_ADMIN of its own namespaces alone, a root of /usr, the
 # image on a read-only mount.
+# The views above were unmounted, but their daemons (in the background) and exporters end a
+# moment later: gone first, or the exporter marked below could be one of theirs.
+for _ in $(seq 200); do [ -z "$(marked qemu-storage-da KVMLOAD_FORMATS_TEST)" ] && break; sleep 0.05; done
+check "the earlier views' exporters ended" "" "$(marked qemu-storage-da KVMLOAD_FORMATS_TEST)"
 exec 7<"$T/raw.img"
 "$FS" -f --disk "$T/plain.qcow2" "$MNT" 2>"$T/err" &
 FPID=$!
