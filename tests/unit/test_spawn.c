@@ -28,6 +28,8 @@ static int child_report(void)
 	while (d && (e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.' && atoi(e->d_name) != dfd && nl < 64)
 			listed[nl++] = atoi(e->d_name);
+	if (d)
+		closedir(d);
 	n += (size_t)snprintf(line + n, sizeof(line) - n, "fds=");
 	for (int want = 0; want < 64; want++)
 		for (int i = 0; i < nl; i++)
