@@ -22,7 +22,7 @@
  *
  * The owner has no wait of its own: it answers once its view is down, which
  * its view daemon's stop timeout bounds (kvmload-hotplug --stop-timeout,
- * then SIGKILL; its default fits in RELEASE_WAIT_MS, guest.c asserts);
+ * then SIGKILL; its default fits in RELEASE_WAIT_MS, guest_sup.c asserts);
  * past RELEASE_WAIT_MS kvmload has given up.
  */
 #define RELEASE_ASK 'R'        /* kvmload: the view is no longer needed */

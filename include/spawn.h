@@ -8,6 +8,8 @@
 
 #define SPAWN_FD_NULL (-2) /* in spawn_spec.fds: /dev/null at that number */
 
+struct spawn_proc;
+
 /* What a child is started with; every pointer is read only until spawn_child returns. */
 struct spawn_spec {
 	char *const *argv;     /* what it runs; NULL: in_child is the child's whole life and never returns */
@@ -25,6 +27,13 @@ struct spawn_spec {
 	 */
 	int (*in_child)(void *arg);
 	void *arg;
+	/*
+	 * In the parent, with every signal still held, as soon as the child and
+	 * its pidfd exist (before its exec is waited for): where a signal
+	 * handler must find it (QEMU's, which the clean-up kills).  May be NULL.
+	 */
+	void (*started)(const struct spawn_proc *p, void *arg);
+	void *started_arg;
 };
 
 /* Which step of the child failed (spawn_proc.failed). */
@@ -42,11 +51,12 @@ struct spawn_proc {
  * none reaps it before its pidfd is open), then in the child: its own
  * process group, deathsig, the parent's handlers back to their defaults
  * (ignored signals stay ignored), in_child, the descriptors placed, the
- * mask, exec.  Returns once the child has exec'd (a close-on-exec pipe says
- * so), or with argv NULL once in_child has begun.  0; -errno of the step
- * that failed in the child (out->failed; the child has exited 127 and is
- * the caller's to reap, through out as ever); or -errno before any child
- * (out->pid -1).
+ * mask, exec.  Returns once the child's close-on-exec report pipe is
+ * closed: it has exec'd, or failed a step and said which, or died first
+ * (then 0 too: its status tells); with argv NULL, once its descriptors are
+ * placed.  0; -errno of the step that failed in the child (out->failed; the
+ * child has exited 127 and is the caller's to reap, through out as ever);
+ * or -errno before any child (out->pid -1).
  */
 int spawn_child(const struct spawn_spec *spec, struct spawn_proc *out);
 
@@ -74,14 +84,5 @@ int spawn_deathsig(pid_t parent, int sig);
  * never run there); ignored signals stay ignored.  spawn_child does it too.
  */
 void spawn_default_signals(void);
-
-/*
- * Before exec (async-signal-safe): want[k] at descriptor k for k < n (-1:
- * k closed, SPAWN_FD_NULL: /dev/null), and nothing else open from n on, so
- * a child inherits exactly what its argument vector names.  Every source is
- * first copied to n or above, so no placement overwrites a source still to
- * be placed.  0, or -errno.
- */
-int spawn_place(const int *want, int n);
 
 #endif

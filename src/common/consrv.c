@@ -155,7 +155,7 @@ int consrv_start(struct consrv *s, const struct consrv_spec *spec, char *err, si
 	if (out_fd >= 0)
 		close(out_fd);
 	if (s->pid < 0) {
-		int r = errmsg_set(err, errlen, e, "console: fork: %s", strerror(e));
+		int r = errmsg_set(err, errlen, e, "console: starting its server: %s", strerror(e));
 
 		close(ctl[0]);
 		return r;

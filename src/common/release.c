@@ -12,9 +12,15 @@ int release_ask(int fd)
 	char c = RELEASE_ASK;
 	ssize_t n;
 
+	/* An owner that closed its end is -EPIPE here, never a SIGPIPE that ends kvmload. */
 	do
-		n = write(fd, &c, 1);
+		n = send(fd, &c, 1, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ENOTSOCK) {
+		do
+			n = write(fd, &c, 1);
+		while (n < 0 && errno == EINTR);
+	}
 	return n == 1 ? 0 : n < 0 ? -errno : -EIO;
 }
 

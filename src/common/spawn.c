@@ -44,13 +44,21 @@ static int spawn_close_range(unsigned lo, unsigned hi)
 	return syscall(SYS_close_range, lo, hi, 0) < 0 ? -errno : 0;
 }
 
-/* spawn_place, keeping *keep open too (moved to n or above first, so no placement overwrites it). */
-static int spawn_place_keeping(const int *want, int n, int *keep)
+/*
+ * want[k] at descriptor k for k < n (-1: k closed, SPAWN_FD_NULL: /dev/null),
+ * *keep kept open too, and nothing else from n on.  Every source (and *keep)
+ * is first copied to n or above, so no placement overwrites a source still
+ * to be placed.  0, or -errno (*keep still names an open descriptor).
+ */
+static int spawn_place(const int *want, int n, int *keep)
 {
-	int hi[n > 0 ? n : 1], null = -1, r;
+	int hi[n > 0 ? n : 1], null = -1, moved, r;
 
-	if (*keep >= 0 && *keep < n && (*keep = fcntl(*keep, F_DUPFD_CLOEXEC, n)) < 0)
-		return -errno;
+	if (*keep >= 0 && *keep < n) {
+		if ((moved = fcntl(*keep, F_DUPFD_CLOEXEC, n)) < 0)
+			return -errno;
+		*keep = moved;
+	}
 	for (int k = 0; k < n; k++) {
 		int from = want[k];
 
@@ -71,13 +79,6 @@ static int spawn_place_keeping(const int *want, int n, int *keep)
 	if ((r = spawn_close_range((unsigned)n, (unsigned)*keep - 1)) < 0)
 		return r;
 	return spawn_close_range((unsigned)*keep + 1, ~0U);
-}
-
-int spawn_place(const int *want, int n)
-{
-	int none = -1;
-
-	return spawn_place_keeping(want, n, &none);
 }
 
 static _Noreturn void spawn_fail(int report, enum spawn_step step, int r)
@@ -101,7 +102,7 @@ static _Noreturn void spawn_in_child(const struct spawn_spec *s, pid_t parent, i
 		spawn_fail(report, SPAWN_PREPARE, r);
 	spawn_default_signals();
 	if (!s->argv) {
-		if ((r = spawn_place_keeping(s->fds, s->nfds, &report)) < 0)
+		if ((r = spawn_place(s->fds, s->nfds, &report)) < 0)
 			spawn_fail(report, SPAWN_PLACE, r);
 		/* No exec to tell of: the report ends here, and in_child runs its own course. */
 		close(report);
@@ -113,7 +114,7 @@ static _Noreturn void spawn_in_child(const struct spawn_spec *s, pid_t parent, i
 	/* in_child may have changed uid, which clears the parent-death signal. */
 	if (s->in_child && s->deathsig && (r = spawn_deathsig(parent, s->deathsig)) < 0)
 		spawn_fail(report, SPAWN_PREPARE, r);
-	if ((r = spawn_place_keeping(s->fds, s->nfds, &report)) < 0)
+	if ((r = spawn_place(s->fds, s->nfds, &report)) < 0)
 		spawn_fail(report, SPAWN_PLACE, r);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, s->mask ? s->mask : &none, NULL);
@@ -165,6 +166,8 @@ int spawn_child(const struct spawn_spec *s, struct spawn_proc *out)
 		waitpid(out->pid, NULL, 0);
 		out->pid = -1;
 	}
+	if (r == 0 && s->started)
+		s->started(out, s->started_arg);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(report[1]);
 	if (r == 0)

@@ -179,8 +179,11 @@ static bool viewd_reap(struct viewd *d, int wait_ms)
 	if (r == -ETIMEDOUT) {
 		syscall(SYS_pidfd_send_signal, d->proc.pidfd, SIGKILL, NULL, 0);
 		killed = true;
-		spawn_wait(&d->proc, -1, &status);
+		r = spawn_wait(&d->proc, -1, &status);
 	}
+	/* A status we could not read is no clean exit: the mount is detached whoever we are. */
+	if (r < 0)
+		status = W_EXITCODE(127, 0);
 	viewd_reaped(d, status);
 	return killed;
 }

@@ -40,16 +40,42 @@ static void cleanup_drop(struct cleanup *c)
 	claim_drop(&c->claim);
 }
 
-void cleanup_on_signal(int sig)
+/* Async-signal-safe: what every ending signal undoes. */
+static void cleanup_undo(struct cleanup *c)
 {
-	struct cleanup *c = cleanup_ctx;
-
 	cleanup_kill_child(c);
 	qemu_kill(*c->qemu);
 	cleanup_console(c);
 	cleanup_drop(c);
+}
+
+/* End by sig, held until now (in its handler, or by cleanup_die_by): it ends the process as it is let through. */
+static void cleanup_raise(int sig)
+{
+	sigset_t own;
+
 	signal(sig, SIG_DFL);
 	raise(sig);
+	sigemptyset(&own);
+	sigaddset(&own, sig);
+	sigprocmask(SIG_UNBLOCK, &own, NULL);
+}
+
+void cleanup_on_signal(int sig)
+{
+	cleanup_undo(cleanup_ctx);
+	cleanup_raise(sig);
+}
+
+void cleanup_die_by(struct cleanup *c, int sig)
+{
+	sigset_t block;
+
+	claim_sigset(&block);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	cleanup_undo(c);
+	cleanup_raise(sig);
+	_exit(128 + sig); /* a signal whose default is not to end the process */
 }
 
 /* The view daemon died under the loader: its files now fail with ENOTCONN. */
@@ -106,7 +132,7 @@ static void cleanup_on_cont(int sig)
 	errno = e;
 }
 
-/* Every handler blocks the others, so no two clean-ups ever run at once. */
+/* Every handler blocks the others, and the normal path blocks them all before it cleans up (cleanup_held, cleanup_at_exit, cleanup_die_by), so no two clean-ups ever run at once. */
 static void cleanup_handle(struct cleanup *c, int sig, void (*fn)(int), int flags)
 {
 	struct sigaction sa;
@@ -162,14 +188,19 @@ void cleanup_view_down(struct cleanup *c)
 static void cleanup_at_exit(void)
 {
 	struct cleanup *c = cleanup_ctx;
+	sigset_t block;
 
+	/* No handler's clean-up runs in the middle of this one: the process ends after it anyway. */
+	claim_sigset(&block);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	signal(SIGCHLD, SIG_DFL);
 	cleanup_kill_child(c);
 	/* A load that failed leaves no QEMU behind, not even for its parent-death signal. */
 	qemu_kill(*c->qemu);
 	/* Its last bytes reach the terminal before the terminal is given back. */
 	consrv_stop(&c->consrv);
 	cleanup_console(c);
-	cleanup_held(c, cleanup_drop);
+	cleanup_drop(c);
 	/* After the view, which reads them; not left to their parent-death signal, which comes late. */
 	for (int i = 0; c->loader && i < c->loader->ndisks; i++)
 		disk_export_stop(&c->loader->disks[i].info);
@@ -194,4 +225,6 @@ void cleanup_install(struct cleanup *c)
 void cleanup_watch_view(struct cleanup *c)
 {
 	cleanup_handle(c, SIGCHLD, cleanup_on_sigchld, SA_NOCLDSTOP | SA_RESTART);
+	/* A daemon that died before the watch was there left no SIGCHLD for it: look once. */
+	raise(SIGCHLD);
 }

@@ -54,7 +54,10 @@ void cleanup_view_down(struct cleanup *c);
 /* The console back to the terminal's own settings (async-signal-safe). */
 void cleanup_console(struct cleanup *c);
 
-/* Undo as for sig, then end by it (a signal that had to end QEMU by force ends kvmload so). */
+/* The handler of SIGINT, SIGTERM, SIGHUP and SIGQUIT: undo, then end by sig. */
 void cleanup_on_signal(int sig);
+
+/* Outside handlers, with the others held first: undo as for sig, then end by it (a signal that had to end QEMU by force ends kvmload so). */
+_Noreturn void cleanup_die_by(struct cleanup *c, int sig);
 
 #endif

@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 		main_close(&l, &o);
 		/* A signal that had to end QEMU by force ends kvmload by it, after the same clean-up. */
 		if (killed_by)
-			cleanup_on_signal(killed_by);
+			cleanup_die_by(&main_end, killed_by);
 		return (int)why;
 	}
 	why = run_builtin_guest(&vm, &l, &o);

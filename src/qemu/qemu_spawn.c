@@ -49,30 +49,38 @@ static void qemu_spawn_failed(const struct spawn_proc *p, int r, const char *pro
 /*
  * Start QEMU with fds (at 3 on) and err_w (its stderr), its own process
  * group, SIGKILL when kvmload dies, confined; s->pid and s->pidfd set with
- * every signal held, so a handler that kills QEMU (qemu_kill, on the
- * published struct qemu) never misses it.  A child that failed before its
+ * every signal held as soon as the child exists (qemu_spawn_started), so a
+ * handler that kills QEMU (qemu_kill, on the published struct qemu) never
+ * misses it.  A child that failed before its
  * exec has ended 127 with its reason on err_w, as a QEMU that failed at
  * once: 0.  0 or -errno.
  */
+/* spawn_child's started: with every signal held, so a handler finds QEMU from the moment it exists. */
+static void qemu_spawn_started(const struct spawn_proc *p, void *arg)
+{
+	struct qemu *s = arg;
+
+	s->pidfd = p->pidfd;
+	s->pid = p->pid;
+}
+
 static int qemu_spawn_fork(struct qemu *s, char **argv, const int *fds, int err_w)
 {
 	struct qemu_confined c = { .conf = &s->conf, .log_fd = fds[QEMU_FD_LOG - 3], .err_w = err_w };
 	int want[3 + QEMU_NFDS] = { SPAWN_FD_NULL, SPAWN_FD_NULL, err_w };
-	sigset_t all, old;
+	sigset_t mask;
 	struct spawn_spec spec = { .argv = argv, .search = true, .fds = want, .nfds = 3 + QEMU_NFDS,
-				   .deathsig = SIGKILL, .own_pgrp = true, .mask = &old,
-				   .in_child = qemu_confine_spawned, .arg = &c };
+				   .deathsig = SIGKILL, .own_pgrp = true, .mask = &mask,
+				   .in_child = qemu_confine_spawned, .arg = &c,
+				   .started = qemu_spawn_started, .started_arg = s };
 	struct spawn_proc p;
 	int r;
 
 	/* A number with nothing to carry (no log under KVM) is closed, never inherited by accident. */
 	memcpy(want + 3, fds, QEMU_NFDS * sizeof(*fds));
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	/* Signals stay open while QEMU's confinement and exec are waited for: ^C still ends kvmload. */
 	r = spawn_child(&spec, &p);
-	s->pid = p.pid;
-	s->pidfd = p.pidfd;
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (r < 0 && p.pid > 0) {
 		qemu_spawn_failed(&p, r, argv[0], err_w);
 		r = 0;
