@@ -27,19 +27,13 @@ int release_ask(int fd)
 int release_await(int fd, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int64_t deadline = monotime_ms() + timeout_ms;
+	/* A signal that does not end kvmload does not shorten the wait either. */
+	int r = monotime_poll(&p, 1, timeout_ms);
 	ssize_t n;
 	char c;
-	int r;
 
-	/* A signal that does not end kvmload does not shorten the wait either. */
-	do {
-		int64_t left = deadline - monotime_ms();
-
-		r = poll(&p, 1, left > 0 ? (int)left : 0);
-	} while (r < 0 && errno == EINTR);
 	if (r < 0)
-		return -errno;
+		return r;
 	if (r == 0)
 		return -ETIMEDOUT;
 	do

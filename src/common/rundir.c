@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "procfile.h"
 #include "rundir.h"
 
@@ -255,8 +256,7 @@ int rundir_clear_view(const char *base, const char *vm, int wait_ms, pid_t *fs_p
 		/* Its holder is gone: the daemon is nobody's, and leaves on SIGTERM, unmounting. */
 		*fs_pid = rundir_read_pid(base, vm, RUNDIR_FS);
 		syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0);
-		while (poll(&p, 1, wait_ms) < 0 && errno == EINTR)
-			;
+		monotime_poll(&p, 1, wait_ms);
 		close(fd);
 		if (!(p.revents & POLLIN))
 			return -EBUSY;

@@ -7,9 +7,9 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "spawn.h"
 
 /* What a failed child tells its parent on the report pipe (one write: atomic). */
@@ -180,18 +180,10 @@ int spawn_wait(const struct spawn_proc *p, int timeout_ms, int *status)
 {
 	struct pollfd pf = { .fd = p->pidfd, .events = POLLIN };
 	siginfo_t info = { 0 };
-	struct timespec start, now;
-	int r, left = timeout_ms;
+	int r = monotime_poll(&pf, 1, timeout_ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while ((r = poll(&pf, 1, left)) < 0 && errno == EINTR && timeout_ms >= 0) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-		if (left < 0)
-			left = 0;
-	}
-	if (r < 0 && errno != EINTR)
-		return -errno;
+	if (r < 0)
+		return r;
 	if (r == 0)
 		return -ETIMEDOUT;
 	while (waitid(P_PIDFD, (id_t)p->pidfd, &info, WEXITED) < 0)

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "argv.h"
 #include "log.h"
+#include "monotime.h"
 #include "rundir.h"
 #include "spawn.h"
 #include "viewd.h"
@@ -64,25 +64,11 @@ void viewd_reaped(struct viewd *d, int status)
 static int viewd_ready(int fd, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	struct timespec start, now;
 	char byte;
-	int r, left = timeout_ms;
+	int r = monotime_poll(&p, 1, timeout_ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		r = poll(&p, 1, left);
-		if (r > 0)
-			break;
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (errno != EINTR)
-			return -errno;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = timeout_ms - (int)((now.tv_sec - start.tv_sec) * 1000 +
-					  (now.tv_nsec - start.tv_nsec) / 1000000);
-		if (left <= 0)
-			return -ETIMEDOUT;
-	}
+	if (r <= 0)
+		return r == 0 ? -ETIMEDOUT : r;
 	do
 		r = (int)read(fd, &byte, 1);
 	while (r < 0 && errno == EINTR);
