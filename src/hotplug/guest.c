@@ -59,19 +59,26 @@ static bool guest_add_present(const struct conf_vm *vm, const struct dev *d)
 	return true;
 }
 
-/* The supervisor's signals, blocked (the old mask kept for its children) and read from s->sfd.  0 or -errno. */
-static int guest_add_signals(struct guest_sup *s)
+int guest_signalfd(sigset_t *old)
 {
 	sigset_t mask;
+	int fd;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, &s->oldmask);
-	s->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	return s->sfd < 0 ? -errno : 0;
+	sigprocmask(SIG_BLOCK, &mask, old);
+	fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The supervisor's signals, blocked (the old mask kept for its children) and read from s->sfd.  0 or -errno. */
+static int guest_add_signals(struct guest_sup *s)
+{
+	s->sfd = guest_signalfd(&s->oldmask);
+	return s->sfd < 0 ? s->sfd : 0;
 }
 
 /*

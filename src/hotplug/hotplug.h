@@ -3,6 +3,7 @@
 #define KVMLOAD_HOTPLUG_H
 
 #include <libudev.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "conf.h"
@@ -45,6 +46,13 @@ int guest_remove_node(struct hotplug *h, const char *node, bool also_disk);
 int guest_find(const struct hotplug *h, const char *node, bool also_disk, char *vm, size_t len);
 
 /* --dry-run: what add or remove would do, on stdout. */
+/*
+ * A supervisor's signals (SIGCHLD, SIGTERM, SIGINT, SIGHUP: a guest's and
+ * --monitor's) blocked, *old the mask before, for its children, and read
+ * from the returned signalfd.  The descriptor, or -errno.
+ */
+int guest_signalfd(sigset_t *old);
+
 void guest_plan_add(const struct hotplug *h, const struct conf_vm *vm, const struct dev *d);
 void guest_plan_remove(const struct hotplug *h, const char *vm);
 

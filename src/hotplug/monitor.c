@@ -236,17 +236,11 @@ static int monitor_loop(struct monitor *m)
 int monitor_run(struct hotplug *h)
 {
 	struct monitor m = { .h = h, .sfd = -1 };
-	sigset_t mask;
 	int status;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, &m.oldmask);
-	m.sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	m.sfd = guest_signalfd(&m.oldmask);
 	if (m.sfd < 0) {
+		errno = -m.sfd;
 		log_warn("signalfd");
 		return EX_OSERR;
 	}
