@@ -40,6 +40,16 @@ static void cleanup_drop(struct cleanup *c)
 	claim_drop(&c->claim);
 }
 
+/* Outside handlers: every ending signal held (the old mask in *old, may be NULL) and the SIGCHLD watch off (our SIGTERM is no death). */
+static void cleanup_hold(sigset_t *old)
+{
+	sigset_t block;
+
+	claim_sigset(&block);
+	sigprocmask(SIG_BLOCK, &block, old);
+	signal(SIGCHLD, SIG_DFL);
+}
+
 /* Async-signal-safe: what every ending signal undoes. */
 static void cleanup_undo(struct cleanup *c)
 {
@@ -69,10 +79,7 @@ void cleanup_on_signal(int sig)
 
 void cleanup_die_by(struct cleanup *c, int sig)
 {
-	sigset_t block;
-
-	claim_sigset(&block);
-	sigprocmask(SIG_BLOCK, &block, NULL);
+	cleanup_hold(NULL);
 	cleanup_undo(c);
 	cleanup_raise(sig);
 	_exit(128 + sig); /* a signal whose default is not to end the process */
@@ -163,14 +170,12 @@ static void cleanup_job_control(struct cleanup *c)
 	cleanup_handle(c, SIGCONT, cleanup_on_cont, SA_RESTART);
 }
 
-/* Outside handlers: with the signals held and the SIGCHLD watch off (our SIGTERM is no death). */
+/* fn outside handlers, held as cleanup_hold holds, then the mask as it was. */
 static void cleanup_held(struct cleanup *c, void (*fn)(struct cleanup *))
 {
-	sigset_t block, old;
+	sigset_t old;
 
-	claim_sigset(&block);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	signal(SIGCHLD, SIG_DFL);
+	cleanup_hold(&old);
 	fn(c);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
@@ -188,12 +193,9 @@ void cleanup_view_down(struct cleanup *c)
 static void cleanup_at_exit(void)
 {
 	struct cleanup *c = cleanup_ctx;
-	sigset_t block;
 
 	/* No handler's clean-up runs in the middle of this one: the process ends after it anyway. */
-	claim_sigset(&block);
-	sigprocmask(SIG_BLOCK, &block, NULL);
-	signal(SIGCHLD, SIG_DFL);
+	cleanup_hold(NULL);
 	cleanup_kill_child(c);
 	/* A load that failed leaves no QEMU behind, not even for its parent-death signal. */
 	qemu_kill(*c->qemu);
