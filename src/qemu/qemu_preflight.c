@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -315,9 +316,9 @@ static void qemu_preflight_argv(const struct argv *full, struct argv *a)
 	argv_add(a, "stdio");
 }
 
-/* QEMU confined as for the run, its QMP on stdin, its RAM and firmware where the argv names them; *pid set. */
+/* QEMU confined as for the run, its QMP on stdin, its RAM and firmware where the argv names them; *p set. */
 static int qemu_preflight_spawn(char **argv, int in, int errw, int ram, int bios, const struct qemu_confine *c,
-				pid_t *pid)
+				struct spawn_proc *p)
 {
 	int want[QEMU_FD_BIOS + 1] = { in, SPAWN_FD_NULL, errw, [QEMU_FD_RAM] = ram,
 				       [QEMU_FD_RAM + 1 ... QEMU_FD_BIOS - 1] = -1, [QEMU_FD_BIOS] = bios };
@@ -325,13 +326,10 @@ static int qemu_preflight_spawn(char **argv, int in, int errw, int ram, int bios
 	struct spawn_spec spec = { .argv = argv, .search = true, .fds = want, .nfds = QEMU_FD_BIOS + 1,
 				   .deathsig = SIGKILL, .own_pgrp = true, .in_child = qemu_confine_spawned,
 				   .arg = &q };
-	struct spawn_proc p;
-	int r = spawn_child(&spec, &p);
+	int r = spawn_child(&spec, p);
 
-	spawn_release(&p);
-	*pid = p.pid;
 	/* A child that failed has ended 127 (not there: qemu_check names the program), its reason said. */
-	return p.pid > 0 ? 0 : r;
+	return p->pid > 0 ? 0 : r;
 }
 
 /*
@@ -386,7 +384,7 @@ int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen)
 	struct argv full = { 0 }, a = { 0 };
 	int in[2] = { -1, -1 }, errp[2] = { -1, -1 }, ram = -1, bios = -1, st = 0, r = 0;
 	char text[PROBE_ERR], m[32], lim[32];
-	pid_t pid = -1;
+	struct spawn_proc p = { .pid = -1, .pidfd = -1 };
 
 	if (getrlimit(RLIMIT_AS, &as) < 0 || getrlimit(RLIMIT_DATA, &data) < 0 ||
 	    (as.rlim_cur == RLIM_INFINITY && data.rlim_cur == RLIM_INFINITY))
@@ -403,7 +401,7 @@ int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen)
 	    (bios = open(s->firmware, O_RDONLY | O_CLOEXEC)) < 0 ||
 	    ftruncate(ram, (off_t)s->memsize) < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
 	    write(in[1], quit, sizeof(quit) - 1) != sizeof(quit) - 1 ||
-	    qemu_preflight_spawn(a.v, in[0], errp[1], ram, bios, &c, &pid) < 0) {
+	    qemu_preflight_spawn(a.v, in[0], errp[1], ram, bios, &c, &p) < 0) {
 		/* Nothing asked: the run itself will say. */
 		log_warn("could not ask QEMU about the guest's memory under this process's limits");
 		goto out;
@@ -415,12 +413,11 @@ int qemu_preflight_ask(const struct qemu_spec *s, char *err, size_t errlen)
 	errp[1] = -1;
 	if (!qemu_preflight_read(errp[0], monotime_ms() + PROBE_MS, text, sizeof(text))) {
 		log_warnx("QEMU did not answer within %d s about the guest's memory; going on", PROBE_MS / 1000);
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
+		syscall(SYS_pidfd_send_signal, p.pidfd, SIGKILL, NULL, 0);
+		spawn_wait(&p, -1, &st);
 		goto out;
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	spawn_wait(&p, -1, &st);
 	if ((WIFEXITED(st) && WEXITSTATUS(st) == 0) || (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !*text))
 		goto out;
 	qemu_preflight_size(s->memsize, m, sizeof(m));
@@ -442,6 +439,7 @@ out:
 		close(ram);
 	if (bios >= 0)
 		close(bios);
+	spawn_release(&p);
 	argv_free(&a);
 	return r;
 }

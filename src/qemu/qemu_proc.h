@@ -9,6 +9,7 @@
 
 #include "qemu.h"
 #include "qmp.h"
+#include "spawn.h"
 
 #define QEMU_LINE 1024
 
@@ -23,9 +24,9 @@ enum qemu_end {
 struct qemu {
 	const struct qemu_spec *spec;
 	struct console *cons; /* from qemu_run on; NULL while the loader runs */
-	volatile pid_t pid;   /* -1 once reaped by qemu_kill (a signal handler) */
-	int pidfd, qmp_fd, serial_fd, err_fd, log_fd, sig_fd;
-	int watch_fd;         /* epoll of pidfd, qmp_fd and log_fd: qemu_watch_fd */
+	struct spawn_proc proc; /* its pid and pidfd: every signal and the reap go through the pidfd */
+	int qmp_fd, serial_fd, err_fd, log_fd, sig_fd;
+	int watch_fd;         /* epoll of the pidfd, qmp_fd and log_fd: qemu_watch_fd */
 	struct qemu_confine conf;
 	struct qmp qmp;
 	bool greeted;        /* qmp_capabilities sent: commands may follow, QEMU takes them in order */

@@ -61,8 +61,8 @@ int qemu_cpu_halted(const char *text, int cpu)
  */
 static void qemu_signal(struct qemu *s, int sig)
 {
-	if (!s->exited && s->pidfd >= 0)
-		syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0);
+	if (!s->exited && s->proc.pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, s->proc.pidfd, sig, NULL, 0);
 }
 
 /* QEMU is killed ms from now, unless that is sooner already. */
@@ -509,7 +509,7 @@ static enum vm_exit qemu_verdict(struct qemu *s)
 
 static void qemu_close(struct qemu *s)
 {
-	int *fds[] = { &s->pidfd, &s->qmp_fd, &s->serial_fd, &s->err_fd, &s->log_fd, &s->sig_fd, &s->watch_fd };
+	int *fds[] = { &s->proc.pidfd, &s->qmp_fd, &s->serial_fd, &s->err_fd, &s->log_fd, &s->sig_fd, &s->watch_fd };
 
 	qmp_fini(&s->qmp);
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -535,8 +535,7 @@ static void qemu_drain(struct qemu *s)
 /* QEMU has ended (its pidfd said so): its status. */
 static void qemu_reap(struct qemu *s)
 {
-	while (waitpid(s->pid, &s->wstatus, 0) < 0 && errno == EINTR)
-		;
+	spawn_wait(&s->proc, -1, &s->wstatus);
 	s->exited = true;
 }
 
@@ -551,7 +550,7 @@ static void qemu_loop(struct qemu *s)
 {
 	while (!s->exited) {
 		struct pollfd p[7] = {
-			{ .fd = s->pidfd, .events = POLLIN },
+			{ .fd = s->proc.pidfd, .events = POLLIN },
 			{ .fd = s->sig_fd, .events = POLLIN },
 			{ .fd = s->qmp_gone ? -1 : s->qmp_fd, .events = POLLIN },
 			{ .fd = s->serial_fd, .events = POLLIN | (s->to_guest_len ? POLLOUT : 0) },
@@ -620,7 +619,7 @@ int qemu_start(struct qemu *volatile *out, const struct qemu_spec *spec, int mem
 	if (!q)
 		return -ENOMEM;
 	*q = (struct qemu){
-		.spec = spec, .pid = -1, .pidfd = -1, .qmp_fd = -1, .serial_fd = -1, .err_fd = -1,
+		.spec = spec, .proc = { .pid = -1, .pidfd = -1 }, .qmp_fd = -1, .serial_fd = -1, .err_fd = -1,
 		.log_fd = -1, .sig_fd = -1, .watch_fd = -1,
 	};
 	/* Published before the fork: a handler that kills it finds it from the moment it exists. */
@@ -628,7 +627,7 @@ int qemu_start(struct qemu *volatile *out, const struct qemu_spec *spec, int mem
 	r = qemu_spawn(q, memfd, stub);
 	if (r == 0 && (q->watch_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		r = -errno;
-	for (int i = 0, fds[] = { q->pidfd, q->qmp_fd, q->log_fd }; r == 0 && i < 3; i++) {
+	for (int i = 0, fds[] = { q->proc.pidfd, q->qmp_fd, q->log_fd }; r == 0 && i < 3; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
 
 		if (fds[i] >= 0 && epoll_ctl(q->watch_fd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
@@ -660,13 +659,12 @@ int qemu_watch_fd(const struct qemu *q)
  */
 int qemu_watch(struct qemu *q)
 {
-	struct pollfd p = { .fd = q->pidfd, .events = POLLIN };
 	int r;
 
 	if (q->exited)
 		return -ECHILD;
-	if (poll(&p, 1, 0) == 1) {
-		qemu_reap(q);
+	if (spawn_wait(&q->proc, 0, &q->wstatus) == 0) {
+		q->exited = true;
 		return -ECHILD;
 	}
 	/* A descriptor with nothing more to give leaves the watch, which would otherwise never rest. */
@@ -681,14 +679,11 @@ int qemu_watch(struct qemu *q)
 
 void qemu_kill(struct qemu *q)
 {
-	siginfo_t info;
-
-	if (!q || q->exited || q->pidfd < 0)
+	if (!q || q->exited || q->proc.pidfd < 0)
 		return;
 	qemu_signal(q, SIGKILL);
 	/* Reaped through its pidfd too: a pid may name another process by now. */
-	while (waitid(P_PIDFD, (id_t)q->pidfd, &info, WEXITED) < 0 && errno == EINTR)
-		;
+	spawn_wait(&q->proc, -1, NULL);
 	q->exited = true;
 }
 

@@ -48,7 +48,7 @@ static void qemu_spawn_failed(const struct spawn_proc *p, int r, const char *pro
 
 /*
  * Start QEMU with fds (at 3 on) and err_w (its stderr), its own process
- * group, SIGKILL when kvmload dies, confined; s->pid and s->pidfd set with
+ * group, SIGKILL when kvmload dies, confined; s->proc set with
  * every signal held as soon as the child exists (qemu_spawn_started), so a
  * handler that kills QEMU (qemu_kill, on the published struct qemu) never
  * misses it.  A child that failed before its
@@ -60,8 +60,7 @@ static void qemu_spawn_started(const struct spawn_proc *p, void *arg)
 {
 	struct qemu *s = arg;
 
-	s->pidfd = p->pidfd;
-	s->pid = p->pid;
+	s->proc = *p;
 }
 
 static int qemu_spawn_fork(struct qemu *s, char **argv, const int *fds, int err_w)
