@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "load.h"
 #include "log.h"
+#include "monotime.h"
 #include "plugin.h"
 
 /* A swap: the plugin the guest's interpreter asks for, opened, with the message saying so; ends the load if refused. */
@@ -43,7 +43,7 @@ int load_run(struct loader *l, const struct load_spec *s)
 {
 	char path[PATH_MAX], msg[512];
 	struct sandbox_result res;
-	struct timespec deadline, *until = NULL;
+	int64_t deadline = -1;
 	struct plugin p;
 	int swaps = 0, fd, r;
 
@@ -55,12 +55,9 @@ int load_run(struct loader *l, const struct load_spec *s)
 			errx(1, "%s", log_esc(msg)); /* msg names the path */
 		log_info("plugin %s: %s", log_esc(path), p.gen.label);
 		/* One clock for the whole load, from the first plugin's start: a swap gets no more. */
-		if (s->timeout_s && !until) {
-			clock_gettime(CLOCK_MONOTONIC, &deadline);
-			deadline.tv_sec += s->timeout_s;
-			until = &deadline;
-		}
-		r = plugin_child_run(l, &p, path, s->sb, until, s->watch, &s->end->child, &res, msg,
+		if (s->timeout_s && deadline < 0)
+			deadline = monotime_ms() + (int64_t)s->timeout_s * 1000;
+		r = plugin_child_run(l, &p, path, s->sb, deadline, s->watch, &s->end->child, &res, msg,
 				     sizeof(msg));
 		plugin_unload(&p);
 		if (r == -ECANCELED)

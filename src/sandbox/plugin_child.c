@@ -9,13 +9,13 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cb.h"
 #include "plugin_child.h"
 #include "spawn.h"
 #include "log.h"
+#include "monotime.h"
 
 /* The child's status when it could not set the sandbox up (it says why itself). */
 #define CHILD_EX_SETUP 71
@@ -81,17 +81,14 @@ static _Noreturn void child_main(struct loader *l, struct plugin *p, const char 
 	_exit(0);
 }
 
-/* Milliseconds until deadline for poll: -1 without one, 0 once it has passed. */
-static int parent_left_ms(const struct timespec *deadline)
+/* Milliseconds until deadline (monotime_ms; < 0: none) for poll: -1 without one, 0 once it has passed. */
+static int parent_left_ms(int64_t deadline)
 {
-	struct timespec now;
-	long long ms;
+	int64_t ms;
 
-	if (!deadline)
+	if (deadline < 0)
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	ms = deadline - monotime_ms();
 	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
@@ -100,7 +97,7 @@ static int parent_left_ms(const struct timespec *deadline)
  * first, -ECANCELED when the watch said to stop; meanwhile the watch is
  * served.
  */
-static int parent_ready(int fd, const struct timespec *deadline, const struct plugin_watch *w)
+static int parent_ready(int fd, int64_t deadline, const struct plugin_watch *w)
 {
 	struct pollfd p[2] = {
 		{ .fd = fd, .events = POLLIN },
@@ -108,21 +105,21 @@ static int parent_ready(int fd, const struct timespec *deadline, const struct pl
 	};
 
 	for (;;) {
-		int n = poll(p, 2, parent_left_ms(deadline));
+		int n = monotime_poll(p, 2, parent_left_ms(deadline));
 
-		if (n > 0 && p[1].revents && w->fn(w->arg) < 0)
-			return -ECANCELED;
-		if (n > 0 && p[0].revents)
-			return 0;
+		if (n < 0)
+			return n;
 		if (n == 0)
 			return -ETIMEDOUT;
-		if (n < 0 && errno != EINTR)
-			return -errno;
+		if (p[1].revents && w->fn(w->arg) < 0)
+			return -ECANCELED;
+		if (p[0].revents)
+			return 0;
 	}
 }
 
 /* Everything the child wrote, up to one byte more than a result (enough to tell "too long"). */
-static int parent_read(int fd, const struct timespec *deadline, const struct plugin_watch *w,
+static int parent_read(int fd, int64_t deadline, const struct plugin_watch *w,
 		       struct sandbox_msg *m, size_t *got)
 {
 	char buf[sizeof(*m) + 1];
@@ -152,7 +149,7 @@ static int parent_read(int fd, const struct timespec *deadline, const struct plu
  * close the pipe and go on running.  Past it, the child is killed.  Either
  * way it is reaped here.
  */
-static int parent_wait(pid_t child, int rfd, int pidfd, const struct timespec *deadline,
+static int parent_wait(pid_t child, int rfd, int pidfd, int64_t deadline,
 		       const struct plugin_watch *w, struct sandbox_msg *m, size_t *got, int *status)
 {
 	int r = parent_read(rfd, deadline, w, m, got);
@@ -190,7 +187,7 @@ static bool parent_death(int status, const char *path, const struct sandbox *sb,
 }
 
 int plugin_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
-		     const struct timespec *deadline, const struct plugin_watch *watch, volatile pid_t *pid,
+		     int64_t deadline, const struct plugin_watch *watch, volatile pid_t *pid,
 		     struct sandbox_result *res, char *err, size_t errlen)
 {
 	sigset_t all, old;

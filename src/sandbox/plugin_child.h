@@ -3,8 +3,8 @@
 #define KVMLOAD_LOADER_CHILD_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
 
 #include "loader.h"
 #include "plugin.h"
@@ -24,7 +24,7 @@ struct plugin_watch {
  * of l (guest memory is shared: copyin lands in l->gmem), sends how the
  * plugin left and exits.  The parent waits for it (*pid holds the child's
  * pid meanwhile, for signal handlers to kill) and checks what it sent.
- * deadline (CLOCK_MONOTONIC; NULL: none) bounds the wait for the result and
+ * deadline (monotime_ms; < 0: none) bounds the wait for the result and
  * for the child's end; past it the child is killed (SIGKILL, wherever it is:
  * at a console read, in a loop) and reaped.  While it waits the parent also
  * serves watch (may be NULL); when its function returns < 0 the child is
@@ -35,7 +35,7 @@ struct plugin_watch {
  * -errno, with a message in err.
  */
 int plugin_child_run(struct loader *l, struct plugin *p, const char *path, const struct sandbox *sb,
-		     const struct timespec *deadline, const struct plugin_watch *watch, volatile pid_t *pid,
+		     int64_t deadline, const struct plugin_watch *watch, volatile pid_t *pid,
 		     struct sandbox_result *res, char *err, size_t errlen);
 
 #endif
