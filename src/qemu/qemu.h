@@ -32,7 +32,7 @@ enum qemu_accel { QEMU_ACCEL_KVM, QEMU_ACCEL_TCG };
 #define QEMU_FD_BIOS    7  /* the firmware and the stub, opened by kvmload: QEMU may not reach their paths */
 #define QEMU_FD_STUB    8
 #define QEMU_FD_TAP     9  /* --net tap:NAME, attached by kvmload */
-#define QEMU_NFDS       7  /* QEMU_FD_RAM .. QEMU_FD_TAP */
+#define QEMU_NFDS       (QEMU_FD_TAP - QEMU_FD_RAM + 1)  /* QEMU_FD_RAM .. QEMU_FD_TAP */
 
 /* The pc machine's first free PCI slot (-nodefaults: 0 the host bridge, 1 the PIIX3): disk i at this + i, then the NIC. */
 #define QEMU_PCI_SLOT0 2
