@@ -18,6 +18,7 @@
 #include "confine.h"
 #include "consrv.h"
 #include "errmsg.h"
+#include "fdpass.h"
 #include "spawn.h"
 
 #define CONSRV_WAIT_MS 2000 /* the server's answer, and its end once told */
@@ -166,19 +167,11 @@ int consrv_start(struct consrv *s, const struct consrv_spec *spec, char *err, si
 
 int consrv_guest(struct consrv *s, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, cmd = 'G';
-	struct iovec v = { &cmd, 1 };
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	char cmd = 'G';
 
 	if (s->ctl < 0)
 		return -EPIPE;
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(s->ctl, &m, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+	return fdpass_send(s->ctl, &cmd, 1, fd, 0) == 1 ? 0 : -errno;
 }
 
 /* Exactly n bytes from the server within its time, or -errno. */

@@ -23,6 +23,7 @@
 #include "confine.h"
 #include "disk.h"
 #include "errmsg.h"
+#include "fdpass.h"
 #include "jail.h"
 #include "log.h"
 #include "monotime.h"
@@ -86,22 +87,7 @@ static _Noreturn void disk_export_daemon(char **argv, int prog)
 /* One byte on the keeper's socket, with a descriptor when fd >= 0. */
 static int disk_export_send(int sock, char c, int fd)
 {
-	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		m.msg_control = ctl;
-		m.msg_controllen = sizeof(ctl);
-		cm = CMSG_FIRSTHDR(&m);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return fdpass_send(sock, &c, 1, fd, 0) == 1 ? 0 : -1;
 }
 
 /* One byte from the keeper's socket into *c, and the descriptor it carried into *fd (else -1); 0 at its end. */

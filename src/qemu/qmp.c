@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "monotime.h"
 #include "qmp.h"
 
@@ -407,28 +408,8 @@ static int qmp_write_all(int fd, const char *p, size_t n, int pass)
 
 	while (n) {
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} u;
-		struct iovec iov = { .iov_base = (char *)(uintptr_t)p, .iov_len = n };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t w;
-
-		if (pass >= 0) {
-			struct cmsghdr *c;
-
-			memset(&u, 0, sizeof(u));
-			mh.msg_control = u.buf;
-			mh.msg_controllen = sizeof(u.buf);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &pass, sizeof(int));
-		}
 		/* Never blocking in send, so the deadline holds; a closed peer: EPIPE, not SIGPIPE. */
-		w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = fdpass_send(fd, p, n, pass, MSG_DONTWAIT);
 		if (w < 0 && errno == ENOTSOCK && pass < 0)
 			w = write(fd, p, n);
 		if (w >= 0) {
